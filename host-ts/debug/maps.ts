@@ -1,0 +1,59 @@
+// A /proc/pid/maps view of a process (fs/proc/task_mmu.c show_map_vma).
+import * as A from "../abi.gen.js";
+import type { Kernel } from "../kernel.js";
+import type { Thread } from "../thread.js";
+
+export interface VmaInfo {
+  start: number;
+  end: number;
+  /** offset into the file, in bytes */
+  offset: number;
+  flags: bigint;
+  ino: number;
+  kind: "anon" | "shmem" | "guest_memfd";
+  /** pages present in the page tables */
+  rss: number;
+}
+
+const KINDS = ["anon", "shmem", "guest_memfd"] as const;
+
+export function readVmas(k: Kernel, t: Thread): VmaInfo[] {
+  const out: VmaInfo[] = [];
+  const sz = A.maps_record.SIZEOF;
+  for (;;) {
+    const n = k.exports.mm_dump_vmas(t.tid, out.length);
+    if (n < 0) throw new Error(`no address space for task ${t.tid}`);
+    const dv = new DataView(t.bounce.buffer, t.bounce.byteOffset, A.BOUNCE_SIZE);
+    for (let i = 0; i < n; i++) {
+      const o = i * sz;
+      out.push({
+        start: Number(dv.getBigUint64(o + A.maps_record.vm_start, true)),
+        end: Number(dv.getBigUint64(o + A.maps_record.vm_end, true)),
+        offset: Number(dv.getBigUint64(o + A.maps_record.vm_pgoff, true)) * 4096,
+        flags: dv.getBigUint64(o + A.maps_record.vm_flags, true),
+        ino: Number(dv.getBigUint64(o + A.maps_record.ino, true)),
+        kind: KINDS[dv.getUint32(o + A.maps_record.kind, true)] ?? "anon",
+        rss: dv.getUint32(o + A.maps_record.rss, true),
+      });
+    }
+    if (n < Math.floor(A.BOUNCE_SIZE / sz)) return out;
+  }
+}
+
+const hex = (n: number, w = 8) => n.toString(16).padStart(w, "0");
+
+/** One line per VMA, as /proc/pid/maps prints it. */
+export function formatMaps(vmas: VmaInfo[]): string {
+  return vmas
+    .map((v) => {
+      const f = v.flags;
+      const perms =
+        (f & A.VM_READ ? "r" : "-") + (f & A.VM_WRITE ? "w" : "-") + (f & A.VM_EXEC ? "x" : "-") + (f & A.VM_MAYSHARE ? "s" : "p");
+      const isFile = v.kind !== "anon";
+      const dev = isFile ? "00:01" : "00:00";
+      const name = v.kind === "shmem" ? `/memfd:? (deleted)` : v.kind === "guest_memfd" ? "anon_inode:[kvm-gmem]" : "";
+      const head = `${hex(v.start)}-${hex(v.end)} ${perms} ${hex(isFile ? v.offset : 0)} ${dev} ${isFile ? v.ino : 0}`;
+      return name ? head.padEnd(73) + name : head;
+    })
+    .join("\n");
+}

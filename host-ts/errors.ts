@@ -1,0 +1,76 @@
+// Errors the host API throws: system-call failures shaped like Node's SystemError, and the
+// signals a simulated thread can receive.
+import { ERRNO_NAMES, SIGSEGV, SIGBUS, SEGV_MAPERR, SEGV_ACCERR, BUS_ADRERR, BUS_MCEERR_AR } from "./abi.gen.js";
+
+const ERRNO_TEXT: Record<string, string> = {
+  EPERM: "operation not permitted", ENOENT: "no such file or directory", ESRCH: "no such process",
+  EINTR: "interrupted system call", EIO: "i/o error", EBADF: "bad file descriptor", EAGAIN: "resource temporarily unavailable",
+  ENOMEM: "cannot allocate memory", EACCES: "permission denied", EFAULT: "bad address", EBUSY: "resource busy or locked",
+  EEXIST: "file already exists", ENODEV: "no such device", EINVAL: "invalid argument", EMFILE: "too many open files",
+  ENOTTY: "inappropriate ioctl for device", EFBIG: "file too large", ENOSPC: "no space left on device",
+  ESPIPE: "invalid seek", EPIPE: "broken pipe", ENOSYS: "function not implemented", EOVERFLOW: "value too large for defined data type",
+  EOPNOTSUPP: "operation not supported on socket", EHWPOISON: "memory page has hardware error",
+};
+
+/** The name of an errno value ("EINVAL"), or "E<number>" for an unknown one. */
+export function errnoName(errno: number): string {
+  return ERRNO_NAMES[errno] ?? `E${errno}`;
+}
+
+/** A failed system call: `code` is the errno name, `errno` the Linux number (positive). */
+export class SystemError extends Error {
+  readonly code: string;
+  readonly errno: number;
+  readonly syscall: string;
+  constructor(errno: number, syscall: string) {
+    const code = errnoName(errno);
+    super(`${code}: ${ERRNO_TEXT[code] ?? "error"}, ${syscall}`);
+    this.name = "SystemError";
+    this.code = code;
+    this.errno = errno;
+    this.syscall = syscall;
+  }
+}
+
+/** A signal delivered to a simulated thread by a memory access. */
+export class SignalError extends Error {
+  /** SIGSEGV (11) or SIGBUS (7) */
+  readonly signo: number;
+  /** si_code: SEGV_MAPERR, SEGV_ACCERR, BUS_ADRERR, BUS_MCEERR_AR */
+  readonly si_code: number;
+  /** the faulting address */
+  readonly addr: number;
+  constructor(name: string, signo: number, si_code: number, addr: number) {
+    super(`${name} (${codeName(signo, si_code)}) at 0x${addr.toString(16)}`);
+    this.name = name;
+    this.signo = signo;
+    this.si_code = si_code;
+    this.addr = addr;
+  }
+}
+export class SegmentationFault extends SignalError {
+  constructor(si_code: number, addr: number) { super("SIGSEGV", SIGSEGV, si_code, addr); }
+}
+export class BusError extends SignalError {
+  constructor(si_code: number, addr: number) { super("SIGBUS", SIGBUS, si_code, addr); }
+}
+/** The fault path ran out of simulated physical memory (VM_FAULT_OOM). */
+export class OutOfMemoryError extends Error {
+  constructor(readonly addr: number) { super(`out of memory handling a fault at 0x${addr.toString(16)}`); this.name = "OutOfMemoryError"; }
+}
+/**
+ * The access needs to wait (a userfault is pending) and was made through a synchronous
+ * API that cannot wait. Use the thread's async API, or a worker thread.
+ */
+export class WouldBlockError extends Error {
+  constructor(readonly addr: number) { super(`access at 0x${addr.toString(16)} would block`); this.name = "WouldBlockError"; }
+}
+/** Every runnable thread is blocked and nothing can wake them. */
+export class DeadlockError extends Error {
+  constructor(readonly tids: number[]) { super(`deadlock: threads ${tids.join(", ")} are blocked and nothing can wake them`); this.name = "DeadlockError"; }
+}
+
+function codeName(signo: number, code: number): string {
+  if (signo === SIGSEGV) return code === SEGV_MAPERR ? "SEGV_MAPERR" : code === SEGV_ACCERR ? "SEGV_ACCERR" : `code ${code}`;
+  return code === BUS_ADRERR ? "BUS_ADRERR" : code === BUS_MCEERR_AR ? "BUS_MCEERR_AR" : `code ${code}`;
+}

@@ -1,0 +1,11 @@
+// uffdlab's public API. Nothing but re-exports lives here.
+export { Kernel, CAP_SYS_ADMIN, CAP_SYS_PTRACE, type BootOptions, type KernelStats } from "./kernel.js";
+export { Process, type Stat } from "./process.js";
+export { Thread, type Num } from "./thread.js";
+export { SystemError, SignalError, SegmentationFault, BusError, OutOfMemoryError, WouldBlockError, DeadlockError, errnoName } from "./errors.js";
+export { Scheduler, type ThreadBody, type AsyncThread } from "./sched/scheduler.js";
+export { formatMaps, type VmaInfo } from "./debug/maps.js";
+export { formatSyscall, type TraceSink } from "./debug/strace.js";
+export { loadKernelModule, type Build } from "./wasm.js";
+export * as abi from "./abi.gen.js";
+export { runInWorker, type WorkerInit } from "./workers/pool.js";

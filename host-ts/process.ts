@@ -1,0 +1,149 @@
+// A simulated process: typed system calls (Linux names, numbers and errno), its threads,
+// and debug views. Each method is a thin marshalling layer over Thread.syscall; all
+// policy lives in the kernel.
+import * as A from "./abi.gen.js";
+import type { Kernel } from "./kernel.js";
+import { SystemError } from "./errors.js";
+import { Thread, type Num } from "./thread.js";
+import { readVmas, formatMaps, type VmaInfo } from "./debug/maps.js";
+
+export interface Stat {
+  dev: bigint;
+  ino: bigint;
+  nlink: bigint;
+  mode: number;
+  uid: number;
+  gid: number;
+  size: bigint;
+  blksize: bigint;
+  blocks: bigint;
+}
+
+const enc = new TextEncoder();
+
+export class Process {
+  /** The main thread (tid == pid); system calls made on the process use it. */
+  readonly thread: Thread;
+  readonly threads: Thread[] = [];
+  exited = false;
+
+  constructor(readonly kernel: Kernel, readonly pid: number) {
+    this.thread = new Thread(kernel, pid, pid);
+    this.threads.push(this.thread);
+  }
+
+  /** Another thread in this process (shares the address space and fd table). */
+  newThread(): Thread {
+    const tid = this.kernel.exports.thread_create(this.pid);
+    if (tid < 0) throw new SystemError(-tid, "clone");
+    const t = new Thread(this.kernel, tid, this.pid);
+    this.threads.push(t);
+    return t;
+  }
+
+  private call(name: string, nr: number, ...args: Num[]): bigint {
+    return this.kernel.syscallOrThrow(this.thread, name, nr, args);
+  }
+
+  /** A raw system call on the main thread: value or -errno, never throws. */
+  syscall(nr: number, ...args: Num[]): bigint {
+    return this.thread.syscall(nr, ...args);
+  }
+
+  // ---- memory ----
+
+  mmap(addr: Num, len: Num, prot: number, flags: number, fd: Num = -1, offset: Num = 0): number {
+    return Number(this.call("mmap", A.__NR_mmap, addr, len, prot, flags, fd, offset));
+  }
+  munmap(addr: Num, len: Num): void { this.call("munmap", A.__NR_munmap, addr, len); }
+  mprotect(addr: Num, len: Num, prot: number): void { this.call("mprotect", A.__NR_mprotect, addr, len, prot); }
+  mremap(addr: Num, oldLen: Num, newLen: Num, flags: number, newAddr: Num = 0): number {
+    return Number(this.call("mremap", A.__NR_mremap, addr, oldLen, newLen, flags, newAddr));
+  }
+  madvise(addr: Num, len: Num, advice: number): void { this.call("madvise", A.__NR_madvise, addr, len, advice); }
+
+  // ---- files ----
+
+  /** memfd_create(name, flags): the fd. The name is passed through the staging window. */
+  memfdCreate(name: string, flags = 0): number {
+    const bytes = enc.encode(name);
+    if (bytes.length + 1 > A.BOUNCE_SIZE) throw new RangeError("memfd name too long for the staging page");
+    const z = new Uint8Array(bytes.length + 1);
+    z.set(bytes);
+    return Number(this.call("memfd_create", A.__NR_memfd_create, this.thread.stage(z), flags));
+  }
+  ftruncate(fd: Num, length: Num): void { this.call("ftruncate", A.__NR_ftruncate, fd, length); }
+  fallocate(fd: Num, mode: number, offset: Num, len: Num): void { this.call("fallocate", A.__NR_fallocate, fd, mode, offset, len); }
+  close(fd: Num): void { this.call("close", A.__NR_close, fd); }
+  dup(fd: Num): number { return Number(this.call("dup", A.__NR_dup, fd)); }
+  fcntl(fd: Num, cmd: number, arg: Num = 0): number { return Number(this.call("fcntl", A.__NR_fcntl, fd, cmd, arg)); }
+
+  fstat(fd: Num): Stat {
+    this.call("fstat", A.__NR_fstat, fd, A.HOST_STAGING_BASE);
+    const b = this.thread.bounce;
+    const dv = new DataView(b.buffer, b.byteOffset, A.stat.SIZEOF);
+    return {
+      dev: dv.getBigUint64(A.stat.st_dev, true),
+      ino: dv.getBigUint64(A.stat.st_ino, true),
+      nlink: dv.getBigUint64(A.stat.st_nlink, true),
+      mode: dv.getUint32(A.stat.st_mode, true),
+      uid: dv.getUint32(A.stat.st_uid, true),
+      gid: dv.getUint32(A.stat.st_gid, true),
+      size: dv.getBigInt64(A.stat.st_size, true),
+      blksize: dv.getBigInt64(A.stat.st_blksize, true),
+      blocks: dv.getBigInt64(A.stat.st_blocks, true),
+    };
+  }
+
+  /** pipe2(flags): [read end, write end]. */
+  pipe(flags = 0): [number, number] {
+    this.call("pipe2", A.__NR_pipe2, A.HOST_STAGING_BASE, flags);
+    const dv = new DataView(this.thread.bounce.buffer, this.thread.bounce.byteOffset, 8);
+    return [dv.getInt32(0, true), dv.getInt32(4, true)];
+  }
+
+  /** write(fd, data) through the staging window (at most one bounce page per call). */
+  write(fd: Num, data: Uint8Array): number {
+    if (data.length > A.BOUNCE_SIZE) throw new RangeError("write: at most BOUNCE_SIZE bytes per call; write from user memory with syscall()");
+    return Number(this.call("write", A.__NR_write, fd, this.thread.stage(data), data.length));
+  }
+  pwrite(fd: Num, data: Uint8Array, offset: Num): number {
+    if (data.length > A.BOUNCE_SIZE) throw new RangeError("pwrite: at most BOUNCE_SIZE bytes per call");
+    return Number(this.call("pwrite64", A.__NR_pwrite64, fd, this.thread.stage(data), data.length, offset));
+  }
+  read(fd: Num, len: number): Uint8Array {
+    if (len > A.BOUNCE_SIZE) throw new RangeError("read: at most BOUNCE_SIZE bytes per call");
+    const n = Number(this.call("read", A.__NR_read, fd, A.HOST_STAGING_BASE, len));
+    return this.thread.bounce.slice(0, n);
+  }
+  pread(fd: Num, len: number, offset: Num): Uint8Array {
+    if (len > A.BOUNCE_SIZE) throw new RangeError("pread: at most BOUNCE_SIZE bytes per call");
+    const n = Number(this.call("pread64", A.__NR_pread64, fd, A.HOST_STAGING_BASE, len, offset));
+    return this.thread.bounce.slice(0, n);
+  }
+
+  // ---- processes ----
+
+  /** fork(): the child process (its memory is a copy-on-write copy of this one's). */
+  fork(): Process {
+    const pid = Number(this.call("fork", A.__NR_fork));
+    return this.kernel.adopt(pid);
+  }
+
+  /** exit_group(code): every thread ends, the address space and fds go. */
+  exit(code = 0): void {
+    if (this.exited) return;
+    this.kernel.syscallRaw(this.thread, A.__NR_exit_group, [code]);
+    this.exited = true;
+    this.kernel.released(this.pid);
+  }
+
+  [Symbol.dispose](): void { this.exit(0); }
+
+  // ---- debug ----
+
+  /** The VMAs, as records. */
+  vmas(): VmaInfo[] { return readVmas(this.kernel, this.thread); }
+  /** /proc/<pid>/maps text. */
+  maps(): string { return formatMaps(this.vmas()); }
+}

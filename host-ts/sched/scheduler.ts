@@ -1,0 +1,156 @@
+// The deterministic scheduler for async threads (one JS thread, reproducible by seed).
+//
+// Each simulated thread runs an async body. Every operation of an AsyncThread first waits
+// for its turn; the scheduler grants one turn at a time, choosing among the ready threads
+// with a seeded PRNG, so a seed fixes the interleaving. A thread whose access must wait
+// (ACCESS_RETRY: the kernel queued it, wait word = 1) leaves the ready set until the kernel
+// clears its wait word, then retries the access. If no thread is ready and none can be
+// woken, run() rejects with DeadlockError instead of hanging. Works on a browser main
+// thread: nothing here blocks.
+import * as A from "../abi.gen.js";
+import type { Kernel } from "../kernel.js";
+import { Thread, type Num } from "../thread.js";
+import { WouldBlockError, DeadlockError } from "../errors.js";
+
+export type ThreadBody = (t: AsyncThread) => Promise<void>;
+
+type State = "running" | "ready" | "blocked" | "done";
+
+/** mulberry32: small, fast, good enough to pick interleavings. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A Thread whose operations are scheduling points. */
+export class AsyncThread {
+  state: State = "running";
+  grant: (() => void) | null = null;
+  private readonly word: Int32Array;
+
+  constructor(readonly sched: Scheduler, readonly thread: Thread) {
+    this.word = new Int32Array(thread.frame.buffer, thread.frame.byteOffset + A.host_frame.wait_word, 1);
+  }
+
+  get tid(): number { return this.thread.tid; }
+  /** Whether the kernel has cleared this thread's wait word. */
+  woken(): boolean { return Atomics.load(this.word, 0) === 0; }
+
+  /** Give other threads a chance to run. */
+  yield(): Promise<void> { return this.sched.turn(this); }
+
+  /** Run `op` in a turn; if it must wait for the kernel, wait and run it again. */
+  async op<T>(op: () => T): Promise<T> {
+    await this.sched.turn(this);
+    for (;;) {
+      try {
+        return op();
+      } catch (e) {
+        if (!(e instanceof WouldBlockError)) throw e;
+        if (this.woken()) throw new Error(`task ${this.tid}: fault returned RETRY but the kernel did not queue the task`);
+        await this.sched.block(this);
+      }
+    }
+  }
+
+  load8(a: number) { return this.op(() => this.thread.load8(a)); }
+  load16(a: number) { return this.op(() => this.thread.load16(a)); }
+  load32(a: number) { return this.op(() => this.thread.load32(a)); }
+  load64(a: number) { return this.op(() => this.thread.load64(a)); }
+  store8(a: number, v: number) { return this.op(() => this.thread.store8(a, v)); }
+  store16(a: number, v: number) { return this.op(() => this.thread.store16(a, v)); }
+  store32(a: number, v: number) { return this.op(() => this.thread.store32(a, v)); }
+  store64(a: number, v: bigint) { return this.op(() => this.thread.store64(a, v)); }
+  read(a: number, len: number) { return this.op(() => this.thread.read(a, len)); }
+  write(a: number, data: Uint8Array) { return this.op(() => this.thread.write(a, data)); }
+  syscall(nr: number, ...args: Num[]) { return this.op(() => this.thread.syscall(nr, ...args)); }
+}
+
+export class Scheduler {
+  private readonly rand: () => number;
+  private readonly threads: AsyncThread[] = [];
+  private kick: (() => void) | null = null;
+  /** The tids in the order their turns were granted (the schedule a seed produced). */
+  readonly trace: number[] = [];
+
+  constructor(readonly kernel: Kernel, readonly seed: number) {
+    this.rand = prng(seed);
+  }
+
+  /** Called by a thread that wants its next turn. */
+  turn(t: AsyncThread): Promise<void> {
+    return new Promise<void>((resolve) => {
+      t.state = "ready";
+      t.grant = resolve;
+      this.poke();
+    });
+  }
+
+  /** Called by a thread whose access must wait for the kernel. */
+  block(t: AsyncThread): Promise<void> {
+    return new Promise<void>((resolve) => {
+      t.state = "blocked";
+      t.grant = resolve;
+      this.poke();
+    });
+  }
+
+  private poke(): void {
+    const k = this.kick;
+    this.kick = null;
+    k?.();
+  }
+
+  private settled(): boolean {
+    return this.threads.every((t) => t.state !== "running");
+  }
+
+  /** Run every body to completion under this scheduler. Rejects with the first error. */
+  async run(bodies: [Thread, ThreadBody][]): Promise<void> {
+    const errors: unknown[] = [];
+    const all = bodies.map(([th, body]) => {
+      const at = new AsyncThread(this, th);
+      this.threads.push(at);
+      return (async () => {
+        try {
+          await body(at);
+        } catch (e) {
+          errors.push(e);
+        } finally {
+          at.state = "done";
+          this.poke();
+        }
+      })();
+    });
+    for (;;) {
+      while (!this.settled()) await new Promise<void>((r) => (this.kick = r));
+      if (errors.length) break;
+      const live = this.threads.filter((t) => t.state !== "done");
+      if (live.length === 0) break;
+      for (const t of live) if (t.state === "blocked" && t.woken()) t.state = "ready";
+      const ready = live.filter((t) => t.state === "ready");
+      if (ready.length === 0) {
+        errors.push(new DeadlockError(live.map((t) => t.tid)));
+        break;
+      }
+      const pick = ready[Math.floor(this.rand() * ready.length)];
+      pick.state = "running";
+      this.trace.push(pick.tid);
+      const g = pick.grant!;
+      pick.grant = null;
+      g();
+    }
+    if (errors.length) {
+      // Let the remaining bodies finish failing: grant nothing more, but do not leave
+      // dangling promises holding the event loop.
+      throw errors[0];
+    }
+    await Promise.all(all);
+  }
+}

@@ -1,0 +1,175 @@
+// A simulated thread: its host frame, memory access through the simulated MMU, and raw
+// system calls. One Wasm call per access; faults arrive as typed signal errors.
+import * as A from "./abi.gen.js";
+import type { KernelExports } from "./wasm.js";
+import { SegmentationFault, BusError, OutOfMemoryError, WouldBlockError } from "./errors.js";
+import type { Kernel } from "./kernel.js";
+
+export type Num = number | bigint;
+
+/**
+ * Block the calling (worker) thread until the kernel clears its wait word: spin first
+ * (a cross-thread wake costs ~0.5 µs spinning, ~40 µs from sleep), then Atomics.wait.
+ * The kernel sets the word to 1 when it queues the thread and to 0 when it wakes it.
+ */
+export function waitForWake(t: Thread, spins: number): void {
+  const i32 = new Int32Array(t.frame.buffer, t.frame.byteOffset + A.host_frame.wait_word, 1);
+  if (Atomics.load(i32, 0) === 0) throw new Error(`task ${t.tid}: fault returned RETRY but the kernel did not queue the task`);
+  for (let i = 0; i < spins; i++) if (Atomics.load(i32, 0) === 0) return;
+  while (Atomics.load(i32, 0) !== 0) Atomics.wait(i32, 0, 1, 1000);
+}
+
+/** Throw the error an access status stands for (never returns for status < 0). */
+export function accessFailed(t: Thread, status: number, addr: number): never {
+  const f = t.frame;
+  switch (status) {
+    case A.ACCESS_SIGSEGV: throw new SegmentationFault(f.getInt32(A.host_frame.si_code, true), Number(f.getBigUint64(A.host_frame.si_addr, true)));
+    case A.ACCESS_SIGBUS: throw new BusError(f.getInt32(A.host_frame.si_code, true), Number(f.getBigUint64(A.host_frame.si_addr, true)));
+    case A.ACCESS_OOM: throw new OutOfMemoryError(addr);
+    case A.ACCESS_RETRY: throw new WouldBlockError(addr);
+    default: throw new RangeError(`bad access (status ${status}) at 0x${addr.toString(16)}`);
+  }
+}
+
+export class Thread {
+  /** The task's host frame (abi/kernel.ts host_frame) as a DataView. */
+  readonly frame: DataView;
+  /** The task's bounce page. */
+  readonly bounce: Uint8Array;
+  private readonly k: KernelExports;
+
+  constructor(readonly kernel: Kernel, readonly tid: number, readonly pid: number) {
+    this.k = kernel.exports;
+    const fa = this.k.task_frame_addr(tid);
+    if (fa === 0) throw new Error(`no task ${tid}`);
+    const buf = kernel.memory.buffer as ArrayBuffer;
+    this.frame = new DataView(buf, fa, A.host_frame.SIZEOF);
+    this.bounce = new Uint8Array(buf, this.frame.getUint32(A.host_frame.bounce, true), A.BOUNCE_SIZE);
+  }
+
+  // ---- loads and stores (the hot path: one call each) ----
+
+  load8(addr: number): number { return this.load(addr, 1); }
+  load16(addr: number): number { return this.load(addr, 2); }
+  load32(addr: number): number { return this.load(addr, 4); }
+  load64(addr: number): bigint {
+    let r = this.k.uaccess_load(this.tid, addr, 8);
+    while (r < 0) {
+      this.slowPath(r, addr);
+      r = this.k.uaccess_load(this.tid, addr, 8);
+    }
+    return this.frame.getBigUint64(A.host_frame.value, true);
+  }
+  store8(addr: number, v: number): void { this.store(addr, 1, v & 0xff); }
+  store16(addr: number, v: number): void { this.store(addr, 2, v & 0xffff); }
+  store32(addr: number, v: number): void { this.store(addr, 4, v >>> 0); }
+  store64(addr: number, v: bigint): void {
+    this.frame.setBigUint64(A.host_frame.value, BigInt.asUintN(64, v), true);
+    let r = this.k.uaccess_store(this.tid, addr, 8, 0);
+    while (r < 0) {
+      this.slowPath(r, addr);
+      r = this.k.uaccess_store(this.tid, addr, 8, 0);
+    }
+  }
+
+  private load(addr: number, size: number): number {
+    let r = this.k.uaccess_load(this.tid, addr, size);
+    while (r < 0) {
+      this.slowPath(r, addr);
+      r = this.k.uaccess_load(this.tid, addr, size);
+    }
+    return r;
+  }
+  private store(addr: number, size: number, v: number): void {
+    let r = this.k.uaccess_store(this.tid, addr, size, v);
+    while (r < 0) {
+      this.slowPath(r, addr);
+      r = this.k.uaccess_store(this.tid, addr, size, v);
+    }
+  }
+
+  /**
+   * How this thread waits when a fault must wait (ACCESS_RETRY): "throw" (the default, for
+   * the synchronous API on a thread that must not block: WouldBlockError), or "atomics" (a
+   * worker thread: spin briefly on the frame's wait word, then park with Atomics.wait).
+   */
+  waitMode: "throw" | "atomics" = "throw";
+  /** Spins before parking in "atomics" mode. */
+  spinLimit = 2000;
+
+  /** A failed access: wait and return (so the caller retries), or throw the signal. */
+  private slowPath(status: number, addr: number): void {
+    if (status !== A.ACCESS_RETRY || this.waitMode === "throw") accessFailed(this, status, addr);
+    waitForWake(this, this.spinLimit);
+  }
+
+  /** Read `len` bytes at `addr` (a copy). Faults part-way throw after the bytes before them were read. */
+  read(addr: number, len: number): Uint8Array {
+    const out = new Uint8Array(len);
+    for (let done = 0; done < len; ) {
+      const n = Math.min(A.BOUNCE_SIZE, len - done);
+      const r = this.k.uaccess_read(this.tid, addr + done, n);
+      if (r < 0) {
+        this.slowPath(r, addr + done);
+        continue;
+      }
+      out.set(this.bounce.subarray(0, n), done);
+      done += n;
+    }
+    return out;
+  }
+
+  /** Write `data` at `addr`. A fault part-way leaves the bytes before it written, as memcpy would. */
+  write(addr: number, data: Uint8Array): void {
+    for (let done = 0; done < data.length; ) {
+      const n = Math.min(A.BOUNCE_SIZE, data.length - done);
+      this.bounce.set(data.subarray(done, done + n));
+      const r = this.k.uaccess_write(this.tid, addr + done, n);
+      if (r < 0) {
+        this.slowPath(r, addr + done);
+        continue;
+      }
+      done += n;
+    }
+  }
+
+  /** Fill `len` bytes at `addr` with `byte`. */
+  fill(addr: number, byte: number, len: number): void {
+    this.bounce.fill(byte & 0xff);
+    for (let done = 0; done < len; ) {
+      const n = Math.min(A.BOUNCE_SIZE, len - done);
+      const r = this.k.uaccess_write(this.tid, addr + done, n);
+      if (r < 0) {
+        this.slowPath(r, addr + done);
+        this.bounce.fill(byte & 0xff);
+        continue;
+      }
+      done += n;
+    }
+  }
+
+  /**
+   * The simulated physical address (linear-memory offset) an access at `addr` resolves to,
+   * faulting it in as needed. For debugging and for measuring translation.
+   */
+  translate(addr: number, write = false): number {
+    const r = this.k.uaccess_translate(this.tid, addr, write ? 1 : 0);
+    if (r < 0) accessFailed(this, r, addr);
+    return r;
+  }
+
+  /**
+   * A raw system call: Linux's number and up to six arguments; returns the kernel's value
+   * (>= 0) or -errno as a bigint, never throws for a failed call.
+   */
+  syscall(nr: number, ...args: Num[]): bigint {
+    return this.kernel.syscallRaw(this, nr, args);
+  }
+
+  /** Bytes written into the bounce page, reachable by system calls at HOST_STAGING_BASE. */
+  stage(bytes: Uint8Array, offset = 0): bigint {
+    if (offset + bytes.length > A.BOUNCE_SIZE) throw new RangeError("staged data larger than the bounce page");
+    this.bounce.set(bytes, offset);
+    return A.HOST_STAGING_BASE + BigInt(offset);
+  }
+}

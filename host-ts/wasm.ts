@@ -1,0 +1,51 @@
+// Loading the kernel module and the typed view of its exports (kernel-as/index.ts).
+
+/** The kernel's exports, as kernel-as/index.ts declares them. */
+export interface KernelExports {
+  kernel_boot(mem_bytes: number): number;
+  kernel_booted(): number;
+  process_create(caps: number): number;
+  thread_create(tid: number): number;
+  task_frame_addr(tid: number): number;
+  syscall(tid: number): number;
+  uaccess_load(tid: number, addr: number, size: number): number;
+  uaccess_store(tid: number, addr: number, size: number, value: number): number;
+  uaccess_read(tid: number, addr: number, len: number): number;
+  uaccess_write(tid: number, addr: number, len: number): number;
+  uaccess_translate(tid: number, addr: number, write: number): number;
+  mm_dump_vmas(tid: number, first: number): number;
+  mm_check_invariants(): number;
+  mm_check_detail_addr(): number;
+  kernel_stat(which: number): number;
+  kernel_debug(): number;
+  abi_sizeof(which: number): number;
+}
+
+export type Build = "debug" | "release";
+
+const cache = new Map<Build, WebAssembly.Module>();
+
+/**
+ * The compiled kernel module for `build`. In Node it is read from build/; elsewhere pass
+ * the bytes or a Module to Kernel.boot yourself.
+ */
+export async function loadKernelModule(build: Build): Promise<WebAssembly.Module> {
+  const hit = cache.get(build);
+  if (hit) return hit;
+  const url = new URL(`../build/uffdlab.${build}.wasm`, import.meta.url);
+  let bytes: Uint8Array;
+  if (typeof process !== "undefined" && process.versions?.node) {
+    const fs = await import("node:fs");
+    bytes = fs.readFileSync(url);
+  } else {
+    bytes = new Uint8Array(await (await fetch(url)).arrayBuffer());
+  }
+  const mod = await WebAssembly.compile(bytes as BufferSource);
+  cache.set(build, mod);
+  return mod;
+}
+
+export function instantiate(module: WebAssembly.Module, memory: WebAssembly.Memory): KernelExports {
+  const inst = new WebAssembly.Instance(module, { env: { memory } });
+  return inst.exports as unknown as KernelExports;
+}

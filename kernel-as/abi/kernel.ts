@@ -1,0 +1,134 @@
+// The kernel <-> host ABI that is not Linux UAPI: the per-task host frame, access status
+// codes, the /proc/pid/maps record, and the VM_* flags that record carries. Like the rest
+// of abi/, scripts/gen-abi.mjs generates the host's copy (host-ts/abi.gen.ts).
+
+// ---- per-task host frame ---------------------------------------------------------------
+// Every task owns one. The host writes a system call's number and arguments here and calls
+// the `syscall` export once; the kernel writes the result (value or -errno) to `ret`.
+// Memory accesses report faults here (signal, si_code, address).
+//
+//   +0   nr        i32      system call number
+//   +4   status    i32      access status (ACCESS_*) of the last access
+//   +8   args[6]   u64 x 6  system call arguments (rdi, rsi, rdx, r10, r8, r9)
+//   +56  ret       i64      result: value, or -errno
+//   +64  value     u64      u64 load/store slot
+//   +72  si_addr   u64      faulting address of the last signal
+//   +80  si_signo  i32      SIGSEGV / SIGBUS, 0 if none
+//   +84  si_code   i32      SEGV_MAPERR, SEGV_ACCERR, BUS_ADRERR, ...
+//   +88  wait_word i32      futex word: the host parks a blocked thread on it
+//   +92  bounce    u32      linear address of the task's bounce page (BOUNCE_SIZE bytes)
+@unmanaged export class host_frame {
+  nr: i32;
+  status: i32;
+  arg0: u64;
+  arg1: u64;
+  arg2: u64;
+  arg3: u64;
+  arg4: u64;
+  arg5: u64;
+  ret: i64;
+  value: u64;
+  si_addr: u64;
+  si_signo: i32;
+  si_code: i32;
+  wait_word: i32;
+  bounce: u32;
+}
+
+/** Bytes in each task's bounce page (user data crossing the boundary). */
+export const BOUNCE_SIZE: i32 = 4096;
+/**
+ * The host staging window. A system-call pointer argument inside
+ * [HOST_STAGING_BASE, HOST_STAGING_BASE + BOUNCE_SIZE) refers to the calling task's bounce
+ * page instead of user memory, so that the typed host API can pass a name or receive a
+ * struct stat without mapping anything in the simulated process. It lies in the kernel
+ * half of the address space (like the vsyscall page), so no user mapping can collide.
+ */
+export const HOST_STAGING_BASE: u64 = 0xffffffffff700000;
+
+// ---- access status codes (returned by the uaccess_* exports) --------------------------
+export const ACCESS_OK: i32 = 0;
+/** SIGSEGV was raised; details in host_frame.si_*. */
+export const ACCESS_SIGSEGV: i32 = -1;
+/** SIGBUS was raised; details in host_frame.si_*. */
+export const ACCESS_SIGBUS: i32 = -2;
+/** The fault path ran out of memory (VM_FAULT_OOM). */
+export const ACCESS_OOM: i32 = -3;
+/** The fault returned VM_FAULT_RETRY with the thread queued: wait on wait_word, retry. */
+export const ACCESS_RETRY: i32 = -4;
+/** Bad arguments to the access itself (size, length, unknown task). */
+export const ACCESS_EINVAL: i32 = -5;
+
+// ---- kernel configuration limits ------------------------------------------------------
+export const MAX_TASKS: i32 = 256;
+export const DEFAULT_MEM_BYTES: i32 = 256 * 1024 * 1024;
+/** Smallest memory the kernel boots in. */
+export const MIN_MEM_BYTES: i32 = 8 * 1024 * 1024;
+
+// ---- VM_* flags (include/linux/mm.h), carried by the maps record ----------------------
+export const VM_READ: u64 = 0x00000001;
+export const VM_WRITE: u64 = 0x00000002;
+export const VM_EXEC: u64 = 0x00000004;
+export const VM_SHARED: u64 = 0x00000008;
+export const VM_MAYREAD: u64 = 0x00000010;
+export const VM_MAYWRITE: u64 = 0x00000020;
+export const VM_MAYEXEC: u64 = 0x00000040;
+export const VM_MAYSHARE: u64 = 0x00000080;
+export const VM_GROWSDOWN: u64 = 0x00000100;
+export const VM_UFFD_MISSING: u64 = 0x00000200;
+export const VM_UFFD_WP: u64 = 0x00001000;
+export const VM_LOCKED: u64 = 0x00002000;
+export const VM_SEQ_READ: u64 = 0x00008000;
+export const VM_RAND_READ: u64 = 0x00010000;
+export const VM_DONTCOPY: u64 = 0x00020000;
+export const VM_DONTEXPAND: u64 = 0x00040000;
+export const VM_ACCOUNT: u64 = 0x00100000;
+export const VM_NORESERVE: u64 = 0x00200000;
+export const VM_WIPEONFORK: u64 = 0x02000000;
+export const VM_DONTDUMP: u64 = 0x04000000;
+export const VM_HUGEPAGE: u64 = 0x20000000;
+export const VM_NOHUGEPAGE: u64 = 0x40000000;
+export const VM_MERGEABLE: u64 = 0x80000000;
+export const VM_DROPPABLE: u64 = 0x10000000000;
+export const VM_UFFD_MINOR: u64 = 0x20000000000;
+
+// ---- /proc/pid/maps record (mm_dump_vmas writes an array of these to the bounce page) --
+@unmanaged export class maps_record {
+  vm_start: u64;
+  vm_end: u64;
+  vm_pgoff: u64;
+  vm_flags: u64;
+  ino: u64;
+  /** 0 anonymous, 1 shmem (memfd or shared anonymous), 2 guest_memfd */
+  kind: u32;
+  /** pages of this VMA present in the page tables */
+  rss: u32;
+}
+/** Memory types a VMA can have (vm_area_struct.vm_ops): selects every ops dispatch. */
+export const VMA_OPS_ANON: u32 = 0;
+export const VMA_OPS_SHMEM: u32 = 1;
+export const VMA_OPS_GMEM: u32 = 2;
+
+// ---- invariant checker (debug builds) ---------------------------------------------------
+/** mm_check_invariants result: 0 when everything holds, else one of these. */
+export const INV_OK: i32 = 0;
+export const INV_NOT_COMPILED: i32 = 1;
+export const INV_VMA_ORDER: i32 = 2;
+export const INV_VMA_COUNT: i32 = 3;
+export const INV_MAPCOUNT: i32 = 4;
+export const INV_REFCOUNT: i32 = 5;
+export const INV_PTE_OUTSIDE_VMA: i32 = 6;
+export const INV_PAGECACHE: i32 = 7;
+export const INV_FREE_LIST: i32 = 8;
+export const INV_PGTABLE_COUNT: i32 = 9;
+export const INV_PTE_PERMS: i32 = 10;
+
+// ---- kernel counters (kernel_stat export) ------------------------------------------------
+export const KSTAT_NR_FRAMES: i32 = 0;
+export const KSTAT_NR_FREE: i32 = 1;
+export const KSTAT_NR_FAULTS: i32 = 2;
+export const KSTAT_NR_SYSCALLS: i32 = 3;
+export const KSTAT_NR_TASKS: i32 = 4;
+export const KSTAT_NR_INODES: i32 = 5;
+export const KSTAT_SLAB_FRAMES: i32 = 6;
+export const KSTAT_MEM_BYTES: i32 = 7;

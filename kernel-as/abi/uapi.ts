@@ -1,0 +1,187 @@
+// User-visible ABI: system call numbers, flags and structure layouts, as Linux x86-64
+// defines them (include/uapi/...). Single source for kernel and host: the host's copy,
+// host-ts/abi.gen.ts, is generated from this file by scripts/gen-abi.mjs.
+
+// ---- system call numbers (arch/x86/entry/syscalls/syscall_64.tbl) -------------------
+export const __NR_read: i32 = 0;
+export const __NR_write: i32 = 1;
+export const __NR_close: i32 = 3;
+export const __NR_fstat: i32 = 5;
+export const __NR_poll: i32 = 7;
+export const __NR_mmap: i32 = 9;
+export const __NR_mprotect: i32 = 10;
+export const __NR_munmap: i32 = 11;
+export const __NR_ioctl: i32 = 16;
+export const __NR_pread64: i32 = 17;
+export const __NR_pwrite64: i32 = 18;
+export const __NR_pipe: i32 = 22;
+export const __NR_mremap: i32 = 25;
+export const __NR_madvise: i32 = 28;
+export const __NR_dup: i32 = 32;
+export const __NR_getpid: i32 = 39;
+export const __NR_fork: i32 = 57;
+export const __NR_exit: i32 = 60;
+export const __NR_fcntl: i32 = 72;
+export const __NR_ftruncate: i32 = 77;
+export const __NR_gettid: i32 = 186;
+export const __NR_exit_group: i32 = 231;
+export const __NR_fallocate: i32 = 285;
+export const __NR_pipe2: i32 = 293;
+export const __NR_memfd_create: i32 = 319;
+export const __NR_userfaultfd: i32 = 323;
+
+// ---- signals ---------------------------------------------------------------------
+export const SIGBUS: i32 = 7;
+export const SIGSEGV: i32 = 11;
+export const SEGV_MAPERR: i32 = 1;
+export const SEGV_ACCERR: i32 = 2;
+export const BUS_ADRERR: i32 = 2;
+export const BUS_MCEERR_AR: i32 = 4;
+
+// ---- mmap / mprotect (include/uapi/asm-generic/mman-common.h, linux/mman.h) ---------
+export const PROT_NONE: i32 = 0x0;
+export const PROT_READ: i32 = 0x1;
+export const PROT_WRITE: i32 = 0x2;
+export const PROT_EXEC: i32 = 0x4;
+export const PROT_SEM: i32 = 0x8;
+export const PROT_GROWSDOWN: i32 = 0x01000000;
+export const PROT_GROWSUP: i32 = 0x02000000;
+
+export const MAP_SHARED: i32 = 0x01;
+export const MAP_PRIVATE: i32 = 0x02;
+export const MAP_SHARED_VALIDATE: i32 = 0x03;
+export const MAP_DROPPABLE: i32 = 0x08;
+export const MAP_TYPE: i32 = 0x0f;
+export const MAP_FIXED: i32 = 0x10;
+export const MAP_ANONYMOUS: i32 = 0x20;
+export const MAP_32BIT: i32 = 0x40;
+export const MAP_GROWSDOWN: i32 = 0x0100;
+export const MAP_DENYWRITE: i32 = 0x0800;
+export const MAP_EXECUTABLE: i32 = 0x1000;
+export const MAP_LOCKED: i32 = 0x2000;
+export const MAP_NORESERVE: i32 = 0x4000;
+export const MAP_POPULATE: i32 = 0x8000;
+export const MAP_NONBLOCK: i32 = 0x10000;
+export const MAP_STACK: i32 = 0x20000;
+export const MAP_HUGETLB: i32 = 0x40000;
+export const MAP_SYNC: i32 = 0x80000;
+export const MAP_FIXED_NOREPLACE: i32 = 0x100000;
+export const MAP_UNINITIALIZED: i32 = 0x4000000;
+
+export const MREMAP_MAYMOVE: i32 = 1;
+export const MREMAP_FIXED: i32 = 2;
+export const MREMAP_DONTUNMAP: i32 = 4;
+
+// ---- madvise ---------------------------------------------------------------------
+export const MADV_NORMAL: i32 = 0;
+export const MADV_RANDOM: i32 = 1;
+export const MADV_SEQUENTIAL: i32 = 2;
+export const MADV_WILLNEED: i32 = 3;
+export const MADV_DONTNEED: i32 = 4;
+export const MADV_FREE: i32 = 8;
+export const MADV_REMOVE: i32 = 9;
+export const MADV_DONTFORK: i32 = 10;
+export const MADV_DOFORK: i32 = 11;
+export const MADV_MERGEABLE: i32 = 12;
+export const MADV_UNMERGEABLE: i32 = 13;
+export const MADV_HUGEPAGE: i32 = 14;
+export const MADV_NOHUGEPAGE: i32 = 15;
+export const MADV_DONTDUMP: i32 = 16;
+export const MADV_DODUMP: i32 = 17;
+export const MADV_WIPEONFORK: i32 = 18;
+export const MADV_KEEPONFORK: i32 = 19;
+export const MADV_COLD: i32 = 20;
+export const MADV_PAGEOUT: i32 = 21;
+export const MADV_POPULATE_READ: i32 = 22;
+export const MADV_POPULATE_WRITE: i32 = 23;
+export const MADV_DONTNEED_LOCKED: i32 = 24;
+export const MADV_COLLAPSE: i32 = 25;
+export const MADV_GUARD_INSTALL: i32 = 102;
+export const MADV_GUARD_REMOVE: i32 = 103;
+export const MADV_HWPOISON: i32 = 100;
+export const MADV_SOFT_OFFLINE: i32 = 101;
+
+// ---- memfd, seals, fcntl, open flags -----------------------------------------------
+export const MFD_CLOEXEC: i32 = 0x1;
+export const MFD_ALLOW_SEALING: i32 = 0x2;
+export const MFD_HUGETLB: i32 = 0x4;
+export const MFD_NOEXEC_SEAL: i32 = 0x8;
+export const MFD_EXEC: i32 = 0x10;
+/** Longest memfd name, without the terminating NUL (NAME_MAX - strlen("memfd:")). */
+export const MFD_NAME_MAX_LEN: i32 = 249;
+
+export const F_DUPFD: i32 = 0;
+export const F_GETFD: i32 = 1;
+export const F_SETFD: i32 = 2;
+export const F_GETFL: i32 = 3;
+export const F_SETFL: i32 = 4;
+export const F_DUPFD_CLOEXEC: i32 = 1030;
+export const F_ADD_SEALS: i32 = 1033;
+export const F_GET_SEALS: i32 = 1034;
+export const FD_CLOEXEC: i32 = 1;
+
+export const F_SEAL_SEAL: i32 = 0x1;
+export const F_SEAL_SHRINK: i32 = 0x2;
+export const F_SEAL_GROW: i32 = 0x4;
+export const F_SEAL_WRITE: i32 = 0x8;
+export const F_SEAL_FUTURE_WRITE: i32 = 0x10;
+export const F_SEAL_EXEC: i32 = 0x20;
+
+export const O_RDONLY: i32 = 0x0;
+export const O_WRONLY: i32 = 0x1;
+export const O_RDWR: i32 = 0x2;
+export const O_ACCMODE: i32 = 0x3;
+export const O_NONBLOCK: i32 = 0x800;
+export const O_LARGEFILE: i32 = 0x8000;
+export const O_CLOEXEC: i32 = 0x80000;
+
+export const FALLOC_FL_KEEP_SIZE: i32 = 0x01;
+export const FALLOC_FL_PUNCH_HOLE: i32 = 0x02;
+export const FALLOC_FL_NO_HIDE_STALE: i32 = 0x04;
+export const FALLOC_FL_COLLAPSE_RANGE: i32 = 0x08;
+export const FALLOC_FL_ZERO_RANGE: i32 = 0x10;
+export const FALLOC_FL_INSERT_RANGE: i32 = 0x20;
+export const FALLOC_FL_UNSHARE_RANGE: i32 = 0x40;
+
+export const S_IFMT: i32 = 0o170000;
+export const S_IFREG: i32 = 0o100000;
+export const S_IFIFO: i32 = 0o010000;
+export const S_IFCHR: i32 = 0o020000;
+
+// ---- limits --------------------------------------------------------------------------
+export const PAGE_SHIFT: i32 = 12;
+export const PAGE_SIZE: i32 = 4096;
+/** Top of the user address space (x86-64, 4-level paging). */
+export const TASK_SIZE: u64 = 0x7ffffffff000;
+/** vm.mmap_min_addr default. */
+export const MMAP_MIN_ADDR: u64 = 0x10000;
+/** MAX_LFS_FILESIZE on 64-bit. */
+export const MAX_LFS_FILESIZE: i64 = 0x7fffffffffffffff;
+/** vm.max_map_count default. */
+export const DEFAULT_MAX_MAP_COUNT: i32 = 65530;
+/** RLIMIT_NOFILE soft default: fds 0..NR_OPEN_DEFAULT-1. */
+export const NR_OPEN_DEFAULT: i32 = 1024;
+
+// ---- struct stat (arch/x86/include/uapi/asm/stat.h), 144 bytes ------------------------
+@unmanaged export class stat {
+  st_dev: u64;
+  st_ino: u64;
+  st_nlink: u64;
+  st_mode: u32;
+  st_uid: u32;
+  st_gid: u32;
+  __pad0: u32;
+  st_rdev: u64;
+  st_size: i64;
+  st_blksize: i64;
+  st_blocks: i64;
+  st_atime: u64;
+  st_atime_nsec: u64;
+  st_mtime: u64;
+  st_mtime_nsec: u64;
+  st_ctime: u64;
+  st_ctime_nsec: u64;
+  __unused0: i64;
+  __unused1: i64;
+  __unused2: i64;
+}

@@ -1,0 +1,79 @@
+// fcntl, dup, close, pipe2 (fs/fcntl.c, fs/file.c, fs/pipe.c).
+import { task_struct, files_struct } from "../kernel/types";
+import { EBADF, EINVAL, EMFILE, ENOMEM, EFAULT } from "../abi/errno";
+import { F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_ADD_SEALS, F_GET_SEALS, FD_CLOEXEC,
+  O_NONBLOCK, O_CLOEXEC, O_RDONLY, O_WRONLY, O_ACCMODE, NR_OPEN_DEFAULT, S_IFIFO } from "../abi/uapi";
+import { fget, get_file, fput, close_fd, fd_install_lowest, get_close_on_exec, set_close_on_exec, alloc_file } from "./file";
+import { memfd_fcntl } from "../mm/memfd";
+import { new_inode, iput } from "./inode";
+import { INODE_PIPE, FILE_PIPE, FMODE_READ, FMODE_WRITE } from "./types";
+import { pipe_init_inode } from "./pipe";
+import { copy_to_user } from "../mm/uaccess";
+import { task_scratch } from "../kernel/sched";
+
+// @ts-ignore: decorator
+@inline function FILES(t: task_struct): files_struct { return changetype<files_struct>(<usize>t.files); }
+
+export function sys_close(t: task_struct, fd: i64): i64 { return close_fd(FILES(t), fd); }
+
+function dupfd(fs: files_struct, fd: i64, from: i64, cloexec: bool): i64 {
+  let f = fget(fs, fd);
+  if (!f) return -EBADF;
+  if (from < 0 || from >= NR_OPEN_DEFAULT) return -EINVAL;
+  get_file(f);
+  let r = fd_install_lowest(fs, f, <i32>from, cloexec);
+  if (r < 0) fput(f);
+  return r;
+}
+
+export function sys_dup(t: task_struct, fd: i64): i64 { return dupfd(FILES(t), fd, 0, false); }
+
+export function sys_fcntl(t: task_struct, fd: i64, cmd: i32, arg: u64): i64 {
+  let fs = FILES(t);
+  let f = fget(fs, fd);
+  if (!f) return -EBADF;
+  switch (cmd) {
+    case F_DUPFD: return dupfd(fs, fd, <i64>arg, false);
+    case F_DUPFD_CLOEXEC: return dupfd(fs, fd, <i64>arg, true);
+    case F_GETFD: return get_close_on_exec(fs, <i32>fd) ? FD_CLOEXEC : 0;
+    case F_SETFD: set_close_on_exec(fs, <i32>fd, (arg & FD_CLOEXEC) != 0); return 0;
+    case F_GETFL: return <i64>f.f_flags;
+    case F_SETFL: f.f_flags = (f.f_flags & ~O_NONBLOCK) | (<u32>arg & O_NONBLOCK); return 0;
+    case F_ADD_SEALS: return memfd_fcntl(f, true, arg);
+    case F_GET_SEALS: return memfd_fcntl(f, false, arg);
+  }
+  return -EINVAL;
+}
+
+/** pipe2(2): two fds written to the user's int[2]. */
+export function sys_pipe2(t: task_struct, ufds: u64, flags: i32): i64 {
+  if (flags & ~(O_CLOEXEC | O_NONBLOCK)) return -EINVAL;
+  let fs = FILES(t);
+  let ino = new_inode(INODE_PIPE);
+  if (!ino) return -ENOMEM;
+  ino.i_mode = <u32>S_IFIFO | 0o600;
+  if (!pipe_init_inode(ino)) {
+    iput(ino);
+    return -ENOMEM;
+  }
+  ino.i_count = 2;
+  let r = alloc_file(FILE_PIPE, ino, <u32>(O_RDONLY | (flags & O_NONBLOCK)), FMODE_READ);
+  if (!r) { iput(ino); iput(ino); return -ENOMEM; }
+  let w = alloc_file(FILE_PIPE, ino, <u32>(O_WRONLY | (flags & O_NONBLOCK)), FMODE_WRITE);
+  if (!w) { fput(r); iput(ino); return -ENOMEM; }
+  let cloexec = (flags & O_CLOEXEC) != 0;
+  let rfd = fd_install_lowest(fs, r, 0, cloexec);
+  if (rfd < 0) { fput(r); fput(w); return -EMFILE; }
+  let wfd = fd_install_lowest(fs, w, 0, cloexec);
+  if (wfd < 0) { close_fd(fs, rfd); fput(w); return -EMFILE; }
+  let buf = task_scratch(t);
+  store<i32>(buf, rfd);
+  store<i32>(buf, wfd, 4);
+  let c = copy_to_user(t, ufds, buf, 8);
+  if (c < 0) {
+    close_fd(fs, rfd);
+    close_fd(fs, wfd);
+    return -EFAULT;
+  }
+  return 0;
+}

@@ -1,0 +1,153 @@
+// struct file lifetime and the fd table (fs/file.c, fs/file_table.c).
+import { CACHE_FILE, CACHE_FILES } from "../init/state";
+import { kmem_cache_alloc, kmem_cache_free } from "../mm/slab";
+import { alloc_kernel_page, free_page, page_address, virt_to_page } from "../mm/page_alloc";
+import { file, inode, FILE_SHMEM, FILE_PIPE, FILE_GMEM } from "./types";
+import { files_struct, FILES_CLOEXEC_OFFSET } from "../kernel/types";
+import { EBADF, EMFILE, ENOMEM } from "../abi/errno";
+import { NR_OPEN_DEFAULT } from "../abi/uapi";
+import { iput } from "./inode";
+import { pipe_release } from "./pipe";
+
+// @ts-ignore: decorator
+@inline export function FILE(p: u32): file { return changetype<file>(<usize>p); }
+// @ts-ignore: decorator
+@inline export function file_inode(f: file): inode { return changetype<inode>(<usize>f.f_inode); }
+
+/** A new file with one reference, or null (ENOMEM). Takes over the caller's inode reference. */
+export function alloc_file(kind: u32, ino: inode | null, flags: u32, mode: u32): file | null {
+  let p = kmem_cache_alloc(CACHE_FILE);
+  if (p == 0) return null;
+  let f = changetype<file>(p);
+  f.f_kind = kind;
+  f.f_flags = flags;
+  f.f_mode = mode;
+  f.f_count = 1;
+  f.f_inode = ino ? changetype<u32>(ino) : 0;
+  return f;
+}
+
+// @ts-ignore: decorator
+@inline export function get_file(f: file): void { f.f_count++; }
+
+/** Drop a reference; the last one releases the file (__fput). */
+export function fput(f: file): void {
+  if (--f.f_count > 0) return;
+  let kind = f.f_kind;
+  if (kind == FILE_PIPE) pipe_release(f);
+  else if (kind == FILE_SHMEM || kind == FILE_GMEM) {
+    // nothing file-specific; the inode goes below
+  }
+  let ino = f.f_inode;
+  kmem_cache_free(CACHE_FILE, changetype<usize>(f));
+  if (ino) iput(changetype<inode>(<usize>ino));
+}
+
+// ---- fd tables -------------------------------------------------------------------------
+
+// @ts-ignore: decorator
+@inline function fd_slot(fs: files_struct, fd: i32): usize {
+  return <usize>fs.fd_array + (<usize>fd << 2);
+}
+
+export function files_alloc(): files_struct | null {
+  let p = kmem_cache_alloc(CACHE_FILES);
+  if (p == 0) return null;
+  let pg = alloc_kernel_page();
+  if (!pg) {
+    kmem_cache_free(CACHE_FILES, p);
+    return null;
+  }
+  let fs = changetype<files_struct>(p);
+  fs.count = 1;
+  fs.fd_array = <u32>page_address(pg);
+  fs.next_fd = 0;
+  return fs;
+}
+
+/** dup_fd: a copy of `old` for a forked child; every open file gains a reference. */
+export function files_dup(old: files_struct): files_struct | null {
+  let fs = files_alloc();
+  if (!fs) return null;
+  for (let fd = 0; fd < NR_OPEN_DEFAULT; fd++) {
+    let f = load<u32>(fd_slot(old, fd));
+    if (f == 0) continue;
+    get_file(FILE(f));
+    store<u32>(fd_slot(fs, fd), f);
+  }
+  memory.copy(changetype<usize>(fs) + FILES_CLOEXEC_OFFSET, changetype<usize>(old) + FILES_CLOEXEC_OFFSET, NR_OPEN_DEFAULT / 8);
+  fs.next_fd = old.next_fd;
+  return fs;
+}
+
+/** Drop a reference to the table; the last one closes every fd. */
+export function files_put(fs: files_struct): void {
+  if (--fs.count > 0) return;
+  for (let fd = 0; fd < NR_OPEN_DEFAULT; fd++) {
+    let f = load<u32>(fd_slot(fs, fd));
+    if (f == 0) continue;
+    store<u32>(fd_slot(fs, fd), 0);
+    fput(FILE(f));
+  }
+  free_page(virt_to_page(<usize>fs.fd_array));
+  kmem_cache_free(CACHE_FILES, changetype<usize>(fs));
+}
+
+export function set_close_on_exec(fs: files_struct, fd: i32, on: bool): void {
+  let w = changetype<usize>(fs) + FILES_CLOEXEC_OFFSET + (<usize>(fd >> 5) << 2);
+  let bit: u32 = 1 << <u32>(fd & 31);
+  store<u32>(w, on ? load<u32>(w) | bit : load<u32>(w) & ~bit);
+}
+
+export function get_close_on_exec(fs: files_struct, fd: i32): bool {
+  let w = changetype<usize>(fs) + FILES_CLOEXEC_OFFSET + (<usize>(fd >> 5) << 2);
+  return (load<u32>(w) & (1 << <u32>(fd & 31))) != 0;
+}
+
+/** Install `f` at the lowest free fd >= `from` (the table takes the caller's reference). */
+export function fd_install_lowest(fs: files_struct, f: file, from: i32, cloexec: bool): i32 {
+  let start = from > 0 ? from : fs.next_fd;
+  for (let fd = start; fd < NR_OPEN_DEFAULT; fd++) {
+    if (load<u32>(fd_slot(fs, fd)) != 0) continue;
+    store<u32>(fd_slot(fs, fd), changetype<u32>(f));
+    set_close_on_exec(fs, fd, cloexec);
+    if (from == 0) fs.next_fd = fd + 1;
+    return fd;
+  }
+  return -EMFILE;
+}
+
+/** get_unused_fd + fd_install: returns the fd, or -EMFILE (the caller still owns `f` then). */
+export function fd_install(fs: files_struct, f: file, cloexec: bool): i32 {
+  return fd_install_lowest(fs, f, 0, cloexec);
+}
+
+/** The file at `fd` without taking a reference (the big kernel lock keeps it alive). */
+export function fget(fs: files_struct, fd: i64): file | null {
+  if (fd < 0 || fd >= NR_OPEN_DEFAULT) return null;
+  let f = load<u32>(fd_slot(fs, <i32>fd));
+  return f == 0 ? null : FILE(f);
+}
+
+/** close(2): remove the fd and drop its reference. */
+export function close_fd(fs: files_struct, fd: i64): i32 {
+  let f = fget(fs, fd);
+  if (!f) return -EBADF;
+  store<u32>(fd_slot(fs, <i32>fd), 0);
+  set_close_on_exec(fs, <i32>fd, false);
+  if (<i32>fd < fs.next_fd) fs.next_fd = <i32>fd;
+  fput(f);
+  return 0;
+}
+
+/** Create a file and install it; on failure nothing is left behind. */
+export function install_new_file(fs: files_struct, kind: u32, ino: inode | null, flags: u32, mode: u32, cloexec: bool): i32 {
+  let f = alloc_file(kind, ino, flags, mode);
+  if (!f) {
+    if (ino) iput(ino);
+    return -ENOMEM;
+  }
+  let fd = fd_install(fs, f, cloexec);
+  if (fd < 0) fput(f);
+  return fd;
+}

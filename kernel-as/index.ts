@@ -1,0 +1,152 @@
+// The kernel's only exports: numbers in, a value or a negative code out. Each entry takes
+// the big kernel lock and dispatches to one helper; nothing else lives here.
+//
+// Addresses cross the boundary as f64 (user addresses are 48-bit, exact in a double, and
+// a double costs no BigInt conversion); system-call arguments travel in the task's host
+// frame (abi/kernel.ts).
+import { K } from "./init/state";
+import { start_kernel } from "./init/main";
+import { spin_lock, spin_unlock } from "./lib/spinlock";
+import { find_task, task_frame, task_bounce } from "./kernel/sched";
+import { create_process as __create_process, clone_thread as __clone_thread, do_group_exit } from "./kernel/fork";
+import { do_syscall } from "./kernel/sys";
+import { user_load, user_store, user_read, user_write, user_translate } from "./mm/access";
+import { dump_vmas } from "./mm/maps";
+import { check_invariants, CHECK_DETAIL_ADDR } from "./mm/debug";
+import { kernel_stat as __kernel_stat } from "./mm/stat";
+import { ESRCH } from "./abi/errno";
+import { host_frame, maps_record } from "./abi/kernel";
+import { stat } from "./abi/uapi";
+import { KSTATE_ADDR } from "./init/layout";
+
+// @ts-ignore: decorator
+@inline function lock(): void { spin_lock(KSTATE_ADDR); }
+// @ts-ignore: decorator
+@inline function unlock(): void { spin_unlock(KSTATE_ADDR); }
+
+/** Boot the kernel in the first `mem_bytes` of memory. Exactly one instance calls it. */
+export function kernel_boot(mem_bytes: u32): i32 {
+  lock();
+  let r = start_kernel(<usize>mem_bytes);
+  unlock();
+  return r;
+}
+
+export function kernel_booted(): i32 { return load<i32>(KSTATE_ADDR + 4); }
+
+/** A new process (empty mm, empty fd table) with capability bits `caps`: its pid, or -errno. */
+export function process_create(caps: u32): i32 {
+  lock();
+  let r = __create_process(caps);
+  unlock();
+  return r;
+}
+
+/** Another thread in the process of `tid`: its tid, or -errno. */
+export function thread_create(tid: i32): i32 {
+  lock();
+  let t = find_task(tid);
+  let r = t ? __clone_thread(t) : -ESRCH;
+  unlock();
+  return r;
+}
+
+/** Linear address of task `tid`'s host frame, or 0. */
+export function task_frame_addr(tid: i32): u32 {
+  let t = find_task(tid);
+  return t ? <u32>changetype<usize>(task_frame(t)) : 0;
+}
+
+/** Run the system call described by the task's host frame; the result goes to frame.ret. */
+export function syscall(tid: i32): i32 {
+  lock();
+  let t = find_task(tid);
+  if (!t) {
+    unlock();
+    return -ESRCH;
+  }
+  let f = task_frame(t);
+  f.si_signo = 0;
+  f.ret = do_syscall(t);
+  unlock();
+  return 0;
+}
+
+/** Load 1, 2 or 4 bytes (as an unsigned number) or 8 bytes (into frame.value, returns 0). */
+export function uaccess_load(tid: i32, addr: f64, size: i32): f64 {
+  lock();
+  let r = user_load(tid, addr, size);
+  unlock();
+  return r;
+}
+
+/** Store 1, 2 or 4 bytes of `value`, or 8 bytes from frame.value. ACCESS_* status. */
+export function uaccess_store(tid: i32, addr: f64, size: i32, value: f64): i32 {
+  lock();
+  let r = user_store(tid, addr, size, value);
+  unlock();
+  return r;
+}
+
+/** Copy `len` (<= BOUNCE_SIZE) user bytes into the bounce page: bytes copied, or ACCESS_*. */
+export function uaccess_read(tid: i32, addr: f64, len: i32): i32 {
+  lock();
+  let r = user_read(tid, addr, len);
+  unlock();
+  return r;
+}
+
+/** Copy `len` (<= BOUNCE_SIZE) bytes from the bounce page to user memory: bytes, or ACCESS_*. */
+export function uaccess_write(tid: i32, addr: f64, len: i32): i32 {
+  lock();
+  let r = user_write(tid, addr, len);
+  unlock();
+  return r;
+}
+
+/** Resolve `addr` for an access (faulting as needed): the linear address, or ACCESS_*. */
+export function uaccess_translate(tid: i32, addr: f64, write: i32): f64 {
+  lock();
+  let r = user_translate(tid, addr, write != 0);
+  unlock();
+  return r;
+}
+
+/** Write maps records for VMAs from index `first` into the bounce page: the count. */
+export function mm_dump_vmas(tid: i32, first: i32): i32 {
+  lock();
+  let r = dump_vmas(tid, first);
+  unlock();
+  return r;
+}
+
+/** The invariant checker (debug builds): INV_OK or the first violation's code. */
+export function mm_check_invariants(): i32 {
+  lock();
+  let r = check_invariants();
+  unlock();
+  return r;
+}
+
+/** Address that holds the detail (u64) of the last invariant violation. */
+export function mm_check_detail_addr(): u32 { return <u32>CHECK_DETAIL_ADDR; }
+
+/** A kernel counter (KSTAT_*). */
+export function kernel_stat(which: i32): f64 { return __kernel_stat(which); }
+
+/** Whether this build has CONFIG_DEBUG_VM. */
+export function kernel_debug(): i32 { return CONFIG_DEBUG_VM ? 1 : 0; }
+
+/** Sizes of the ABI records, so that a test can compare them with the generated host copy. */
+export function abi_sizeof(which: i32): i32 {
+  switch (which) {
+    case 0: return <i32>offsetof<host_frame>();
+    case 1: return <i32>offsetof<maps_record>();
+    case 2: return <i32>offsetof<stat>();
+    case 3: return <i32>offsetof<host_frame>("si_addr");
+    case 4: return <i32>offsetof<host_frame>("bounce");
+    case 5: return <i32>offsetof<stat>("st_blocks");
+    case 6: return <i32>offsetof<maps_record>("rss");
+  }
+  return -1;
+}

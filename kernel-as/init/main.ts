@@ -1,0 +1,30 @@
+// start_kernel (init/main.c): lay out memory, set up the allocators and caches.
+import { K, CACHE_VMA, CACHE_MM, CACHE_FILE, CACHE_INODE, CACHE_FILES, CACHE_UFFD_CTX, CACHE_SMALL } from "./state";
+import { MEM_MAP_ADDR } from "./layout";
+import { page_alloc_init } from "../mm/page_alloc";
+import { kmem_cache_init } from "../mm/slab";
+import { vm_area_struct, mm_struct } from "../mm/types";
+import { file, inode, INODE_NAME_MAX } from "../fs/types";
+import { FILES_STRUCT_SIZE } from "../kernel/types";
+import { MIN_MEM_BYTES } from "../abi/kernel";
+import { EINVAL, EBUSY } from "../abi/errno";
+
+/** Boot in `mem_bytes` of linear memory (already provided by the host). 0 or -errno. */
+export function start_kernel(mem_bytes: usize): i32 {
+  let k = K();
+  if (k.booted) return -EBUSY;
+  if (mem_bytes < <usize>MIN_MEM_BYTES || mem_bytes > <usize>(memory.size() << 16)) return -EINVAL;
+  k.mem_bytes = <u32>mem_bytes;
+  page_alloc_init(mem_bytes);
+  kmem_cache_init(CACHE_VMA, <u32>offsetof<vm_area_struct>());
+  kmem_cache_init(CACHE_MM, <u32>offsetof<mm_struct>());
+  kmem_cache_init(CACHE_FILE, <u32>offsetof<file>());
+  kmem_cache_init(CACHE_INODE, <u32>offsetof<inode>() + INODE_NAME_MAX);
+  kmem_cache_init(CACHE_FILES, FILES_STRUCT_SIZE);
+  kmem_cache_init(CACHE_UFFD_CTX, 128);
+  kmem_cache_init(CACHE_SMALL, 64);
+  k.next_pid = 0;
+  k.next_ino = 0x1000;
+  k.booted = 1;
+  return 0;
+}

@@ -1,0 +1,68 @@
+// struct kernel_state: the kernel's global variables, at KSTATE_ADDR.
+//
+// Each subsystem owns its fields (named with its prefix); nobody else writes them.
+// Protected by: the big kernel lock (`lock`), except `lock` itself and `booted`.
+import { KSTATE_ADDR } from "./layout";
+
+@unmanaged export class kmem_cache {
+  /** object size in bytes (multiple of 8) */
+  size: u32;
+  /** free objects, linked through their first word */
+  freelist: u32;
+  /** objects handed out and not freed */
+  active: u32;
+  /** frames taken from the page allocator */
+  nr_slabs: u32;
+}
+
+@unmanaged export class kernel_state {
+  /** the big kernel lock: every exported entry point holds it (lib/spinlock) */
+  lock: i32;
+  /** 1 once start_kernel has run; a second instance on the same memory must not boot */
+  booted: i32;
+  /** bytes of linear memory the kernel was booted with */
+  mem_bytes: u32;
+  // ---- page_alloc ----
+  /** linear address of the first page frame */
+  pa_frames_base: u32;
+  /** number of page frames */
+  pa_nr_frames: u32;
+  /** head of the free list (struct page address, 0 if empty) */
+  pa_free_head: u32;
+  pa_nr_free: u32;
+  /** the shared zero page (read-only, never freed) */
+  pa_zero_page: u32;
+  // ---- processes (kernel/) ----
+  next_pid: i32;
+  nr_tasks: i32;
+  // ---- inodes (fs/) ----
+  next_ino: u64;
+  nr_inodes: u32;
+  /** every live inode, linked through inode.i_sb_next (for the invariant checker) */
+  inode_list: u32;
+  // ---- statistics ----
+  nr_faults: u64;
+  nr_syscalls: u64;
+}
+
+/** 256 bytes of scratch for out-parameters of kernel functions; protected by the kernel lock. */
+export const KSCRATCH_ADDR: usize = KSTATE_ADDR + 0x700;
+
+/** The slab caches sit in an array after kernel_state (see kmem_cache_of). */
+export const KCACHES_ADDR: usize = KSTATE_ADDR + 0x800;
+export const CACHE_VMA: i32 = 0;
+export const CACHE_MM: i32 = 1;
+export const CACHE_FILE: i32 = 2;
+export const CACHE_INODE: i32 = 3;
+export const CACHE_FILES: i32 = 4;
+export const CACHE_UFFD_CTX: i32 = 5;
+export const CACHE_SMALL: i32 = 6;
+export const NR_CACHES: i32 = 7;
+
+// @ts-ignore: decorator
+@inline export function kmem_cache_of(id: i32): kmem_cache {
+  return changetype<kmem_cache>(KCACHES_ADDR + <usize>id * offsetof<kmem_cache>());
+}
+
+// @ts-ignore: decorator
+@inline export function K(): kernel_state { return changetype<kernel_state>(KSTATE_ADDR); }

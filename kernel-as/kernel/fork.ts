@@ -1,0 +1,156 @@
+// Processes and threads: creation (kernel/fork.c) and teardown (kernel/exit.c).
+import { task_struct, files_struct, TASK_RUNNING, TASK_DEAD } from "./types";
+import { alloc_task, free_task, find_task } from "./sched";
+import { mm_struct, vm_area_struct } from "../mm/types";
+import { CACHE_MM } from "../init/state";
+import { kmem_cache_alloc, kmem_cache_free } from "../mm/slab";
+import { pgd_alloc, pgd_free } from "../mm/pgtable";
+import { VMA, vm_area_dup, vm_area_free, vma_link } from "../mm/vma";
+import { copy_page_range } from "../mm/memory";
+import { exit_mmap, MMAP_BASE } from "../mm/mmap";
+import { files_alloc, files_dup, files_put } from "../fs/file";
+import { VM_DONTCOPY, VM_UFFD_MISSING, VM_UFFD_WP, VM_UFFD_MINOR, MAX_TASKS } from "../abi/kernel";
+import { ENOMEM, EAGAIN, ESRCH } from "../abi/errno";
+
+const UFFD_VM_FLAGS: u64 = VM_UFFD_MISSING | VM_UFFD_WP | VM_UFFD_MINOR;
+
+/** mm_alloc: an empty address space with one user, or null. */
+export function mm_alloc(): mm_struct | null {
+  let p = kmem_cache_alloc(CACHE_MM);
+  if (p == 0) return null;
+  let mm = changetype<mm_struct>(p);
+  let pgd = pgd_alloc();
+  if (pgd == 0) {
+    kmem_cache_free(CACHE_MM, p);
+    return null;
+  }
+  mm.pgd = <u32>pgd;
+  mm.mm_users = 1;
+  mm.mm_count = 1;
+  mm.mmap_base = MMAP_BASE;
+  return mm;
+}
+
+/** mmdrop: release the struct once no user and no other reference remain. */
+export function mmdrop(mm: mm_struct): void {
+  if (--mm.mm_count > 0) return;
+  kmem_cache_free(CACHE_MM, changetype<usize>(mm));
+}
+
+/** mmput: a user goes; the last one tears the address space down (exit_mmap). */
+export function mmput(mm: mm_struct): void {
+  if (--mm.mm_users > 0) return;
+  exit_mmap(mm);
+  pgd_free(<usize>mm.pgd);
+  mm.pgd = 0;
+  mm.dead = 1;
+  mmdrop(mm);
+}
+
+/** dup_mmap: the child's copy of `old` (private memory copy-on-write). */
+function dup_mm(old: mm_struct): mm_struct | null {
+  let mm = mm_alloc();
+  if (!mm) return null;
+  mm.mmap_base = old.mmap_base;
+  let p = old.mmap;
+  while (p != 0) {
+    let v = VMA(p);
+    p = v.vm_next;
+    if (v.vm_flags & VM_DONTCOPY) continue;
+    let n = vm_area_dup(v);
+    if (!n) {
+      mmput(mm);
+      return null;
+    }
+    // Without UFFD_FEATURE_EVENT_FORK the child's VMAs are not registered.
+    n.vm_flags &= ~UFFD_VM_FLAGS;
+    n.uffd_ctx = 0;
+    vma_link(mm, n);
+    if (!copy_page_range(mm, old, v)) {
+      mmput(mm);
+      return null;
+    }
+  }
+  mm.total_vm = old.total_vm;
+  return mm;
+}
+
+/** A new process with an empty address space and fd table: returns its tid, or -errno. */
+export function create_process(caps: u32): i32 {
+  let t = alloc_task();
+  if (!t) return -EAGAIN;
+  let mm = mm_alloc();
+  let fs = files_alloc();
+  if (!mm || !fs) {
+    if (mm) mmput(mm);
+    if (fs) files_put(fs);
+    free_task(t);
+    return -ENOMEM;
+  }
+  t.mm = changetype<u32>(mm);
+  t.files = changetype<u32>(fs);
+  t.mm = changetype<u32>(mm);
+  mm.owner = t.tgid;
+  t.caps = caps;
+  return t.tid;
+}
+
+/** fork(2): a child process; returns the child's pid to the parent. */
+export function sys_fork(t: task_struct): i64 {
+  let c = alloc_task();
+  if (!c) return -EAGAIN;
+  let mm = dup_mm(changetype<mm_struct>(<usize>t.mm));
+  if (!mm) {
+    free_task(c);
+    return -ENOMEM;
+  }
+  let fs = files_dup(changetype<files_struct>(<usize>t.files));
+  if (!fs) {
+    mmput(mm);
+    free_task(c);
+    return -ENOMEM;
+  }
+  c.mm = changetype<u32>(mm);
+  c.files = changetype<u32>(fs);
+  c.ppid = t.tgid;
+  c.caps = t.caps;
+  mm.owner = c.tgid;
+  return c.tid;
+}
+
+/** clone(CLONE_VM | CLONE_FILES | CLONE_THREAD): another thread of t's process. */
+export function clone_thread(t: task_struct): i32 {
+  let c = alloc_task();
+  if (!c) return -EAGAIN;
+  c.tgid = t.tgid;
+  c.ppid = t.ppid;
+  c.caps = t.caps;
+  c.mm = t.mm;
+  c.files = t.files;
+  changetype<mm_struct>(<usize>t.mm).mm_users++;
+  changetype<files_struct>(<usize>t.files).count++;
+  return c.tid;
+}
+
+/** do_exit for one task: drop its address space and fd table, free the slot. */
+export function do_exit(t: task_struct, code: i32): void {
+  t.exit_code = code;
+  t.state = TASK_DEAD;
+  let mm = t.mm;
+  let fs = t.files;
+  t.mm = 0;
+  t.files = 0;
+  if (fs) files_put(changetype<files_struct>(<usize>fs));
+  if (mm) mmput(changetype<mm_struct>(<usize>mm));
+  free_task(t);
+}
+
+/** exit_group(2): every thread of the process exits. */
+export function do_group_exit(t: task_struct, code: i32): void {
+  let tgid = t.tgid;
+  for (let i = 1; i <= MAX_TASKS; i++) {
+    let o = find_task(i);
+    if (o && o.tgid == tgid && o != t) do_exit(o, code);
+  }
+  do_exit(t, code);
+}

@@ -1,0 +1,49 @@
+// The system-call table (arch/x86/entry/syscall_64.c): number -> sys_* with the host
+// frame's six arguments. Unknown numbers give ENOSYS, as Linux does.
+import { task_struct } from "./types";
+import { task_frame } from "./sched";
+import * as U from "../abi/uapi";
+import { ENOSYS } from "../abi/errno";
+import { sys_mmap, sys_munmap } from "../mm/mmap";
+import { sys_mprotect } from "../mm/mprotect";
+import { sys_mremap } from "../mm/mremap";
+import { sys_madvise } from "../mm/madvise";
+import { sys_memfd_create } from "../mm/memfd";
+import { sys_ftruncate, sys_fallocate } from "../fs/open";
+import { sys_fstat } from "../fs/stat";
+import { sys_read, sys_write, sys_pread64, sys_pwrite64 } from "../fs/read_write";
+import { sys_close, sys_dup, sys_fcntl, sys_pipe2 } from "../fs/fcntl";
+import { sys_fork, do_exit, do_group_exit } from "./fork";
+import { K } from "../init/state";
+
+export function do_syscall(t: task_struct): i64 {
+  let f = task_frame(t);
+  let a0 = f.arg0, a1 = f.arg1, a2 = f.arg2, a3 = f.arg3, a4 = f.arg4, a5 = f.arg5;
+  K().nr_syscalls++;
+  switch (f.nr) {
+    case U.__NR_read: return sys_read(t, <i64>a0, a1, a2);
+    case U.__NR_write: return sys_write(t, <i64>a0, a1, a2);
+    case U.__NR_close: return sys_close(t, <i64><i32>a0);
+    case U.__NR_fstat: return sys_fstat(t, <i64><i32>a0, a1);
+    case U.__NR_mmap: return sys_mmap(t, a0, a1, <i32>a2, <i32>a3, <i64><i32>a4, a5);
+    case U.__NR_mprotect: return sys_mprotect(t, a0, a1, <i32>a2);
+    case U.__NR_munmap: return sys_munmap(t, a0, a1);
+    case U.__NR_pread64: return sys_pread64(t, <i64><i32>a0, a1, a2, <i64>a3);
+    case U.__NR_pwrite64: return sys_pwrite64(t, <i64><i32>a0, a1, a2, <i64>a3);
+    case U.__NR_pipe: return sys_pipe2(t, a0, 0);
+    case U.__NR_pipe2: return sys_pipe2(t, a0, <i32>a1);
+    case U.__NR_mremap: return sys_mremap(t, a0, a1, a2, <i32>a3, a4);
+    case U.__NR_madvise: return sys_madvise(t, a0, a1, <i32>a2);
+    case U.__NR_dup: return sys_dup(t, <i64><i32>a0);
+    case U.__NR_getpid: return t.tgid;
+    case U.__NR_gettid: return t.tid;
+    case U.__NR_fork: return sys_fork(t);
+    case U.__NR_fcntl: return sys_fcntl(t, <i64><i32>a0, <i32>a1, a2);
+    case U.__NR_ftruncate: return sys_ftruncate(t, <i64><i32>a0, <i64>a1);
+    case U.__NR_fallocate: return sys_fallocate(t, <i64><i32>a0, <i32>a1, <i64>a2, <i64>a3);
+    case U.__NR_memfd_create: return sys_memfd_create(t, a0, <i32>a1);
+    case U.__NR_exit: do_exit(t, <i32>a0); return 0;
+    case U.__NR_exit_group: do_group_exit(t, <i32>a0); return 0;
+  }
+  return -ENOSYS;
+}

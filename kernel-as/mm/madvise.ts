@@ -1,0 +1,166 @@
+// madvise(2) (mm/madvise.c). uffdlab has no swap, no huge pages and no page merging: the
+// pure hints return Linux's results and change only the VMA flags Linux changes.
+import { vm_area_struct, mm_struct } from "./types";
+import { VM_READ, VM_WRITE, VM_EXEC, VM_SHARED, VM_MAYWRITE, VM_LOCKED, VM_DONTCOPY, VM_WIPEONFORK, VM_DONTDUMP,
+  VM_HUGEPAGE, VM_NOHUGEPAGE, VM_MERGEABLE, VM_SEQ_READ, VM_RAND_READ, VM_DROPPABLE } from "../abi/kernel";
+import * as U from "../abi/uapi";
+import { EINVAL, ENOMEM, EACCES, EFAULT, EPERM, EBADF } from "../abi/errno";
+import { PAGE_ALIGN, offset_in_page } from "../lib/bitops";
+import { VMA, find_vma, split_vma, vma_try_merge, vma_is_anonymous, vma_inode } from "./vma";
+import { zap_page_range, ZAP_ALL, ZAP_KEEP_MARKERS, ZAP_KEEP_WP_MARKER, userfaultfd_wp } from "./memory";
+import { populate_range } from "./mmap";
+import { free_pgtables, pte_offset, pte_offset_alloc, set_pte, make_pte_marker, is_pte_marker, pte_marker_get, PTE_MARKER_GUARD } from "./pgtable";
+import { task_struct } from "../kernel/types";
+import { file } from "../fs/types";
+import { vfs_fallocate } from "../fs/open";
+
+function madvise_behavior_valid(b: i32): bool {
+  switch (b) {
+    case U.MADV_NORMAL: case U.MADV_RANDOM: case U.MADV_SEQUENTIAL: case U.MADV_WILLNEED:
+    case U.MADV_DONTNEED: case U.MADV_DONTNEED_LOCKED: case U.MADV_FREE: case U.MADV_REMOVE:
+    case U.MADV_DONTFORK: case U.MADV_DOFORK: case U.MADV_DONTDUMP: case U.MADV_DODUMP:
+    case U.MADV_WIPEONFORK: case U.MADV_KEEPONFORK: case U.MADV_COLD: case U.MADV_PAGEOUT:
+    case U.MADV_POPULATE_READ: case U.MADV_POPULATE_WRITE: case U.MADV_MERGEABLE: case U.MADV_UNMERGEABLE:
+    case U.MADV_HUGEPAGE: case U.MADV_NOHUGEPAGE: case U.MADV_COLLAPSE:
+    case U.MADV_GUARD_INSTALL: case U.MADV_GUARD_REMOVE:
+    case U.MADV_HWPOISON: case U.MADV_SOFT_OFFLINE:
+      return true;
+  }
+  return false;
+}
+
+/** Give [start, end) of `v` new flags, splitting and merging (madvise_update_vma). */
+function madvise_update_vma(mm: mm_struct, v: vm_area_struct, start: u64, end: u64, newflags: u64): i32 {
+  if (newflags == v.vm_flags) return 0;
+  if (v.vm_start < start) {
+    let n = split_vma(mm, v, start);
+    if (!n) return -ENOMEM;
+    v = n;
+  }
+  if (v.vm_end > end) {
+    if (!split_vma(mm, v, end)) return -ENOMEM;
+  }
+  v.vm_flags = newflags;
+  vma_try_merge(mm, v);
+  return 0;
+}
+
+/** can_madv_lru_vma */
+// @ts-ignore: decorator
+@inline function can_madv_lru(v: vm_area_struct): bool { return (v.vm_flags & VM_LOCKED) == 0; }
+
+function madvise_remove(t: task_struct, v: vm_area_struct, start: u64, end: u64): i32 {
+  if (v.vm_flags & VM_LOCKED) return -EINVAL;
+  if (v.vm_file == 0 || vma_is_anonymous(v)) return -EINVAL;
+  if ((v.vm_flags & (VM_SHARED | VM_MAYWRITE)) != (VM_SHARED | VM_MAYWRITE)) return -EACCES;
+  let off = ((start - v.vm_start) >> 12) + v.vm_pgoff;
+  return vfs_fallocate(changetype<file>(<usize>v.vm_file), U.FALLOC_FL_PUNCH_HOLE | U.FALLOC_FL_KEEP_SIZE, <i64>(off << 12), <i64>(end - start));
+}
+
+function madvise_guard_install(mm: mm_struct, v: vm_area_struct, start: u64, end: u64): i32 {
+  if (v.vm_flags & (VM_LOCKED | VM_DROPPABLE)) return -EINVAL;
+  zap_page_range(mm, start, end, ZAP_ALL);
+  for (let a = start; a < end; a += U.PAGE_SIZE) {
+    let p = pte_offset_alloc(<usize>mm.pgd, a);
+    if (p == 0) return -ENOMEM;
+    set_pte(p, make_pte_marker(PTE_MARKER_GUARD));
+  }
+  return 0;
+}
+
+function madvise_guard_remove(mm: mm_struct, start: u64, end: u64): void {
+  for (let a = start; a < end; a += U.PAGE_SIZE) {
+    let p = pte_offset(<usize>mm.pgd, a);
+    if (p == 0) continue;
+    let pte = load<u64>(p);
+    if (is_pte_marker(pte) && (pte_marker_get(pte) & PTE_MARKER_GUARD)) set_pte(p, 0);
+  }
+  free_pgtables(<usize>mm.pgd, start, end);
+}
+
+/** madvise_vma_behavior: apply `b` to [start, end) inside `v`. */
+function madvise_vma(t: task_struct, mm: mm_struct, v: vm_area_struct, start: u64, end: u64, b: i32): i32 {
+  let f = v.vm_flags;
+  switch (b) {
+    case U.MADV_NORMAL: return madvise_update_vma(mm, v, start, end, f & ~(VM_SEQ_READ | VM_RAND_READ));
+    case U.MADV_RANDOM: return madvise_update_vma(mm, v, start, end, (f & ~VM_SEQ_READ) | VM_RAND_READ);
+    case U.MADV_SEQUENTIAL: return madvise_update_vma(mm, v, start, end, (f & ~VM_RAND_READ) | VM_SEQ_READ);
+    case U.MADV_WILLNEED: return 0;
+    case U.MADV_COLD: case U.MADV_PAGEOUT:
+      return can_madv_lru(v) ? 0 : -EINVAL;
+    case U.MADV_DONTNEED: case U.MADV_DONTNEED_LOCKED: {
+      if (b == U.MADV_DONTNEED && !can_madv_lru(v)) return -EINVAL;
+      // Shared memory keeps its pages in the file; private copies and anonymous pages go.
+      // A uffd-wp protected page leaves a WP marker behind; poison markers are removed.
+      zap_page_range(mm, start, end, userfaultfd_wp(v) ? ZAP_KEEP_WP_MARKER : ZAP_ALL);
+      free_pgtables(<usize>mm.pgd, start, end);
+      return 0;
+    }
+    case U.MADV_FREE:
+      if (!vma_is_anonymous(v)) return -EINVAL;
+      // Lazy free: without memory pressure the pages keep their contents.
+      return 0;
+    case U.MADV_REMOVE: return madvise_remove(t, v, start, end);
+    case U.MADV_DONTFORK: return madvise_update_vma(mm, v, start, end, f | VM_DONTCOPY);
+    case U.MADV_DOFORK: return madvise_update_vma(mm, v, start, end, f & ~VM_DONTCOPY);
+    case U.MADV_WIPEONFORK:
+      if (v.vm_file != 0 || (f & VM_SHARED)) return -EINVAL;
+      return madvise_update_vma(mm, v, start, end, f | VM_WIPEONFORK);
+    case U.MADV_KEEPONFORK:
+      if (f & VM_DROPPABLE) return -EINVAL;
+      return madvise_update_vma(mm, v, start, end, f & ~VM_WIPEONFORK);
+    case U.MADV_DONTDUMP: return madvise_update_vma(mm, v, start, end, f | VM_DONTDUMP);
+    case U.MADV_DODUMP: return madvise_update_vma(mm, v, start, end, f & ~VM_DONTDUMP);
+    case U.MADV_MERGEABLE:
+      if (f & VM_SHARED) return 0;
+      return madvise_update_vma(mm, v, start, end, f | VM_MERGEABLE);
+    case U.MADV_UNMERGEABLE: return madvise_update_vma(mm, v, start, end, f & ~VM_MERGEABLE);
+    case U.MADV_HUGEPAGE: return madvise_update_vma(mm, v, start, end, (f & ~VM_NOHUGEPAGE) | VM_HUGEPAGE);
+    case U.MADV_NOHUGEPAGE: return madvise_update_vma(mm, v, start, end, (f & ~VM_HUGEPAGE) | VM_NOHUGEPAGE);
+    case U.MADV_COLLAPSE: return 0;
+    case U.MADV_POPULATE_READ: case U.MADV_POPULATE_WRITE: {
+      let write = b == U.MADV_POPULATE_WRITE;
+      if (write ? !(f & VM_WRITE) : !(f & (VM_READ | VM_WRITE | VM_EXEC))) return -EINVAL;
+      return populate_range(t, mm, start, end, write);
+    }
+    case U.MADV_GUARD_INSTALL: return madvise_guard_install(mm, v, start, end);
+    case U.MADV_GUARD_REMOVE:
+      madvise_guard_remove(mm, start, end);
+      return 0;
+  }
+  return -EINVAL;
+}
+
+export function sys_madvise(t: task_struct, start: u64, len_in: u64, b: i32): i64 {
+  let mm = changetype<mm_struct>(<usize>t.mm);
+  if (!madvise_behavior_valid(b)) return -EINVAL;
+  if (offset_in_page(start)) return -EINVAL;
+  let len = PAGE_ALIGN(len_in);
+  if (len_in != 0 && len == 0) return -EINVAL;
+  let end = start + len;
+  if (end < start) return -EINVAL;
+  if (end == start) return 0;
+  if (b == U.MADV_HWPOISON || b == U.MADV_SOFT_OFFLINE) {
+    // Memory-failure injection needs CAP_SYS_ADMIN; uffdlab's processes never have it.
+    return -EPERM;
+  }
+  let unmapped_error: i32 = 0;
+  let cur = start;
+  let v = find_vma(mm, start);
+  while (cur < end) {
+    v = find_vma(mm, cur);
+    if (!v || v.vm_start >= end) {
+      unmapped_error = -ENOMEM;
+      break;
+    }
+    if (v.vm_start > cur) {
+      unmapped_error = -ENOMEM;
+      cur = v.vm_start;
+    }
+    let e = v.vm_end < end ? v.vm_end : end;
+    let r = madvise_vma(t, mm, v, cur, e, b);
+    if (r < 0) return r;
+    cur = e;
+  }
+  return unmapped_error;
+}

@@ -1,0 +1,34 @@
+// /proc/pid/maps records (fs/proc/task_mmu.c show_map_vma), as raw records; the host formats.
+import { find_task, task_bounce } from "../kernel/sched";
+import { mm_struct } from "./types";
+import { maps_record, BOUNCE_SIZE } from "../abi/kernel";
+import { VMA, vma_inode } from "./vma";
+import { count_present } from "./memory";
+
+/** Records for the VMAs from index `first` on, as many as fit the bounce page: the count, or -1. */
+export function dump_vmas(tid: i32, first: i32): i32 {
+  let t = find_task(tid);
+  if (!t || t.mm == 0) return -1;
+  let mm = changetype<mm_struct>(<usize>t.mm);
+  let out = task_bounce(t);
+  let max = BOUNCE_SIZE / <i32>offsetof<maps_record>();
+  let p = mm.mmap;
+  let i = 0;
+  let n = 0;
+  while (p != 0 && n < max) {
+    let v = VMA(p);
+    p = v.vm_next;
+    if (i++ < first) continue;
+    let r = changetype<maps_record>(out + <usize>n * offsetof<maps_record>());
+    r.vm_start = v.vm_start;
+    r.vm_end = v.vm_end;
+    r.vm_pgoff = v.vm_pgoff;
+    r.vm_flags = v.vm_flags;
+    let ino = vma_inode(v);
+    r.ino = ino ? ino.i_ino : 0;
+    r.kind = v.vm_ops;
+    r.rss = count_present(mm, v.vm_start, v.vm_end);
+    n++;
+  }
+  return n;
+}

@@ -1,0 +1,351 @@
+// The page-fault path and page-table range operations (mm/memory.c).
+//
+//   handle_mm_fault -> __handle_mm_fault -> handle_pte_fault
+//       pte none, anonymous VMA  -> do_anonymous_page
+//       pte none, file VMA       -> do_fault -> do_read_fault / do_cow_fault / do_shared_fault
+//       pte marker               -> handle_pte_marker
+//       present, write, RO pte   -> do_wp_page -> wp_page_reuse / wp_page_copy / wp_page_shared
+// One struct vm_fault (the task's) travels down; results are VM_FAULT_* codes. A memory
+// type's ->fault handler may report VM_FAULT_UFFD_MINOR / VM_FAULT_UFFD_MISSING; __do_fault
+// then calls handle_userfault with the matching reason (RFC structure, spec §8.2).
+import { vm_area_struct, mm_struct, vm_fault, VM_FAULT_OOM, VM_FAULT_SIGBUS, VM_FAULT_SIGSEGV, VM_FAULT_HWPOISON,
+  VM_FAULT_UFFD_MINOR, VM_FAULT_UFFD_MISSING, VM_FAULT_ERROR, VM_FAULT_RETRY, VM_FAULT_NOPAGE, FAULT_FLAG_WRITE } from "./types";
+import { VM_WRITE, VM_SHARED, VM_UFFD_MISSING, VM_UFFD_MINOR, VM_UFFD_WP, VM_WIPEONFORK, VMA_OPS_ANON } from "../abi/kernel";
+import { PAGE_SIZE } from "../abi/uapi";
+import { page, alloc_zeroed_page, alloc_page, page_address, virt_to_page, put_page, get_page, zero_page_pa, PG_anon, PG_reserved, PG_hwpoison } from "./page_alloc";
+import { pte_offset, pte_offset_alloc, set_pte, pte_present, pte_none, pte_write, pte_special, pte_pa, mk_pte, pte_mkdirty,
+  pte_mkyoung, pte_wrprotect, pte_mkwrite, is_pte_marker, pte_marker_get, make_pte_marker, pte_table_end, free_pgtables,
+  _PAGE_SPECIAL, _PAGE_PRESENT, _PAGE_USER, _PAGE_RW, _PAGE_UFFD_WP, PTE_MARKER_POISONED, PTE_MARKER_GUARD, PTE_MARKER_UFFD_WP } from "./pgtable";
+import { VMA, vma_is_anonymous, linear_page_index, vma_inode } from "./vma";
+import { vma_ops_fault } from "./vm_ops";
+import { handle_userfault } from "../fs/userfaultfd";
+import { inode } from "../fs/types";
+import { K } from "../init/state";
+
+// @ts-ignore: decorator
+@inline function MM(v: vm_area_struct): mm_struct { return changetype<mm_struct>(<usize>v.vm_mm); }
+// @ts-ignore: decorator
+@inline export function userfaultfd_missing(v: vm_area_struct): bool { return (v.vm_flags & VM_UFFD_MISSING) != 0; }
+// @ts-ignore: decorator
+@inline export function userfaultfd_minor(v: vm_area_struct): bool { return (v.vm_flags & VM_UFFD_MINOR) != 0; }
+// @ts-ignore: decorator
+@inline export function userfaultfd_wp(v: vm_area_struct): bool { return (v.vm_flags & VM_UFFD_WP) != 0; }
+
+/** Account a new PTE mapping of `p` (the caller already holds the reference it transfers). */
+// @ts-ignore: decorator
+@inline function page_add_rmap(p: page): void { p._mapcount++; }
+
+/** Undo one PTE mapping of `p`: mapcount and the mapping's reference. */
+// @ts-ignore: decorator
+@inline export function page_remove_rmap_put(p: page): void {
+  p._mapcount--;
+  put_page(p);
+}
+
+/** The page a present, non-special PTE maps. */
+// @ts-ignore: decorator
+@inline export function pte_page(pte: u64): page { return virt_to_page(pte_pa(pte)); }
+
+/** Install `p` at vmf.pte (finish_fault / set_pte_range). Consumes the caller's reference. */
+function install_page(vmf: vm_fault, p: page, writable: bool, dirty: bool): void {
+  let e = mk_pte(page_address(p), writable) | _PAGE_PRESENT;
+  e = pte_mkyoung(e);
+  if (dirty) e = pte_mkdirty(e);
+  page_add_rmap(p);
+  set_pte(<usize>vmf.pte, e);
+}
+
+// ---- anonymous memory ------------------------------------------------------------------
+
+function do_anonymous_page(vmf: vm_fault): u32 {
+  let vma = VMA(vmf.vma);
+  if (!(vmf.flags & FAULT_FLAG_WRITE)) {
+    // Read fault: map the shared zero page, unless userfaultfd wants to know.
+    if (userfaultfd_missing(vma)) return handle_userfault(vmf, VM_UFFD_MISSING);
+    let e = (<u64>zero_page_pa()) | _PAGE_PRESENT | _PAGE_USER | _PAGE_SPECIAL;
+    set_pte(<usize>vmf.pte, pte_mkyoung(e));
+    return 0;
+  }
+  if (userfaultfd_missing(vma)) return handle_userfault(vmf, VM_UFFD_MISSING);
+  let p = alloc_zeroed_page();
+  if (!p) return VM_FAULT_OOM;
+  p.flags |= PG_anon;
+  p.index = vmf.address >> 12;
+  install_page(vmf, p, (vma.vm_flags & VM_WRITE) != 0, true);
+  return 0;
+}
+
+// ---- file-backed memory ------------------------------------------------------------------
+
+/** Call the memory type's ->fault; on success vmf.page holds a referenced page. */
+function __do_fault(vmf: vm_fault): u32 {
+  vmf.page = 0;
+  let ret = vma_ops_fault(vmf);
+  if (ret & VM_FAULT_UFFD_MINOR) return handle_userfault(vmf, VM_UFFD_MINOR);
+  if (ret & VM_FAULT_UFFD_MISSING) return handle_userfault(vmf, VM_UFFD_MISSING);
+  return ret;
+}
+
+function do_read_fault(vmf: vm_fault): u32 {
+  let ret = __do_fault(vmf);
+  if (ret & (VM_FAULT_ERROR | VM_FAULT_RETRY | VM_FAULT_NOPAGE)) return ret;
+  let vma = VMA(vmf.vma);
+  // Shared writable shmem needs no write notification, so its PTEs start writable.
+  let writable = (vma.vm_flags & (VM_SHARED | VM_WRITE)) == (VM_SHARED | VM_WRITE) && !userfaultfd_wp(vma);
+  install_page(vmf, changetype<page>(<usize>vmf.page), writable, false);
+  return ret;
+}
+
+function do_cow_fault(vmf: vm_fault): u32 {
+  let np = alloc_page();
+  if (!np) return VM_FAULT_OOM;
+  let ret = __do_fault(vmf);
+  if (ret & (VM_FAULT_ERROR | VM_FAULT_RETRY | VM_FAULT_NOPAGE)) {
+    put_page(np);
+    return ret;
+  }
+  let src = changetype<page>(<usize>vmf.page);
+  memory.copy(page_address(np), page_address(src), PAGE_SIZE);
+  put_page(src);
+  np.flags |= PG_anon;
+  np.index = vmf.address >> 12;
+  install_page(vmf, np, true, true);
+  return ret;
+}
+
+function do_shared_fault(vmf: vm_fault): u32 {
+  let ret = __do_fault(vmf);
+  if (ret & (VM_FAULT_ERROR | VM_FAULT_RETRY | VM_FAULT_NOPAGE)) return ret;
+  install_page(vmf, changetype<page>(<usize>vmf.page), true, true);
+  return ret;
+}
+
+function do_fault(vmf: vm_fault): u32 {
+  let vma = VMA(vmf.vma);
+  if (!(vmf.flags & FAULT_FLAG_WRITE)) return do_read_fault(vmf);
+  if (!(vma.vm_flags & VM_SHARED)) return do_cow_fault(vmf);
+  return do_shared_fault(vmf);
+}
+
+// ---- write-protect faults -----------------------------------------------------------------
+
+function wp_page_copy(vmf: vm_fault, old: page | null): u32 {
+  let np = old ? alloc_page() : alloc_zeroed_page();
+  if (!np) return VM_FAULT_OOM;
+  if (old) memory.copy(page_address(np), page_address(old), PAGE_SIZE);
+  np.flags |= PG_anon;
+  np.index = vmf.address >> 12;
+  set_pte(<usize>vmf.pte, 0);
+  if (old) page_remove_rmap_put(old);
+  install_page(vmf, np, true, true);
+  return 0;
+}
+
+function do_wp_page(vmf: vm_fault): u32 {
+  let vma = VMA(vmf.vma);
+  let pte = vmf.orig_pte;
+  if (userfaultfd_wp(vma) && (pte & _PAGE_UFFD_WP)) return handle_userfault(vmf, VM_UFFD_WP);
+  if (pte_special(pte)) {
+    // The zero page: private memory gets its own zeroed page.
+    return wp_page_copy(vmf, null);
+  }
+  let p = pte_page(pte);
+  if (vma.vm_flags & VM_SHARED) {
+    // wp_page_shared: the page stays, the PTE becomes writable and dirty.
+    set_pte(<usize>vmf.pte, pte_mkdirty(pte_mkyoung(pte_mkwrite(pte))));
+    return 0;
+  }
+  if ((p.flags & PG_anon) && p._refcount == 1) {
+    // wp_page_reuse: nobody else holds this anonymous page.
+    set_pte(<usize>vmf.pte, pte_mkdirty(pte_mkyoung(pte_mkwrite(pte))));
+    return 0;
+  }
+  return wp_page_copy(vmf, p);
+}
+
+// ---- markers ---------------------------------------------------------------------------
+
+function handle_pte_marker(vmf: vm_fault): u32 {
+  let m = pte_marker_get(vmf.orig_pte);
+  if (m & PTE_MARKER_POISONED) return VM_FAULT_HWPOISON;
+  if (m & PTE_MARKER_GUARD) return VM_FAULT_SIGSEGV;
+  if (m & PTE_MARKER_UFFD_WP) {
+    // A protected hole: behaves like pte_none for the fault, the WP state is consulted
+    // by the userfaultfd paths.
+    let vma = VMA(vmf.vma);
+    if (userfaultfd_wp(vma) && (vmf.flags & FAULT_FLAG_WRITE)) return handle_userfault(vmf, VM_UFFD_WP);
+    set_pte(<usize>vmf.pte, 0);
+    vmf.orig_pte = 0;
+    return vma_is_anonymous(vma) ? do_anonymous_page(vmf) : do_fault(vmf);
+  }
+  return VM_FAULT_SIGBUS;
+}
+
+function handle_pte_fault(vmf: vm_fault): u32 {
+  let pte = vmf.orig_pte;
+  let vma = VMA(vmf.vma);
+  if (pte_none(pte)) return vma_is_anonymous(vma) ? do_anonymous_page(vmf) : do_fault(vmf);
+  if (!pte_present(pte)) {
+    if (is_pte_marker(pte)) return handle_pte_marker(vmf);
+    return VM_FAULT_SIGBUS;
+  }
+  if ((vmf.flags & FAULT_FLAG_WRITE) && !pte_write(pte)) return do_wp_page(vmf);
+  // Spurious fault: the PTE already allows the access.
+  let e = pte_mkyoung(pte);
+  if (vmf.flags & FAULT_FLAG_WRITE) e = pte_mkdirty(e);
+  set_pte(<usize>vmf.pte, e);
+  return 0;
+}
+
+/**
+ * handle_mm_fault: resolve a fault at `address` in `vma`. Preconditions: the VMA contains
+ * the address and permits the access (the caller checked, as do_user_addr_fault does).
+ */
+export function handle_mm_fault(vmf: vm_fault, vma: vm_area_struct, address: u64, flags: u32): u32 {
+  let mm = MM(vma);
+  K().nr_faults++;
+  vmf.vma = changetype<u32>(vma);
+  vmf.flags = flags;
+  vmf.real_address = address;
+  vmf.address = address & ~(<u64>PAGE_SIZE - 1);
+  vmf.pgoff = linear_page_index(vma, vmf.address);
+  vmf.page = 0;
+  vmf.cow_page = 0;
+  let ptep = pte_offset_alloc(<usize>mm.pgd, vmf.address);
+  if (ptep == 0) return VM_FAULT_OOM;
+  vmf.pte = <u32>ptep;
+  vmf.orig_pte = load<u64>(ptep);
+  return handle_pte_fault(vmf);
+}
+
+// ---- range operations -----------------------------------------------------------------------
+
+/** What zap_pte_range should spare. */
+export const ZAP_ALL: u32 = 0;
+/** unmap_mapping_range without even_cows: keep private (anonymous) copies. */
+export const ZAP_SKIP_ANON: u32 = 1;
+/** MADV_DONTNEED on a uffd-wp VMA: leave a WP marker where a protected page was. */
+export const ZAP_KEEP_WP_MARKER: u32 = 2;
+/** Keep PTE markers (poison, uffd-wp) — used by hole punch and DONTNEED. */
+export const ZAP_KEEP_MARKERS: u32 = 4;
+
+/** Clear the PTEs of [start, end) in `mm` and drop what they mapped. */
+export function zap_page_range(mm: mm_struct, start: u64, end: u64, how: u32): void {
+  let pgd = <usize>mm.pgd;
+  let addr = start;
+  while (addr < end) {
+    let tend = pte_table_end(addr, end);
+    let ptep = pte_offset(pgd, addr);
+    if (ptep == 0) {
+      addr = tend;
+      continue;
+    }
+    for (; addr < tend; addr += PAGE_SIZE, ptep += 8) {
+      let pte = load<u64>(ptep);
+      if (pte == 0) continue;
+      if (!pte_present(pte)) {
+        if (how & ZAP_KEEP_MARKERS) continue;
+        set_pte(ptep, 0);
+        continue;
+      }
+      if (pte_special(pte)) {
+        set_pte(ptep, (how & ZAP_KEEP_WP_MARKER) && (pte & _PAGE_UFFD_WP) ? make_pte_marker(PTE_MARKER_UFFD_WP) : 0);
+        continue;
+      }
+      let p = pte_page(pte);
+      if ((how & ZAP_SKIP_ANON) && (p.flags & PG_anon)) continue;
+      set_pte(ptep, (how & ZAP_KEEP_WP_MARKER) && (pte & _PAGE_UFFD_WP) ? make_pte_marker(PTE_MARKER_UFFD_WP) : 0);
+      page_remove_rmap_put(p);
+    }
+  }
+}
+
+/** unmap_vmas + free_pgtables for one VMA range. */
+export function unmap_region(mm: mm_struct, start: u64, end: u64): void {
+  zap_page_range(mm, start, end, ZAP_ALL);
+  free_pgtables(<usize>mm.pgd, start, end);
+}
+
+/**
+ * unmap_mapping_range: zap every user mapping of file pages [first, last] (page offsets,
+ * inclusive) of `ino`. With even_cows, private copies in MAP_PRIVATE mappings go too
+ * (truncation); without, they stay (hole punch).
+ */
+export function unmap_mapping_range(ino: inode, first: u64, last: u64, even_cows: bool): void {
+  let p = ino.i_mmap;
+  while (p != 0) {
+    let v = VMA(p);
+    p = v.shared_next;
+    let vfirst = v.vm_pgoff;
+    let vlast = v.vm_pgoff + ((v.vm_end - v.vm_start) >> 12) - 1;
+    if (vlast < first || vfirst > last) continue;
+    let a = first > vfirst ? first : vfirst;
+    let b = last < vlast ? last : vlast;
+    let start = v.vm_start + ((a - v.vm_pgoff) << 12);
+    let end = v.vm_start + ((b - v.vm_pgoff + 1) << 12);
+    let how = (even_cows || (v.vm_flags & VM_SHARED)) ? ZAP_ALL : ZAP_SKIP_ANON;
+    zap_page_range(MM(v), start, end, how | ZAP_KEEP_MARKERS);
+  }
+}
+
+/**
+ * copy_page_range: at fork, give the child `dst` the parent's PTEs for `vma`. Private
+ * writable pages become copy-on-write in both; shared pages are shared.
+ * Returns false when the child's page tables could not be allocated.
+ */
+export function copy_page_range(dst: mm_struct, src: mm_struct, vma: vm_area_struct): bool {
+  if (vma.vm_flags & VM_WIPEONFORK) return true;
+  let shared = (vma.vm_flags & VM_SHARED) != 0;
+  let addr = vma.vm_start;
+  let end = vma.vm_end;
+  while (addr < end) {
+    let tend = pte_table_end(addr, end);
+    let sp = pte_offset(<usize>src.pgd, addr);
+    if (sp == 0) {
+      addr = tend;
+      continue;
+    }
+    for (; addr < tend; addr += PAGE_SIZE, sp += 8) {
+      let pte = load<u64>(sp);
+      if (pte == 0) continue;
+      let dp = pte_offset_alloc(<usize>dst.pgd, addr);
+      if (dp == 0) return false;
+      if (!pte_present(pte)) {
+        // Markers: poison is inherited; uffd-wp markers only when the child keeps uffd-wp.
+        let m = pte_marker_get(pte);
+        if (m & PTE_MARKER_POISONED) set_pte(dp, pte);
+        else if ((m & PTE_MARKER_UFFD_WP) && (vma.vm_flags & VM_UFFD_WP)) set_pte(dp, pte);
+        continue;
+      }
+      let child = pte;
+      if (!(vma.vm_flags & VM_UFFD_WP)) child &= ~_PAGE_UFFD_WP;
+      if (!pte_special(pte)) {
+        let p = pte_page(pte);
+        get_page(p);
+        p._mapcount++;
+        if (!shared && pte_write(pte)) {
+          set_pte(sp, pte_wrprotect(pte));
+          child = pte_wrprotect(child);
+        }
+      }
+      set_pte(dp, child);
+    }
+  }
+  return true;
+}
+
+/** Count present PTEs in [start, end) (for the maps record's rss). */
+export function count_present(mm: mm_struct, start: u64, end: u64): u32 {
+  let n: u32 = 0;
+  let addr = start;
+  while (addr < end) {
+    let tend = pte_table_end(addr, end);
+    let ptep = pte_offset(<usize>mm.pgd, addr);
+    if (ptep == 0) {
+      addr = tend;
+      continue;
+    }
+    for (; addr < tend; addr += PAGE_SIZE, ptep += 8) if (pte_present(load<u64>(ptep))) n++;
+  }
+  return n;
+}

@@ -1,0 +1,109 @@
+// mprotect(2) (mm/mprotect.c).
+import { vm_area_struct, mm_struct } from "./types";
+import { VM_READ, VM_WRITE, VM_EXEC, VM_SHARED, VM_MAYREAD, VM_GROWSDOWN } from "../abi/kernel";
+import { PROT_READ, PROT_WRITE, PROT_EXEC, PROT_SEM, PROT_GROWSDOWN, PROT_GROWSUP, PAGE_SIZE } from "../abi/uapi";
+import { EINVAL, ENOMEM, EACCES } from "../abi/errno";
+import { PAGE_ALIGN, offset_in_page } from "../lib/bitops";
+import { VMA, find_vma, split_vma, vma_try_merge } from "./vma";
+import { calc_vm_prot_bits } from "./mmap";
+import { pte_offset, pte_table_end, set_pte, pte_present, pte_special, _PAGE_USER, _PAGE_RW, _PAGE_UFFD_WP } from "./pgtable";
+import { pte_page } from "./memory";
+import { PG_anon } from "./page_alloc";
+import { task_struct } from "../kernel/types";
+
+const VM_ACCESS_FLAGS: u64 = VM_READ | VM_WRITE | VM_EXEC;
+
+/**
+ * change_protection: make the present PTEs of [start, end) agree with `newflags`.
+ * No access at all clears _PAGE_USER (uffdlab's PROT_NONE PTE); losing write clears RW;
+ * gaining write upgrades only PTEs that could be written without a fault anyway (shared
+ * memory, exclusive anonymous pages), never uffd-wp protected ones.
+ */
+export function change_protection(mm: mm_struct, v: vm_area_struct, start: u64, end: u64, newflags: u64): void {
+  let addr = start;
+  let access = (newflags & VM_ACCESS_FLAGS) != 0;
+  let write = (newflags & VM_WRITE) != 0;
+  while (addr < end) {
+    let tend = pte_table_end(addr, end);
+    let ptep = pte_offset(<usize>mm.pgd, addr);
+    if (ptep == 0) {
+      addr = tend;
+      continue;
+    }
+    for (; addr < tend; addr += PAGE_SIZE, ptep += 8) {
+      let pte = load<u64>(ptep);
+      if (!pte_present(pte)) continue;
+      let e = access ? pte | _PAGE_USER : pte & ~_PAGE_USER;
+      if (!write) e &= ~_PAGE_RW;
+      else if (!(e & _PAGE_RW) && !(e & _PAGE_UFFD_WP) && !pte_special(e)) {
+        if (newflags & VM_SHARED) e |= _PAGE_RW;
+        else {
+          let p = pte_page(e);
+          if ((p.flags & PG_anon) && p._refcount == 1) e |= _PAGE_RW;
+        }
+      }
+      if (e != pte) set_pte(ptep, e);
+    }
+  }
+}
+
+/** mprotect_fixup: give [start, end) of `v` the flags `newflags`, splitting as needed. */
+function mprotect_fixup(mm: mm_struct, v: vm_area_struct, start: u64, end: u64, newflags: u64): i32 {
+  if (newflags == v.vm_flags) return 0;
+  if (v.vm_start < start) {
+    let n = split_vma(mm, v, start);
+    if (!n) return -ENOMEM;
+    v = n;
+  }
+  if (v.vm_end > end) {
+    if (!split_vma(mm, v, end)) return -ENOMEM;
+  }
+  v.vm_flags = newflags;
+  change_protection(mm, v, v.vm_start, v.vm_end, newflags);
+  vma_try_merge(mm, v);
+  return 0;
+}
+
+export function sys_mprotect(t: task_struct, start: u64, len: u64, prot: i32): i64 {
+  let mm = changetype<mm_struct>(<usize>t.mm);
+  let grows = prot & (PROT_GROWSDOWN | PROT_GROWSUP);
+  prot &= ~(PROT_GROWSDOWN | PROT_GROWSUP);
+  if (grows == (PROT_GROWSDOWN | PROT_GROWSUP)) return -EINVAL;
+  if (offset_in_page(start)) return -EINVAL;
+  if (len == 0) return 0;
+  len = PAGE_ALIGN(len);
+  let end = start + len;
+  if (end <= start) return -ENOMEM;
+  if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_SEM)) return -EINVAL;
+  let v = find_vma(mm, start);
+  if (!v) return -ENOMEM;
+  if (grows & PROT_GROWSDOWN) {
+    if (v.vm_start >= end) return -ENOMEM;
+    start = v.vm_start;
+    if (!(v.vm_flags & VM_GROWSDOWN)) return -EINVAL;
+  } else if (v.vm_start > start) {
+    return -ENOMEM;
+  }
+  let newprot = calc_vm_prot_bits(prot);
+  let tmp = v.vm_start < start ? start : v.vm_start;
+  let p = changetype<u32>(v);
+  while (p != 0 && VMA(p).vm_start < end) {
+    let cur = VMA(p);
+    if (cur.vm_start > tmp) return -ENOMEM;
+    let newflags = newprot | (cur.vm_flags & ~VM_ACCESS_FLAGS);
+    // VM_MAY* sit 4 bits above VM_*: every requested access needs its VM_MAY* bit.
+    if ((newflags & ~(newflags >> 4)) & VM_ACCESS_FLAGS) return -EACCES;
+    let cend = cur.vm_end < end ? cur.vm_end : end;
+    let next = cur.vm_next;
+    let cstart = tmp;
+    let r = mprotect_fixup(mm, cur, cstart, cend, newflags);
+    if (r < 0) return r;
+    tmp = cend;
+    // mprotect_fixup may have merged `cur` away; continue from the first VMA at or after tmp.
+    let nv = find_vma(mm, tmp);
+    p = nv ? changetype<u32>(nv) : 0;
+    if (tmp >= end) break;
+  }
+  if (tmp < end) return -ENOMEM;
+  return 0;
+}

@@ -1,0 +1,172 @@
+// mremap(2) (mm/mremap.c, 6.18 structure: check_mremap_params, check_prep_vma,
+// mremap_at / mremap_to, expand_vma, move_vma).
+import { vm_area_struct, mm_struct } from "./types";
+import { VM_SHARED, VM_MAYSHARE, VM_DONTEXPAND } from "../abi/kernel";
+import { MREMAP_MAYMOVE, MREMAP_FIXED, MREMAP_DONTUNMAP, MAP_FIXED, MAP_SHARED, PAGE_SIZE, TASK_SIZE, DEFAULT_MAX_MAP_COUNT } from "../abi/uapi";
+import { EINVAL, ENOMEM, EFAULT } from "../abi/errno";
+import { PAGE_ALIGN, offset_in_page } from "../lib/bitops";
+import { VMA, vma_lookup, vm_area_dup, vma_link, vma_try_merge, find_vma } from "./vma";
+import { get_unmapped_area, do_munmap_range, find_vma_intersection } from "./mmap";
+import { pte_offset, pte_offset_alloc, pte_table_end, set_pte, free_pgtables } from "./pgtable";
+import { task_struct } from "../kernel/types";
+
+// @ts-ignore: decorator
+@inline function MMOF(t: task_struct): mm_struct { return changetype<mm_struct>(<usize>t.mm); }
+
+/** move_ptes: carry the entries of [old, old + len) to [new_addr, ...). Returns false on OOM. */
+function move_page_tables(mm: mm_struct, old: u64, new_addr: u64, len: u64): bool {
+  let pgd = <usize>mm.pgd;
+  let end = old + len;
+  let addr = old;
+  while (addr < end) {
+    let tend = pte_table_end(addr, end);
+    let sp = pte_offset(pgd, addr);
+    if (sp == 0) {
+      addr = tend;
+      continue;
+    }
+    for (; addr < tend; addr += PAGE_SIZE, sp += 8) {
+      let pte = load<u64>(sp);
+      if (pte == 0) continue;
+      let dp = pte_offset_alloc(pgd, new_addr + (addr - old));
+      if (dp == 0) return false;
+      // The source table may not move: pte_offset_alloc never frees. Re-read is unnecessary.
+      set_pte(sp, 0);
+      set_pte(dp, pte);
+    }
+  }
+  free_pgtables(pgd, old, end);
+  return true;
+}
+
+/**
+ * move_vma: map [new_addr, new_addr + new_len) with the backing of `v` at `addr`, move
+ * the page tables of the first old_len bytes, then unmap the old range (unless DONTUNMAP).
+ */
+function move_vma(mm: mm_struct, v: vm_area_struct, addr: u64, old_len: u64, new_addr: u64, new_len: u64, dontunmap: bool): i64 {
+  if (mm.map_count >= DEFAULT_MAX_MAP_COUNT - 3) return -ENOMEM;
+  let n = vm_area_dup(v);
+  if (!n) return -ENOMEM;
+  n.vm_pgoff = v.vm_pgoff + ((addr - v.vm_start) >> 12);
+  n.vm_start = new_addr;
+  n.vm_end = new_addr + new_len;
+  vma_link(mm, n);
+  let moved = old_len < new_len ? old_len : new_len;
+  if (!move_page_tables(mm, addr, new_addr, moved)) {
+    // Put back what moved, then drop the new VMA.
+    move_page_tables(mm, new_addr, addr, moved);
+    do_munmap_range(mm, new_addr, new_addr + new_len);
+    return -ENOMEM;
+  }
+  if (!dontunmap && old_len > 0) do_munmap_range(mm, addr, addr + old_len);
+  let nv = vma_lookup(mm, new_addr);
+  if (nv) vma_try_merge(mm, nv);
+  return <i64>new_addr;
+}
+
+/** vma_expandable: whether `v` can grow by `delta` bytes in place. */
+function vma_expandable(mm: mm_struct, v: vm_area_struct, delta: u64): bool {
+  let end = v.vm_end + delta;
+  if (end < v.vm_end || end > TASK_SIZE) return false;
+  return !find_vma_intersection(mm, v.vm_end, end);
+}
+
+/** remap_move (6.17+): MREMAP_FIXED with equal sizes moves every VMA in the range. */
+function remap_move(mm: mm_struct, addr: u64, len: u64, new_addr: u64): i64 {
+  let first = vma_lookup(mm, addr);
+  if (!first) return -EFAULT;
+  let r = do_munmap_range(mm, new_addr, new_addr + len);
+  if (r < 0) return r;
+  let end = addr + len;
+  let cur = addr;
+  while (cur < end) {
+    let v = find_vma(mm, cur);
+    if (!v || v.vm_start >= end) break;
+    let s = v.vm_start > cur ? v.vm_start : cur;
+    let e = v.vm_end < end ? v.vm_end : end;
+    let res = move_vma(mm, v, s, e - s, new_addr + (s - addr), e - s, false);
+    if (res < 0) return res;
+    cur = e;
+  }
+  return <i64>new_addr;
+}
+
+export function sys_mremap(t: task_struct, addr: u64, old_len: u64, new_len: u64, flags: i32, new_addr: u64): i64 {
+  let mm = MMOF(t);
+  old_len = PAGE_ALIGN(old_len);
+  new_len = PAGE_ALIGN(new_len);
+  // check_mremap_params
+  if (flags & ~(MREMAP_FIXED | MREMAP_MAYMOVE | MREMAP_DONTUNMAP)) return -EINVAL;
+  if (offset_in_page(addr)) return -EINVAL;
+  if (new_len == 0) return -EINVAL;
+  if (new_len > TASK_SIZE) return -EINVAL;
+  let implies_new_addr = (flags & (MREMAP_FIXED | MREMAP_DONTUNMAP)) != 0;
+  if (implies_new_addr) {
+    if (new_addr > TASK_SIZE - new_len) return -EINVAL;
+    if (offset_in_page(new_addr)) return -EINVAL;
+    if (!(flags & MREMAP_MAYMOVE)) return -EINVAL;
+    if ((flags & MREMAP_DONTUNMAP) && old_len != new_len) return -EINVAL;
+    if ((flags & MREMAP_FIXED) && new_addr < addr + old_len && addr < new_addr + new_len) return -EINVAL;
+    if (mm.map_count + 2 >= DEFAULT_MAX_MAP_COUNT - 3) return -ENOMEM;
+  }
+  // vrm_move_only
+  if ((flags & MREMAP_FIXED) && old_len == new_len && !(flags & MREMAP_DONTUNMAP)) {
+    return remap_move(mm, addr, old_len, new_addr);
+  }
+  // check_prep_vma
+  let v = vma_lookup(mm, addr);
+  if (!v) return -EFAULT;
+  let expand = new_len > old_len;
+  if (!implies_new_addr) new_addr = addr;
+  if (expand || implies_new_addr) {
+    if (old_len == 0 && !(v.vm_flags & (VM_SHARED | VM_MAYSHARE))) return -EINVAL;
+    if ((flags & MREMAP_DONTUNMAP) && (v.vm_flags & VM_DONTEXPAND)) return -EINVAL;
+    if (old_len > v.vm_end - addr) return -EFAULT;
+    if (new_len != old_len) {
+      let pgoff = ((addr - v.vm_start) >> 12) + v.vm_pgoff;
+      if (pgoff + (new_len >> 12) < pgoff) return -EINVAL;
+      if (v.vm_flags & VM_DONTEXPAND) return -EFAULT;
+    }
+  }
+  if (implies_new_addr) return mremap_to(mm, v, addr, old_len, new_len, flags, new_addr);
+  // mremap_at
+  if (new_len == old_len) return <i64>addr;
+  if (new_len < old_len) {
+    let r = do_munmap_range(mm, addr + new_len, addr + old_len);
+    return r < 0 ? <i64>r : <i64>addr;
+  }
+  // expand_vma
+  let delta = new_len - old_len;
+  if (addr + old_len == v.vm_end && vma_expandable(mm, v, delta)) {
+    v.vm_end += delta;
+    vma_try_merge(mm, v);
+    return <i64>addr;
+  }
+  if (!(flags & MREMAP_MAYMOVE)) return -ENOMEM;
+  let map_flags = (v.vm_flags & VM_MAYSHARE) ? MAP_SHARED : 0;
+  let na = get_unmapped_area(mm, new_addr, new_len, map_flags);
+  if (na < 0) return na;
+  return move_vma(mm, v, addr, old_len, <u64>na, new_len, false);
+}
+
+function mremap_to(mm: mm_struct, v: vm_area_struct, addr: u64, old_len: u64, new_len: u64, flags: i32, new_addr: u64): i64 {
+  if (flags & MREMAP_FIXED) {
+    let r = do_munmap_range(mm, new_addr, new_addr + new_len);
+    if (r < 0) return r;
+    let nv = vma_lookup(mm, addr);
+    if (!nv) return -EFAULT;
+    v = nv;
+  }
+  if (new_len < old_len) {
+    let r = do_munmap_range(mm, addr + new_len, addr + old_len);
+    if (r < 0) return r;
+    old_len = new_len;
+    let nv = vma_lookup(mm, addr);
+    if (!nv) return -EFAULT;
+    v = nv;
+  }
+  let map_flags = ((flags & MREMAP_FIXED) ? MAP_FIXED : 0) | ((v.vm_flags & VM_MAYSHARE) ? MAP_SHARED : 0);
+  let na = get_unmapped_area(mm, new_addr, new_len, map_flags);
+  if (na < 0) return na;
+  return move_vma(mm, v, addr, old_len, <u64>na, new_len, (flags & MREMAP_DONTUNMAP) != 0);
+}

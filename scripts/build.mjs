@@ -1,0 +1,102 @@
+// The whole build, run by `npm start` and `npm test` (and `npm run build`):
+//   1. host-ts/abi.gen.ts from kernel-as/abi (scripts/gen-abi.mjs)
+//   2. the kernel, twice, through asc's JS API in this process:
+//        build/uffdlab.debug.wasm    CONFIG_DEBUG_VM=1: invariant checker, assertions
+//        build/uffdlab.release.wasm  -O3, checks compiled out
+//   3. the host, bundled by esbuild: dist/index.js (library), dist/cli.js (the uffdlab bin),
+//      dist/worker.js (worker-thread entry)
+// Steps whose inputs have not changed since the last build are skipped.
+import { createHash } from "node:crypto";
+import { readFileSync, writeFileSync, existsSync, mkdirSync, readdirSync, statSync, chmodSync } from "node:fs";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { generateAbi } from "./gen-abi.mjs";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const force = process.argv.includes("--force");
+
+function walk(dir, exts) {
+  const out = [];
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) out.push(...walk(p, exts));
+    else if (exts.some((x) => e.name.endsWith(x))) out.push(p);
+  }
+  return out.sort();
+}
+
+function digest(files, extra = "") {
+  const h = createHash("sha256");
+  h.update(extra);
+  for (const f of files) h.update(f).update(readFileSync(f));
+  return h.digest("hex");
+}
+
+function upToDate(stamp, hash, outputs) {
+  if (force) return false;
+  const p = join(root, "build", `.${stamp}.stamp`);
+  return existsSync(p) && readFileSync(p, "utf8") === hash && outputs.every((o) => existsSync(join(root, o)));
+}
+function stampDone(stamp, hash) {
+  writeFileSync(join(root, "build", `.${stamp}.stamp`), hash);
+}
+
+/** Options common to both kernel builds; memory is imported, shared, sized by the host. */
+const ASC_COMMON = [
+  "kernel-as/index.ts",
+  "--runtime", "stub",
+  "--enable", "threads",
+  "--sharedMemory", "--importMemory",
+  "--initialMemory", "128", "--maximumMemory", "65536",
+  "--use", "abort=",
+  "--noExportMemory",
+];
+const KERNELS = [
+  { out: "build/uffdlab.debug.wasm", flags: ["--use", "CONFIG_DEBUG_VM=1", "-O1", "--debug"] },
+  { out: "build/uffdlab.release.wasm", flags: ["--use", "CONFIG_DEBUG_VM=0", "-O3", "--noAssert"] },
+];
+
+async function buildKernels() {
+  const sources = walk(join(root, "kernel-as"), [".ts"]);
+  const asc = await import("assemblyscript/asc");
+  const hash = digest(sources, JSON.stringify([ASC_COMMON, KERNELS, asc.version]));
+  if (upToDate("kernel", hash, KERNELS.map((k) => k.out))) return false;
+  for (const k of KERNELS) {
+    let stderr = "";
+    const { error } = await asc.main([...ASC_COMMON, ...k.flags, "-o", k.out], {
+      stdout: { write: () => true },
+      stderr: { write: (s) => { stderr += s; return true; } },
+      baseDir: root,
+    });
+    if (error) {
+      process.stderr.write(stderr);
+      throw new Error(`asc failed for ${k.out}: ${error.message}`);
+    }
+  }
+  stampDone("kernel", hash);
+  return true;
+}
+
+async function buildHost() {
+  const sources = walk(join(root, "host-ts"), [".ts"]);
+  const hash = digest(sources);
+  const outputs = ["dist/index.js", "dist/cli.js", "dist/worker.js"];
+  if (upToDate("host", hash, outputs)) return false;
+  const esbuild = await import("esbuild");
+  const common = { bundle: true, platform: "node", format: "esm", target: "node20", sourcemap: true, logLevel: "warning",
+    packages: "external" };
+  await esbuild.build({ ...common, entryPoints: { index: "host-ts/index.ts", cli: "host-ts/cli.ts", worker: "host-ts/workers/worker.ts" },
+    outdir: "dist", absWorkingDir: root, banner: { js: "" } });
+  const cli = join(root, "dist/cli.js");
+  writeFileSync(cli, "#!/usr/bin/env node\n" + readFileSync(cli, "utf8").replace(/^#!.*\n/, ""));
+  chmodSync(cli, 0o755);
+  stampDone("host", hash);
+  return true;
+}
+
+mkdirSync(join(root, "build"), { recursive: true });
+const t0 = Date.now();
+generateAbi(root);
+const k = await buildKernels();
+const h = await buildHost();
+if (k || h) console.error(`uffdlab build: ${[k && "kernel", h && "host"].filter(Boolean).join(" + ")} in ${Date.now() - t0} ms`);

@@ -1,0 +1,1004 @@
+/*
+ * mm_oracle.c — run a uffdlab mm scenario against the host Linux kernel.
+ *
+ * This is the reference the project checks itself against (LINUX-SEMANTICS.md §3.4). It reads a
+ * scenario from stdin, one step per line, performs each step with a raw syscall(SYS_xxx, ...) so that
+ * libc cannot alter an argument, and prints exactly one result line per step on stdout. Blank lines
+ * and lines whose first non-blank character is '#' are not steps and print nothing.
+ *
+ * The step vocabulary and the result format are documented for both sides in
+ * tests/helpers/scenario.ts; the short version:
+ *
+ *   value   := integer | '$' NAME [ ('+'|'-') uint ]
+ *   integer := ['-'] uint                  (negative: two's complement in 64 bits, magnitude <= 2^63)
+ *   uint    := decimal | '0x' hex          (up to 2^64-1; no octal, no other prefix or suffix)
+ *   NAME    := [A-Za-z_][A-Za-z0-9_]{0,31} (bound by a successful step's "as NAME"; rebinding replaces)
+ *
+ *   mmap addr len prot flags fd off [as NAME]     munmap addr len
+ *   mprotect addr len prot                        mremap old oldlen newlen flags [newaddr] [as NAME]
+ *   madvise addr len advice                       mlock addr len          munlock addr len
+ *   memfd_create mname flags [as NAME]            mname := "text" | *N | NULL | @value
+ *   ftruncate fd len        fallocate fd mode off len        fstat fd        close fd
+ *   fcntl fd cmd arg        (cmd: F_GETFD 1, F_GETFL 3, F_ADD_SEALS 1033, F_GET_SEALS 1034 only)
+ *   pipe [as R W]           reopen fd flags [as NAME]    (openat("/proc/self/fd/<fd>", flags))
+ *   write fd len byte       pwrite fd len off byte       read fd len       pread fd len off
+ *   load addr [len]         store addr byte [len]        fork-check addr [len]
+ *
+ *   result  := "ok" { SP word } | "err" SP ERRNO | "sig" SP SIGNAL SP CODE SP "at=" addr
+ *            | "bad" SP reason
+ *
+ * Addresses are never printed raw: a returned address is printed as the address argument of the same
+ * step that it equals ("$A", "$A+0x1000", or the absolute number the scenario itself wrote), else as the
+ * word "addr". A fault address is printed relative to the name the access argument was based on. fds are
+ * printed as the word "fd". Memory contents are printed as an FNV-1a-64 digest.
+ *
+ * Safety: the oracle must survive any input. Input lines are bounded, unknown or malformed steps give
+ * "bad ...", a step that would unmap, remap, reprotect, advise or store into the oracle's own memory
+ * (everything mapped at start-up, plus 8 MiB below the stack) or use fds 0-2 (other than in fstat,
+ * or as the ignored fd of an anonymous mmap) is refused with "bad refused: ...", steps that would
+ * allocate memory are charged against a budget, and a read, write or fork-check that blocks for more
+ * than BLOCK_SECONDS is interrupted ("bad blocked: ...").
+ * SIGPIPE is ignored, so writing to a pipe without a reader gives EPIPE.
+ *
+ * Build: cc -O1 -Wall -o mm_oracle mm_oracle.c   (C11 + GNU/Linux extensions, libc only)
+ * Target: Linux x86-64 (the constants below are the x86-64 ABI values of §13.11).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* ---- Kernel ABI constants the oracle itself needs (x86-64, §13.11); independent of libc headers ---- */
+#define K_MAP_FIXED 0x10ull
+#define K_MAP_ANONYMOUS 0x20ull
+#define K_MAP_LOCKED 0x2000ull
+#define K_MAP_POPULATE 0x8000ull
+#define K_MAP_FIXED_NOREPLACE 0x100000ull
+#define K_MREMAP_MAYMOVE 0x1ull
+#define K_MREMAP_FIXED 0x2ull
+#define K_MADV_POPULATE_READ 22ull
+#define K_MADV_POPULATE_WRITE 23ull
+#define K_FALLOC_FL_PUNCH_HOLE 0x2ull
+#define K_F_GETFD 1ull
+#define K_F_GETFL 3ull
+#define K_F_ADD_SEALS 1033ull
+#define K_F_GET_SEALS 1034ull
+
+/* ---- Bounds: every loop in this file is bounded by one of these or by the input length ---- */
+#define MAX_LINE 4096             /* longest accepted input line (bytes, without the newline) */
+#define MAX_TOKENS 16             /* tokens per line */
+#define MAX_NAME 31               /* longest binding name */
+#define MAX_BINDINGS 128          /* distinct names per scenario */
+#define MAX_SELF 512              /* oracle mappings remembered from /proc/self/maps */
+#define MAX_MEMFD_NAME 4096       /* longest name "*N" may request */
+#define ACCESS_MAX (64ull << 20)  /* longest load/store/fork-check */
+#define IO_MAX (1u << 20)         /* longest read/write */
+#define STEP_BUDGET (256ull << 20) /* most memory one step may ask the kernel to allocate */
+#define TOTAL_BUDGET (1ull << 30) /* most memory a whole scenario may ask for */
+#define STACK_MARGIN (8ull << 20) /* protected room below the oracle's stack */
+#define BLOCK_SECONDS 1           /* a read/write/fork-check blocking longer is interrupted */
+#define OUT_MAX 1024              /* longest result line */
+
+/* ======================================================================================== */
+/* Output: one line per step, built in `out` and written with write(2) (no stdio buffers).  */
+/* ======================================================================================== */
+
+static char out[OUT_MAX];
+static size_t outn;
+
+static void out_reset(void) { outn = 0; out[0] = 0; }
+
+__attribute__((format(printf, 1, 2))) static void outf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(out + outn, sizeof out - outn, fmt, ap);
+    va_end(ap);
+    if (n > 0) outn += (size_t)n < sizeof out - outn ? (size_t)n : sizeof out - 1 - outn;
+}
+
+/* Replace the line built so far with "bad <reason>". */
+__attribute__((format(printf, 1, 2))) static void bad(const char *fmt, ...)
+{
+    va_list ap;
+    out_reset();
+    outf("bad ");
+    va_start(ap, fmt);
+    int n = vsnprintf(out + outn, sizeof out - outn, fmt, ap);
+    va_end(ap);
+    if (n > 0) outn += (size_t)n < sizeof out - outn ? (size_t)n : sizeof out - 1 - outn;
+}
+
+/* A copy of user text that is safe to echo in a reason: printable ASCII, at most 40 characters. */
+static const char *clean(const char *s)
+{
+    static char buf[4][48];
+    static int slot;
+    char *b = buf[slot++ & 3];
+    size_t i = 0;
+    for (; s[i] && i < 40; i++) b[i] = (s[i] > 0x20 && s[i] < 0x7f) ? s[i] : '?';
+    if (s[i]) { b[i++] = '.'; b[i++] = '.'; }
+    b[i] = 0;
+    return b;
+}
+
+/* Write all of buf to fd; gives up on a persistent error (bounded number of EINTR retries). */
+static int write_all(int fd, const char *buf, size_t n)
+{
+    for (int tries = 0; n > 0 && tries < 1000; tries++) {
+        long w = syscall(SYS_write, fd, buf, n);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            return -1;
+        }
+        buf += w;
+        n -= (size_t)w;
+    }
+    return n == 0 ? 0 : -1;
+}
+
+static void emit_line(void)
+{
+    if (outn == 0) bad("internal: step produced no result");
+    out[outn] = '\n';
+    if (write_all(1, out, outn + 1) != 0) _exit(3); /* stdout is gone: nothing sensible is left */
+}
+
+/* ======================================================================================== */
+/* errno and si_code names                                                                  */
+/* ======================================================================================== */
+
+static const struct { int num; const char *name; } errnames[] = {
+#define E(x) { x, #x }
+    E(EPERM), E(ENOENT), E(ESRCH), E(EINTR), E(EIO), E(ENXIO), E(E2BIG), E(ENOEXEC), E(EBADF),
+    E(ECHILD), E(EAGAIN), E(ENOMEM), E(EACCES), E(EFAULT), E(ENOTBLK), E(EBUSY), E(EEXIST), E(EXDEV),
+    E(ENODEV), E(ENOTDIR), E(EISDIR), E(EINVAL), E(ENFILE), E(EMFILE), E(ENOTTY), E(ETXTBSY),
+    E(EFBIG), E(ENOSPC), E(ESPIPE), E(EROFS), E(EMLINK), E(EPIPE), E(EDOM), E(ERANGE), E(EDEADLK),
+    E(ENAMETOOLONG), E(ENOLCK), E(ENOSYS), E(ENOTEMPTY), E(ELOOP), E(ENODATA), E(EOVERFLOW),
+    E(EBADFD), E(EOPNOTSUPP), E(ETIMEDOUT), E(ENOTSUP), E(ENOKEY), E(EHWPOISON),
+#undef E
+};
+
+static const char *errname(int e)
+{
+    static char buf[24];
+    for (size_t i = 0; i < sizeof errnames / sizeof errnames[0]; i++)
+        if (errnames[i].num == e) return errnames[i].name; /* first match: EOPNOTSUPP before ENOTSUP */
+    snprintf(buf, sizeof buf, "E%d", e);
+    return buf;
+}
+
+static const char *codename(int sig, int code)
+{
+    static const char *const segv[] = { 0, "SEGV_MAPERR", "SEGV_ACCERR", "SEGV_BNDERR", "SEGV_PKUERR",
+                                        "SEGV_ACCADI", "SEGV_ADIDERR", "SEGV_ADIPERR", "SEGV_MTEAERR",
+                                        "SEGV_MTESERR", "SEGV_CPERR" };
+    static const char *const bus[] = { 0, "BUS_ADRALN", "BUS_ADRERR", "BUS_OBJERR", "BUS_MCEERR_AR",
+                                       "BUS_MCEERR_AO" };
+    static char buf[24];
+    if (sig == SIGSEGV && code > 0 && code < (int)(sizeof segv / sizeof segv[0])) return segv[code];
+    if (sig == SIGBUS && code > 0 && code < (int)(sizeof bus / sizeof bus[0])) return bus[code];
+    if (code == SI_KERNEL) return "SI_KERNEL";
+    if (code == SI_USER) return "SI_USER";
+    if (code == SI_TKILL) return "SI_TKILL";
+    snprintf(buf, sizeof buf, "%d", code);
+    return buf;
+}
+
+/* ======================================================================================== */
+/* Bindings and values                                                                      */
+/* ======================================================================================== */
+
+static char bind_name[MAX_BINDINGS][MAX_NAME + 1];
+static uint64_t bind_val[MAX_BINDINGS];
+static int nbind;
+
+static int lookup(const char *name, uint64_t *v)
+{
+    for (int i = 0; i < nbind; i++)
+        if (strcmp(bind_name[i], name) == 0) { *v = bind_val[i]; return 1; }
+    return 0;
+}
+
+/* Room is checked before the step runs (see run_line), so this cannot fail. */
+static void bind(const char *name, uint64_t v)
+{
+    for (int i = 0; i < nbind; i++)
+        if (strcmp(bind_name[i], name) == 0) { bind_val[i] = v; return; }
+    if (nbind < MAX_BINDINGS) {
+        strcpy(bind_name[nbind], name);
+        bind_val[nbind++] = v;
+    }
+}
+
+static int valid_name(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > MAX_NAME) return 0;
+    if (!((s[0] >= 'A' && s[0] <= 'Z') || (s[0] >= 'a' && s[0] <= 'z') || s[0] == '_')) return 0;
+    for (size_t i = 1; i < n; i++)
+        if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') ||
+              s[i] == '_'))
+            return 0;
+    return 1;
+}
+
+/*
+ * Unsigned integer: decimal digits, or "0x"/"0X" followed by hex digits; the whole string must be
+ * consumed and the value must fit in 64 bits. (Hand-written rather than strtoull: no octal for a leading
+ * 0, no leading blanks or sign, and overflow is an error instead of a silent saturation.)
+ */
+static int parse_uint(const char *s, uint64_t *out_v)
+{
+    uint64_t v = 0;
+    unsigned base = 10;
+    int digits = 0;
+    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) { base = 16; s += 2; }
+    for (; *s; s++) {
+        unsigned d;
+        if (*s >= '0' && *s <= '9') d = (unsigned)(*s - '0');
+        else if (base == 16 && *s >= 'a' && *s <= 'f') d = (unsigned)(*s - 'a' + 10);
+        else if (base == 16 && *s >= 'A' && *s <= 'F') d = (unsigned)(*s - 'A' + 10);
+        else return -1;
+        if (v > (UINT64_MAX - d) / base) return -1; /* v * base + d would exceed 2^64 - 1 */
+        v = v * base + d;
+        digits++;
+    }
+    if (!digits) return -1;
+    *out_v = v;
+    return 0;
+}
+
+/* A parsed value argument; `named` says whether it was written as $NAME[+-OFF]. */
+struct arg {
+    uint64_t v;
+    int named;
+    char base[MAX_NAME + 1];
+    uint64_t basev; /* value of the name when the step was parsed */
+};
+
+static int parse_value(const char *tok, struct arg *a)
+{
+    memset(a, 0, sizeof *a);
+    if (tok[0] == '$') {
+        const char *p = tok + 1;
+        size_t n = 0;
+        while (p[n] && p[n] != '+' && p[n] != '-' && n <= MAX_NAME) n++;
+        if (n == 0 || n > MAX_NAME) { bad("malformed reference '%s'", clean(tok)); return -1; }
+        memcpy(a->base, p, n);
+        a->base[n] = 0;
+        if (!valid_name(a->base)) { bad("malformed reference '%s'", clean(tok)); return -1; }
+        if (!lookup(a->base, &a->basev)) { bad("unbound name $%s", a->base); return -1; }
+        uint64_t off = 0;
+        if (p[n] && parse_uint(p + n + 1, &off) != 0) { bad("malformed offset in '%s'", clean(tok)); return -1; }
+        a->named = 1;
+        a->v = p[n] == '-' ? a->basev - off : a->basev + off; /* wraps modulo 2^64, like the kernel sees it */
+        return 0;
+    }
+    uint64_t mag;
+    if (tok[0] == '-') {
+        if (parse_uint(tok + 1, &mag) != 0 || mag > (1ull << 63)) { bad("malformed integer '%s'", clean(tok)); return -1; }
+        a->v = (uint64_t)0 - mag;
+        return 0;
+    }
+    if (parse_uint(tok, &mag) != 0) { bad("malformed integer '%s'", clean(tok)); return -1; }
+    a->v = mag;
+    return 0;
+}
+
+/* "$A", "$A+0x10", "$A-0x10": the address v written relative to the name `base` (value basev). */
+static void put_expr(const char *base, uint64_t basev, uint64_t v)
+{
+    uint64_t d = v - basev;
+    if (d == 0) outf("$%s", base);
+    else if ((int64_t)d > 0) outf("$%s+0x%llx", base, (unsigned long long)d);
+    else outf("$%s-0x%llx", base, (unsigned long long)(basev - v));
+}
+
+/* Print a kernel-returned address as the first candidate argument it equals, else as "addr". */
+static void put_addr_form(uint64_t r, const struct arg *const *cands, int n)
+{
+    for (int i = 0; i < n; i++) {
+        if (!cands[i] || cands[i]->v != r) continue;
+        if (cands[i]->named) put_expr(cands[i]->base, cands[i]->basev, r);
+        else outf("0x%llx", (unsigned long long)r);
+        return;
+    }
+    outf("addr");
+}
+
+/* ======================================================================================== */
+/* Self-protection: the oracle's own mappings, fds and memory budget                        */
+/* ======================================================================================== */
+
+static uint64_t self_start[MAX_SELF], self_end[MAX_SELF];
+static int nself;
+static uint64_t page_size = 4096;
+static uint64_t budget_used;
+
+/* Remember every mapping that exists at start-up; no later step may change them. */
+static int snapshot_self(void)
+{
+    static char buf[1 << 16];
+    long fd = syscall(SYS_openat, AT_FDCWD, "/proc/self/maps", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    size_t n = 0;
+    for (int tries = 0; tries < 1000 && n < sizeof buf - 1; tries++) {
+        long r = syscall(SYS_read, (int)fd, buf + n, sizeof buf - 1 - n);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) break;
+        n += (size_t)r;
+    }
+    syscall(SYS_close, (int)fd);
+    if (n == sizeof buf - 1) return -1; /* did not fit: refuse to run rather than protect too little */
+    buf[n] = 0;
+    for (char *line = buf; *line && nself < MAX_SELF;) {
+        char *nl = strchr(line, '\n');
+        if (nl) *nl = 0;
+        char *dash = strchr(line, '-');
+        if (dash) {
+            unsigned long long s = strtoull(line, NULL, 16), e = strtoull(dash + 1, NULL, 16);
+            if (strstr(line, "[stack]")) s = s > STACK_MARGIN ? s - STACK_MARGIN : 0;
+            if (!strstr(line, "[vsyscall]") && e > s) { /* vsyscall lies above TASK_SIZE */
+                self_start[nself] = s;
+                self_end[nself++] = e;
+            }
+        }
+        if (!nl) break;
+        line = nl + 1;
+    }
+    return nself > 0 && nself < MAX_SELF ? 0 : -1;
+}
+
+/* Does the byte range [start, end) overlap the oracle's own memory? */
+static int bytes_touch_self(uint64_t start, uint64_t end)
+{
+    for (int i = 0; i < nself; i++)
+        if (start < self_end[i] && self_start[i] < end) return 1;
+    return 0;
+}
+
+/*
+ * Would an mm call on [addr, addr+len) (the kernel widens len to whole pages) touch the oracle's own
+ * memory? Requests the kernel rejects before changing anything are let through, so that their errno
+ * can be observed: an unaligned start (EINVAL for munmap, mprotect, madvise, mremap and MAP_FIXED) and
+ * a range whose page-rounded end wraps past 2^64 (EINVAL or ENOMEM), as is len 0 (no effect).
+ */
+static int call_touches_self(uint64_t addr, uint64_t len)
+{
+    if (len == 0 || (addr & (page_size - 1)) != 0) return 0;
+    uint64_t end = addr + len;
+    if (end < addr || end + (page_size - 1) < end) return 0;
+    return bytes_touch_self(addr, (end + page_size - 1) & ~(page_size - 1));
+}
+
+static int refuse_self(uint64_t addr, uint64_t len)
+{
+    if (!call_touches_self(addr, len)) return 0;
+    bad("refused: range touches the oracle's own memory");
+    return 1;
+}
+
+/*
+ * fds 0-2 are the oracle's stdin/stdout/stderr; a step may not read, write, close or resize them.
+ * The kernel takes an fd as a 32-bit (unsigned) int, so 0x100000000 is fd 0 too: test the low bits.
+ */
+static int refuse_fd(uint64_t fd)
+{
+    if ((uint32_t)fd > 2) return 0;
+    bad("refused: fd %u belongs to the oracle", (unsigned)(uint32_t)fd);
+    return 1;
+}
+
+/* Charge a step that makes the kernel allocate up to len bytes; refuse it beyond the budget. */
+static int charge(uint64_t len)
+{
+    if (len > STEP_BUDGET || len > TOTAL_BUDGET - budget_used) {
+        bad("refused: step would allocate more than the oracle's memory budget");
+        return 0;
+    }
+    budget_used += len;
+    return 1;
+}
+
+/* ======================================================================================== */
+/* Guarded memory access and blocking guard                                                 */
+/* ======================================================================================== */
+
+static sigjmp_buf fault_env;
+static volatile sig_atomic_t fault_armed;
+static volatile int fault_sig, fault_code;
+static void *volatile fault_addr;
+static volatile sig_atomic_t alarm_fired;
+
+static void fault_handler(int sig, siginfo_t *si, void *uc)
+{
+    (void)uc;
+    if (!fault_armed) {
+        /* A fault outside a guarded access is a bug in the oracle: die with the default action. */
+        struct sigaction dfl;
+        memset(&dfl, 0, sizeof dfl);
+        dfl.sa_handler = SIG_DFL;
+        sigaction(sig, &dfl, NULL);
+        return;
+    }
+    fault_armed = 0;
+    fault_sig = sig;
+    fault_code = si->si_code;
+    fault_addr = si->si_addr;
+    siglongjmp(fault_env, 1);
+}
+
+static void alarm_handler(int sig)
+{
+    (void)sig;
+    alarm_fired = 1;
+}
+
+/* Arm/disarm the timer that interrupts a blocking system call (SIGALRM has no SA_RESTART). */
+static void guard_begin(void) { alarm_fired = 0; alarm(BLOCK_SECONDS); }
+static void guard_end(void) { alarm(0); }
+
+struct access_result {
+    int sig, code;
+    uint64_t fault;
+    uint64_t hash, nonzero;
+    unsigned first;
+};
+
+#define FNV_OFFSET 0xcbf29ce484222325ull
+#define FNV_PRIME 0x100000001b3ull
+
+/* The access in progress. Kept in statics so that nothing live across sigsetjmp is an automatic. */
+static struct {
+    uint64_t addr, len;
+    int store;
+    unsigned char byte;
+} acc;
+static struct access_result accres;
+
+/* The access proper; a fault leaves it through siglongjmp from fault_handler. */
+static void touch(void)
+{
+    uint64_t addr = acc.addr, len = acc.len;
+    if (acc.store) {
+        unsigned char byte = acc.byte;
+        for (uint64_t i = 0; i < len; i++) *(volatile unsigned char *)(uintptr_t)(addr + i) = byte;
+        return;
+    }
+    uint64_t h = FNV_OFFSET, nz = 0;
+    unsigned first = 0;
+    for (uint64_t i = 0; i < len; i++) {
+        unsigned char b = *(volatile unsigned char *)(uintptr_t)(addr + i);
+        if (i == 0) first = b;
+        h = (h ^ b) * FNV_PRIME;
+        nz += b != 0;
+    }
+    accres.hash = h;
+    accres.nonzero = nz;
+    accres.first = first;
+}
+
+/*
+ * Touch [addr, addr+len) one byte at a time in ascending order through volatile pointers, so that a
+ * fault happens exactly at the first inaccessible byte and everything before it has been done.
+ * store: write `byte` to each address; otherwise read each byte into an FNV-1a-64 digest.
+ */
+static const struct access_result *do_access(uint64_t addr, uint64_t len, int store, unsigned char byte)
+{
+    acc.addr = addr;
+    acc.len = len;
+    acc.store = store;
+    acc.byte = byte;
+    memset(&accres, 0, sizeof accres);
+    accres.hash = FNV_OFFSET;
+    if (sigsetjmp(fault_env, 1) == 0) {
+        fault_armed = 1;
+        touch();
+        fault_armed = 0;
+    } else {
+        accres.sig = fault_sig;
+        accres.code = fault_code;
+        accres.fault = (uint64_t)(uintptr_t)fault_addr;
+    }
+    return &accres;
+}
+
+static void put_digest(uint64_t h, unsigned first, uint64_t nonzero)
+{
+    outf("digest=%016llx first=0x%02x nonzero=%llu", (unsigned long long)h, first, (unsigned long long)nonzero);
+}
+
+static void put_access_result(const struct access_result *r, const struct arg *where, int store)
+{
+    if (r->sig) {
+        outf("sig %s %s at=", r->sig == SIGSEGV ? "SIGSEGV" : r->sig == SIGBUS ? "SIGBUS" : "SIG?",
+             codename(r->sig, r->code));
+        if (where->named) put_expr(where->base, where->basev, r->fault);
+        else outf("0x%llx", (unsigned long long)r->fault);
+    } else if (store) {
+        outf("ok");
+    } else {
+        outf("ok ");
+        put_digest(r->hash, r->first, r->nonzero);
+    }
+}
+
+/* Common checks for load/store/fork-check: a length in [1, ACCESS_MAX] and no wrap. */
+static int access_args_ok(uint64_t addr, uint64_t len)
+{
+    if (len == 0 || len > ACCESS_MAX) { bad("access length must be 1..%llu", (unsigned long long)ACCESS_MAX); return 0; }
+    if (addr + len < addr) { bad("access range wraps around"); return 0; }
+    return 1;
+}
+
+/* ======================================================================================== */
+/* Steps                                                                                    */
+/* ======================================================================================== */
+
+struct step {
+    int nargs;
+    struct arg a[MAX_TOKENS];
+    const char *tok[MAX_TOKENS]; /* the raw argument tokens */
+    int nnames;
+    const char *names[2];
+};
+
+static void put_status(long r)
+{
+    if (r == -1) outf("err %s", errname(errno));
+    else if (r == 0) outf("ok");
+    else outf("ok %ld", r);
+}
+
+static void op_mmap(struct step *s)
+{
+    uint64_t addr = s->a[0].v, len = s->a[1].v, flags = s->a[3].v, fd = s->a[4].v;
+    if ((flags & K_MAP_FIXED) && !(flags & K_MAP_FIXED_NOREPLACE) && refuse_self(addr, len)) return;
+    if (!(flags & K_MAP_ANONYMOUS) && refuse_fd(fd)) return;
+    if ((flags & (K_MAP_POPULATE | K_MAP_LOCKED)) && !charge(len)) return;
+    long r = syscall(SYS_mmap, addr, len, s->a[2].v, flags, fd, s->a[5].v);
+    if (r == -1) { outf("err %s", errname(errno)); return; }
+    const struct arg *c[] = { &s->a[0] };
+    outf("ok ");
+    put_addr_form((uint64_t)r, c, 1);
+    if (s->nnames) bind(s->names[0], (uint64_t)r);
+}
+
+static void op_munmap(struct step *s)
+{
+    if (refuse_self(s->a[0].v, s->a[1].v)) return;
+    put_status(syscall(SYS_munmap, s->a[0].v, s->a[1].v));
+}
+
+static void op_mprotect(struct step *s)
+{
+    if (refuse_self(s->a[0].v, s->a[1].v)) return;
+    put_status(syscall(SYS_mprotect, s->a[0].v, s->a[1].v, s->a[2].v));
+}
+
+static void op_mremap(struct step *s)
+{
+    uint64_t old = s->a[0].v, oldlen = s->a[1].v, newlen = s->a[2].v, flags = s->a[3].v;
+    uint64_t newaddr = s->nargs > 4 ? s->a[4].v : 0;
+    if (refuse_self(old, oldlen)) return;
+    /* The target replaces what is there only with MAYMOVE|FIXED; otherwise it is a hint or ignored. */
+    if ((flags & (K_MREMAP_MAYMOVE | K_MREMAP_FIXED)) == (K_MREMAP_MAYMOVE | K_MREMAP_FIXED) &&
+        refuse_self(newaddr, newlen))
+        return;
+    if (newlen > oldlen && !charge(newlen - oldlen)) return; /* a locked mapping is populated as it grows */
+    long r = syscall(SYS_mremap, old, oldlen, newlen, flags, newaddr);
+    if (r == -1) { outf("err %s", errname(errno)); return; }
+    const struct arg *c[] = { &s->a[0], s->nargs > 4 ? &s->a[4] : NULL };
+    outf("ok ");
+    put_addr_form((uint64_t)r, c, 2);
+    if (s->nnames) bind(s->names[0], (uint64_t)r);
+}
+
+static void op_madvise(struct step *s)
+{
+    uint64_t advice = s->a[2].v;
+    if (refuse_self(s->a[0].v, s->a[1].v)) return;
+    if ((advice == K_MADV_POPULATE_READ || advice == K_MADV_POPULATE_WRITE) && !charge(s->a[1].v)) return;
+    put_status(syscall(SYS_madvise, s->a[0].v, s->a[1].v, advice));
+}
+
+static void op_mlock(struct step *s)
+{
+    if (!charge(s->a[1].v)) return;
+    put_status(syscall(SYS_mlock, s->a[0].v, s->a[1].v));
+}
+
+static void op_munlock(struct step *s) { put_status(syscall(SYS_munlock, s->a[0].v, s->a[1].v)); }
+
+static void op_memfd_create(struct step *s)
+{
+    static char name[MAX_MEMFD_NAME + 1];
+    const char *t = s->tok[0];
+    size_t tl = strlen(t);
+    uint64_t ptr;
+    if (strcmp(t, "NULL") == 0) {
+        ptr = 0;
+    } else if (t[0] == '@') {
+        struct arg pa;
+        if (parse_value(t + 1, &pa) != 0) return;
+        ptr = pa.v;
+    } else if (t[0] == '*') {
+        uint64_t n;
+        if (parse_uint(t + 1, &n) != 0 || n > MAX_MEMFD_NAME) { bad("memfd name '*N' needs N in 0..%d", MAX_MEMFD_NAME); return; }
+        memset(name, 'a', n);
+        name[n] = 0;
+        ptr = (uint64_t)(uintptr_t)name;
+    } else if (tl >= 2 && t[0] == '"' && t[tl - 1] == '"') {
+        memcpy(name, t + 1, tl - 2);
+        name[tl - 2] = 0;
+        ptr = (uint64_t)(uintptr_t)name;
+    } else {
+        bad("memfd name must be \"text\", *N, NULL or @value, not '%s'", clean(t));
+        return;
+    }
+    long r = syscall(SYS_memfd_create, ptr, s->a[1].v);
+    if (r == -1) { outf("err %s", errname(errno)); return; }
+    outf("ok fd");
+    if (s->nnames) bind(s->names[0], (uint64_t)r);
+}
+
+static void op_ftruncate(struct step *s)
+{
+    if (refuse_fd(s->a[0].v)) return;
+    put_status(syscall(SYS_ftruncate, s->a[0].v, s->a[1].v));
+}
+
+static void op_fallocate(struct step *s)
+{
+    uint64_t fd = s->a[0].v, mode = s->a[1].v, off = s->a[2].v, len = s->a[3].v;
+    if (refuse_fd(fd)) return;
+    /* Only a request the VFS lets through (0 <= off, 0 < len, off + len <= LLONG_MAX) can allocate. */
+    if (!(mode & K_FALLOC_FL_PUNCH_HOLE) && (int64_t)off >= 0 && (int64_t)len > 0 &&
+        off + len <= (uint64_t)INT64_MAX && !charge(len))
+        return;
+    put_status(syscall(SYS_fallocate, fd, mode, off, len));
+}
+
+static const char *ftype(unsigned mode)
+{
+    switch (mode & S_IFMT) {
+    case S_IFREG: return "reg";
+    case S_IFDIR: return "dir";
+    case S_IFIFO: return "fifo";
+    case S_IFCHR: return "chr";
+    case S_IFBLK: return "blk";
+    case S_IFLNK: return "lnk";
+    case S_IFSOCK: return "sock";
+    default: return "unknown";
+    }
+}
+
+static void op_fstat(struct step *s)
+{
+    struct stat st; /* glibc's struct stat is the kernel's on x86-64 */
+    memset(&st, 0, sizeof st);
+    if (syscall(SYS_fstat, s->a[0].v, &st) == -1) { outf("err %s", errname(errno)); return; }
+    outf("ok type=%s mode=0%03o size=%lld blocks=%lld blksize=%lld nlink=%llu", ftype(st.st_mode),
+         (unsigned)(st.st_mode & 07777), (long long)st.st_size, (long long)st.st_blocks,
+         (long long)st.st_blksize, (unsigned long long)st.st_nlink);
+}
+
+static void op_close(struct step *s)
+{
+    if (refuse_fd(s->a[0].v)) return;
+    put_status(syscall(SYS_close, s->a[0].v));
+}
+
+static void op_fcntl(struct step *s)
+{
+    uint64_t cmd = s->a[1].v;
+    if (cmd != K_F_GETFD && cmd != K_F_GETFL && cmd != K_F_ADD_SEALS && cmd != K_F_GET_SEALS) {
+        bad("fcntl cmd %llu not supported (F_GETFD 1, F_GETFL 3, F_ADD_SEALS 1033, F_GET_SEALS 1034)",
+            (unsigned long long)cmd);
+        return;
+    }
+    if (refuse_fd(s->a[0].v)) return;
+    long r = syscall(SYS_fcntl, s->a[0].v, cmd, s->a[2].v);
+    if (r == -1) outf("err %s", errname(errno));
+    else outf("ok 0x%lx", r);
+}
+
+static void op_pipe(struct step *s)
+{
+    if (s->nnames != 0 && s->nnames != 2) { bad("pipe takes 'as R W' or nothing"); return; }
+    int fds[2];
+    if (syscall(SYS_pipe2, fds, 0) == -1) { outf("err %s", errname(errno)); return; }
+    outf("ok fd fd");
+    if (s->nnames) { bind(s->names[0], (uint64_t)fds[0]); bind(s->names[1], (uint64_t)fds[1]); }
+}
+
+static void op_reopen(struct step *s)
+{
+    char path[64];
+    if (refuse_fd(s->a[0].v)) return; /* reopening stdin read-write would make us a writer on our input */
+    snprintf(path, sizeof path, "/proc/self/fd/%lld", (long long)s->a[0].v);
+    long r = syscall(SYS_openat, AT_FDCWD, path, s->a[1].v, 0);
+    if (r == -1) { outf("err %s", errname(errno)); return; }
+    outf("ok fd");
+    if (s->nnames) bind(s->names[0], (uint64_t)r);
+}
+
+static unsigned char iobuf[IO_MAX];
+
+/* Shared by write/pwrite (is_write) and read/pread (positional when has_off). */
+static void do_io(struct step *s, int is_write, int has_off)
+{
+    uint64_t fd = s->a[0].v, len = s->a[1].v, off = has_off ? s->a[2].v : 0;
+    if (refuse_fd(fd)) return;
+    if (len > IO_MAX) { bad("io length must be at most %u", IO_MAX); return; }
+    if (is_write) {
+        uint64_t byte = s->a[has_off ? 3 : 2].v;
+        if (byte > 255) { bad("byte must be 0..255"); return; }
+        if (!charge(len)) return;
+        memset(iobuf, (int)byte, len);
+    }
+    long nr = is_write ? (has_off ? SYS_pwrite64 : SYS_write) : (has_off ? SYS_pread64 : SYS_read);
+    guard_begin();
+    long r = has_off ? syscall(nr, fd, iobuf, len, off) : syscall(nr, fd, iobuf, len);
+    int e = errno;
+    guard_end();
+    if (alarm_fired && (r == -1 ? e == EINTR : (uint64_t)r < len)) {
+        bad("blocked: call did not complete within %d s", BLOCK_SECONDS);
+        return;
+    }
+    if (r == -1) { outf("err %s", errname(e)); return; }
+    outf("ok %ld", r);
+    if (!is_write && r > 0) {
+        uint64_t h = FNV_OFFSET, nz = 0;
+        for (long i = 0; i < r; i++) { h = (h ^ iobuf[i]) * FNV_PRIME; nz += iobuf[i] != 0; }
+        outf(" ");
+        put_digest(h, iobuf[0], nz);
+    }
+}
+
+static void op_write(struct step *s) { do_io(s, 1, 0); }
+static void op_pwrite(struct step *s) { do_io(s, 1, 1); }
+static void op_read(struct step *s) { do_io(s, 0, 0); }
+static void op_pread(struct step *s) { do_io(s, 0, 1); }
+
+static void op_load(struct step *s)
+{
+    uint64_t addr = s->a[0].v, len = s->nargs > 1 ? s->a[1].v : 1;
+    if (!access_args_ok(addr, len) || !charge(len)) return;
+    put_access_result(do_access(addr, len, 0, 0), &s->a[0], 0);
+}
+
+static void op_store(struct step *s)
+{
+    uint64_t addr = s->a[0].v, byte = s->a[1].v, len = s->nargs > 2 ? s->a[2].v : 1;
+    if (byte > 255) { bad("byte must be 0..255"); return; }
+    if (!access_args_ok(addr, len) || !charge(len)) return;
+    if (bytes_touch_self(addr, addr + len)) { bad("refused: range touches the oracle's own memory"); return; }
+    put_access_result(do_access(addr, len, 1, (unsigned char)byte), &s->a[0], 1);
+}
+
+/* fork; the child loads [addr, addr+len) and sends its result line back through a pipe. */
+static void op_fork_check(struct step *s)
+{
+    uint64_t addr = s->a[0].v, len = s->nargs > 1 ? s->a[1].v : 1;
+    if (!access_args_ok(addr, len) || !charge(len)) return;
+    int p[2];
+    if (syscall(SYS_pipe2, p, O_CLOEXEC) == -1) { bad("internal: pipe2 failed: %s", errname(errno)); return; }
+    pid_t pid = fork(); /* libc fork (not an mm call under test): it keeps libc's state consistent */
+    if (pid == -1) {
+        bad("internal: fork failed: %s", errname(errno));
+        syscall(SYS_close, p[0]);
+        syscall(SYS_close, p[1]);
+        return;
+    }
+    if (pid == 0) {
+        signal(SIGALRM, SIG_DFL);
+        alarm(2 * BLOCK_SECONDS + 1); /* the child can never outlive a stuck parent for long */
+        syscall(SYS_close, p[0]);
+        out_reset();
+        put_access_result(do_access(addr, len, 0, 0), &s->a[0], 0);
+        write_all(p[1], out, outn);
+        _exit(0);
+    }
+    syscall(SYS_close, p[1]);
+    char buf[OUT_MAX];
+    size_t n = 0;
+    guard_begin();
+    for (int tries = 0; tries < 64 && n < sizeof buf - 1; tries++) {
+        long r = syscall(SYS_read, p[0], buf + n, sizeof buf - 1 - n);
+        if (r <= 0) break; /* EOF, or EINTR from the guard */
+        n += (size_t)r;
+    }
+    int status = 0;
+    long w = syscall(SYS_wait4, pid, &status, 0, NULL);
+    int timed_out = alarm_fired;
+    guard_end();
+    syscall(SYS_close, p[0]);
+    if (w != pid || timed_out) {
+        kill(pid, SIGKILL);
+        syscall(SYS_wait4, pid, &status, 0, NULL); /* SIGKILL cannot be ignored: this returns */
+        bad("blocked: fork-check child did not finish within %d s", BLOCK_SECONDS);
+        return;
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || n == 0) {
+        bad("internal: fork-check child died (status 0x%x)", status);
+        return;
+    }
+    buf[n] = 0;
+    out_reset();
+    outf("%s", buf);
+}
+
+/* ======================================================================================== */
+/* Dispatch                                                                                 */
+/* ======================================================================================== */
+
+struct opdef {
+    const char *name;
+    int min_args, max_args; /* positional arguments before "as" */
+    int max_names;          /* names allowed after "as" */
+    int first_is_mname;     /* argument 0 is a memfd name token, not a value */
+    void (*fn)(struct step *);
+};
+
+static const struct opdef ops[] = {
+    { "mmap", 6, 6, 1, 0, op_mmap },
+    { "munmap", 2, 2, 0, 0, op_munmap },
+    { "mprotect", 3, 3, 0, 0, op_mprotect },
+    { "mremap", 4, 5, 1, 0, op_mremap },
+    { "madvise", 3, 3, 0, 0, op_madvise },
+    { "mlock", 2, 2, 0, 0, op_mlock },
+    { "munlock", 2, 2, 0, 0, op_munlock },
+    { "memfd_create", 2, 2, 1, 1, op_memfd_create },
+    { "ftruncate", 2, 2, 0, 0, op_ftruncate },
+    { "fallocate", 4, 4, 0, 0, op_fallocate },
+    { "fstat", 1, 1, 0, 0, op_fstat },
+    { "close", 1, 1, 0, 0, op_close },
+    { "fcntl", 3, 3, 0, 0, op_fcntl },
+    { "pipe", 0, 0, 2, 0, op_pipe },
+    { "reopen", 2, 2, 1, 0, op_reopen },
+    { "write", 3, 3, 0, 0, op_write },
+    { "pwrite", 4, 4, 0, 0, op_pwrite },
+    { "read", 2, 2, 0, 0, op_read },
+    { "pread", 3, 3, 0, 0, op_pread },
+    { "load", 1, 2, 0, 0, op_load },
+    { "store", 2, 3, 0, 0, op_store },
+    { "fork-check", 1, 2, 0, 0, op_fork_check },
+};
+
+/* Run one non-blank, non-comment line; leaves exactly one result in `out`. */
+static void run_line(char *line)
+{
+    char *tok[MAX_TOKENS + 1];
+    int ntok = 0;
+    for (char *p = line; *p;) {
+        while (*p == ' ' || *p == '\t') p++;
+        if (!*p) break;
+        if (ntok == MAX_TOKENS) { bad("too many tokens (at most %d)", MAX_TOKENS); return; }
+        tok[ntok++] = p;
+        while (*p && *p != ' ' && *p != '\t') p++;
+        if (*p) *p++ = 0;
+    }
+    const struct opdef *op = NULL;
+    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
+        if (strcmp(tok[0], ops[i].name) == 0) op = &ops[i];
+    if (!op) { bad("unknown op '%s'", clean(tok[0])); return; }
+
+    struct step s;
+    memset(&s, 0, sizeof s);
+    int i = 1;
+    for (; i < ntok && strcmp(tok[i], "as") != 0; i++) s.tok[s.nargs++] = tok[i];
+    if (i < ntok) { /* "as" NAME... */
+        for (i++; i < ntok; i++) {
+            if (s.nnames == op->max_names) { bad("%s binds at most %d name(s)", op->name, op->max_names); return; }
+            s.names[s.nnames++] = tok[i];
+        }
+        if (s.nnames == 0) { bad("'as' without a name"); return; }
+    }
+    if (s.nargs < op->min_args || s.nargs > op->max_args) {
+        if (op->min_args == op->max_args) bad("%s takes %d argument(s), got %d", op->name, op->min_args, s.nargs);
+        else bad("%s takes %d to %d arguments, got %d", op->name, op->min_args, op->max_args, s.nargs);
+        return;
+    }
+    int fresh = 0;
+    for (int k = 0; k < s.nnames; k++) {
+        uint64_t dummy;
+        if (!valid_name(s.names[k])) { bad("invalid name '%s'", clean(s.names[k])); return; }
+        if (!lookup(s.names[k], &dummy)) fresh++;
+    }
+    if (nbind + fresh > MAX_BINDINGS) { bad("too many names (at most %d)", MAX_BINDINGS); return; }
+    for (int k = op->first_is_mname ? 1 : 0; k < s.nargs; k++)
+        if (parse_value(s.tok[k], &s.a[k]) != 0) return;
+    op->fn(&s);
+}
+
+/* ---- Input: lines from stdin via read(2) into a fixed buffer ---- */
+
+static char inbuf[1 << 16];
+static size_t inpos, inlen;
+static int ineof;
+
+static int next_byte(void)
+{
+    if (inpos == inlen) {
+        if (ineof) return -1;
+        long r;
+        int tries = 0;
+        do r = syscall(SYS_read, 0, inbuf, sizeof inbuf);
+        while (r < 0 && errno == EINTR && ++tries < 1000);
+        if (r <= 0) { ineof = 1; return -1; }
+        inpos = 0;
+        inlen = (size_t)r;
+    }
+    return (unsigned char)inbuf[inpos++];
+}
+
+/* Read one line (without '\n'); returns 0 at end of input, 1 for a line, 2 for an over-long line. */
+static int read_line(char *line, size_t cap)
+{
+    size_t n = 0;
+    int c, too_long = 0;
+    while ((c = next_byte()) != -1 && c != '\n') {
+        if (n < cap - 1) line[n++] = (char)(c == 0 ? ' ' : c); /* a NUL byte cannot end a token early */
+        else too_long = 1;
+    }
+    line[n] = 0;
+    if (c == -1 && n == 0 && !too_long) return 0;
+    return too_long ? 2 : 1;
+}
+
+int main(void)
+{
+    static char line[MAX_LINE + 1];
+    struct sigaction sa;
+
+    long ps = sysconf(_SC_PAGESIZE);
+    if (ps > 0) page_size = (uint64_t)ps;
+
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = fault_handler;
+    sa.sa_flags = SA_SIGINFO;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGSEGV, &sa, NULL) != 0 || sigaction(SIGBUS, &sa, NULL) != 0) return 2;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = alarm_handler; /* no SA_RESTART: a blocked call returns EINTR */
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGALRM, &sa, NULL) != 0) return 2;
+    signal(SIGPIPE, SIG_IGN);
+
+    /* Last: after this no memory is mapped by the oracle itself (no malloc, no stdio buffers). */
+    if (snapshot_self() != 0) {
+        static const char msg[] = "mm_oracle: cannot read /proc/self/maps\n";
+        write_all(2, msg, sizeof msg - 1);
+        return 2;
+    }
+
+    for (;;) {
+        int k = read_line(line, sizeof line);
+        if (k == 0) break;
+        size_t n = strlen(line);
+        if (n > 0 && line[n - 1] == '\r') line[--n] = 0;
+        out_reset();
+        if (k == 2) {
+            bad("line too long (at most %d bytes)", MAX_LINE);
+        } else {
+            const char *p = line;
+            while (*p == ' ' || *p == '\t') p++;
+            if (*p == 0 || *p == '#') continue; /* not a step: no output */
+            run_line(line);
+        }
+        emit_line();
+    }
+    return 0;
+}
