@@ -1,4 +1,143 @@
-// placeholder until the benchmark module lands in this session
-export async function runBenchmarks(_o: { quick: boolean; json?: string }): Promise<void> {
-  console.log("bench: not yet");
+// `uffdlab bench`: every scenario, the host kernel measured in the same run, one table, and
+// optionally the results as JSON. See bench/README.md for what each row means.
+import { readFileSync, writeFileSync } from "node:fs";
+import * as os from "node:os";
+import { params, type Measured, type Params, type Summary } from "./measure.js";
+import { runHost, type HostResult } from "./native.js";
+import { anonWriteFault } from "./anon-write-fault.js";
+import { residentAccess } from "./translate.js";
+
+export interface BenchOptions {
+  /** Fewer samples (npm start). */
+  quick: boolean;
+  /** Also write all results to this file as JSON. */
+  json?: string;
+}
+
+export interface BenchRow extends Measured {
+  /** The host kernel's summary for `host`, or null when the host side was skipped. */
+  hostSummary: Summary | null;
+  /** uffdlab / host: of the medians (the table's number) and of the means. */
+  ratio: { p50: number; mean: number } | null;
+}
+
+export interface BenchReport {
+  schema: "uffdlab-bench/1";
+  date: string;
+  quick: boolean;
+  environment: Record<string, string | number | boolean | null>;
+  params: Params;
+  host: Omit<HostResult, "scenarios">;
+  rows: BenchRow[];
+  elapsedMs: number;
+}
+
+export async function runBenchmarks(o: BenchOptions): Promise<BenchReport> {
+  const started = performance.now();
+  const p = params(o.quick);
+  const host = runHost(p);
+  const measured = [await anonWriteFault(p), ...(await residentAccess(p))];
+  const rows: BenchRow[] = measured.map((m) => {
+    const h = host.scenarios?.[m.host] ?? null;
+    return { ...m, hostSummary: h, ratio: h ? { p50: m.uffdlab.p50 / h.p50, mean: m.uffdlab.mean / h.mean } : null };
+  });
+  const { scenarios: _, ...hostInfo } = host;
+  const report: BenchReport = {
+    schema: "uffdlab-bench/1",
+    date: new Date().toISOString(),
+    quick: o.quick,
+    environment: environment(),
+    params: p,
+    host: hostInfo,
+    rows,
+    elapsedMs: Math.round(performance.now() - started),
+  };
+  print(report);
+  if (o.json) {
+    writeFileSync(o.json, JSON.stringify(report, null, 2) + "\n");
+    console.log(`results written to ${o.json}`);
+  }
+  return report;
+}
+
+// ---- environment ----
+
+function readOr(path: string): string | null {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return null;
+  }
+}
+
+function environment(): BenchReport["environment"] {
+  const cpuinfo = readOr("/proc/cpuinfo");
+  const model = cpuinfo?.match(/^model name\s*:\s*(.+)$/m)?.[1] ?? os.cpus()[0]?.model ?? null;
+  const thp = readOr("/sys/kernel/mm/transparent_hugepage/enabled")?.match(/\[(\w+)\]/)?.[1] ?? null;
+  return {
+    node: process.version,
+    v8: process.versions.v8,
+    platform: process.platform,
+    arch: process.arch,
+    kernel: os.release(),
+    cpu: model,
+    cpus: os.availableParallelism?.() ?? os.cpus().length,
+    hypervisor: cpuinfo ? /^flags\s*:.*\bhypervisor\b/m.test(cpuinfo) : null,
+    transparentHugepage: thp,
+    uffdlabBuild: "release",
+  };
+}
+
+// ---- output ----
+
+function ns(v: number): string {
+  return v < 10 ? v.toFixed(2) : v < 100 ? v.toFixed(1) : v.toFixed(0);
+}
+
+function ratio(r: number): string {
+  return (r < 10 ? r.toFixed(2) : r.toFixed(1)) + "×";
+}
+
+function table(header: string[], body: string[][]): string {
+  const w = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i].length)));
+  const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join("  ");
+  return [line(header), w.map((n) => "-".repeat(n)).join("  "), ...body.map(line)].join("\n");
+}
+
+function print(r: BenchReport): void {
+  const e = r.environment;
+  console.log(`uffdlab bench${r.quick ? " --quick" : ""}: ${e.uffdlabBuild} kernel, node ${e.node}, ${e.cpu ?? "unknown cpu"} ×${e.cpus}, Linux ${e.kernel}`);
+  console.log(table(
+    ["scenario", "uffdlab mean", "p50", "p99", "host p50", "ratio (p50)"],
+    r.rows.map((x) => [
+      x.name, ns(x.uffdlab.mean), ns(x.uffdlab.p50), ns(x.uffdlab.p99),
+      x.hostSummary ? ns(x.hostSummary.p50) : "—", x.ratio ? ratio(x.ratio.p50) : "—",
+    ]),
+  ));
+  console.log("ns per operation; p50/p99 over timed batches (each the mean of its batch); ratio = uffdlab p50 / host p50, >1 is slower than the host kernel.");
+  if (r.host.skipped) console.log(`host kernel side skipped: ${r.host.skipped}`);
+
+  if (!r.quick) {
+    console.log("\nhistograms, ns/op:");
+    const body: string[][] = [];
+    for (const x of r.rows) {
+      const line = (who: string, s: Summary) => [x.name, who, `${s.samples}×${s.opsPerSample}`, ns(s.min), ns(s.p50), ns(s.p90), ns(s.p99), ns(s.p999), ns(s.max)];
+      body.push(line("uffdlab", x.uffdlab));
+      if (x.hostSummary) body.push(line("host", x.hostSummary));
+    }
+    console.log(table(["scenario", "side", "batches×ops", "min", "p50", "p90", "p99", "p99.9", "max"], body));
+  }
+
+  // Sanity, from counters read outside the timer: each timed fault-row op faulted once,
+  // and resident rows faulted never.
+  const warn: string[] = [];
+  for (const x of r.rows) {
+    const want = x.host === "anon_write_fault" ? 1 : 0;
+    if (Math.abs(x.checks.faultsPerOp - want) > 1e-9) warn.push(`${x.name}: uffdlab counted ${x.checks.faultsPerOp.toFixed(3)} faults per op (expected ${want})`);
+  }
+  if (r.host.faultsPerOp !== undefined && Math.abs(r.host.faultsPerOp - 1) > 0.01) {
+    warn.push(`anon write fault: host counted ${r.host.faultsPerOp.toFixed(3)} minor faults per page (expected 1)`);
+  }
+  for (const w of warn) console.log(`warning: ${w}`);
+  console.log(`(${(r.elapsedMs / 1000).toFixed(1)} s)`);
 }

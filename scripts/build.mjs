@@ -78,7 +78,7 @@ async function buildKernels() {
 }
 
 async function buildHost() {
-  const sources = walk(join(root, "host-ts"), [".ts"]);
+  const sources = [...walk(join(root, "host-ts"), [".ts"]), ...walk(join(root, "bench"), [".ts"])];
   const hash = digest(sources);
   const outputs = ["dist/index.js", "dist/cli.js", "dist/worker.js"];
   if (upToDate("host", hash, outputs)) return false;

@@ -50,9 +50,12 @@ export function radix_insert(root: usize, key: u64, val: u32): bool {
   if (h == 0) {
     let n = node_alloc();
     if (n == 0) return false;
-    store<u32>(root, 1);
-    store<u32>(root, <u32>n, 4);
+    // Start an empty tree at the height `key` needs: growing it below would hang empty
+    // nodes under slot 0 that no deletion ever frees.
     h = 1;
+    while (key > max_key(h) && h < MAX_HEIGHT) h++;
+    store<u32>(root, h);
+    store<u32>(root, <u32>n, 4);
   }
   while (key > max_key(h) && h < MAX_HEIGHT) {
     let n = node_alloc();
@@ -74,7 +77,14 @@ export function radix_insert(root: usize, key: u64, val: u32): bool {
     }
     if (v == 0) {
       let n = node_alloc();
-      if (n == 0) return false;
+      if (n == 0) {
+        // Free the nodes this insert left empty, or nothing would ever free them.
+        if (prune_in(root_node(root), h - 1, key)) {
+          store<u32>(root, 0);
+          store<u32>(root, 0, 4);
+        }
+        return false;
+      }
       store<u32>(slot, <u32>n);
       virt_to_page(node).next++;
       v = <u32>n;
@@ -82,6 +92,22 @@ export function radix_insert(root: usize, key: u64, val: u32): bool {
     node = <usize>v;
   }
   return false;
+}
+
+/** After a failed insert: free the empty nodes on `key`'s path, bottom-up (true: `node` went). */
+function prune_in(node: usize, level: u32, key: u64): bool {
+  let np = virt_to_page(node);
+  if (level > 0) {
+    let slot = node + (<usize>((key >> (SHIFT * <u64>level)) & MASK) << 2);
+    let v = load<u32>(slot);
+    if (v != 0 && prune_in(<usize>v, level - 1, key)) {
+      store<u32>(slot, 0);
+      np.next--;
+    }
+  }
+  if (np.next != 0) return false;
+  free_page(np);
+  return true;
 }
 
 function delete_in(node: usize, level: u32, key: u64): bool {

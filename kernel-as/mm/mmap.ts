@@ -198,7 +198,11 @@ function shmem_zero_setup(len: u64): file | null {
 /** do_mmap. `f` is the file for non-anonymous mappings (already looked up). */
 export function do_mmap(t: task_struct, mm: mm_struct, f: file | null, addr: u64, len: u64, prot: i32, flags: i32, pgoff: u64): i64 {
   if (len == 0) return -EINVAL;
+  // MAP_FIXED_NOREPLACE places the mapping exactly at addr, like MAP_FIXED.
+  if (flags & MAP_FIXED_NOREPLACE) flags |= MAP_FIXED;
   if (!(flags & MAP_FIXED)) {
+    // round_hint_to_min: an unaligned hint is rounded down to its page, not up.
+    addr &= ~(<u64>PAGE_SIZE - 1);
     if (addr != 0 && addr < MMAP_MIN_ADDR) addr = MMAP_MIN_ADDR;
   }
   len = PAGE_ALIGN(len);

@@ -2,14 +2,15 @@
  * Native oracle runner: executes a scenario (tests/helpers/scenario.ts) on the host Linux kernel.
  *
  * The C program tests/oracle/mm_oracle.c is compiled once per process, on first use, with
- * `cc -O1 -Wall` into a fresh temporary directory (removed when the process exits). Each `runNative`
+ * `cc -O1 -Wall` into a fresh temporary directory (removed at exit, or by a later build once its process
+ * is gone). Each `runNative`
  * call starts the binary, feeds it one line per step on stdin and parses one result line per step.
  *
  *   const avail = nativeOracleAvailable();      // { ok: true } | { ok: false, reason }
  *   const results = runNative([{ op: 'munmap', addr: 0x10000, len: 0 }]);   // [{ kind: 'err', errno: 'EINVAL', … }]
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +28,30 @@ function firstLines(text: string, n = 8): string {
   return text.trim().split('\n').slice(0, n).join('\n');
 }
 
+const DIR_PREFIX = 'uffdlab-oracle-';
+
+/**
+ * Remove build directories left by processes that are gone. Test workers are often ended without
+ * running 'exit' handlers, so each directory is named `uffdlab-oracle-<pid>-XXXXXX` and swept here.
+ */
+function sweepStaleDirs(): void {
+  let entries: string[];
+  try {
+    entries = readdirSync(tmpdir());
+  } catch {
+    return;
+  }
+  for (const name of entries) {
+    const m = /^uffdlab-oracle-(\d+)-[A-Za-z0-9]{6}$/.exec(name);
+    if (!m || Number(m[1]) === process.pid) continue;
+    try {
+      process.kill(Number(m[1]), 0); // still running (or not ours to signal): leave it alone
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ESRCH') rmSync(join(tmpdir(), name), { recursive: true, force: true });
+    }
+  }
+}
+
 function build(): BuildState {
   if (process.platform !== 'linux') return { ok: false, reason: `not Linux (platform is ${process.platform})` };
   if (process.arch !== 'x64') {
@@ -38,7 +63,8 @@ function build(): BuildState {
     const code = (probe.error as NodeJS.ErrnoException).code;
     return { ok: false, reason: code === 'ENOENT' ? 'no C compiler (cc) on PATH' : `cc --version failed: ${probe.error.message}` };
   }
-  const dir = mkdtempSync(join(tmpdir(), 'uffdlab-oracle-'));
+  sweepStaleDirs();
+  const dir = mkdtempSync(join(tmpdir(), `${DIR_PREFIX}${process.pid}-`));
   process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   const binary = join(dir, 'mm_oracle');
   const cc = spawnSync('cc', ['-O1', '-Wall', '-o', binary, SOURCE], { encoding: 'utf8', timeout: 120_000 });

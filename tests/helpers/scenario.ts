@@ -69,6 +69,7 @@
  *     gave an absolute number. Otherwise the word `addr` (the kernel chose a new place).
  *   - The fault address of a `sig` line (`describeFault`) is written relative to the name that the access
  *     address was based on (`at=$M+0x1000`), or absolute (`at=0x…`) if the access address was a number.
+ *     With CODE SI_KERNEL (a non-canonical address: the kernel reports no fault address) it is `at=?`.
  *   - fds are printed as the word `fd`, never as numbers.
  *   - Memory contents are a digest (`digestOf`): FNV-1a 64 over the bytes, the first byte, and the count
  *     of non-zero bytes.
@@ -368,9 +369,16 @@ export function describeAddress(
   return 'addr';
 }
 
-/** The `at=` part of a sig line: the fault address relative to the access argument's name. */
-export function describeFault(fault: bigint, accessAddr: Value, lookup: (name: string) => bigint | undefined): string {
-  return `at=${describeAs(accessAddr, fault, lookup)}`;
+/**
+ * The `at=` part of a sig line: the fault address relative to the access argument's name. Pass
+ * `undefined` for a fault without an address (si_code SI_KERNEL) to get `at=?`.
+ */
+export function describeFault(
+  fault: bigint | undefined,
+  accessAddr: Value,
+  lookup: (name: string) => bigint | undefined,
+): string {
+  return fault === undefined ? 'at=?' : `at=${describeAs(accessAddr, fault, lookup)}`;
 }
 
 /** FNV-1a 64 of the bytes, as 16 hex digits (computed in two 32-bit halves, no BigInt per byte). */

@@ -3,7 +3,8 @@
  *
  * This is the reference the project checks itself against (LINUX-SEMANTICS.md §3.4). It reads a
  * scenario from stdin, one step per line, performs each step with a raw syscall(SYS_xxx, ...) so that
- * libc cannot alter an argument, and prints exactly one result line per step on stdout. Blank lines
+ * libc cannot alter an argument (only fork-check's fork() goes through libc, which keeps libc's own
+ * state consistent in the child), and prints exactly one result line per step on stdout. Blank lines
  * and lines whose first non-blank character is '#' are not steps and print nothing.
  *
  * The step vocabulary and the result format are documented for both sides in
@@ -24,7 +25,7 @@
  *   write fd len byte       pwrite fd len off byte       read fd len       pread fd len off
  *   load addr [len]         store addr byte [len]        fork-check addr [len]
  *
- *   result  := "ok" { SP word } | "err" SP ERRNO | "sig" SP SIGNAL SP CODE SP "at=" addr
+ *   result  := "ok" { SP word } | "err" SP ERRNO | "sig" SP SIGNAL SP CODE SP "at=" (addr | "?")
  *            | "bad" SP reason
  *
  * Addresses are never printed raw: a returned address is printed as the address argument of the same
@@ -98,13 +99,19 @@ static size_t outn;
 
 static void out_reset(void) { outn = 0; out[0] = 0; }
 
+static void voutf(const char *fmt, va_list ap)
+{
+    int n = vsnprintf(out + outn, sizeof out - outn, fmt, ap);
+    if (n > 0) outn += (size_t)n < sizeof out - outn ? (size_t)n : sizeof out - 1 - outn; /* truncates */
+}
+
+/* Append to the result line. */
 __attribute__((format(printf, 1, 2))) static void outf(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(out + outn, sizeof out - outn, fmt, ap);
+    voutf(fmt, ap);
     va_end(ap);
-    if (n > 0) outn += (size_t)n < sizeof out - outn ? (size_t)n : sizeof out - 1 - outn;
 }
 
 /* Replace the line built so far with "bad <reason>". */
@@ -114,16 +121,15 @@ __attribute__((format(printf, 1, 2))) static void bad(const char *fmt, ...)
     out_reset();
     outf("bad ");
     va_start(ap, fmt);
-    int n = vsnprintf(out + outn, sizeof out - outn, fmt, ap);
+    voutf(fmt, ap);
     va_end(ap);
-    if (n > 0) outn += (size_t)n < sizeof out - outn ? (size_t)n : sizeof out - 1 - outn;
 }
 
 /* A copy of user text that is safe to echo in a reason: printable ASCII, at most 40 characters. */
 static const char *clean(const char *s)
 {
     static char buf[4][48];
-    static int slot;
+    static unsigned slot;
     char *b = buf[slot++ & 3];
     size_t i = 0;
     for (; s[i] && i < 40; i++) b[i] = (s[i] > 0x20 && s[i] < 0x7f) ? s[i] : '?';
@@ -467,7 +473,11 @@ static struct {
 } acc;
 static struct access_result accres;
 
-/* The access proper; a fault leaves it through siglongjmp from fault_handler. */
+/*
+ * The access proper; a fault leaves it through siglongjmp from fault_handler. Addresses come from the
+ * scenario at run time, so the compiler cannot assume anything about them; an access to address 0 is
+ * a deliberate test of an unmapped page, not a bug (UBSan's null check reports it all the same).
+ */
 static void touch(void)
 {
     uint64_t addr = acc.addr, len = acc.len;
@@ -524,7 +534,9 @@ static void put_access_result(const struct access_result *r, const struct arg *w
     if (r->sig) {
         outf("sig %s %s at=", r->sig == SIGSEGV ? "SIGSEGV" : r->sig == SIGBUS ? "SIGBUS" : "SIG?",
              codename(r->sig, r->code));
-        if (where->named) put_expr(where->base, where->basev, r->fault);
+        /* SI_KERNEL (a non-canonical address, #GP) carries si_addr 0: there is no fault address. */
+        if (r->code == SI_KERNEL) outf("?");
+        else if (where->named) put_expr(where->base, where->basev, r->fault);
         else outf("0x%llx", (unsigned long long)r->fault);
     } else if (store) {
         outf("ok");

@@ -87,8 +87,8 @@ describe('scenario format (pure TypeScript)', () => {
 
   it('parses result lines', () => {
     expect(parseResult('ok $A+0x1000')).toEqual({ kind: 'ok', line: 'ok $A+0x1000', words: ['$A+0x1000'], fields: {} });
-    expect(parseResult('ok digest=cbf29ce484222325 first=0x00 nonzero=0').fields).toEqual({
-      digest: 'cbf29ce484222325', first: '0x00', nonzero: '0',
+    expect(parseResult('ok 10 digest=cbf29ce484222325 first=0x00 nonzero=0')).toMatchObject({
+      kind: 'ok', words: ['10'], fields: { digest: 'cbf29ce484222325', first: '0x00', nonzero: '0' },
     });
     expect(parseResult('err EINVAL')).toMatchObject({ kind: 'err', errno: 'EINVAL' });
     expect(parseResult('sig SIGBUS BUS_ADRERR at=$M+0x1000')).toMatchObject({
@@ -188,16 +188,17 @@ describe.skipIf(!avail.ok)(
     it('mmap: len 100 maps exactly one page; MAP_FIXED_NOREPLACE → EEXIST on any overlap, exact address when free', () => {
       const noreplace = (addr: Value, len: Value, as?: string): Step =>
         ({ op: 'mmap', addr, len, prot: PROT.RW, flags: ANON_PRIVATE | MAP.FIXED_NOREPLACE, fd: -1, off: 0, as });
+      // R is a 4-page range reserved and released, so nothing else lives there.
       check([
-        [anon('R', P(3)), 'ok addr'],
-        [munmap('$R', P(3)), 'ok'],
-        [noreplace('$R', 100, 'A'), 'ok $R'],
+        [anon('R', P(4)), 'ok addr'],
+        [munmap('$R', P(4)), 'ok'],
+        [noreplace('$R+0x1000', 100, 'A'), 'ok $R+0x1000'],
         [store('$A+0xfff', 1), 'ok'],
         [load('$A+0x1000'), 'sig SIGSEGV SEGV_MAPERR at=$A+0x1000'],
-        [noreplace('$R', PAGE), 'err EEXIST'], // full overlap
-        [noreplace('$R-0x1000', P(2)), 'err EEXIST'], // partial overlap
-        [noreplace('$R+0x1001', PAGE), 'err EINVAL'], // unaligned
-        [noreplace('$R+0x1000', P(2), 'B'), 'ok $R+0x1000'],
+        [noreplace('$R+0x1000', PAGE), 'err EEXIST'], // full overlap
+        [noreplace('$R', P(2)), 'err EEXIST'], // partial overlap
+        [noreplace('$R+0x2001', PAGE), 'err EINVAL'], // unaligned
+        [noreplace('$R+0x2000', P(2), 'B'), 'ok $R+0x2000'],
         [load('$B+0x1fff'), ZERO_BYTE],
       ]);
     });
@@ -292,6 +293,7 @@ describe.skipIf(!avail.ok)(
       const mr = (old: Value, oldLen: Value, newLen: Value, flags: number, newAddr?: Value, as?: string): Step =>
         ({ op: 'mremap', old, oldLen, newLen, flags, newAddr, as });
       check([
+        [anon('T'), 'ok addr'],
         [anon('A', P(3)), 'ok addr'],
         [store('$A', 0x21, P(3)), 'ok'],
         [mr('$A', P(3), P(1), 0), 'ok $A'],
@@ -299,7 +301,6 @@ describe.skipIf(!avail.ok)(
         [mr('$A', PAGE, 0, MREMAP.MAYMOVE), 'err EINVAL'], // new size 0
         [mr('$A+1', PAGE, PAGE, 0), 'err EINVAL'],
         [mr('$A', PAGE, PAGE, 0x8), 'err EINVAL'], // undefined flag
-        [anon('T'), 'ok addr'],
         [mr('$A', PAGE, PAGE, MREMAP.FIXED, '$T'), 'err EINVAL'], // FIXED without MAYMOVE
         [mr('$A', 0, PAGE, MREMAP.MAYMOVE), 'err EINVAL'], // old size 0 on a private mapping
         [mr('$A+0x1000', PAGE, P(2), MREMAP.MAYMOVE), 'err EFAULT'],
@@ -309,6 +310,20 @@ describe.skipIf(!avail.ok)(
         [load('$C', PAGE), loadOk(filled(0x21, PAGE))],
         [load('$C+0x1000', PAGE), ZERO_PAGE],
         [load('$A'), 'sig SIGSEGV SEGV_MAPERR at=$A'],
+      ]);
+    });
+
+    it('shared anonymous memory: DONTNEED keeps the data, FREE → EINVAL, mremap with old size 0 makes a second mapping', () => {
+      check([
+        [{ op: 'mmap', addr: 0, len: P(2), prot: PROT.RW, flags: ANON_SHARED, fd: -1, off: 0, as: 'S' }, 'ok addr'],
+        [store('$S', 0x3c, P(2)), 'ok'],
+        [{ op: 'madvise', addr: '$S', len: P(2), advice: MADV.DONTNEED }, 'ok'],
+        [load('$S', P(2)), loadOk(filled(0x3c, P(2)))],
+        [{ op: 'madvise', addr: '$S', len: PAGE, advice: MADV.FREE }, 'err EINVAL'],
+        [{ op: 'mremap', old: '$S', oldLen: 0, newLen: PAGE, flags: MREMAP.MAYMOVE, as: 'S2' }, 'ok addr'],
+        [store('$S2', 0x3d, 1), 'ok'],
+        [load('$S'), loadOk(filled(0x3d, 1))], // the same page
+        [{ op: 'mmap', addr: 0, len: PAGE, prot: PROT.RW, flags: MAP.SHARED_VALIDATE | MAP.ANONYMOUS, fd: -1, off: 0 }, 'err EINVAL'],
       ]);
     });
 
@@ -525,6 +540,8 @@ describe.skipIf(!avail.ok)(
         'munmap 0x1000 -1',
         '   \t  ',
         'fcntl 5 1024 0',
+        'load 0',
+        'load 0x8000000000000000',
       ].join('\n');
       const out = runNativeText(input + '\n');
       expect(out).toEqual([
@@ -544,6 +561,8 @@ describe.skipIf(!avail.ok)(
         'err EINVAL',
         'err EINVAL',
         'bad fcntl cmd 1024 not supported (F_GETFD 1, F_GETFL 3, F_ADD_SEALS 1033, F_GET_SEALS 1034)',
+        'sig SIGSEGV SEGV_MAPERR at=0x0',
+        'sig SIGSEGV SI_KERNEL at=?', // non-canonical: the kernel reports no fault address
       ]);
     });
 

@@ -1,0 +1,552 @@
+/**
+ * A deliberately simple reference model of Linux 6.18 address spaces and memfd files, for the
+ * property tests (tests/property/mm-model.test.ts). LINUX-SEMANTICS.md §3.4 is the specification;
+ * where it is silent the model follows what the real 6.18 kernel does (checked with small C programs).
+ *
+ * Granularity is the page. A process is a map page-number -> MPage; a file (a memfd, or the hidden
+ * shmem file behind a MAP_SHARED|MAP_ANONYMOUS mapping) is a size plus a map page-offset -> contents.
+ * Contents are sparse byte maps (offset -> byte; a missing offset is 0), so "reads 0 until written"
+ * is the empty map.
+ *
+ *   private anonymous page   priv = its contents (null: never written, reads 0)
+ *   shared page (memfd or    contents live in the file (files[file].pages[pgoff]); priv unused
+ *     shared anonymous)
+ *   private memfd page       priv = the private copy once written (or populated for write);
+ *                            until then the page shows the file's current contents
+ *
+ * What is NOT modelled: VMA boundaries. Linux merges and splits VMAs by rules (anon_vma
+ * compatibility, ...) that the tests do not pin. The only results that depend on boundaries are
+ * mremap's "the old range must lie in one VMA" checks and in-place growth "at the end of the VMA";
+ * for those the model is handed the kernel's VMA list (`VmaAt`) taken just before the call. Every
+ * kernel VMA is separately checked to be homogeneous in the model (same protection, sharing, file,
+ * contiguous file offsets, fork flags), so a kernel that merged pages it must not merge is still
+ * caught.
+ */
+
+export const PAGE = 4096;
+export const TASK_SIZE = 0x7ffffffff000;
+export const MMAP_MIN_ADDR = 0x10000;
+/** uffdlab's fixed mm->mmap_base (no ASLR): top of the top-down allocation area. */
+export const MMAP_BASE = 0x7f0000000000;
+
+// Linux UAPI numbers (x86-64), spelled out so the model does not depend on the kernel's ABI file.
+export const PROT_READ = 1, PROT_WRITE = 2, PROT_EXEC = 4;
+export const MAP_SHARED = 1, MAP_PRIVATE = 2, MAP_FIXED = 0x10, MAP_ANONYMOUS = 0x20, MAP_FIXED_NOREPLACE = 0x100000;
+export const MREMAP_MAYMOVE = 1, MREMAP_FIXED = 2, MREMAP_DONTUNMAP = 4;
+export const MADV = {
+  NORMAL: 0, WILLNEED: 3, DONTNEED: 4, REMOVE: 9, DONTFORK: 10, DOFORK: 11, WIPEONFORK: 18, KEEPONFORK: 19,
+  POPULATE_READ: 22, POPULATE_WRITE: 23,
+} as const;
+export const FALLOC_FL_KEEP_SIZE = 1, FALLOC_FL_PUNCH_HOLE = 2;
+
+export type Content = Map<number, number>;
+export type Signal = "SIGSEGV" | "SIGBUS";
+/** What a step produced: a value (syscall return or loaded value), an errno name, or a signal. */
+export type Outcome = { ok: number } | { err: string } | { sig: Signal };
+
+export const ok = (v = 0): Outcome => ({ ok: v });
+export const err = (e: string): Outcome => ({ err: e });
+export const sig = (s: Signal): Outcome => ({ sig: s });
+export function showOutcome(o: Outcome): string {
+  if ("ok" in o) return `ok ${o.ok >= 0x10000 ? "0x" + o.ok.toString(16) : o.ok}`;
+  if ("err" in o) return `err ${o.err}`;
+  return `sig ${o.sig}`;
+}
+export function sameOutcome(a: Outcome, b: Outcome): boolean {
+  return showOutcome(a) === showOutcome(b);
+}
+
+export interface MFile {
+  id: number;
+  /** i_size in bytes (not necessarily a page multiple). */
+  size: number;
+  /** The page cache: page offset -> contents. Presence = the page is allocated (st_blocks). */
+  pages: Map<number, Content>;
+  /** The hidden file of a MAP_SHARED|MAP_ANONYMOUS mapping (no fd reaches it). */
+  anon: boolean;
+  /** Inode number, learned from fstat (memfd) or from the first VMA that shows it (shared anon). */
+  ino?: number;
+}
+
+export interface MPage {
+  /** PROT_* bits (READ|WRITE|EXEC). */
+  prot: number;
+  /** MAP_SHARED (VM_SHARED | VM_MAYSHARE). */
+  shared: boolean;
+  /** The file behind the page, or null for private anonymous memory. */
+  file: number | null;
+  /** File page offset (file-backed pages; unused for private anonymous pages). */
+  pgoff: number;
+  /** Private contents: anonymous private pages, or the private copy of a MAP_PRIVATE memfd page. */
+  priv: Content | null;
+  dontfork: boolean;
+  wipeonfork: boolean;
+}
+
+export interface MProc {
+  pid: number;
+  pages: Map<number, MPage>;
+  /** fd -> file id */
+  fds: Map<number, number>;
+}
+
+/** The kernel's VMA containing `addr` (page-aligned byte addresses), or null. */
+export type VmaAt = (addr: number) => { start: number; end: number } | null;
+
+const pageUp = (n: number) => Math.ceil(n / PAGE) * PAGE;
+const aligned = (a: number) => a % PAGE === 0;
+const clone = (c: Content | null): Content | null => (c ? new Map(c) : null);
+
+export class MmModel {
+  readonly files = new Map<number, MFile>();
+  readonly procs = new Map<number, MProc>();
+  private nextFileId = 1;
+
+  // ---- processes ----------------------------------------------------------------------------
+
+  spawn(pid: number): MProc {
+    const p: MProc = { pid, pages: new Map(), fds: new Map() };
+    this.procs.set(pid, p);
+    return p;
+  }
+
+  proc(pid: number): MProc {
+    const p = this.procs.get(pid);
+    if (!p) throw new Error(`model: no process ${pid}`);
+    return p;
+  }
+
+  /**
+   * fork: the child gets every page not marked DONTFORK. Private contents are copied (copy-on-write
+   * seen from outside: later writes on one side do not show on the other); WIPEONFORK pages start
+   * empty in the child and keep the flag; shared pages keep pointing at the same file; fds are copied.
+   */
+  fork(parent: number, child: number): void {
+    const pp = this.proc(parent);
+    const c = this.spawn(child);
+    for (const [vpn, e] of pp.pages) {
+      if (e.dontfork) continue;
+      c.pages.set(vpn, { ...e, priv: e.wipeonfork ? null : clone(e.priv) });
+    }
+    for (const [fd, f] of pp.fds) c.fds.set(fd, f);
+  }
+
+  exit(pid: number): void {
+    this.procs.delete(pid);
+    this.collectFiles();
+  }
+
+  /** Forget files no fd and no page refers to (the kernel frees their inodes). */
+  private collectFiles(): void {
+    const live = new Set<number>();
+    for (const p of this.procs.values()) {
+      for (const f of p.fds.values()) live.add(f);
+      for (const e of p.pages.values()) if (e.file !== null) live.add(e.file);
+    }
+    for (const id of [...this.files.keys()]) if (!live.has(id)) this.files.delete(id);
+  }
+
+  // ---- files ----------------------------------------------------------------------------------
+
+  private newFile(size: number, anon: boolean): MFile {
+    const f: MFile = { id: this.nextFileId++, size, pages: new Map(), anon };
+    this.files.set(f.id, f);
+    return f;
+  }
+
+  private fileOfFd(pid: number, fd: number): MFile | null {
+    const id = this.proc(pid).fds.get(fd);
+    return id === undefined ? null : this.files.get(id)!;
+  }
+
+  /** memfd_create: the lowest free descriptor. Returns [outcome, file id]. */
+  memfdCreate(pid: number): [Outcome, number] {
+    const p = this.proc(pid);
+    let fd = 0;
+    while (p.fds.has(fd)) fd++;
+    const f = this.newFile(0, false);
+    p.fds.set(fd, f.id);
+    return [ok(fd), f.id];
+  }
+
+  close(pid: number, fd: number): Outcome {
+    const p = this.proc(pid);
+    if (!p.fds.has(fd)) return err("EBADF");
+    p.fds.delete(fd);
+    this.collectFiles();
+    return ok(0);
+  }
+
+  fstat(pid: number, fd: number): { size: number; blocks: number } | null {
+    const f = this.fileOfFd(pid, fd);
+    return f ? { size: f.size, blocks: 8 * f.pages.size } : null;
+  }
+
+  /** Pages of the file addressable by a mapping: [0, ceil(size / PAGE)). */
+  private eofPage(f: MFile): number {
+    return Math.ceil(f.size / PAGE);
+  }
+
+  /** Zero bytes [from, to) of file page `pg` if it is allocated (partial-page truncate / punch). */
+  private zeroBytes(f: MFile, pg: number, from: number, to: number): void {
+    const c = f.pages.get(pg);
+    if (!c) return;
+    for (const off of [...c.keys()]) if (off >= from && off < to) c.delete(off);
+  }
+
+  /**
+   * ftruncate (memfd). Shrinking frees the file pages beyond the new EOF and zeroes the tail of a
+   * partial last page; private copies beyond EOF in every MAP_PRIVATE mapping are discarded too
+   * (truncation unmaps "even COWs"), so those pages SIGBUS afterwards. Growing adds a hole.
+   */
+  ftruncate(pid: number, fd: number, length: number): Outcome {
+    if (length < 0) return err("EINVAL");
+    const f = this.fileOfFd(pid, fd);
+    if (!f) return err("EBADF");
+    if (length < f.size) {
+      const keep = Math.ceil(length / PAGE);
+      for (const pg of [...f.pages.keys()]) if (pg >= keep) f.pages.delete(pg);
+      if (length % PAGE !== 0) this.zeroBytes(f, Math.floor(length / PAGE), length % PAGE, PAGE);
+      for (const p of this.procs.values())
+        for (const e of p.pages.values()) if (e.file === f.id && !e.shared && e.pgoff >= keep) e.priv = null;
+    }
+    f.size = length;
+    return ok(0);
+  }
+
+  /** Hole punch of bytes [off, off + len): whole pages leave the cache, partial pages are zeroed. */
+  private punch(f: MFile, off: number, len: number): void {
+    const end = off + len;
+    for (let pg = Math.floor(off / PAGE); pg * PAGE < end; pg++) {
+      const a = Math.max(off, pg * PAGE) - pg * PAGE;
+      const b = Math.min(end, (pg + 1) * PAGE) - pg * PAGE;
+      if (a === 0 && b === PAGE) f.pages.delete(pg);
+      else this.zeroBytes(f, pg, a, b);
+    }
+    // Private copies in MAP_PRIVATE mappings survive a hole punch (no even_cows).
+  }
+
+  /** fallocate (memfd): mode 0, KEEP_SIZE, PUNCH_HOLE|KEEP_SIZE. */
+  fallocate(pid: number, fd: number, mode: number, off: number, len: number): Outcome {
+    const f0 = this.proc(pid).fds.get(fd);
+    if (f0 === undefined) return err("EBADF");
+    if (off < 0 || len <= 0) return err("EINVAL");
+    if (mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE)) return err("EOPNOTSUPP");
+    if ((mode & FALLOC_FL_PUNCH_HOLE) && !(mode & FALLOC_FL_KEEP_SIZE)) return err("EOPNOTSUPP");
+    const f = this.files.get(f0)!;
+    if (mode & FALLOC_FL_PUNCH_HOLE) {
+      this.punch(f, off, len);
+      return ok(0);
+    }
+    for (let pg = Math.floor(off / PAGE); pg * PAGE < off + len; pg++) if (!f.pages.has(pg)) f.pages.set(pg, new Map());
+    if (!(mode & FALLOC_FL_KEEP_SIZE) && off + len > f.size) f.size = off + len;
+    return ok(0);
+  }
+
+  // ---- address-space helpers ------------------------------------------------------------------
+
+  /** Whether any page of [addr, addr + len) is mapped. */
+  private intersects(p: MProc, addr: number, len: number): boolean {
+    for (let a = addr; a < addr + len; a += PAGE) if (p.pages.has(a / PAGE)) return true;
+    return false;
+  }
+
+  private unmapRange(p: MProc, addr: number, len: number): void {
+    for (let a = addr; a < addr + len; a += PAGE) p.pages.delete(a / PAGE);
+  }
+
+  /**
+   * The top-down allocator: the highest page-aligned start below mmap_base where `len` bytes are free
+   * (arch_get_unmapped_area_topdown / vm_unmapped_area with no randomisation), or null.
+   */
+  topdown(pid: number, len: number): number | null {
+    const p = this.proc(pid);
+    const n = len / PAGE;
+    const top = MMAP_BASE / PAGE, low = MMAP_MIN_ADDR / PAGE;
+    const used = [...p.pages.keys()].filter((v) => v < top).sort((a, b) => b - a);
+    let gapEnd = top;
+    for (const v of used) {
+      if (gapEnd - (v + 1) >= n) return (gapEnd - n) * PAGE;
+      gapEnd = v;
+    }
+    return gapEnd - low >= n ? (gapEnd - n) * PAGE : null;
+  }
+
+  // ---- memory access ----------------------------------------------------------------------------
+
+  /**
+   * The fault side of one access to page `vpn`: permission and EOF checks, then what the fault
+   * allocates or copies (a file page on any fault inside EOF; a private copy on a write to a
+   * MAP_PRIVATE page). Returns null when the access may proceed.
+   */
+  private faultIn(p: MProc, vpn: number, write: boolean): Signal | null {
+    const e = p.pages.get(vpn);
+    if (!e) return "SIGSEGV";
+    if (write ? !(e.prot & PROT_WRITE) : !(e.prot & (PROT_READ | PROT_WRITE | PROT_EXEC))) return "SIGSEGV";
+    if (e.file === null) {
+      if (write && !e.priv) e.priv = new Map();
+      return null;
+    }
+    if (!e.shared && e.priv) return null; // the private copy is mapped; no fault
+    const f = this.files.get(e.file)!;
+    if (e.pgoff >= this.eofPage(f)) return "SIGBUS";
+    let c = f.pages.get(e.pgoff);
+    if (!c) f.pages.set(e.pgoff, (c = new Map())); // shmem faults allocate the page, also for reads
+    if (write && !e.shared) e.priv = new Map(c);
+    return null;
+  }
+
+  /** The contents an access to page `vpn` sees (after faultIn succeeded). */
+  private contents(p: MProc, vpn: number): Content | null {
+    const e = p.pages.get(vpn)!;
+    if (e.file === null) return e.priv;
+    if (!e.shared && e.priv) return e.priv;
+    return this.files.get(e.file)!.pages.get(e.pgoff) ?? null;
+  }
+
+  /**
+   * A load (value === undefined) or store of `size` bytes (little-endian) at `addr`. An access that
+   * spans two pages faults both in, in ascending order, before any byte is stored (one x86 instruction).
+   */
+  access(pid: number, addr: number, size: number, value?: number): Outcome {
+    const p = this.proc(pid);
+    const write = value !== undefined;
+    const first = Math.floor(addr / PAGE), last = Math.floor((addr + size - 1) / PAGE);
+    for (let vpn = first; vpn <= last; vpn++) {
+      const s = this.faultIn(p, vpn, write);
+      if (s) return sig(s);
+    }
+    let v = 0;
+    for (let i = 0; i < size; i++) {
+      const a = addr + i;
+      const vpn = Math.floor(a / PAGE), off = a % PAGE;
+      const c = this.contents(p, vpn);
+      if (write) {
+        const b = Math.floor(value! / 2 ** (8 * i)) & 0xff;
+        if (b === 0) c!.delete(off);
+        else c!.set(off, b);
+      } else {
+        v += (c?.get(off) ?? 0) * 2 ** (8 * i);
+      }
+    }
+    return ok(write ? 0 : v);
+  }
+
+  // ---- mmap / munmap / mprotect ---------------------------------------------------------------------
+
+  /** mmap(2) for anonymous private/shared memory and memfds. Returns the address or an errno. */
+  mmap(pid: number, addr: number, len: number, prot: number, flags: number, fd: number, off: number): Outcome {
+    const p = this.proc(pid);
+    if (off % PAGE !== 0) return err("EINVAL");
+    const anon = (flags & MAP_ANONYMOUS) !== 0;
+    let file: MFile | null = null;
+    if (!anon) {
+      file = this.fileOfFd(pid, fd);
+      if (!file) return err("EBADF");
+    }
+    if (len === 0) return err("EINVAL");
+    const fixed = (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) !== 0;
+    if (!fixed) {
+      // round_hint_to_min: the hint is rounded DOWN to a page, then raised to mmap_min_addr.
+      addr = addr - (addr % PAGE);
+      if (addr !== 0 && addr < MMAP_MIN_ADDR) addr = MMAP_MIN_ADDR;
+    }
+    len = pageUp(len);
+    const type = flags & 0xf;
+    if (type !== MAP_SHARED && type !== MAP_PRIVATE) throw new Error("model: mapping type not modelled");
+    // get_unmapped_area
+    let at: number;
+    if (fixed) {
+      if (addr > TASK_SIZE - len) return err("ENOMEM");
+      if (!aligned(addr)) return err("EINVAL");
+      at = addr;
+    } else if (addr !== 0 && addr <= TASK_SIZE - len && !this.intersects(p, addr, len)) {
+      at = addr;
+    } else {
+      const t = this.topdown(pid, len);
+      if (t === null) return err("ENOMEM");
+      at = t;
+    }
+    if ((flags & MAP_FIXED_NOREPLACE) && this.intersects(p, at, len)) return err("EEXIST");
+    const shared = type === MAP_SHARED;
+    let fileId: number | null = null;
+    let pgoff = off / PAGE;
+    if (file) fileId = file.id;
+    else if (shared) {
+      fileId = this.newFile(len, true).id; // shmem_zero_setup: i_size = len, offset ignored
+      pgoff = 0;
+    }
+    this.unmapRange(p, at, len);
+    for (let i = 0; i < len / PAGE; i++) {
+      p.pages.set(at / PAGE + i, {
+        prot: prot & 7, shared, file: fileId, pgoff: fileId === null ? 0 : pgoff + i, priv: null, dontfork: false, wipeonfork: false,
+      });
+    }
+    this.collectFiles();
+    return ok(at);
+  }
+
+  munmap(pid: number, addr: number, len: number): Outcome {
+    if (!aligned(addr) || addr > TASK_SIZE || len > TASK_SIZE - addr) return err("EINVAL");
+    len = pageUp(len);
+    if (len === 0) return err("EINVAL");
+    this.unmapRange(this.proc(pid), addr, len);
+    this.collectFiles();
+    return ok(0);
+  }
+
+  /** mprotect: pages up to the first hole change; a hole anywhere (or at the start) is ENOMEM. */
+  mprotect(pid: number, addr: number, len: number, prot: number): Outcome {
+    if (!aligned(addr)) return err("EINVAL");
+    if (len === 0) return ok(0);
+    len = pageUp(len);
+    if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC | 8)) return err("EINVAL");
+    const p = this.proc(pid);
+    for (let a = addr; a < addr + len; a += PAGE) {
+      const e = p.pages.get(a / PAGE);
+      if (!e) return err("ENOMEM");
+      e.prot = prot & 7;
+    }
+    return ok(0);
+  }
+
+  // ---- madvise ------------------------------------------------------------------------------------
+
+  private static readonly KNOWN_ADVICE = new Set<number>([
+    0, 1, 2, 3, 4, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 100, 101, 102, 103,
+  ]);
+
+  /**
+   * madvise. POPULATE_* walk the range page by page and stop at the first problem (hole: ENOMEM,
+   * missing permission: EINVAL, SIGBUS: EFAULT) — Linux's madvise_populate. Every other advice visits
+   * each mapped part in turn: an error from one part returns at once (earlier parts keep the change);
+   * holes make the result ENOMEM after all parts were visited.
+   */
+  madvise(pid: number, addr: number, len: number, advice: number): Outcome {
+    if (!MmModel.KNOWN_ADVICE.has(advice)) return err("EINVAL");
+    if (!aligned(addr)) return err("EINVAL");
+    const end = addr + pageUp(len);
+    if (end === addr) return ok(0);
+    const p = this.proc(pid);
+    if (advice === MADV.POPULATE_READ || advice === MADV.POPULATE_WRITE) {
+      const write = advice === MADV.POPULATE_WRITE;
+      for (let a = addr; a < end; a += PAGE) {
+        const e = p.pages.get(a / PAGE);
+        if (!e) return err("ENOMEM");
+        if (write ? !(e.prot & PROT_WRITE) : !(e.prot & 7)) return err("EINVAL");
+        if (this.faultIn(p, a / PAGE, write)) return err("EFAULT");
+      }
+      return ok(0);
+    }
+    let hole = false;
+    for (let a = addr; a < end; a += PAGE) {
+      const e = p.pages.get(a / PAGE);
+      if (!e) {
+        hole = true;
+        continue;
+      }
+      switch (advice) {
+        case MADV.DONTNEED:
+          // Private contents go (anonymous pages read 0, MAP_PRIVATE memfd pages show the file again);
+          // shared pages stay in the file.
+          e.priv = null;
+          break;
+        case MADV.REMOVE:
+          if (e.file === null) return err("EINVAL");
+          if (!e.shared) return err("EACCES");
+          this.punch(this.files.get(e.file)!, e.pgoff * PAGE, PAGE);
+          break;
+        case MADV.DONTFORK: e.dontfork = true; break;
+        case MADV.DOFORK: e.dontfork = false; break;
+        case MADV.WIPEONFORK:
+          if (e.file !== null) return err("EINVAL");
+          e.wipeonfork = true;
+          break;
+        case MADV.KEEPONFORK: e.wipeonfork = false; break;
+        default: break; // pure hints (NORMAL, WILLNEED, ...) have no modelled effect
+      }
+    }
+    return hole ? err("ENOMEM") : ok(0);
+  }
+
+  // ---- mremap -------------------------------------------------------------------------------------
+
+  /**
+   * mremap for MAYMOVE / FIXED (not DONTUNMAP, not old_len 0), following 6.18's mm/mremap.c:
+   * check_mremap_params, then either remap_move (FIXED with equal sizes: every VMA piece of the old
+   * range moves by the same offset; gaps in the source leave the target untouched) or
+   * check_prep_vma + mremap_to / mremap_at.
+   */
+  mremap(pid: number, addr: number, oldLen: number, newLen: number, flags: number, newAddr: number, vmaAt: VmaAt): Outcome {
+    const p = this.proc(pid);
+    oldLen = pageUp(oldLen);
+    newLen = pageUp(newLen);
+    if (flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP)) return err("EINVAL");
+    if (flags & MREMAP_DONTUNMAP) throw new Error("model: DONTUNMAP not modelled");
+    if (!aligned(addr)) return err("EINVAL");
+    if (newLen === 0 || newLen > TASK_SIZE) return err("EINVAL");
+    if (oldLen === 0) throw new Error("model: old_len 0 not modelled");
+    const fixed = (flags & MREMAP_FIXED) !== 0;
+    if (fixed) {
+      if (newAddr > TASK_SIZE - newLen) return err("EINVAL");
+      if (!aligned(newAddr)) return err("EINVAL");
+      if (!(flags & MREMAP_MAYMOVE)) return err("EINVAL");
+      if (newAddr < addr + oldLen && addr < newAddr + newLen) return err("EINVAL");
+    }
+    if (fixed && oldLen === newLen) {
+      // remap_move: no gap allowed at the start; each mapped piece moves by (newAddr - addr).
+      if (!p.pages.has(addr / PAGE)) return err("EFAULT");
+      const moved: [number, MPage][] = [];
+      for (let a = addr; a < addr + oldLen; a += PAGE) {
+        const e = p.pages.get(a / PAGE);
+        if (e) moved.push([a, e]);
+      }
+      for (const [a] of moved) p.pages.delete(a / PAGE);
+      for (const [a, e] of moved) p.pages.set((newAddr + (a - addr)) / PAGE, e);
+      return ok(newAddr);
+    }
+    const v = vmaAt(addr);
+    if (!v || !p.pages.has(addr / PAGE)) return err("EFAULT");
+    const type = oldLen === newLen ? "same" : oldLen > newLen ? "shrink" : "expand";
+    if (type === "expand" || fixed) {
+      const need = type === "shrink" ? newLen : oldLen;
+      if (need > v.end - addr) return err("EFAULT");
+    }
+    const tmpl = p.pages.get(addr / PAGE)!;
+    // New pages of a grown mapping: the VMA's attributes, file offsets continuing.
+    const grown = (i: number): MPage => ({ ...tmpl, pgoff: tmpl.file === null ? 0 : tmpl.pgoff + i, priv: null });
+    const move = (to: number, len: number, size: number): Outcome => {
+      const src: MPage[] = [];
+      for (let i = 0; i < len / PAGE; i++) src.push(p.pages.get(addr / PAGE + i)!);
+      this.unmapRange(p, addr, len);
+      for (let i = 0; i < size / PAGE; i++) p.pages.set(to / PAGE + i, i < src.length ? src[i] : grown(i));
+      return ok(to);
+    };
+    if (fixed) {
+      this.unmapRange(p, newAddr, newLen);
+      let len = oldLen;
+      if (type === "shrink") {
+        this.unmapRange(p, addr + newLen, oldLen - newLen);
+        len = newLen;
+      }
+      const r = move(newAddr, len, newLen);
+      this.collectFiles();
+      return r;
+    }
+    if (type === "same") return ok(addr);
+    if (type === "shrink") {
+      this.unmapRange(p, addr + newLen, oldLen - newLen);
+      this.collectFiles();
+      return ok(addr);
+    }
+    const delta = newLen - oldLen;
+    if (addr + oldLen === v.end && v.end + delta <= TASK_SIZE && !this.intersects(p, v.end, delta)) {
+      for (let i = oldLen / PAGE; i < newLen / PAGE; i++) p.pages.set(addr / PAGE + i, grown(i));
+      return ok(addr);
+    }
+    if (!(flags & MREMAP_MAYMOVE)) return err("ENOMEM");
+    const to = this.topdown(pid, newLen);
+    if (to === null) return err("ENOMEM");
+    return move(to, oldLen, newLen);
+  }
+}
