@@ -4,6 +4,7 @@
 export interface KernelExports {
   kernel_boot(mem_bytes: number): number;
   kernel_booted(): number;
+  kernel_enable_smp(): void;
   process_create(caps: number): number;
   thread_create(tid: number): number;
   task_frame_addr(tid: number): number;

@@ -19,10 +19,13 @@ import { host_frame, maps_record } from "./abi/kernel";
 import { stat } from "./abi/uapi";
 import { KSTATE_ADDR } from "./init/layout";
 
+/** kernel_state.smp, at a fixed offset (see init/state.ts). */
+const SMP_ADDR: usize = KSTATE_ADDR + 8;
+
 // @ts-ignore: decorator
-@inline function lock(): void { spin_lock(KSTATE_ADDR); }
+@inline function lock(): void { if (load<i32>(SMP_ADDR)) spin_lock(KSTATE_ADDR); }
 // @ts-ignore: decorator
-@inline function unlock(): void { spin_unlock(KSTATE_ADDR); }
+@inline function unlock(): void { if (load<i32>(SMP_ADDR)) spin_unlock(KSTATE_ADDR); }
 
 /** Boot the kernel in the first `mem_bytes` of memory. Exactly one instance calls it. */
 export function kernel_boot(mem_bytes: u32): i32 {
@@ -33,6 +36,15 @@ export function kernel_boot(mem_bytes: u32): i32 {
 }
 
 export function kernel_booted(): i32 { return load<i32>(KSTATE_ADDR + 4); }
+
+/**
+ * From now on more than one host thread may enter the kernel: take the big kernel lock
+ * in every entry. Call before starting a second thread, from outside any entry.
+ */
+export function kernel_enable_smp(): void {
+  if (ASC_FEATURE_THREADS) atomic.store<i32>(SMP_ADDR, 1);
+  else store<i32>(SMP_ADDR, 1);
+}
 
 /** A new process (empty mm, empty fd table) with capability bits `caps`: its pid, or -errno. */
 export function process_create(caps: u32): i32 {

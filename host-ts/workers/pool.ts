@@ -24,6 +24,8 @@ export async function runInWorker<R = unknown>(k: Kernel, t: Thread, script: str
   // Bundled, this module is dist/index.js and the entry sits beside it; from the sources
   // (tests), host-ts/workers/pool.ts, it is ../../dist/worker.js.
   const workerUrl = import.meta.url.includes("/dist/") ? new URL("./worker.js", import.meta.url) : new URL("../../dist/worker.js", import.meta.url);
+  // Another host thread is about to enter the kernel: switch the big kernel lock on.
+  k.exports.kernel_enable_smp();
   const init: WorkerInit = { module: k.module, memory: k.memory, build: k.build, tid: t.tid, pid: t.pid, script: String(script), data };
   const w = new Worker(workerUrl, { workerData: init });
   try {

@@ -1,5 +1,5 @@
 // start_kernel (init/main.c): lay out memory, set up the allocators and caches.
-import { K, CACHE_VMA, CACHE_MM, CACHE_FILE, CACHE_INODE, CACHE_FILES, CACHE_UFFD_CTX, CACHE_SMALL } from "./state";
+import { K, kernel_state, CACHE_VMA, CACHE_MM, CACHE_FILE, CACHE_INODE, CACHE_FILES, CACHE_UFFD_CTX, CACHE_SMALL } from "./state";
 import { MEM_MAP_ADDR } from "./layout";
 import { page_alloc_init } from "../mm/page_alloc";
 import { kmem_cache_init } from "../mm/slab";
@@ -13,6 +13,8 @@ import { EINVAL, EBUSY } from "../abi/errno";
 export function start_kernel(mem_bytes: usize): i32 {
   let k = K();
   if (k.booted) return -EBUSY;
+  // kernel-as/index.ts reads kernel_state.smp at this fixed offset.
+  if (offsetof<kernel_state>("smp") != 8) unreachable();
   if (mem_bytes < <usize>MIN_MEM_BYTES || mem_bytes > <usize>(memory.size() << 16)) return -EINVAL;
   k.mem_bytes = <u32>mem_bytes;
   page_alloc_init(mem_bytes);
@@ -28,3 +30,4 @@ export function start_kernel(mem_bytes: usize): i32 {
   k.booted = 1;
   return 0;
 }
+

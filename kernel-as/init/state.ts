@@ -20,6 +20,13 @@ import { KSTATE_ADDR } from "./layout";
   lock: i32;
   /** 1 once start_kernel has run; a second instance on the same memory must not boot */
   booted: i32;
+  /**
+   * 1 once more than one host thread may enter the kernel (a worker attached). Until then
+   * the big kernel lock is elided: entries cannot overlap on one JS thread. Set only from
+   * the thread that owns the kernel, outside any entry, before the second thread exists;
+   * never cleared.
+   */
+  smp: i32;
   /** bytes of linear memory the kernel was booted with */
   mem_bytes: u32;
   // ---- page_alloc ----

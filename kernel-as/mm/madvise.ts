@@ -131,6 +131,24 @@ function madvise_vma(t: task_struct, mm: mm_struct, v: vm_area_struct, start: u6
   return -EINVAL;
 }
 
+/**
+ * madvise_populate: fault in [start, end) in address order, stopping at the first problem — a
+ * hole (ENOMEM), a VMA without the needed access (EINVAL), a SIGBUS/SIGSEGV fault (EFAULT).
+ * Unlike the other advice it does not skip holes (faultin_page_range with FOLL_MADV_POPULATE).
+ */
+function madvise_populate(t: task_struct, mm: mm_struct, start: u64, end: u64, write: bool): i32 {
+  let cur = start;
+  while (cur < end) {
+    let v = find_vma(mm, cur);
+    if (!v || v.vm_start > cur) return -ENOMEM;
+    let e = v.vm_end < end ? v.vm_end : end;
+    let r = madvise_vma(t, mm, v, cur, e, write ? U.MADV_POPULATE_WRITE : U.MADV_POPULATE_READ);
+    if (r < 0) return r;
+    cur = e;
+  }
+  return 0;
+}
+
 export function sys_madvise(t: task_struct, start: u64, len_in: u64, b: i32): i64 {
   let mm = changetype<mm_struct>(<usize>t.mm);
   if (!madvise_behavior_valid(b)) return -EINVAL;
@@ -144,6 +162,7 @@ export function sys_madvise(t: task_struct, start: u64, len_in: u64, b: i32): i6
     // Memory-failure injection needs CAP_SYS_ADMIN; uffdlab's processes never have it.
     return -EPERM;
   }
+  if (b == U.MADV_POPULATE_READ || b == U.MADV_POPULATE_WRITE) return madvise_populate(t, mm, start, end, b == U.MADV_POPULATE_WRITE);
   let unmapped_error: i32 = 0;
   let cur = start;
   let v = find_vma(mm, start);

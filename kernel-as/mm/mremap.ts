@@ -75,8 +75,6 @@ function vma_expandable(mm: mm_struct, v: vm_area_struct, delta: u64): bool {
 function remap_move(mm: mm_struct, addr: u64, len: u64, new_addr: u64): i64 {
   let first = vma_lookup(mm, addr);
   if (!first) return -EFAULT;
-  let r = do_munmap_range(mm, new_addr, new_addr + len);
-  if (r < 0) return r;
   let end = addr + len;
   let cur = addr;
   while (cur < end) {
@@ -84,7 +82,14 @@ function remap_move(mm: mm_struct, addr: u64, len: u64, new_addr: u64): i64 {
     if (!v || v.vm_start >= end) break;
     let s = v.vm_start > cur ? v.vm_start : cur;
     let e = v.vm_end < end ? v.vm_end : end;
-    let res = move_vma(mm, v, s, e - s, new_addr + (s - addr), e - s, false);
+    // Each piece replaces only its own target range (mremap_to per VMA): the target of a gap
+    // in the source keeps whatever is mapped there. The unmap may split v: look it up again.
+    let to = new_addr + (s - addr);
+    let r = do_munmap_range(mm, to, to + (e - s));
+    if (r < 0) return r;
+    v = vma_lookup(mm, s);
+    if (!v) return -EFAULT;
+    let res = move_vma(mm, v, s, e - s, to, e - s, false);
     if (res < 0) return res;
     cur = e;
   }
@@ -121,7 +126,8 @@ export function sys_mremap(t: task_struct, addr: u64, old_len: u64, new_len: u64
   if (expand || implies_new_addr) {
     if (old_len == 0 && !(v.vm_flags & (VM_SHARED | VM_MAYSHARE))) return -EINVAL;
     if ((flags & MREMAP_DONTUNMAP) && (v.vm_flags & VM_DONTEXPAND)) return -EINVAL;
-    if (old_len > v.vm_end - addr) return -EFAULT;
+    // A shrink may cross VMA ends (the tail is just unmapped): only what stays must fit.
+    if ((new_len < old_len ? new_len : old_len) > v.vm_end - addr) return -EFAULT;
     if (new_len != old_len) {
       let pgoff = ((addr - v.vm_start) >> 12) + v.vm_pgoff;
       if (pgoff + (new_len >> 12) < pgoff) return -EINVAL;

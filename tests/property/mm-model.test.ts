@@ -186,12 +186,15 @@ interface Live {
   p: Process;
 }
 
+/** Outcome counts per operation ("mmap ok", "load8 sig SIGBUS", "madvise err ENOMEM", ...). */
+type Stats = Map<string, number>;
+
 class Runner {
   readonly m = new MmModel();
   readonly live: Live[] = [];
   readonly trace: string[] = [];
 
-  constructor(readonly k: Kernel) {}
+  constructor(readonly k: Kernel, readonly stats: Stats) {}
 
   fail(msg: string): never {
     throw new Mismatch(`${msg}\n--- trace (step: command => kernel result) ---\n${this.trace.join("\n")}`);
@@ -219,6 +222,8 @@ class Runner {
   /** Compare and record one step. */
   expectSame(desc: string, kernel: Outcome, model: Outcome): void {
     this.trace.push(`${this.trace.length}: ${desc} => ${showOutcome(kernel)}`);
+    const key = `${desc.split(" ")[0]} ${"ok" in kernel ? "ok" : showOutcome(kernel)}`;
+    this.stats.set(key, (this.stats.get(key) ?? 0) + 1);
     if (!sameOutcome(kernel, model)) this.fail(`step ${this.trace.length - 1} (${desc}): kernel ${showOutcome(kernel)}, model ${showOutcome(model)}`);
   }
 
@@ -445,6 +450,7 @@ class KernelPool {
   private base: Baseline | null = null;
   sequences = 0;
   steps = 0;
+  readonly stats: Stats = new Map();
 
   async get(): Promise<[Kernel, Baseline]> {
     if (!this.k) {
@@ -462,7 +468,7 @@ class KernelPool {
 
 async function runSequence(pool: KernelPool, cmds: Cmd[]): Promise<void> {
   const [k, base] = await pool.get();
-  const r = new Runner(k);
+  const r = new Runner(k, pool.stats);
   try {
     r.run(cmds);
     r.teardown();
@@ -491,6 +497,7 @@ describe("mm model (property)", () => {
       );
       const ms = performance.now() - t0;
       console.log(`mm-model ${name}: ${pool.sequences} sequences, ${pool.steps} steps, ${(ms / 1000).toFixed(1)} s`);
+      if (process.env.MM_MODEL_STATS === "1") console.log([...pool.stats].sort().map(([k, v]) => `  ${k}: ${v}`).join("\n"));
       expect(pool.sequences).toBeGreaterThanOrEqual(RUNS);
     }, 120_000);
   }
