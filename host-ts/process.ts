@@ -72,6 +72,14 @@ export class Process {
     z.set(bytes);
     return Number(this.call("memfd_create", A.__NR_memfd_create, this.thread.stage(z), flags));
   }
+  /** open(path, flags): only /proc/self/fd/N (reopen a memfd with other access flags) exists. */
+  open(path: string, flags = 0): number {
+    const bytes = enc.encode(path);
+    if (bytes.length + 1 > A.BOUNCE_SIZE) throw new RangeError("path too long for the staging page");
+    const z = new Uint8Array(bytes.length + 1);
+    z.set(bytes);
+    return Number(this.call("open", A.__NR_open, this.thread.stage(z), flags, 0));
+  }
   ftruncate(fd: Num, length: Num): void { this.call("ftruncate", A.__NR_ftruncate, fd, length); }
   fallocate(fd: Num, mode: number, offset: Num, len: Num): void { this.call("fallocate", A.__NR_fallocate, fd, mode, offset, len); }
   close(fd: Num): void { this.call("close", A.__NR_close, fd); }

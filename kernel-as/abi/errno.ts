@@ -28,6 +28,7 @@ export const EFBIG: i32 = 27;
 export const ENOSPC: i32 = 28;
 export const ESPIPE: i32 = 29;
 export const EPIPE: i32 = 32;
+export const ENAMETOOLONG: i32 = 36;
 export const ERANGE: i32 = 34;
 export const ENOSYS: i32 = 38;
 export const EOVERFLOW: i32 = 75;

@@ -5,6 +5,7 @@
 // ---- system call numbers (arch/x86/entry/syscalls/syscall_64.tbl) -------------------
 export const __NR_read: i32 = 0;
 export const __NR_write: i32 = 1;
+export const __NR_open: i32 = 2;
 export const __NR_close: i32 = 3;
 export const __NR_fstat: i32 = 5;
 export const __NR_poll: i32 = 7;
@@ -25,6 +26,7 @@ export const __NR_fcntl: i32 = 72;
 export const __NR_ftruncate: i32 = 77;
 export const __NR_gettid: i32 = 186;
 export const __NR_exit_group: i32 = 231;
+export const __NR_openat: i32 = 257;
 export const __NR_fallocate: i32 = 285;
 export const __NR_pipe2: i32 = 293;
 export const __NR_memfd_create: i32 = 319;
@@ -110,6 +112,9 @@ export const MFD_EXEC: i32 = 0x10;
 /** Longest memfd name, without the terminating NUL (NAME_MAX - strlen("memfd:")). */
 export const MFD_NAME_MAX_LEN: i32 = 249;
 
+export const AT_FDCWD: i32 = -100;
+/** PATH_MAX, including the terminating NUL. */
+export const PATH_MAX: i32 = 4096;
 export const F_DUPFD: i32 = 0;
 export const F_GETFD: i32 = 1;
 export const F_SETFD: i32 = 2;
@@ -131,6 +136,10 @@ export const O_RDONLY: i32 = 0x0;
 export const O_WRONLY: i32 = 0x1;
 export const O_RDWR: i32 = 0x2;
 export const O_ACCMODE: i32 = 0x3;
+export const O_CREAT: i32 = 0x40;
+export const O_EXCL: i32 = 0x80;
+export const O_TRUNC: i32 = 0x200;
+export const O_APPEND: i32 = 0x400;
 export const O_NONBLOCK: i32 = 0x800;
 export const O_LARGEFILE: i32 = 0x8000;
 export const O_CLOEXEC: i32 = 0x80000;

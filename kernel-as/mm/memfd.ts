@@ -48,8 +48,9 @@ export function memfd_fcntl(f: file, add: bool, arg: u64): i64 {
   if (!(ino.i_flags & S_MEMFD)) return -EINVAL;
   if (!add) return <i64>ino.seals;
   if (!(f.f_mode & FMODE_WRITE)) return -EPERM;
+  // memfd_fcntl takes the seals as an unsigned int: the upper half of the argument is ignored.
   let seals = <u32>arg;
-  if (arg > 0xffffffff || (seals & ~F_ALL_SEALS)) return -EINVAL;
+  if (seals & ~F_ALL_SEALS) return -EINVAL;
   if (ino.seals & F_SEAL_SEAL) return -EPERM;
   // SEAL_EXEC on an executable file implies the write seals (W^X from the start).
   if ((seals & F_SEAL_EXEC) && (ino.i_mode & 0o111)) seals |= F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_FUTURE_WRITE;

@@ -71,8 +71,11 @@ function vma_expandable(mm: mm_struct, v: vm_area_struct, delta: u64): bool {
   return !find_vma_intersection(mm, v.vm_end, end);
 }
 
-/** remap_move (6.17+): MREMAP_FIXED with equal sizes moves every VMA in the range. */
-function remap_move(mm: mm_struct, addr: u64, len: u64, new_addr: u64): i64 {
+/**
+ * remap_move (6.17+): MREMAP_FIXED with equal sizes moves every VMA in the range — with or
+ * without MREMAP_DONTUNMAP (vrm_move_only does not look at it).
+ */
+function remap_move(mm: mm_struct, addr: u64, len: u64, new_addr: u64, dontunmap: bool): i64 {
   let first = vma_lookup(mm, addr);
   if (!first) return -EFAULT;
   let end = addr + len;
@@ -89,7 +92,8 @@ function remap_move(mm: mm_struct, addr: u64, len: u64, new_addr: u64): i64 {
     if (r < 0) return r;
     v = vma_lookup(mm, s);
     if (!v) return -EFAULT;
-    let res = move_vma(mm, v, s, e - s, to, e - s, false);
+    if (dontunmap && (v.vm_flags & VM_DONTEXPAND)) return -EINVAL;
+    let res = move_vma(mm, v, s, e - s, to, e - s, dontunmap);
     if (res < 0) return res;
     cur = e;
   }
@@ -111,12 +115,13 @@ export function sys_mremap(t: task_struct, addr: u64, old_len: u64, new_len: u64
     if (offset_in_page(new_addr)) return -EINVAL;
     if (!(flags & MREMAP_MAYMOVE)) return -EINVAL;
     if ((flags & MREMAP_DONTUNMAP) && old_len != new_len) return -EINVAL;
-    if ((flags & MREMAP_FIXED) && new_addr < addr + old_len && addr < new_addr + new_len) return -EINVAL;
+    // vrm_overlaps: also a DONTUNMAP hint may not overlap the old range.
+    if (new_addr < addr + old_len && addr < new_addr + new_len) return -EINVAL;
     if (mm.map_count + 2 >= DEFAULT_MAX_MAP_COUNT - 3) return -ENOMEM;
   }
   // vrm_move_only
-  if ((flags & MREMAP_FIXED) && old_len == new_len && !(flags & MREMAP_DONTUNMAP)) {
-    return remap_move(mm, addr, old_len, new_addr);
+  if ((flags & MREMAP_FIXED) && old_len == new_len) {
+    return remap_move(mm, addr, old_len, new_addr, (flags & MREMAP_DONTUNMAP) != 0);
   }
   // check_prep_vma
   let v = vma_lookup(mm, addr);

@@ -471,68 +471,90 @@ export class MmModel {
 
   // ---- mremap -------------------------------------------------------------------------------------
 
+  /** get_unmapped_area without MAP_FIXED: a free, valid hint is honoured, else top-down. */
+  private placeHint(pid: number, hint: number, len: number): number | null {
+    if (hint !== 0 && hint >= MMAP_MIN_ADDR && hint <= TASK_SIZE - len && !this.intersects(this.proc(pid), hint, len)) return hint;
+    return this.topdown(pid, len);
+  }
+
   /**
-   * mremap for MAYMOVE / FIXED (not DONTUNMAP, not old_len 0), following 6.18's mm/mremap.c:
-   * check_mremap_params, then either remap_move (FIXED with equal sizes: every VMA piece of the old
-   * range moves by the same offset; gaps in the source leave the target untouched) or
-   * check_prep_vma + mremap_to / mremap_at.
+   * mremap (not old_len 0), following 6.18's mm/mremap.c: check_mremap_params, then either
+   * remap_move (MREMAP_FIXED with equal sizes, DONTUNMAP or not: every VMA piece of the old range
+   * moves by the same offset, each piece replacing only its own target range, so the target of a
+   * gap in the source keeps its mapping) or check_prep_vma + mremap_to / mremap_at.
+   * MREMAP_DONTUNMAP leaves the old range mapped with the same attributes but without its private
+   * contents (they moved): private anonymous memory reads 0 there, file pages show the file.
    */
   mremap(pid: number, addr: number, oldLen: number, newLen: number, flags: number, newAddr: number, vmaAt: VmaAt): Outcome {
     const p = this.proc(pid);
     oldLen = pageUp(oldLen);
     newLen = pageUp(newLen);
+    // check_mremap_params
     if (flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP)) return err("EINVAL");
-    if (flags & MREMAP_DONTUNMAP) throw new Error("model: DONTUNMAP not modelled");
     if (!aligned(addr)) return err("EINVAL");
     if (newLen === 0 || newLen > TASK_SIZE) return err("EINVAL");
     if (oldLen === 0) throw new Error("model: old_len 0 not modelled");
     const fixed = (flags & MREMAP_FIXED) !== 0;
-    if (fixed) {
+    const dontunmap = (flags & MREMAP_DONTUNMAP) !== 0;
+    const implies = fixed || dontunmap;
+    if (implies) {
       if (newAddr > TASK_SIZE - newLen) return err("EINVAL");
       if (!aligned(newAddr)) return err("EINVAL");
       if (!(flags & MREMAP_MAYMOVE)) return err("EINVAL");
-      if (newAddr < addr + oldLen && addr < newAddr + newLen) return err("EINVAL");
+      if (dontunmap && oldLen !== newLen) return err("EINVAL");
+      if (newAddr < addr + oldLen && addr < newAddr + newLen) return err("EINVAL"); // also for a DONTUNMAP hint
     }
+    /** Move the page entries at `from` to `to`; DONTUNMAP keeps the old pages, emptied of private contents. */
+    const carry = (from: number, to: number) => {
+      const e = p.pages.get(from / PAGE)!;
+      p.pages.set(to / PAGE, { ...e });
+      if (dontunmap) e.priv = null;
+      else p.pages.delete(from / PAGE);
+    };
     if (fixed && oldLen === newLen) {
       // remap_move: no gap allowed at the start; each mapped piece moves by (newAddr - addr).
       if (!p.pages.has(addr / PAGE)) return err("EFAULT");
-      const moved: [number, MPage][] = [];
       for (let a = addr; a < addr + oldLen; a += PAGE) {
-        const e = p.pages.get(a / PAGE);
-        if (e) moved.push([a, e]);
+        if (!p.pages.has(a / PAGE)) continue;
+        p.pages.delete((newAddr + (a - addr)) / PAGE);
+        carry(a, newAddr + (a - addr));
       }
-      for (const [a] of moved) p.pages.delete(a / PAGE);
-      for (const [a, e] of moved) p.pages.set((newAddr + (a - addr)) / PAGE, e);
+      this.collectFiles();
       return ok(newAddr);
     }
+    // check_prep_vma
     const v = vmaAt(addr);
     if (!v || !p.pages.has(addr / PAGE)) return err("EFAULT");
     const type = oldLen === newLen ? "same" : oldLen > newLen ? "shrink" : "expand";
-    if (type === "expand" || fixed) {
-      const need = type === "shrink" ? newLen : oldLen;
+    if (type === "expand" || implies) {
+      const need = type === "shrink" ? newLen : oldLen; // a shrink may cross VMA ends
       if (need > v.end - addr) return err("EFAULT");
     }
     const tmpl = p.pages.get(addr / PAGE)!;
     // New pages of a grown mapping: the VMA's attributes, file offsets continuing.
     const grown = (i: number): MPage => ({ ...tmpl, pgoff: tmpl.file === null ? 0 : tmpl.pgoff + i, priv: null });
     const move = (to: number, len: number, size: number): Outcome => {
-      const src: MPage[] = [];
-      for (let i = 0; i < len / PAGE; i++) src.push(p.pages.get(addr / PAGE + i)!);
-      this.unmapRange(p, addr, len);
-      for (let i = 0; i < size / PAGE; i++) p.pages.set(to / PAGE + i, i < src.length ? src[i] : grown(i));
+      for (let i = 0; i < len / PAGE; i++) {
+        if (!p.pages.has(addr / PAGE + i)) throw new Error(`model: page ${addr + i * PAGE} of the VMA is not mapped`);
+      }
+      for (let i = 0; i < len / PAGE; i++) carry(addr + i * PAGE, to + i * PAGE);
+      for (let i = len / PAGE; i < size / PAGE; i++) p.pages.set(to / PAGE + i, grown(i));
+      this.collectFiles();
       return ok(to);
     };
-    if (fixed) {
-      this.unmapRange(p, newAddr, newLen);
+    if (implies) {
+      // mremap_to
+      if (fixed) this.unmapRange(p, newAddr, newLen);
       let len = oldLen;
       if (type === "shrink") {
         this.unmapRange(p, addr + newLen, oldLen - newLen);
         len = newLen;
       }
-      const r = move(newAddr, len, newLen);
-      this.collectFiles();
-      return r;
+      const to = fixed ? newAddr : this.placeHint(pid, newAddr, newLen);
+      if (to === null) return err("ENOMEM");
+      return move(to, len, newLen);
     }
+    // mremap_at
     if (type === "same") return ok(addr);
     if (type === "shrink") {
       this.unmapRange(p, addr + newLen, oldLen - newLen);

@@ -20,7 +20,7 @@ import fc from "fast-check";
 import { Kernel, SignalError, SystemError, type Process, type VmaInfo } from "../../host-ts/index.js";
 import * as A from "../../host-ts/abi.gen.js";
 import {
-  MmModel, PAGE, MADV, MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_PRIVATE, MAP_SHARED, MREMAP_FIXED, MREMAP_MAYMOVE,
+  MmModel, PAGE, MADV, MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_PRIVATE, MAP_SHARED, MREMAP_FIXED, MREMAP_MAYMOVE, MREMAP_DONTUNMAP,
   FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, PROT_EXEC as X, PROT_READ as R, PROT_WRITE as W,
   ok, err, sig, showOutcome, sameOutcome, type Outcome, type Signal, type MPage,
 } from "../helpers/model.js";
@@ -32,11 +32,16 @@ const RUNS = Number(process.env.MM_MODEL_RUNS ?? 1000);
 const SEED = process.env.MM_MODEL_SEED === undefined ? undefined : Number(process.env.MM_MODEL_SEED);
 const VERBOSE = process.env.MM_MODEL_VERBOSE === "1";
 const BAD_FD = 99;
+const MAX_STEPS = Number(process.env.MM_MODEL_STEPS ?? 60);
 
 // ---- commands -------------------------------------------------------------------------------------
 
-/** An address: arena page (+ byte delta for unaligned cases), or the m-th mapped page of the process. */
-type Addr = { pg: number; delta?: number } | { m: number };
+/**
+ * An address: an arena page (+ a byte delta for unaligned cases), or the m-th mapped page of the
+ * process (sorted by address) moved by dpg pages — so that ranges start on, next to, or just before
+ * existing mappings, wherever the kernel put them.
+ */
+type Addr = { pg: number; delta?: number } | { m: number; dpg: number };
 /** A length: pages * PAGE - minus (minus > 0 exercises rounding up). */
 type Len = { pages: number; minus: number };
 type Kind = "anon" | "shanon" | "memfd-shared" | "memfd-private";
@@ -46,7 +51,7 @@ type Cmd =
   | { op: "mmap"; proc: number; kind: Kind; place: Place; at: Addr; len: Len; prot: number; fd: number; off: number; offDelta: number }
   | { op: "munmap"; proc: number; at: Addr; len: Len }
   | { op: "mprotect"; proc: number; at: Addr; len: Len; prot: number }
-  | { op: "mremap"; proc: number; at: Addr; oldLen: Len; newLen: Len; flags: number; to: Addr }
+  | { op: "mremap"; proc: number; at: Addr; oldLen: Len; newLen: Len; sameLen: boolean; flags: number; to: Addr }
   | { op: "madvise"; proc: number; at: Addr; len: Len; advice: number }
   | { op: "ftruncate"; proc: number; fd: number; size: number }
   | { op: "fallocate"; proc: number; fd: number; mode: number; off: number; len: number }
@@ -59,14 +64,18 @@ type Cmd =
 
 const proc = fc.nat({ max: 5 });
 const pageNo = fc.integer({ min: 0, max: ARENA_PAGES - 1 });
+const mappedAddr: fc.Arbitrary<Addr> = fc.record({
+  m: fc.nat({ max: 1 << 16 }),
+  dpg: fc.oneof({ weight: 4, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: -2, max: 2 }) }),
+});
 const addr: fc.Arbitrary<Addr> = fc.oneof(
-  { weight: 8, arbitrary: fc.record({ pg: pageNo }) },
-  { weight: 2, arbitrary: fc.record({ m: fc.nat({ max: 1 << 16 }) }) },
+  { weight: 6, arbitrary: fc.record({ pg: pageNo }) },
+  { weight: 5, arbitrary: mappedAddr },
   { weight: 1, arbitrary: fc.record({ pg: pageNo, delta: fc.integer({ min: 1, max: PAGE - 1 }) }) },
 );
-const alignedAddr: fc.Arbitrary<Addr> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ pg: pageNo }) },
-  { weight: 1, arbitrary: fc.record({ m: fc.nat({ max: 1 << 16 }) }) },
+const accessAddr: fc.Arbitrary<Addr> = fc.oneof(
+  { weight: 1, arbitrary: fc.record({ pg: pageNo }) },
+  { weight: 3, arbitrary: mappedAddr },
 );
 const pages = (min: number) =>
   fc.oneof(
@@ -102,7 +111,15 @@ const cmdMremap = fc.record({
   at: addr,
   oldLen: len(1),
   newLen: len(0),
-  flags: fc.constantFrom(0, 0, MREMAP_MAYMOVE, MREMAP_MAYMOVE, MREMAP_MAYMOVE | MREMAP_FIXED, MREMAP_MAYMOVE | MREMAP_FIXED, MREMAP_MAYMOVE | MREMAP_FIXED, MREMAP_FIXED, 8),
+  sameLen: fc.boolean(),
+  flags: fc.oneof(
+    { weight: 2, arbitrary: fc.constant(0) },
+    { weight: 3, arbitrary: fc.constant(MREMAP_MAYMOVE) },
+    { weight: 4, arbitrary: fc.constant(MREMAP_MAYMOVE | MREMAP_FIXED) },
+    { weight: 2, arbitrary: fc.constant(MREMAP_MAYMOVE | MREMAP_DONTUNMAP) },
+    { weight: 2, arbitrary: fc.constant(MREMAP_MAYMOVE | MREMAP_DONTUNMAP | MREMAP_FIXED) },
+    { weight: 1, arbitrary: fc.constantFrom(MREMAP_FIXED, MREMAP_DONTUNMAP, 8) },
+  ),
   to: addr,
 });
 const cmdMadvise = fc.record({
@@ -143,7 +160,7 @@ const cmdAccess = fc
   .record({
     op: fc.constant("access" as const),
     proc,
-    at: alignedAddr,
+    at: accessAddr,
     size: fc.constantFrom<1 | 4>(1, 4),
     offPick: fc.nat({ max: 4 }),
     write: fc.boolean(),
@@ -172,7 +189,7 @@ function commands(forky: boolean): fc.Arbitrary<Cmd[]> {
     { weight: forky ? 6 : 1, arbitrary: cmdFork },
     { weight: forky ? 3 : 1, arbitrary: cmdExit },
   );
-  return fc.array(cmd, { minLength: 1, maxLength: forky ? 50 : 40, size: "max" });
+  return fc.array(cmd, { minLength: 1, maxLength: MAX_STEPS, size: "max" });
 }
 
 // ---- running a sequence ------------------------------------------------------------------------------
@@ -212,7 +229,7 @@ class Runner {
   resolve(l: Live, a: Addr): number {
     if ("pg" in a) return ARENA + a.pg * PAGE + (a.delta ?? 0);
     const mapped = [...this.m.proc(l.p.pid).pages.keys()].sort((x, y) => x - y);
-    return mapped.length === 0 ? ARENA + (a.m % ARENA_PAGES) * PAGE : mapped[a.m % mapped.length] * PAGE;
+    return mapped.length === 0 ? ARENA + (a.m % ARENA_PAGES) * PAGE : (mapped[a.m % mapped.length] + a.dpg) * PAGE;
   }
 
   bytes(l: Len): number {
@@ -292,10 +309,10 @@ class Runner {
       }
       case "mremap": {
         const a = this.resolve(l, c.at), to = this.resolve(l, c.to);
-        const o = this.bytes(c.oldLen), n = this.bytes(c.newLen);
+        const o = this.bytes(c.oldLen), n = c.sameLen ? o : this.bytes(c.newLen);
         const vmas = l.p.vmas();
         const vmaAt = (x: number) => vmas.find((v) => v.start <= x && x < v.end) ?? null;
-        const d = `mremap pid=${pid} ${hex(a)} old=${hex(o)} new=${hex(n)} flags=${c.flags} to=${hex(to)}`;
+        const d = `mremap[${c.flags}] pid=${pid} ${hex(a)} old=${hex(o)} new=${hex(n)} to=${hex(to)}`;
         const mr = this.m.mremap(pid, a, o, n, c.flags, to, vmaAt);
         this.expectSame(d, toOutcome(l.p.syscall(S.__NR_mremap, a, o, n, c.flags, to)), mr);
         return;

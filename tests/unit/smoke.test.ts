@@ -1,5 +1,5 @@
 import { describe, it, expect } from "vitest";
-import { boot, RW, ANON, PAGE, A, expectSignal } from "../helpers/kernel.js";
+import { boot, RW, ANON, PAGE, A, expectSignal, expectErrno } from "../helpers/kernel.js";
 
 describe("smoke", () => {
   it("maps anonymous memory, faults it in, forks copy-on-write", async () => {
@@ -16,6 +16,25 @@ describe("smoke", () => {
     expectSignal(() => p.thread.store8(a, 1), "SIGSEGV");
     c.exit();
     p.exit();
+    expect(k.checkInvariants()).toBe(true);
+  });
+});
+
+describe("open /proc/self/fd/N", () => {
+  it("reopens a memfd read-only: a shared writable mapping is EACCES, reads work", async () => {
+    const { k, p } = await boot();
+    const fd = p.memfdCreate("x");
+    p.ftruncate(fd, PAGE);
+    p.pwrite(fd, new Uint8Array([7]), 0);
+    const ro = p.open(`/proc/self/fd/${fd}`, A.O_RDONLY);
+    expect(ro).not.toBe(fd);
+    expectErrno(() => p.mmap(0, PAGE, RW, A.MAP_SHARED, ro, 0), "EACCES");
+    const m = p.mmap(0, PAGE, A.PROT_READ, A.MAP_SHARED, ro, 0);
+    expect(p.thread.load8(m)).toBe(7);
+    expectErrno(() => p.mprotect(m, PAGE, RW), "EACCES");
+    expectErrno(() => p.ftruncate(ro, 0), "EINVAL");
+    expectErrno(() => p.open("/etc/passwd"), "ENOENT");
+    expectErrno(() => p.open(`/proc/self/fd/999`), "ENOENT");
     expect(k.checkInvariants()).toBe(true);
   });
 });

@@ -1,0 +1,70 @@
+// open(2) / openat(2) (fs/namei.c, fs/open.c), for the few paths uffdlab has.
+//
+// uffdlab has no file system. The paths that exist are the ones programs use around
+// memfds and (later) userfaultfd and KVM:
+//   /proc/self/fd/N, /proc/<pid>/fd/N   reopen an open memfd with new access flags
+//                                        (a new struct file on the same inode)
+// Every other path: ENOENT.
+import { task_struct, files_struct } from "../kernel/types";
+import { ENOENT, EFAULT, ENAMETOOLONG, ENXIO, EBADF, EISDIR, ENOMEM } from "../abi/errno";
+import { O_ACCMODE, O_RDONLY, O_WRONLY, O_RDWR, O_CLOEXEC, O_NONBLOCK, O_LARGEFILE, O_TRUNC, PATH_MAX } from "../abi/uapi";
+import { FILE_SHMEM, FMODE_READ, FMODE_WRITE } from "./types";
+import { fget, file_inode, install_new_file } from "./file";
+import { ihold } from "./inode";
+import { strncpy_from_user } from "../mm/uaccess";
+import { task_scratch } from "../kernel/sched";
+import { shmem_set_size } from "../mm/shmem";
+
+/** Parse a decimal number at [p, end); -1 if empty or not a number. */
+function parse_uint(p: usize, end: usize): i64 {
+  if (p >= end) return -1;
+  let v: i64 = 0;
+  for (let q = p; q < end; q++) {
+    let c = <i32>load<u8>(q);
+    if (c < 48 || c > 57) return -1;
+    v = v * 10 + (c - 48);
+    if (v > 0x7fffffff) return -1;
+  }
+  return v;
+}
+
+/** Whether the bytes at p start with the ASCII string s (given as a static array of codes). */
+function starts_with(p: usize, end: usize, s: string): bool {
+  let n = s.length;
+  if (<usize>n > end - p) return false;
+  for (let i = 0; i < n; i++) if (<i32>load<u8>(p + <usize>i) != s.charCodeAt(i)) return false;
+  return true;
+}
+
+export function sys_openat(t: task_struct, dfd: i64, upath: u64, flags: i32, mode: i32): i64 {
+  let buf = task_scratch(t) + 1024; // 2 KiB of the scratch page; longer paths cannot exist here
+  let len = strncpy_from_user(t, buf, upath, 2048);
+  if (len < 0) return -EFAULT;
+  if (len > 2048) return len > <i64>PATH_MAX ? -ENAMETOOLONG : -ENOENT;
+  let end = buf + <usize>len - 1;
+  if (end == buf) return -ENOENT;
+  let p = buf;
+  if (starts_with(p, end, "/proc/self/fd/")) p += 14;
+  else if (starts_with(p, end, "/proc/")) {
+    let q = p + 6;
+    while (q < end && load<u8>(q) != 47) q++;
+    if (parse_uint(p + 6, q) != <i64>t.tgid || !starts_with(q, end, "/fd/")) return -ENOENT;
+    p = q + 4;
+  } else {
+    return -ENOENT;
+  }
+  let fd = parse_uint(p, end);
+  if (fd < 0) return -ENOENT;
+  let fs = changetype<files_struct>(<usize>t.files);
+  let f = fget(fs, fd);
+  if (!f) return -ENOENT;
+  if (f.f_kind != FILE_SHMEM) return -ENXIO;
+  let acc = flags & O_ACCMODE;
+  if (acc == 3) acc = O_RDWR;
+  let fmode: u32 = acc == O_RDONLY ? FMODE_READ : acc == O_WRONLY ? FMODE_WRITE : FMODE_READ | FMODE_WRITE;
+  let ino = file_inode(f);
+  ihold(ino);
+  let r = install_new_file(fs, FILE_SHMEM, ino, <u32>(acc | (flags & O_NONBLOCK) | O_LARGEFILE), fmode, (flags & O_CLOEXEC) != 0);
+  if (r >= 0 && (flags & O_TRUNC) && (fmode & FMODE_WRITE)) shmem_set_size(ino, 0);
+  return r;
+}
