@@ -11,7 +11,7 @@ import { find_task, task_frame, task_bounce } from "./kernel/sched";
 import { create_process as __create_process, clone_thread as __clone_thread, do_group_exit } from "./kernel/fork";
 import { do_syscall } from "./kernel/sys";
 import { user_load, user_store, user_read, user_write, user_translate } from "./mm/access";
-import { dump_vmas } from "./mm/maps";
+import { dump_vmas, vma_file_name } from "./mm/maps";
 import { check_invariants, CHECK_DETAIL_ADDR } from "./mm/debug";
 import { kernel_stat as __kernel_stat } from "./mm/stat";
 import { ESRCH } from "./abi/errno";
@@ -128,6 +128,14 @@ export function uaccess_translate(tid: i32, addr: f64, write: i32): f64 {
 export function mm_dump_vmas(tid: i32, first: i32): i32 {
   lock();
   let r = dump_vmas(tid, first);
+  unlock();
+  return r;
+}
+
+/** The file name behind VMA `index` of task `tid` (see mm/maps.ts vma_file_name). */
+export function mm_vma_name(tid: i32, index: i32): i32 {
+  lock();
+  let r = vma_file_name(tid, index);
   unlock();
   return r;
 }

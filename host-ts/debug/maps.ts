@@ -13,6 +13,8 @@ export interface VmaInfo {
   kind: "anon" | "shmem" | "guest_memfd";
   /** pages present in the page tables */
   rss: number;
+  /** the path /proc/pid/maps shows: "/memfd:NAME (deleted)", "/dev/zero (deleted)", or "" */
+  path: string;
 }
 
 const KINDS = ["anon", "shmem", "guest_memfd"] as const;
@@ -34,10 +36,18 @@ export function readVmas(k: Kernel, t: Thread): VmaInfo[] {
         ino: Number(dv.getBigUint64(o + A.maps_record.ino, true)),
         kind: KINDS[dv.getUint32(o + A.maps_record.kind, true)] ?? "anon",
         rss: dv.getUint32(o + A.maps_record.rss, true),
+        path: "",
       });
     }
-    if (n < Math.floor(A.BOUNCE_SIZE / sz)) return out;
+    if (n < Math.floor(A.BOUNCE_SIZE / sz)) break;
   }
+  const dec = new TextDecoder();
+  out.forEach((v, i) => {
+    const n = k.exports.mm_vma_name(t.tid, i);
+    if (n === -2) v.path = "/dev/zero (deleted)";
+    else if (n >= 0) v.path = `/memfd:${dec.decode(t.bounce.slice(0, n))} (deleted)`;
+  });
+  return out;
 }
 
 const hex = (n: number, w = 8) => n.toString(16).padStart(w, "0");
@@ -51,7 +61,7 @@ export function formatMaps(vmas: VmaInfo[]): string {
         (f & A.VM_READ ? "r" : "-") + (f & A.VM_WRITE ? "w" : "-") + (f & A.VM_EXEC ? "x" : "-") + (f & A.VM_MAYSHARE ? "s" : "p");
       const isFile = v.kind !== "anon";
       const dev = isFile ? "00:01" : "00:00";
-      const name = v.kind === "shmem" ? `/memfd:? (deleted)` : v.kind === "guest_memfd" ? "anon_inode:[kvm-gmem]" : "";
+      const name = v.kind === "guest_memfd" ? "anon_inode:[kvm-gmem]" : v.path;
       const head = `${hex(v.start)}-${hex(v.end)} ${perms} ${hex(isFile ? v.offset : 0)} ${dev} ${isFile ? v.ino : 0}`;
       return name ? head.padEnd(73) + name : head;
     })

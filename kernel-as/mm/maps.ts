@@ -4,6 +4,8 @@ import { mm_struct } from "./types";
 import { maps_record, BOUNCE_SIZE } from "../abi/kernel";
 import { VMA, vma_inode } from "./vma";
 import { count_present } from "./memory";
+import { S_KERNEL_FILE } from "../fs/types";
+import { inode_name } from "../fs/inode";
 
 /** Records for the VMAs from index `first` on, as many as fit the bounce page: the count, or -1. */
 export function dump_vmas(tid: i32, first: i32): i32 {
@@ -31,4 +33,22 @@ export function dump_vmas(tid: i32, first: i32): i32 {
     n++;
   }
   return n;
+}
+
+/**
+ * The name of the file behind VMA number `index` (show_map_vma's path): writes the memfd
+ * name (without "memfd:") to the bounce page and returns its length; -2 for the internal
+ * file of shared anonymous memory ("/dev/zero (deleted)"); -1 for no file or no such VMA.
+ */
+export function vma_file_name(tid: i32, index: i32): i32 {
+  let t = find_task(tid);
+  if (!t || t.mm == 0) return -1;
+  let p = changetype<mm_struct>(<usize>t.mm).mmap;
+  for (let i = 0; p != 0 && i < index; i++) p = VMA(p).vm_next;
+  if (p == 0) return -1;
+  let ino = vma_inode(VMA(p));
+  if (!ino) return -1;
+  if (ino.i_flags & S_KERNEL_FILE) return -2;
+  memory.copy(task_bounce(t), inode_name(ino), ino.name_len);
+  return <i32>ino.name_len;
 }

@@ -167,7 +167,9 @@ export function shmem_undo_range(ino: inode, lstart: u64, lend: u64): void {
  */
 export function shmem_set_size(ino: inode, newsize: i64): void {
   let old = ino.i_size;
-  if (newsize < old) {
+  // As shmem_setattr: truncate whenever newsize <= oldsize, so that the same size too frees
+  // pages allocated beyond EOF (FALLOC_FL_KEEP_SIZE) and zeroes the last page after EOF.
+  if (newsize <= old) {
     let holebegin = (<u64>newsize + PAGE_SIZE - 1) & ~(<u64>PAGE_SIZE - 1);
     unmap_mapping_range(ino, holebegin >> 12, <u64>-1 >> 12, true);
     ino.i_size = newsize;
