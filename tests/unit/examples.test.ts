@@ -1,0 +1,26 @@
+// The README's example (examples/quickstart.mjs) runs and prints what the README says.
+import { describe, it, expect } from "vitest";
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+describe("examples", () => {
+  it("quickstart prints the README's results", () => {
+    const script = fileURLToPath(new URL("../../examples/quickstart.mjs", import.meta.url));
+    const r = spawnSync(process.execPath, [script], { encoding: "utf8" });
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    const lines = r.stdout.trim().split("\n");
+    expect(lines.slice(0, 3)).toEqual(["deadbeef", "true", "EINVAL 22 munmap"]);
+    expect(lines[3]).toMatch(/^[0-9a-f]{12}-[0-9a-f]{12} r--p 00000000 00:00 0$/);
+    expect(lines[4]).toMatch(/^[0-9a-f]{12}-[0-9a-f]{12} rw-p 00000000 00:00 0$/);
+  });
+
+  it("the demo (npm start's first half) exits 0 and reports intact invariants", () => {
+    const cli = fileURLToPath(new URL("../../dist/cli.js", import.meta.url));
+    const r = spawnSync(process.execPath, [cli, "demo"], { encoding: "utf8" });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/invariants checked: all hold/);
+    expect(r.stdout).toMatch(/SIGBUS \(BUS_ADRERR\)/);
+    expect(r.stdout).toMatch(/SIGSEGV \(SEGV_ACCERR\)/);
+  });
+});
