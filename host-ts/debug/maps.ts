@@ -62,7 +62,8 @@ export function formatMaps(vmas: VmaInfo[]): string {
       const isFile = v.kind !== "anon";
       const dev = isFile ? "00:01" : "00:00";
       const name = v.kind === "guest_memfd" ? "anon_inode:[kvm-gmem]" : v.path;
-      const head = `${hex(v.start)}-${hex(v.end)} ${perms} ${hex(isFile ? v.offset : 0)} ${dev} ${isFile ? v.ino : 0}`;
+      // show_vma_header_prefix ends with a space; a name is padded to column 73 (seq_pad).
+      const head = `${hex(v.start)}-${hex(v.end)} ${perms} ${hex(isFile ? v.offset : 0)} ${dev} ${isFile ? v.ino : 0} `;
       return name ? head.padEnd(73) + name : head;
     })
     .join("\n");

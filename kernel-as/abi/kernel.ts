@@ -85,6 +85,7 @@ export const VM_DONTEXPAND: u64 = 0x00040000;
 export const VM_ACCOUNT: u64 = 0x00100000;
 export const VM_NORESERVE: u64 = 0x00200000;
 export const VM_WIPEONFORK: u64 = 0x02000000;
+export const VM_SOFTDIRTY: u64 = 0x08000000;
 export const VM_DONTDUMP: u64 = 0x04000000;
 export const VM_HUGEPAGE: u64 = 0x20000000;
 export const VM_NOHUGEPAGE: u64 = 0x40000000;

@@ -47,6 +47,8 @@ import { KSTATE_ADDR } from "./layout";
   nr_inodes: u32;
   /** every live inode, linked through inode.i_sb_next (for the invariant checker) */
   inode_list: u32;
+  // ---- anon_vma identities (mm/rmap) ----
+  next_anon_vma: u32;
   // ---- statistics ----
   nr_faults: u64;
   nr_syscalls: u64;

@@ -16,7 +16,7 @@ import { page, alloc_zeroed_page, alloc_page, page_address, virt_to_page, put_pa
 import { pte_offset, pte_offset_alloc, set_pte, pte_present, pte_none, pte_write, pte_special, pte_pa, mk_pte, pte_mkdirty,
   pte_mkyoung, pte_wrprotect, pte_mkwrite, is_pte_marker, pte_marker_get, make_pte_marker, pte_table_end, free_pgtables,
   _PAGE_SPECIAL, _PAGE_PRESENT, _PAGE_USER, _PAGE_RW, _PAGE_UFFD_WP, PTE_MARKER_POISONED, PTE_MARKER_GUARD, PTE_MARKER_UFFD_WP } from "./pgtable";
-import { VMA, vma_is_anonymous, linear_page_index, vma_inode } from "./vma";
+import { VMA, vma_is_anonymous, linear_page_index, vma_inode, anon_vma_prepare } from "./vma";
 import { vma_ops_fault } from "./vm_ops";
 import { handle_userfault } from "../fs/userfaultfd";
 import { inode } from "../fs/types";
@@ -69,6 +69,7 @@ function do_anonymous_page(vmf: vm_fault): u32 {
   if (userfaultfd_missing(vma)) return handle_userfault(vmf, VM_UFFD_MISSING);
   let p = alloc_zeroed_page();
   if (!p) return VM_FAULT_OOM;
+  anon_vma_prepare(vma);
   p.flags |= PG_anon;
   p.index = vmf.address >> 12;
   install_page(vmf, p, (vma.vm_flags & VM_WRITE) != 0, true);
@@ -107,6 +108,7 @@ function do_cow_fault(vmf: vm_fault): u32 {
   let src = changetype<page>(<usize>vmf.page);
   memory.copy(page_address(np), page_address(src), PAGE_SIZE);
   put_page(src);
+  anon_vma_prepare(VMA(vmf.vma));
   np.flags |= PG_anon;
   np.index = vmf.address >> 12;
   install_page(vmf, np, true, true);
@@ -133,6 +135,7 @@ function wp_page_copy(vmf: vm_fault, old: page | null): u32 {
   let np = old ? alloc_page() : alloc_zeroed_page();
   if (!np) return VM_FAULT_OOM;
   if (old) memory.copy(page_address(np), page_address(old), PAGE_SIZE);
+  anon_vma_prepare(VMA(vmf.vma));
   np.flags |= PG_anon;
   np.index = vmf.address >> 12;
   set_pte(<usize>vmf.pte, 0);

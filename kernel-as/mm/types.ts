@@ -11,6 +11,9 @@
 //   vm_file           struct file for file-backed and shared anonymous VMAs, else 0
 //   shared_next/prev  the inode's i_mmap list (mappings to zap on truncate / hole punch)
 //   uffd_ctx          vm_userfaultfd_ctx: the userfaultfd context it is registered with
+//   anon_vma          identity of the anon_vma its anonymous pages hang off (0 until the
+//                     first anonymous page, anon_vma_prepare); uffdlab keeps no reverse map,
+//                     only the identity, because it decides which VMAs may merge
 @unmanaged export class vm_area_struct {
   vm_start: u64;
   vm_end: u64;
@@ -24,6 +27,7 @@
   shared_next: u32;
   shared_prev: u32;
   uffd_ctx: u32;
+  anon_vma: u32;
 }
 
 // struct mm_struct

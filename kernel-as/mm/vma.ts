@@ -3,12 +3,12 @@
 // The set is a doubly linked list sorted by address with a one-entry lookup cache: simple,
 // allocation-free, and O(1) for the repeated lookups of the fault path. Invariant (checked
 // by mm/debug.ts): VMAs are non-empty, page-aligned, sorted and never overlap.
-import { CACHE_VMA } from "../init/state";
+import { CACHE_VMA, K } from "../init/state";
 import { kmem_cache_alloc, kmem_cache_free } from "./slab";
 import { vm_area_struct, mm_struct } from "./types";
 import { file, inode } from "../fs/types";
 import { get_file, fput } from "../fs/file";
-import { VMA_OPS_ANON, VM_UFFD_MISSING, VM_UFFD_WP, VM_UFFD_MINOR, VM_SHARED, VM_MAYWRITE } from "../abi/kernel";
+import { VMA_OPS_ANON, VM_UFFD_MISSING, VM_UFFD_WP, VM_UFFD_MINOR, VM_SHARED, VM_MAYWRITE, VM_READ, VM_WRITE, VM_EXEC, VM_SOFTDIRTY } from "../abi/kernel";
 
 export const __VM_UFFD_FLAGS: u64 = VM_UFFD_MISSING | VM_UFFD_WP | VM_UFFD_MINOR;
 
@@ -176,11 +176,16 @@ export function split_vma(mm: mm_struct, v: vm_area_struct, addr: u64): vm_area_
   return n;
 }
 
+/** is_mergeable_anon_vma: either side without anonymous pages, or the same anon_vma. */
+// @ts-ignore: decorator
+@inline function mergeable_anon_vma(a: u32, b: u32): bool { return a == 0 || b == 0 || a == b; }
+
 /** Whether `a` (below) and `b` (above, adjacent) may become one VMA. */
 export function can_vma_merge(a: vm_area_struct, b: vm_area_struct): bool {
   if (a.vm_end != b.vm_start) return false;
   if (a.vm_flags != b.vm_flags || a.vm_ops != b.vm_ops || a.uffd_ctx != b.uffd_ctx) return false;
   if (a.vm_pgoff + vma_pages(a) != b.vm_pgoff) return false;
+  if (!mergeable_anon_vma(a.anon_vma, b.anon_vma)) return false;
   if (a.vm_file != b.vm_file) {
     // Two files may merge only if they are the same inode opened twice? Linux requires
     // the same struct file; keep that.
@@ -195,6 +200,7 @@ export function vma_try_merge(mm: mm_struct, v: vm_area_struct): vm_area_struct 
     let n = VMA(v.vm_next);
     if (can_vma_merge(v, n)) {
       v.vm_end = n.vm_end;
+      if (v.anon_vma == 0) v.anon_vma = n.anon_vma;
       vma_unlink(mm, n);
       vm_area_free(n);
     }
@@ -203,10 +209,38 @@ export function vma_try_merge(mm: mm_struct, v: vm_area_struct): vm_area_struct 
     let p = VMA(v.vm_prev);
     if (can_vma_merge(p, v)) {
       p.vm_end = v.vm_end;
+      if (p.anon_vma == 0) p.anon_vma = v.anon_vma;
       vma_unlink(mm, v);
       vm_area_free(v);
       return p;
     }
   }
   return v;
+}
+
+/** Flags that may differ between VMAs sharing an anon_vma (find_mergeable_anon_vma). */
+const ANON_VMA_IGNORED_FLAGS: u64 = VM_READ | VM_WRITE | VM_EXEC | VM_SOFTDIRTY;
+
+// @ts-ignore: decorator
+@inline function anon_vma_compatible(a: vm_area_struct, b: vm_area_struct): bool {
+  return a.vm_end == b.vm_start && a.vm_file == b.vm_file && a.vm_ops == b.vm_ops &&
+    (a.vm_flags & ~ANON_VMA_IGNORED_FLAGS) == (b.vm_flags & ~ANON_VMA_IGNORED_FLAGS) &&
+    a.vm_pgoff + vma_pages(a) == b.vm_pgoff;
+}
+
+/**
+ * anon_vma_prepare: give `v` an anon_vma before its first anonymous page — a compatible
+ * neighbour's if it has one (find_mergeable_anon_vma), else a new identity.
+ */
+export function anon_vma_prepare(v: vm_area_struct): void {
+  if (v.anon_vma != 0) return;
+  if (v.vm_prev) {
+    let p = VMA(v.vm_prev);
+    if (p.anon_vma != 0 && anon_vma_compatible(p, v)) { v.anon_vma = p.anon_vma; return; }
+  }
+  if (v.vm_next) {
+    let n = VMA(v.vm_next);
+    if (n.anon_vma != 0 && anon_vma_compatible(v, n)) { v.anon_vma = n.anon_vma; return; }
+  }
+  v.anon_vma = ++K().next_anon_vma;
 }

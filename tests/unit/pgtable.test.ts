@@ -192,6 +192,38 @@ describe("the top and bottom of user space", () => {
     expect(k.checkInvariants()).toBe(true);
   });
 
+  it.each([
+    ["2^62", 2n ** 62n],
+    ["2^47 (all of user space)", 2n ** 47n],
+    ["SIZE_MAX", 2n ** 64n - 1n],
+    ["SIZE_MAX - 4095 (rounds up past the top)", 2n ** 64n - 4095n],
+  ])("an mmap length that cannot be placed (%s) is ENOMEM", async (_n, len) => {
+    const { k, p } = await boot();
+    expectErrno(() => p.mmap(0, len, RW, ANON), "ENOMEM");
+    expect(p.vmas()).toEqual([]);
+    expect(k.checkInvariants()).toBe(true);
+  });
+
+  it("the top-down allocator fills the space under the mmap base without overlaps, then reuses holes", async () => {
+    const { k, p } = await boot();
+    const a = p.mmap(0, 3 * PAGE, RW, ANON);
+    const b = p.mmap(0, PAGE, A.PROT_READ, ANON);
+    const c = p.mmap(0, 2 * PAGE, RW, A.MAP_SHARED | A.MAP_ANONYMOUS);
+    expect(b).toBe(a - PAGE);
+    expect(c).toBe(b - 2 * PAGE);
+    p.munmap(b, PAGE);
+    expect(p.mmap(0, PAGE, A.PROT_EXEC, ANON)).toBe(b); // the highest hole that fits
+    expect(p.mmap(0, 2 * PAGE, A.PROT_EXEC, ANON)).toBe(c - 2 * PAGE); // too big for nothing else
+    // A free hint is honoured exactly; an unaligned one is rounded down to its page
+    // (round_hint_to_min).
+    expect(p.mmap(0x5_0000_0000, PAGE, RW, ANON)).toBe(0x5_0000_0000);
+    expect(p.mmap(0x6_0000_0123, PAGE, RW, ANON)).toBe(0x6_0000_0000);
+    // A hint that collides is not an error: the mapping goes elsewhere.
+    const d = p.mmap(0x5_0000_0000, PAGE, RW, ANON);
+    expect(d).not.toBe(0x5_0000_0000);
+    expect(k.checkInvariants()).toBe(true);
+  });
+
   it.each([TASK_SIZE, TASK_SIZE + PAGE, 2 ** 47, 2 ** 47 + 123, 2 ** 52])("an access at 0x%s (at or above TASK_SIZE) is SIGSEGV", async (addr) => {
     const { k, p } = await boot();
     p.mmap(TASK_SIZE - PAGE, PAGE, RW, FIXED);
