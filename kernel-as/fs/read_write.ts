@@ -1,13 +1,13 @@
 // read, write, pread64, pwrite64 (fs/read_write.c; shmem_file_read_iter / shmem_file_write_iter;
 // pipe_read / pipe_write).
 import { task_struct, files_struct } from "../kernel/types";
-import { EBADF, EINVAL, ESPIPE, EPERM, EFBIG } from "../abi/errno";
-import { F_SEAL_WRITE, F_SEAL_FUTURE_WRITE, F_SEAL_GROW, MAX_LFS_FILESIZE } from "../abi/uapi";
+import { EBADF, EINVAL, ESPIPE, EPERM, EFBIG, EFAULT } from "../abi/errno";
+import { F_SEAL_WRITE, F_SEAL_FUTURE_WRITE, F_SEAL_GROW, MAX_LFS_FILESIZE, PAGE_SIZE } from "../abi/uapi";
 import { file, FILE_SHMEM, FILE_PIPE, FMODE_READ, FMODE_WRITE, INODE_SHMEM } from "./types";
 import { fget, file_inode } from "./file";
-import { shmem_read, shmem_write } from "../mm/shmem";
+import { shmem_read, shmem_write, shmem_write_failed } from "../mm/shmem";
 import { pipe_read, pipe_write } from "./pipe";
-import { copy_from_user, copy_to_user } from "../mm/uaccess";
+import { copy_from_user, copy_to_user, access_ok, copy_user_partial } from "../mm/uaccess";
 import { task_scratch } from "../kernel/sched";
 
 const CHUNK: u32 = 1024;
@@ -17,6 +17,7 @@ const CHUNK: u32 = 1024;
 
 function do_read(t: task_struct, f: file, ubuf: u64, count: u64, pos: u64, use_pos: bool): i64 {
   if (!(f.f_mode & FMODE_READ)) return -EBADF;
+  if (!access_ok(ubuf, count)) return -EFAULT;
   if (count == 0) return 0;
   let buf = task_scratch(t);
   if (f.f_kind == FILE_PIPE) {
@@ -29,6 +30,8 @@ function do_read(t: task_struct, f: file, ubuf: u64, count: u64, pos: u64, use_p
   if (f.f_kind != FILE_SHMEM) return -EINVAL;
   let ino = file_inode(f);
   let at = use_pos ? pos : f.f_pos;
+  // rw_verify_area: a range whose end overflows loff_t is EINVAL.
+  if (<i64>count >= 0 && <i64>(at + count) < 0) return -EINVAL;
   let size = <u64>ino.i_size;
   if (at >= size) return 0;
   if (count > size - at) count = size - at;
@@ -38,6 +41,8 @@ function do_read(t: task_struct, f: file, ubuf: u64, count: u64, pos: u64, use_p
     shmem_read(ino, at + done, buf, n);
     let r = copy_to_user(t, ubuf + done, buf, n);
     if (r < 0) {
+      // The bytes before the faulting page reached the user: a short read, as on Linux.
+      if (r == -EFAULT) done += copy_user_partial();
       if (done > 0) break;
       return r;
     }
@@ -49,6 +54,7 @@ function do_read(t: task_struct, f: file, ubuf: u64, count: u64, pos: u64, use_p
 
 function do_write(t: task_struct, f: file, ubuf: u64, count: u64, pos: u64, use_pos: bool): i64 {
   if (!(f.f_mode & FMODE_WRITE)) return -EBADF;
+  if (!access_ok(ubuf, count)) return -EFAULT;
   if (count == 0) return 0;
   let buf = task_scratch(t);
   if (f.f_kind == FILE_PIPE) {
@@ -61,15 +67,37 @@ function do_write(t: task_struct, f: file, ubuf: u64, count: u64, pos: u64, use_
   if (f.f_kind != FILE_SHMEM) return -EINVAL;
   let ino = file_inode(f);
   let at = use_pos ? pos : f.f_pos;
+  // rw_verify_area: a range whose end overflows loff_t is EINVAL.
+  if (<i64>count >= 0 && <i64>(at + count) < 0) return -EINVAL;
   if (ino.seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)) return -EPERM;
   if (at > <u64>MAX_LFS_FILESIZE) return -EFBIG;
   if (count > <u64>MAX_LFS_FILESIZE - at) count = <u64>MAX_LFS_FILESIZE - at;
-  if ((ino.seals & F_SEAL_GROW) && at + count > <u64>ino.i_size) return -EPERM;
+  if ((ino.seals & F_SEAL_GROW) && at + count > <u64>ino.i_size) {
+    // shmem_write_begin refuses each page-sized chunk that would end beyond EOF: the write
+    // stops after the last chunk that fits (a short count), EPERM if not even the first does.
+    let fits: u64 = 0;
+    while (fits < count) {
+      let n = <u64>PAGE_SIZE - ((at + fits) & (<u64>PAGE_SIZE - 1));
+      if (n > count - fits) n = count - fits;
+      if (at + fits + n > <u64>ino.i_size) break;
+      fits += n;
+    }
+    if (fits == 0) return -EPERM;
+    count = fits;
+  }
   let done: u64 = 0;
   while (done < count) {
     let n = count - done < CHUNK ? <u32>(count - done) : CHUNK;
     let r = copy_from_user(t, buf, ubuf + done, n);
     if (r < 0) {
+      // Linux copies up to the faulting byte: what was read before it goes to the file. The
+      // page at the failing position was prepared (allocated) before the copy (6.18).
+      let part = r == -EFAULT ? <u32>copy_user_partial() : 0;
+      if (part > 0) {
+        let w = shmem_write(ino, at + done, buf, part);
+        if (w > 0) done += <u64>w;
+      }
+      shmem_write_failed(ino, at + done);
       if (done > 0) break;
       return r;
     }
@@ -97,15 +125,19 @@ export function sys_write(t: task_struct, fd: i64, ubuf: u64, count: u64): i64 {
 }
 
 export function sys_pread64(t: task_struct, fd: i64, ubuf: u64, count: u64, pos: i64): i64 {
+  // ksys_pread64 checks the position before looking the fd up.
+  if (pos < 0) return -EINVAL;
   let f = fget(FILES(t), fd);
   if (!f) return -EBADF;
-  if (pos < 0) return -EINVAL;
+  // Files without FMODE_PREAD (pipes) refuse positioned I/O before anything else.
+  if (f.f_kind == FILE_PIPE) return -ESPIPE;
   return do_read(t, f, ubuf, count, <u64>pos, true);
 }
 
 export function sys_pwrite64(t: task_struct, fd: i64, ubuf: u64, count: u64, pos: i64): i64 {
+  if (pos < 0) return -EINVAL;
   let f = fget(FILES(t), fd);
   if (!f) return -EBADF;
-  if (pos < 0) return -EINVAL;
+  if (f.f_kind == FILE_PIPE) return -ESPIPE;
   return do_write(t, f, ubuf, count, <u64>pos, true);
 }

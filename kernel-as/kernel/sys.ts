@@ -28,14 +28,16 @@ export function do_syscall(t: task_struct): i64 {
     case U.__NR_openat: return sys_openat(t, <i64><i32>a0, a1, <i32>a2, <i32>a3);
     case U.__NR_close: return sys_close(t, <i64><i32>a0);
     case U.__NR_fstat: return sys_fstat(t, <i64><i32>a0, a1);
-    case U.__NR_mmap: return sys_mmap(t, a0, a1, <i32>a2, <i32>a3, <i64><i32>a4, a5);
-    case U.__NR_mprotect: return sys_mprotect(t, a0, a1, <i32>a2);
+    // mmap flags, mprotect prot and mremap flags are unsigned long in Linux: bits above 31
+    // are not dropped (they are undefined bits, which some checks reject).
+    case U.__NR_mmap: return sys_mmap(t, a0, a1, <i32>a2, <i32>a3, <i64><i32>a4, a5, <u32>(a3 >> 32));
+    case U.__NR_mprotect: return sys_mprotect(t, a0, a1, <i32>a2, <u32>(a2 >> 32));
     case U.__NR_munmap: return sys_munmap(t, a0, a1);
     case U.__NR_pread64: return sys_pread64(t, <i64><i32>a0, a1, a2, <i64>a3);
     case U.__NR_pwrite64: return sys_pwrite64(t, <i64><i32>a0, a1, a2, <i64>a3);
     case U.__NR_pipe: return sys_pipe2(t, a0, 0);
     case U.__NR_pipe2: return sys_pipe2(t, a0, <i32>a1);
-    case U.__NR_mremap: return sys_mremap(t, a0, a1, a2, <i32>a3, a4);
+    case U.__NR_mremap: return sys_mremap(t, a0, a1, a2, <i32>a3, a4, <u32>(a3 >> 32));
     case U.__NR_madvise: return sys_madvise(t, a0, a1, <i32>a2);
     case U.__NR_dup: return sys_dup(t, <i64><i32>a0);
     case U.__NR_getpid: return t.tgid;

@@ -120,7 +120,9 @@ function madvise_vma(t: task_struct, mm: mm_struct, v: vm_area_struct, start: u6
     case U.MADV_COLLAPSE: return 0;
     case U.MADV_POPULATE_READ: case U.MADV_POPULATE_WRITE: {
       let write = b == U.MADV_POPULATE_WRITE;
-      if (write ? !(f & VM_WRITE) : !(f & (VM_READ | VM_WRITE | VM_EXEC))) return -EINVAL;
+      // GUP's check_vma_flags: reading needs VM_READ itself (a PROT_WRITE- or PROT_EXEC-only
+      // mapping is EINVAL here, though the CPU may read it).
+      if (write ? !(f & VM_WRITE) : !(f & VM_READ)) return -EINVAL;
       return populate_range(t, mm, start, end, write);
     }
     case U.MADV_GUARD_INSTALL: return madvise_guard_install(mm, v, start, end);

@@ -195,8 +195,11 @@ function shmem_zero_setup(len: u64): file | null {
   return f;
 }
 
-/** do_mmap. `f` is the file for non-anonymous mappings (already looked up). */
-export function do_mmap(t: task_struct, mm: mm_struct, f: file | null, addr: u64, len: u64, prot: i32, flags: i32, pgoff: u64): i64 {
+/**
+ * do_mmap. `f` is the file for non-anonymous mappings (already looked up). `flags_hi` is bits
+ * 32..63 of the flags argument (undefined bits: only MAP_SHARED_VALIDATE looks at them).
+ */
+export function do_mmap(t: task_struct, mm: mm_struct, f: file | null, addr: u64, len: u64, prot: i32, flags: i32, pgoff: u64, flags_hi: u32 = 0): i64 {
   if (len == 0) return -EINVAL;
   // MAP_FIXED_NOREPLACE places the mapping exactly at addr, like MAP_FIXED.
   if (flags & MAP_FIXED_NOREPLACE) flags |= MAP_FIXED;
@@ -225,7 +228,7 @@ export function do_mmap(t: task_struct, mm: mm_struct, f: file | null, addr: u64
     let mappable = f.f_kind == FILE_SHMEM || f.f_kind == FILE_GMEM;
     if (type == MAP_SHARED || type == MAP_SHARED_VALIDATE) {
       if (type == MAP_SHARED) flags &= LEGACY_MAP_MASK;
-      else if (flags & ~LEGACY_MAP_MASK) return -EOPNOTSUPP;
+      else if ((flags & ~LEGACY_MAP_MASK) || flags_hi) return -EOPNOTSUPP;
       if (prot & PROT_WRITE) {
         if (!(f.f_mode & FMODE_WRITE)) return -EACCES;
       }
@@ -276,7 +279,7 @@ function finish_mmap(t: task_struct, mm: mm_struct, f: file | null, addr: u64, l
 }
 
 /** mmap(2): addr, len, prot, flags, fd, offset. */
-export function sys_mmap(t: task_struct, addr: u64, len: u64, prot: i32, flags: i32, fd: i64, off: u64): i64 {
+export function sys_mmap(t: task_struct, addr: u64, len: u64, prot: i32, flags: i32, fd: i64, off: u64, flags_hi: u32 = 0): i64 {
   if (off & (<u64>PAGE_SIZE - 1)) return -EINVAL;
   let mm = changetype<mm_struct>(<usize>t.mm);
   let f: file | null = null;
@@ -288,7 +291,7 @@ export function sys_mmap(t: task_struct, addr: u64, len: u64, prot: i32, flags: 
     // hugetlb is outside uffdlab's scope (spec §1.1): no huge pages are reserved.
     return -ENOMEM;
   }
-  return do_mmap(t, mm, f, addr, len, prot, flags, off >> 12);
+  return do_mmap(t, mm, f, addr, len, prot, flags, off >> 12, flags_hi);
 }
 
 export function sys_munmap(t: task_struct, addr: u64, len: u64): i64 {

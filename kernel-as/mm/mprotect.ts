@@ -64,7 +64,8 @@ function mprotect_fixup(mm: mm_struct, v: vm_area_struct, start: u64, end: u64, 
   return 0;
 }
 
-export function sys_mprotect(t: task_struct, start: u64, len: u64, prot: i32): i64 {
+/** `prot_hi` is bits 32..63 of the prot argument (unsigned long in Linux): undefined prot bits. */
+export function sys_mprotect(t: task_struct, start: u64, len: u64, prot: i32, prot_hi: u32 = 0): i64 {
   let mm = changetype<mm_struct>(<usize>t.mm);
   let grows = prot & (PROT_GROWSDOWN | PROT_GROWSUP);
   prot &= ~(PROT_GROWSDOWN | PROT_GROWSUP);
@@ -74,15 +75,17 @@ export function sys_mprotect(t: task_struct, start: u64, len: u64, prot: i32): i
   len = PAGE_ALIGN(len);
   let end = start + len;
   if (end <= start) return -ENOMEM;
-  if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_SEM)) return -EINVAL;
+  if ((prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_SEM)) || prot_hi) return -EINVAL;
   let v = find_vma(mm, start);
   if (!v) return -ENOMEM;
   if (grows & PROT_GROWSDOWN) {
     if (v.vm_start >= end) return -ENOMEM;
     start = v.vm_start;
     if (!(v.vm_flags & VM_GROWSDOWN)) return -EINVAL;
-  } else if (v.vm_start > start) {
-    return -ENOMEM;
+  } else {
+    if (v.vm_start > start) return -ENOMEM;
+    // x86-64 has no grows-up stacks (VM_GROWSUP is 0): PROT_GROWSUP always fails here.
+    if (grows & PROT_GROWSUP) return -EINVAL;
   }
   let newprot = calc_vm_prot_bits(prot);
   let tmp = v.vm_start < start ? start : v.vm_start;

@@ -100,12 +100,13 @@ function remap_move(mm: mm_struct, addr: u64, len: u64, new_addr: u64, dontunmap
   return <i64>new_addr;
 }
 
-export function sys_mremap(t: task_struct, addr: u64, old_len: u64, new_len: u64, flags: i32, new_addr: u64): i64 {
+/** `flags_hi` is bits 32..63 of the flags argument (unsigned long in Linux): undefined flags. */
+export function sys_mremap(t: task_struct, addr: u64, old_len: u64, new_len: u64, flags: i32, new_addr: u64, flags_hi: u32 = 0): i64 {
   let mm = MMOF(t);
   old_len = PAGE_ALIGN(old_len);
   new_len = PAGE_ALIGN(new_len);
   // check_mremap_params
-  if (flags & ~(MREMAP_FIXED | MREMAP_MAYMOVE | MREMAP_DONTUNMAP)) return -EINVAL;
+  if ((flags & ~(MREMAP_FIXED | MREMAP_MAYMOVE | MREMAP_DONTUNMAP)) || flags_hi) return -EINVAL;
   if (offset_in_page(addr)) return -EINVAL;
   if (new_len == 0) return -EINVAL;
   if (new_len > TASK_SIZE) return -EINVAL;

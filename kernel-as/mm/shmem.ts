@@ -220,6 +220,17 @@ export function shmem_read(ino: inode, pos: u64, dst: usize, len: u32): void {
   }
 }
 
+/**
+ * What a write leaves behind when copying its first bytes from user memory failed: Linux's
+ * generic_perform_write calls shmem_write_begin (which allocates the page at `pos`) before it
+ * copies, and shmem_write_end with nothing copied still raises i_size to `pos`.
+ */
+export function shmem_write_failed(ino: inode, pos: u64): void {
+  let p = shmem_get_folio(ino, pos >> 12, SGP_WRITE, task_scratch_err());
+  if (p) put_page(p);
+  if (<i64>pos > ino.i_size) ino.i_size = <i64>pos;
+}
+
 /** Copy kernel bytes to file [pos, pos + len), allocating pages; returns bytes or -ENOMEM. */
 export function shmem_write(ino: inode, pos: u64, src: usize, len: u32): i32 {
   let done: u32 = 0;

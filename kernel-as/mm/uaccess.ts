@@ -51,6 +51,9 @@ export function translate(t: task_struct, addr: u64, write: bool, user: bool): i
   let flags: u32 = FAULT_FLAG_ALLOW_RETRY | FAULT_FLAG_KILLABLE | FAULT_FLAG_INTERRUPTIBLE;
   if (write) flags |= FAULT_FLAG_WRITE;
   if (user) flags |= FAULT_FLAG_USER;
+  // x86-64 (4-level paging): an address in neither canonical half is no page fault but a #GP,
+  // which the program sees as SIGSEGV with si_code SI_KERNEL (0x80) and no fault address.
+  if (addr >= 0x800000000000 && addr < 0xffff800000000000) return raise(t, SIGSEGV, 0x80, 0);
   // A fault may need more than one pass (e.g. a read maps the zero page, then nothing
   // else); bound the loop so that a bug cannot hang the host.
   for (let attempt = 0; attempt < 4; attempt++) {
@@ -82,11 +85,22 @@ export function translate(t: task_struct, addr: u64, write: bool, user: bool): i
   return addr >= HOST_STAGING_BASE && len <= <u64>BOUNCE_SIZE && addr - HOST_STAGING_BASE <= <u64>BOUNCE_SIZE - len;
 }
 
+/** access_ok: whether [addr, addr + len) is a user range (or the staging window). */
+export function access_ok(addr: u64, len: u64): bool {
+  if (in_staging(addr, len)) return true;
+  return len <= TASK_SIZE && addr <= TASK_SIZE - len;
+}
+
 /**
  * Copy between kernel memory `k` and user memory `u`. Returns 0, -EFAULT, or -ERESTARTSYS
  * when a userfault blocked the task (the host waits and reissues the system call).
  */
+/** Bytes the last failed copy_user moved before the page it could not fault in (x86's copy stops at the faulting byte). */
+let copy_partial: u64 = 0;
+export function copy_user_partial(): u64 { return copy_partial; }
+
 function copy_user(t: task_struct, k: usize, u: u64, len: u64, to_user: bool): i32 {
+  copy_partial = 0;
   if (len == 0) return 0;
   if (in_staging(u, len)) {
     let b = task_bounce(t) + <usize>(u - HOST_STAGING_BASE);
@@ -104,6 +118,7 @@ function copy_user(t: task_struct, k: usize, u: u64, len: u64, to_user: bool): i
     if (pa < 0) {
       // Kernel-mode faults raise no signal: the system call fails instead.
       task_frame(t).si_signo = 0;
+      copy_partial = done;
       if (pa == <i64>ACCESS_RETRY) return -ERESTARTSYS;
       return pa == <i64>ACCESS_OOM ? -ENOMEM : -EFAULT;
     }
