@@ -60,6 +60,9 @@ export class Process {
   mremap(addr: Num, oldLen: Num, newLen: Num, flags: number, newAddr: Num = 0): number {
     return Number(this.call("mremap", A.__NR_mremap, addr, oldLen, newLen, flags, newAddr));
   }
+  mlock(addr: Num, len: Num): void { this.call("mlock", A.__NR_mlock, addr, len); }
+  mlock2(addr: Num, len: Num, flags: number): void { this.call("mlock2", A.__NR_mlock2, addr, len, flags); }
+  munlock(addr: Num, len: Num): void { this.call("munlock", A.__NR_munlock, addr, len); }
   madvise(addr: Num, len: Num, advice: number): void { this.call("madvise", A.__NR_madvise, addr, len, advice); }
 
   // ---- files ----

@@ -79,6 +79,7 @@ export const VM_UFFD_MISSING: u64 = 0x00000200;
 export const VM_UFFD_WP: u64 = 0x00001000;
 export const VM_LOCKED: u64 = 0x00002000;
 export const VM_SEQ_READ: u64 = 0x00008000;
+export const VM_LOCKONFAULT: u64 = 0x00080000;
 export const VM_RAND_READ: u64 = 0x00010000;
 export const VM_DONTCOPY: u64 = 0x00020000;
 export const VM_DONTEXPAND: u64 = 0x00040000;

@@ -20,6 +20,10 @@ export const __NR_mremap: i32 = 25;
 export const __NR_madvise: i32 = 28;
 export const __NR_dup: i32 = 32;
 export const __NR_getpid: i32 = 39;
+export const __NR_mlock: i32 = 149;
+export const __NR_munlock: i32 = 150;
+export const __NR_mlockall: i32 = 151;
+export const __NR_munlockall: i32 = 152;
 export const __NR_fork: i32 = 57;
 export const __NR_exit: i32 = 60;
 export const __NR_fcntl: i32 = 72;
@@ -31,6 +35,9 @@ export const __NR_fallocate: i32 = 285;
 export const __NR_pipe2: i32 = 293;
 export const __NR_memfd_create: i32 = 319;
 export const __NR_userfaultfd: i32 = 323;
+export const __NR_mlock2: i32 = 325;
+
+export const MLOCK_ONFAULT: i32 = 0x01;
 
 // ---- signals ---------------------------------------------------------------------
 export const SIGBUS: i32 = 7;

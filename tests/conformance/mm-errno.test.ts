@@ -804,16 +804,6 @@ interface KnownDifference {
   uffdlab: [index: number, step: string, line: string][];
 }
 const KNOWN_DIFFERENCES: KnownDifference[] = [
-  {
-    id: 'madvise-dontneed-mlock',
-    reason: 'uffdlab has no mlock(2)/munlock(2) (ENOSYS), so the memory is never locked; a new system call, not a small fix',
-    uffdlab: [
-      [5, 'mlock $A 8192', 'err ENOSYS'],
-      [6, 'madvise $A 8192 4', 'ok'],
-      [7, 'load $A 8192', loadOk(filled(0, P(2)))],
-      [8, 'munlock $A 8192', 'err ENOSYS'],
-    ],
-  },
   ...(HOST_PKU ? [
     { id: 'access-exec-only-readable', reason: 'host CPU has protection keys (PROT_EXEC alone is execute-only); uffdlab models none, as §3.4 does',
       uffdlab: [[5, 'load $A 4096', loadOk(pattern(1))]] as [number, string, string][] },
