@@ -1,6 +1,6 @@
 // The whole build, run by `npm start` and `npm test` (and `npm run build`):
 //   1. host-ts/abi.gen.ts from kernel-as/abi (scripts/gen-abi.mjs)
-//   2. the kernel, twice, through asc's JS API in this process:
+//   2. the kernel, twice (the targets of asconfig.json), through asc's JS API in this process:
 //        build/uffdlab.debug.wasm    CONFIG_DEBUG_VM=1: invariant checker, assertions
 //        build/uffdlab.release.wasm  -O3, checks compiled out
 //   3. the host, bundled by esbuild: dist/index.js (library), dist/cli.js (the uffdlab bin),
@@ -41,29 +41,20 @@ function stampDone(stamp, hash) {
   writeFileSync(join(root, "build", `.${stamp}.stamp`), hash);
 }
 
-/** Options common to both kernel builds; memory is imported, shared, sized by the host. */
-const ASC_COMMON = [
-  "kernel-as/index.ts",
-  "--runtime", "stub",
-  "--enable", "threads",
-  "--sharedMemory", "--importMemory",
-  "--initialMemory", "128", "--maximumMemory", "65536",
-  "--use", "abort=",
-  "--noExportMemory",
-];
+/** The two kernel builds: targets of asconfig.json (which holds every compiler option). */
 const KERNELS = [
-  { out: "build/uffdlab.debug.wasm", flags: ["--use", "CONFIG_DEBUG_VM=1", "-O1", "--debug"] },
-  { out: "build/uffdlab.release.wasm", flags: ["--use", "CONFIG_DEBUG_VM=0", "-O3", "--noAssert"] },
+  { target: "debug", out: "build/uffdlab.debug.wasm" },
+  { target: "release", out: "build/uffdlab.release.wasm" },
 ];
 
 async function buildKernels() {
   const sources = walk(join(root, "kernel-as"), [".ts"]);
   const asc = await import("assemblyscript/asc");
-  const hash = digest(sources, JSON.stringify([ASC_COMMON, KERNELS, asc.version]));
+  const hash = digest([...sources, join(root, "asconfig.json")], JSON.stringify([KERNELS, asc.version]));
   if (upToDate("kernel", hash, KERNELS.map((k) => k.out))) return false;
   for (const k of KERNELS) {
     let stderr = "";
-    const { error } = await asc.main([...ASC_COMMON, ...k.flags, "-o", k.out], {
+    const { error } = await asc.main(["--config", "asconfig.json", "--target", k.target], {
       stdout: { write: () => true },
       stderr: { write: (s) => { stderr += s; return true; } },
       baseDir: root,
