@@ -66,10 +66,12 @@ function do_anonymous_page(vmf: vm_fault): u32 {
     set_pte(<usize>vmf.pte, pte_mkyoung(e));
     return 0;
   }
+  // vmf_anon_prepare comes first (6.18): the VMA has its anon_vma even if the fault then goes
+  // to userfaultfd.
+  anon_vma_prepare(vma);
   if (userfaultfd_missing(vma)) return handle_userfault(vmf, VM_UFFD_MISSING);
   let p = alloc_zeroed_page();
   if (!p) return VM_FAULT_OOM;
-  anon_vma_prepare(vma);
   p.flags |= PG_anon;
   p.index = vmf.address >> 12;
   install_page(vmf, p, (vma.vm_flags & VM_WRITE) != 0, true);
@@ -98,6 +100,9 @@ function do_read_fault(vmf: vm_fault): u32 {
 }
 
 function do_cow_fault(vmf: vm_fault): u32 {
+  // vmf_anon_prepare before ->fault (6.18): even a fault that ends in SIGBUS leaves the VMA its
+  // anon_vma, which then decides merges.
+  anon_vma_prepare(VMA(vmf.vma));
   let np = alloc_page();
   if (!np) return VM_FAULT_OOM;
   let ret = __do_fault(vmf);
@@ -108,7 +113,6 @@ function do_cow_fault(vmf: vm_fault): u32 {
   let src = changetype<page>(<usize>vmf.page);
   memory.copy(page_address(np), page_address(src), PAGE_SIZE);
   put_page(src);
-  anon_vma_prepare(VMA(vmf.vma));
   np.flags |= PG_anon;
   np.index = vmf.address >> 12;
   install_page(vmf, np, true, true);

@@ -159,6 +159,9 @@ export function populate_range(t: task_struct, mm: mm_struct, start: u64, end: u
  */
 function mmap_region(t: task_struct, mm: mm_struct, f: file | null, addr: u64, len: u64, vm_flags: u64, pgoff: u64, ops: u32): i64 {
   let end = addr + len;
+  // accountable_mapping: private writable memory is charged to the commit and marked VM_ACCOUNT
+  // (no accounting here, but the flag takes part in VMA merging exactly as on Linux).
+  if ((vm_flags & (VM_NORESERVE | VM_SHARED | VM_WRITE)) == VM_WRITE) vm_flags |= VM_ACCOUNT;
   if (find_vma_intersection(mm, addr, end)) {
     let r = do_munmap_range(mm, addr, end);
     if (r < 0) return r;
@@ -219,6 +222,7 @@ export function do_mmap(t: task_struct, mm: mm_struct, f: file | null, addr: u64
     if (find_vma_intersection(mm, addr, addr + len)) return -EEXIST;
   }
   let vm_flags = calc_vm_prot_bits(prot) | calc_vm_flag_bits(flags) | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
+  if (flags & MAP_NORESERVE) vm_flags |= VM_NORESERVE; // overcommit mode 0 honours it
   let ops = VMA_OPS_ANON;
   let type = flags & MAP_TYPE;
   if (f) {

@@ -1,10 +1,10 @@
 // mprotect(2) (mm/mprotect.c).
 import { vm_area_struct, mm_struct } from "./types";
-import { VM_READ, VM_WRITE, VM_EXEC, VM_SHARED, VM_MAYREAD, VM_GROWSDOWN } from "../abi/kernel";
+import { VM_READ, VM_WRITE, VM_EXEC, VM_SHARED, VM_MAYREAD, VM_GROWSDOWN, VM_ACCOUNT, VM_NORESERVE } from "../abi/kernel";
 import { PROT_READ, PROT_WRITE, PROT_EXEC, PROT_SEM, PROT_GROWSDOWN, PROT_GROWSUP, PAGE_SIZE } from "../abi/uapi";
 import { EINVAL, ENOMEM, EACCES } from "../abi/errno";
 import { PAGE_ALIGN, offset_in_page } from "../lib/bitops";
-import { VMA, find_vma, split_vma, vma_try_merge } from "./vma";
+import { VMA, find_vma, split_vma, vma_try_merge, vma_is_anonymous } from "./vma";
 import { calc_vm_prot_bits } from "./mmap";
 import { pte_offset, pte_table_end, set_pte, pte_present, pte_special, _PAGE_USER, _PAGE_RW, _PAGE_UFFD_WP } from "./pgtable";
 import { pte_page } from "./memory";
@@ -50,6 +50,13 @@ export function change_protection(mm: mm_struct, v: vm_area_struct, start: u64, 
 /** mprotect_fixup: give [start, end) of `v` the flags `newflags`, splitting as needed. */
 function mprotect_fixup(mm: mm_struct, v: vm_area_struct, start: u64, end: u64, newflags: u64): i32 {
   if (newflags == v.vm_flags) return 0;
+  // VM_ACCOUNT as Linux keeps it: gained when private memory becomes writable, lost again only by
+  // anonymous memory that never had a page (it takes part in VMA merging).
+  if (newflags & VM_WRITE) {
+    if (!(v.vm_flags & (VM_ACCOUNT | VM_WRITE | VM_SHARED | VM_NORESERVE))) newflags |= VM_ACCOUNT;
+  } else if ((v.vm_flags & VM_ACCOUNT) && vma_is_anonymous(v) && v.anon_vma == 0) {
+    newflags &= ~VM_ACCOUNT;
+  }
   if (v.vm_start < start) {
     let n = split_vma(mm, v, start);
     if (!n) return -ENOMEM;

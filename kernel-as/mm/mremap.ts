@@ -1,11 +1,11 @@
 // mremap(2) (mm/mremap.c, 6.18 structure: check_mremap_params, check_prep_vma,
 // mremap_at / mremap_to, expand_vma, move_vma).
 import { vm_area_struct, mm_struct } from "./types";
-import { VM_SHARED, VM_MAYSHARE, VM_DONTEXPAND } from "../abi/kernel";
+import { VM_SHARED, VM_MAYSHARE, VM_DONTEXPAND, VM_LOCKED, VM_LOCKONFAULT } from "../abi/kernel";
 import { MREMAP_MAYMOVE, MREMAP_FIXED, MREMAP_DONTUNMAP, MAP_FIXED, MAP_SHARED, PAGE_SIZE, TASK_SIZE, DEFAULT_MAX_MAP_COUNT } from "../abi/uapi";
 import { EINVAL, ENOMEM, EFAULT } from "../abi/errno";
 import { PAGE_ALIGN, offset_in_page } from "../lib/bitops";
-import { VMA, vma_lookup, vm_area_dup, vma_link, vma_try_merge, find_vma } from "./vma";
+import { VMA, vma_lookup, vm_area_dup, vma_link, vma_try_merge, find_vma, vma_is_anonymous } from "./vma";
 import { get_unmapped_area, do_munmap_range, find_vma_intersection } from "./mmap";
 import { pte_offset, pte_offset_alloc, pte_table_end, set_pte, free_pgtables } from "./pgtable";
 import { task_struct } from "../kernel/types";
@@ -48,6 +48,9 @@ function move_vma(mm: mm_struct, v: vm_area_struct, addr: u64, old_len: u64, new
   let n = vm_area_dup(v);
   if (!n) return -ENOMEM;
   n.vm_pgoff = v.vm_pgoff + ((addr - v.vm_start) >> 12);
+  // copy_vma: an anonymous VMA that never had a page takes the pgoff of its new place, the
+  // better to merge there.
+  if (vma_is_anonymous(v) && v.anon_vma == 0) n.vm_pgoff = new_addr >> 12;
   n.vm_start = new_addr;
   n.vm_end = new_addr + new_len;
   vma_link(mm, n);
@@ -61,6 +64,16 @@ function move_vma(mm: mm_struct, v: vm_area_struct, addr: u64, old_len: u64, new
   if (!dontunmap && old_len > 0) do_munmap_range(mm, addr, addr + old_len);
   let nv = vma_lookup(mm, new_addr);
   if (nv) vma_try_merge(mm, nv);
+  if (dontunmap) {
+    // dontunmap_complete (6.18, measured): the old VMA — all of it, unsplit — loses VM_LOCKED and
+    // VM_LOCKONFAULT (VM_ACCOUNT stays); if it was exactly the moved range (and the new VMA did
+    // not merge into it) it gives up its anon_vma, all its pages having moved.
+    let ov = vma_lookup(mm, addr);
+    if (ov) {
+      ov.vm_flags &= ~(VM_LOCKED | VM_LOCKONFAULT);
+      if (ov.vm_start == addr && ov.vm_end == addr + old_len) ov.anon_vma = 0;
+    }
+  }
   return <i64>new_addr;
 }
 

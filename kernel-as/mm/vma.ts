@@ -194,17 +194,12 @@ export function can_vma_merge(a: vm_area_struct, b: vm_area_struct): bool {
   return true;
 }
 
-/** Merge `v` with its neighbours where possible (vma_merge). Returns the surviving VMA. */
+/**
+ * Merge `v` with its neighbours where possible (vma_merge). Returns the surviving VMA. The left
+ * neighbour comes first, as in Linux's vma_merge_existing_range / vma_merge_new_range: when `v`
+ * could join either but prev and next are incompatible (two different anon_vmas), it joins prev.
+ */
 export function vma_try_merge(mm: mm_struct, v: vm_area_struct): vm_area_struct {
-  if (v.vm_next) {
-    let n = VMA(v.vm_next);
-    if (can_vma_merge(v, n)) {
-      v.vm_end = n.vm_end;
-      if (v.anon_vma == 0) v.anon_vma = n.anon_vma;
-      vma_unlink(mm, n);
-      vm_area_free(n);
-    }
-  }
   if (v.vm_prev) {
     let p = VMA(v.vm_prev);
     if (can_vma_merge(p, v)) {
@@ -212,7 +207,16 @@ export function vma_try_merge(mm: mm_struct, v: vm_area_struct): vm_area_struct 
       if (p.anon_vma == 0) p.anon_vma = v.anon_vma;
       vma_unlink(mm, v);
       vm_area_free(v);
-      return p;
+      v = p;
+    }
+  }
+  if (v.vm_next) {
+    let n = VMA(v.vm_next);
+    if (can_vma_merge(v, n)) {
+      v.vm_end = n.vm_end;
+      if (v.anon_vma == 0) v.anon_vma = n.anon_vma;
+      vma_unlink(mm, n);
+      vm_area_free(n);
     }
   }
   return v;

@@ -1,7 +1,13 @@
 /**
  * A deliberately simple reference model of Linux 6.18 address spaces and memfd files, for the
- * property tests (tests/property/mm-model.test.ts). LINUX-SEMANTICS.md §3.4 is the specification;
- * where it is silent the model follows what the real 6.18 kernel does (checked with small C programs).
+ * property tests: tests/property/mm-model.test.ts runs random command sequences on uffdlab and on this
+ * model; tests/property/mm-model-host.test.ts runs the same sequences on the host's real Linux 6.18
+ * and on this model, which checks the model itself. LINUX-SEMANTICS.md §3.4 is the specification;
+ * where it is silent the model follows what the real 6.18 kernel does. Rules found that way (all
+ * measured on 6.18.44 x86-64) are marked in the method comments, among them: an mmap hint is rounded
+ * down; MADV_POPULATE_* stop at the first hole; POPULATE_READ needs PROT_READ itself; ftruncate to the
+ * same size truncates; mremap FIXED with equal sizes moves each VMA piece separately (with DONTUNMAP
+ * too); a failed pwrite leaves the target page allocated and i_size raised to the write position.
  *
  * Granularity is the page. A process is a map page-number -> MPage; a file (a memfd, or the hidden
  * shmem file behind a MAP_SHARED|MAP_ANONYMOUS mapping) is a size plus a map page-offset -> contents.
@@ -31,13 +37,16 @@ export const MMAP_BASE = 0x7f0000000000;
 
 // Linux UAPI numbers (x86-64), spelled out so the model does not depend on the kernel's ABI file.
 export const PROT_READ = 1, PROT_WRITE = 2, PROT_EXEC = 4;
-export const MAP_SHARED = 1, MAP_PRIVATE = 2, MAP_FIXED = 0x10, MAP_ANONYMOUS = 0x20, MAP_FIXED_NOREPLACE = 0x100000;
+export const MAP_SHARED = 1, MAP_PRIVATE = 2, MAP_FIXED = 0x10, MAP_ANONYMOUS = 0x20, MAP_POPULATE = 0x8000, MAP_FIXED_NOREPLACE = 0x100000;
 export const MREMAP_MAYMOVE = 1, MREMAP_FIXED = 2, MREMAP_DONTUNMAP = 4;
 export const MADV = {
   NORMAL: 0, WILLNEED: 3, DONTNEED: 4, REMOVE: 9, DONTFORK: 10, DOFORK: 11, WIPEONFORK: 18, KEEPONFORK: 19,
   POPULATE_READ: 22, POPULATE_WRITE: 23,
 } as const;
 export const FALLOC_FL_KEEP_SIZE = 1, FALLOC_FL_PUNCH_HOLE = 2;
+export const F_SEAL_SEAL = 1, F_SEAL_SHRINK = 2, F_SEAL_GROW = 4, F_SEAL_WRITE = 8, F_SEAL_FUTURE_WRITE = 0x10, F_SEAL_EXEC = 0x20;
+export const MFD_ALLOW_SEALING = 2;
+const WRITE_SEALS = F_SEAL_WRITE | F_SEAL_FUTURE_WRITE;
 
 export type Content = Map<number, number>;
 export type Signal = "SIGSEGV" | "SIGBUS";
@@ -64,6 +73,8 @@ export interface MFile {
   pages: Map<number, Content>;
   /** The hidden file of a MAP_SHARED|MAP_ANONYMOUS mapping (no fd reaches it). */
   anon: boolean;
+  /** F_SEAL_* bits (F_SEAL_SEAL unless created with MFD_ALLOW_SEALING). memfds are mode 0777. */
+  seals: number;
   /** Inode number, learned from fstat (memfd) or from the first VMA that shows it (shared anon). */
   ino?: number;
 }
@@ -81,6 +92,11 @@ export interface MPage {
   priv: Content | null;
   dontfork: boolean;
   wipeonfork: boolean;
+  /**
+   * VM_MAYWRITE: false only for a MAP_SHARED mapping made while the file was write-sealed, which
+   * mprotect may then never make writable (and which does not block F_SEAL_WRITE).
+   */
+  maywrite: boolean;
 }
 
 export interface MProc {
@@ -101,6 +117,22 @@ export class MmModel {
   readonly files = new Map<number, MFile>();
   readonly procs = new Map<number, MProc>();
   private nextFileId = 1;
+  /**
+   * Pages that are occupied although the model did not map them (a host-kernel harness's own code,
+   * stack and libraries). They count as "mapped" for placement and for MAP_FIXED_NOREPLACE.
+   */
+  reserved: (vpn: number) => boolean = () => false;
+  /**
+   * Where the kernel puts a mapping it places itself. Default: the top-down rule (exact). A harness
+   * whose kernel randomises the layout (ASLR) installs a hook that accepts the kernel's choice after
+   * checking it is page-aligned and free.
+   */
+  place: ((pid: number, len: number) => number | null) | null = null;
+  /**
+   * Whether a PROT_EXEC-only page can be read. §3.4: yes (x86-64: execute implies read). A host whose
+   * CPU has protection keys (pku/ospke) makes PROT_EXEC-only mappings execute-only, and reads SIGSEGV.
+   */
+  execOnlyReadable = true;
 
   // ---- processes ----------------------------------------------------------------------------
 
@@ -148,8 +180,8 @@ export class MmModel {
 
   // ---- files ----------------------------------------------------------------------------------
 
-  private newFile(size: number, anon: boolean): MFile {
-    const f: MFile = { id: this.nextFileId++, size, pages: new Map(), anon };
+  private newFile(size: number, anon: boolean, seals = F_SEAL_SEAL): MFile {
+    const f: MFile = { id: this.nextFileId++, size, pages: new Map(), anon, seals };
     this.files.set(f.id, f);
     return f;
   }
@@ -159,12 +191,12 @@ export class MmModel {
     return id === undefined ? null : this.files.get(id)!;
   }
 
-  /** memfd_create: the lowest free descriptor. Returns [outcome, file id]. */
-  memfdCreate(pid: number): [Outcome, number] {
+  /** memfd_create (flags 0 or MFD_ALLOW_SEALING): the lowest free descriptor. Returns [outcome, file id]. */
+  memfdCreate(pid: number, flags = 0): [Outcome, number] {
     const p = this.proc(pid);
     let fd = 0;
     while (p.fds.has(fd)) fd++;
-    const f = this.newFile(0, false);
+    const f = this.newFile(0, false, flags & MFD_ALLOW_SEALING ? 0 : F_SEAL_SEAL);
     p.fds.set(fd, f.id);
     return [ok(fd), f.id];
   }
@@ -182,6 +214,30 @@ export class MmModel {
     return f ? { size: f.size, blocks: 8 * f.pages.size } : null;
   }
 
+  /**
+   * fcntl(F_ADD_SEALS). F_SEAL_EXEC on an executable memfd (mode 0777) implies the write, shrink and
+   * grow seals; F_SEAL_WRITE is EBUSY while any MAP_SHARED mapping with VM_MAYWRITE — even PROT_READ —
+   * maps the file, in any process (both measured on 6.18).
+   */
+  addSeals(pid: number, fd: number, seals: number): Outcome {
+    const f = this.fileOfFd(pid, fd);
+    if (!f) return err("EBADF");
+    if (seals & ~0x3f) return err("EINVAL");
+    if (f.seals & F_SEAL_SEAL) return err("EPERM");
+    if (seals & F_SEAL_EXEC) seals |= F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_FUTURE_WRITE;
+    if ((seals & F_SEAL_WRITE) && !(f.seals & F_SEAL_WRITE)) {
+      for (const p of this.procs.values())
+        for (const e of p.pages.values()) if (e.file === f.id && e.shared && e.maywrite) return err("EBUSY");
+    }
+    f.seals |= seals;
+    return ok(0);
+  }
+
+  getSeals(pid: number, fd: number): Outcome {
+    const f = this.fileOfFd(pid, fd);
+    return f ? ok(f.seals) : err("EBADF");
+  }
+
   /** Pages of the file addressable by a mapping: [0, ceil(size / PAGE)). */
   private eofPage(f: MFile): number {
     return Math.ceil(f.size / PAGE);
@@ -195,15 +251,17 @@ export class MmModel {
   }
 
   /**
-   * ftruncate (memfd). Shrinking frees the file pages beyond the new EOF and zeroes the tail of a
-   * partial last page; private copies beyond EOF in every MAP_PRIVATE mapping are discarded too
+   * ftruncate (memfd). Shrinking — and, as in shmem_setattr, truncating to the same size — frees the
+   * file pages beyond the new EOF (also pages FALLOC_FL_KEEP_SIZE allocated there) and zeroes the tail
+   * of a partial last page; private copies beyond EOF in every MAP_PRIVATE mapping are discarded too
    * (truncation unmaps "even COWs"), so those pages SIGBUS afterwards. Growing adds a hole.
    */
   ftruncate(pid: number, fd: number, length: number): Outcome {
     if (length < 0) return err("EINVAL");
     const f = this.fileOfFd(pid, fd);
     if (!f) return err("EBADF");
-    if (length < f.size) {
+    if ((length < f.size && f.seals & F_SEAL_SHRINK) || (length > f.size && f.seals & F_SEAL_GROW)) return err("EPERM");
+    if (length <= f.size) {
       const keep = Math.ceil(length / PAGE);
       for (const pg of [...f.pages.keys()]) if (pg >= keep) f.pages.delete(pg);
       if (length % PAGE !== 0) this.zeroBytes(f, Math.floor(length / PAGE), length % PAGE, PAGE);
@@ -235,20 +293,125 @@ export class MmModel {
     if ((mode & FALLOC_FL_PUNCH_HOLE) && !(mode & FALLOC_FL_KEEP_SIZE)) return err("EOPNOTSUPP");
     const f = this.files.get(f0)!;
     if (mode & FALLOC_FL_PUNCH_HOLE) {
+      if (f.seals & WRITE_SEALS) return err("EPERM");
       this.punch(f, off, len);
       return ok(0);
     }
+    if ((f.seals & F_SEAL_GROW) && off + len > f.size) return err("EPERM");
     for (let pg = Math.floor(off / PAGE); pg * PAGE < off + len; pg++) if (!f.pages.has(pg)) f.pages.set(pg, new Map());
     if (!(mode & FALLOC_FL_KEEP_SIZE) && off + len > f.size) f.size = off + len;
     return ok(0);
   }
 
+  /**
+   * The write path of pwrite(2) (generic_perform_write + shmem_write_begin/end), one file page at a
+   * time: write seals are EPERM; with F_SEAL_GROW a chunk ending beyond EOF stops the write (EPERM if
+   * it is the first). shmem_write_begin allocates the page before the copy; `src(i)` gives byte i of
+   * the buffer, or null where the kernel could not fault the buffer in — the copy stops there (EFAULT if
+   * nothing was written), and shmem_write_end with nothing copied still raises i_size to the position
+   * (measured on 6.18: a failed write leaves that page allocated and the size raised).
+   */
+  private writeFile(f: MFile, off: number, n: number, src: (i: number) => number | null): Outcome {
+    if (off < 0) return err("EINVAL");
+    let done = 0;
+    while (done < n) {
+      const pos = off + done;
+      const chunk = Math.min(PAGE - (pos % PAGE), n - done);
+      if (f.seals & WRITE_SEALS) break;
+      if ((f.seals & F_SEAL_GROW) && pos + chunk > f.size) break;
+      const pg = Math.floor(pos / PAGE);
+      let c = f.pages.get(pg);
+      if (!c) f.pages.set(pg, (c = new Map()));
+      let copied = 0;
+      for (; copied < chunk; copied++) {
+        const b = src(done + copied);
+        if (b === null) break;
+        if (b === 0) c.delete((pos + copied) % PAGE);
+        else c.set((pos + copied) % PAGE, b);
+      }
+      if (pos + copied > f.size) f.size = pos + copied;
+      done += copied;
+      if (copied < chunk) return done > 0 ? ok(done) : err("EFAULT");
+    }
+    return done > 0 || n === 0 ? ok(done) : err("EPERM");
+  }
+
+  /** pwrite(2) of `data` at `off` (from the staging window: the buffer never faults). */
+  pwrite(pid: number, fd: number, data: number[], off: number): Outcome {
+    const f = this.fileOfFd(pid, fd);
+    if (!f) return err("EBADF");
+    return this.writeFile(f, off, data.length, (i) => data[i]);
+  }
+
+  /**
+   * pwrite(2) from user memory [src, src + n), a buffer that does not map the file being written.
+   * The kernel reads the buffer as the program would, in order; it stops at the first byte whose page
+   * cannot be faulted in (unmapped, no access, beyond EOF) — no signal, a short count or EFAULT.
+   */
+  pwriteFrom(pid: number, fd: number, src: number, n: number, off: number): Outcome {
+    const f = this.fileOfFd(pid, fd);
+    if (!f) return err("EBADF");
+    const p = this.proc(pid);
+    let bad = n; // index of the first byte that cannot be read
+    return this.writeFile(f, off, n, (i) => {
+      if (i >= bad) return null;
+      const a = src + i, vpn = Math.floor(a / PAGE);
+      if ((i === 0 || a % PAGE === 0) && this.faultIn(p, vpn, false)) {
+        bad = i;
+        return null;
+      }
+      return this.contents(p, vpn)?.get(a % PAGE) ?? 0;
+    });
+  }
+
+  /** pread(2): the bytes of [off, min(off + len, i_size)); holes read 0 and stay holes. */
+  pread(pid: number, fd: number, len: number, off: number): number[] | Outcome {
+    const f = this.fileOfFd(pid, fd);
+    if (!f) return err("EBADF");
+    if (off < 0) return err("EINVAL");
+    const out: number[] = [];
+    for (let a = off; a < Math.min(off + len, f.size); a++) out.push(f.pages.get(Math.floor(a / PAGE))?.get(a % PAGE) ?? 0);
+    return out;
+  }
+
+  /** The file a page shows, or null (private anonymous memory, or a private copy). */
+  fileShownAt(pid: number, addr: number): number | null {
+    const e = this.proc(pid).pages.get(Math.floor(addr / PAGE));
+    return e && e.file !== null ? e.file : null;
+  }
+
+  /**
+   * pread(2) into user memory [dst, dst + n) (not a mapping of the same file): nothing at or beyond EOF
+   * returns 0 without touching the buffer; otherwise the kernel writes the buffer as the program would,
+   * in order, and stops at the first byte whose page cannot be faulted in for writing: the count so far,
+   * or EFAULT if it is 0.
+   */
+  preadTo(pid: number, fd: number, dst: number, n: number, off: number): Outcome {
+    const r = this.pread(pid, fd, n, off);
+    if (!Array.isArray(r)) return r;
+    if (r.length === 0) return ok(0);
+    const p = this.proc(pid);
+    let done = 0;
+    for (; done < r.length; done++) {
+      const a = dst + done, vpn = Math.floor(a / PAGE);
+      if ((done === 0 || a % PAGE === 0) && this.faultIn(p, vpn, true)) break;
+      const c = this.contents(p, vpn)!;
+      if (r[done] === 0) c.delete(a % PAGE);
+      else c.set(a % PAGE, r[done]);
+    }
+    return done > 0 ? ok(done) : err("EFAULT");
+  }
+
   // ---- address-space helpers ------------------------------------------------------------------
 
   /** Whether any page of [addr, addr + len) is mapped. */
-  private intersects(p: MProc, addr: number, len: number): boolean {
-    for (let a = addr; a < addr + len; a += PAGE) if (p.pages.has(a / PAGE)) return true;
+  intersects(p: MProc, addr: number, len: number): boolean {
+    for (let a = addr; a < addr + len; a += PAGE) if (p.pages.has(a / PAGE) || this.reserved(a / PAGE)) return true;
     return false;
+  }
+
+  private choose(pid: number, len: number): number | null {
+    return this.place ? this.place(pid, len) : this.topdown(pid, len);
   }
 
   private unmapRange(p: MProc, addr: number, len: number): void {
@@ -282,7 +445,8 @@ export class MmModel {
   private faultIn(p: MProc, vpn: number, write: boolean): Signal | null {
     const e = p.pages.get(vpn);
     if (!e) return "SIGSEGV";
-    if (write ? !(e.prot & PROT_WRITE) : !(e.prot & (PROT_READ | PROT_WRITE | PROT_EXEC))) return "SIGSEGV";
+    const readable = (e.prot & (PROT_READ | PROT_WRITE)) !== 0 || ((e.prot & PROT_EXEC) !== 0 && this.execOnlyReadable);
+    if (write ? !(e.prot & PROT_WRITE) : !readable) return "SIGSEGV";
     if (e.file === null) {
       if (write && !e.priv) e.priv = new Map();
       return null;
@@ -363,12 +527,18 @@ export class MmModel {
     } else if (addr !== 0 && addr <= TASK_SIZE - len && !this.intersects(p, addr, len)) {
       at = addr;
     } else {
-      const t = this.topdown(pid, len);
+      const t = this.choose(pid, len);
       if (t === null) return err("ENOMEM");
       at = t;
     }
     if ((flags & MAP_FIXED_NOREPLACE) && this.intersects(p, at, len)) return err("EEXIST");
     const shared = type === MAP_SHARED;
+    // memfd_check_seals_mmap: a write-sealed file maps shared only read-only, and for good.
+    let maywrite = true;
+    if (file && shared && file.seals & WRITE_SEALS) {
+      if (prot & PROT_WRITE) return err("EPERM");
+      maywrite = false;
+    }
     let fileId: number | null = null;
     let pgoff = off / PAGE;
     if (file) fileId = file.id;
@@ -379,8 +549,14 @@ export class MmModel {
     this.unmapRange(p, at, len);
     for (let i = 0; i < len / PAGE; i++) {
       p.pages.set(at / PAGE + i, {
-        prot: prot & 7, shared, file: fileId, pgoff: fileId === null ? 0 : pgoff + i, priv: null, dontfork: false, wipeonfork: false,
+        prot: prot & 7, shared, file: fileId, pgoff: fileId === null ? 0 : pgoff + i, priv: null, dontfork: false, wipeonfork: false, maywrite,
       });
+    }
+    if ((flags & MAP_POPULATE) && (prot & 7)) {
+      // mm_populate: fault every page in, for write where that breaks COW (private writable
+      // mappings), else for read; errors are ignored and end the populate (a page beyond EOF).
+      const write = (prot & PROT_WRITE) !== 0 && !shared;
+      for (let i = 0; i < len / PAGE; i++) if (this.faultIn(p, at / PAGE + i, write)) break;
     }
     this.collectFiles();
     return ok(at);
@@ -405,6 +581,7 @@ export class MmModel {
     for (let a = addr; a < addr + len; a += PAGE) {
       const e = p.pages.get(a / PAGE);
       if (!e) return err("ENOMEM");
+      if ((prot & PROT_WRITE) && !e.maywrite) return err("EACCES");
       e.prot = prot & 7;
     }
     return ok(0);
@@ -433,7 +610,8 @@ export class MmModel {
       for (let a = addr; a < end; a += PAGE) {
         const e = p.pages.get(a / PAGE);
         if (!e) return err("ENOMEM");
-        if (write ? !(e.prot & PROT_WRITE) : !(e.prot & 7)) return err("EINVAL");
+        // GUP (check_vma_flags) wants VM_READ for a read even where the CPU could read (W- or X-only).
+        if (write ? !(e.prot & PROT_WRITE) : !(e.prot & PROT_READ)) return err("EINVAL");
         if (this.faultIn(p, a / PAGE, write)) return err("EFAULT");
       }
       return ok(0);
@@ -453,7 +631,8 @@ export class MmModel {
           break;
         case MADV.REMOVE:
           if (e.file === null) return err("EINVAL");
-          if (!e.shared) return err("EACCES");
+          if (!e.shared || !e.maywrite) return err("EACCES");
+          if (this.files.get(e.file)!.seals & WRITE_SEALS) return err("EPERM"); // vfs_fallocate's punch
           this.punch(this.files.get(e.file)!, e.pgoff * PAGE, PAGE);
           break;
         case MADV.DONTFORK: e.dontfork = true; break;
@@ -474,16 +653,17 @@ export class MmModel {
   /** get_unmapped_area without MAP_FIXED: a free, valid hint is honoured, else top-down. */
   private placeHint(pid: number, hint: number, len: number): number | null {
     if (hint !== 0 && hint >= MMAP_MIN_ADDR && hint <= TASK_SIZE - len && !this.intersects(this.proc(pid), hint, len)) return hint;
-    return this.topdown(pid, len);
+    return this.choose(pid, len);
   }
 
   /**
-   * mremap (not old_len 0), following 6.18's mm/mremap.c: check_mremap_params, then either
+   * mremap, following 6.18's mm/mremap.c: check_mremap_params, then either
    * remap_move (MREMAP_FIXED with equal sizes, DONTUNMAP or not: every VMA piece of the old range
    * moves by the same offset, each piece replacing only its own target range, so the target of a
    * gap in the source keeps its mapping) or check_prep_vma + mremap_to / mremap_at.
    * MREMAP_DONTUNMAP leaves the old range mapped with the same attributes but without its private
    * contents (they moved): private anonymous memory reads 0 there, file pages show the file.
+   * old_len 0 on a shared mapping maps the same file pages a second time (EINVAL on a private one).
    */
   mremap(pid: number, addr: number, oldLen: number, newLen: number, flags: number, newAddr: number, vmaAt: VmaAt): Outcome {
     const p = this.proc(pid);
@@ -493,7 +673,6 @@ export class MmModel {
     if (flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP)) return err("EINVAL");
     if (!aligned(addr)) return err("EINVAL");
     if (newLen === 0 || newLen > TASK_SIZE) return err("EINVAL");
-    if (oldLen === 0) throw new Error("model: old_len 0 not modelled");
     const fixed = (flags & MREMAP_FIXED) !== 0;
     const dontunmap = (flags & MREMAP_DONTUNMAP) !== 0;
     const implies = fixed || dontunmap;
@@ -527,6 +706,7 @@ export class MmModel {
     if (!v || !p.pages.has(addr / PAGE)) return err("EFAULT");
     const type = oldLen === newLen ? "same" : oldLen > newLen ? "shrink" : "expand";
     if (type === "expand" || implies) {
+      if (oldLen === 0 && !p.pages.get(addr / PAGE)!.shared) return err("EINVAL");
       const need = type === "shrink" ? newLen : oldLen; // a shrink may cross VMA ends
       if (need > v.end - addr) return err("EFAULT");
     }
@@ -544,7 +724,14 @@ export class MmModel {
     };
     if (implies) {
       // mremap_to
-      if (fixed) this.unmapRange(p, newAddr, newLen);
+      if (fixed) {
+        this.unmapRange(p, newAddr, newLen);
+        // The target may have covered the source (only possible with old_len 0): look it up again.
+        if (!p.pages.has(addr / PAGE)) {
+          this.collectFiles();
+          return err("EFAULT");
+        }
+      }
       let len = oldLen;
       if (type === "shrink") {
         this.unmapRange(p, addr + newLen, oldLen - newLen);
@@ -567,7 +754,7 @@ export class MmModel {
       return ok(addr);
     }
     if (!(flags & MREMAP_MAYMOVE)) return err("ENOMEM");
-    const to = this.topdown(pid, newLen);
+    const to = this.choose(pid, newLen);
     if (to === null) return err("ENOMEM");
     return move(to, oldLen, newLen);
   }
