@@ -2,6 +2,7 @@
 export { Kernel, CAP_SYS_ADMIN, CAP_SYS_PTRACE, type BootOptions, type KernelStats } from "./kernel.js";
 export { Process, type Stat } from "./process.js";
 export { Thread, type Num } from "./thread.js";
+export { Userfaultfd, FillError, decodeMsg, type UffdMsg } from "./fd/userfaultfd.js";
 export { SystemError, SignalError, SegmentationFault, BusError, OutOfMemoryError, WouldBlockError, DeadlockError, errnoName } from "./errors.js";
 export { Scheduler, type ThreadBody, type AsyncThread } from "./sched/scheduler.js";
 export { formatMaps, type VmaInfo } from "./debug/maps.js";

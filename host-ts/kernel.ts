@@ -22,8 +22,8 @@ export interface BootOptions {
 }
 
 /** Capability bits a process can hold (include/uapi/linux/capability.h numbering). */
-export const CAP_SYS_PTRACE = 1 << 19;
-export const CAP_SYS_ADMIN = 1 << 21;
+export const CAP_SYS_PTRACE = A.CAP_SYS_PTRACE;
+export const CAP_SYS_ADMIN = A.CAP_SYS_ADMIN;
 
 const PAGE = 64 * 1024;
 
@@ -111,7 +111,7 @@ export class Kernel {
 
   /** Call a system call and throw SystemError on failure; returns the (non-negative) result. */
   syscallOrThrow(t: Thread, name: string, nr: number, args: Num[]): bigint {
-    const r = this.syscallRaw(t, nr, args);
+    const r = t.syscall(nr, ...args);
     if (r < 0n && r > -4096n) throw new SystemError(Number(-r), name);
     return r;
   }

@@ -6,6 +6,7 @@ import type { Kernel } from "./kernel.js";
 import { SystemError } from "./errors.js";
 import { Thread, type Num } from "./thread.js";
 import { readVmas, formatMaps, type VmaInfo } from "./debug/maps.js";
+import { Userfaultfd } from "./fd/userfaultfd.js";
 
 export interface Stat {
   dev: bigint;
@@ -131,6 +132,23 @@ export class Process {
     if (len > A.BOUNCE_SIZE) throw new RangeError("pread: at most BOUNCE_SIZE bytes per call");
     const n = Number(this.call("pread64", A.__NR_pread64, fd, A.HOST_STAGING_BASE, len, offset));
     return this.thread.bounce.slice(0, n);
+  }
+
+  // ---- ioctl and userfaultfd ----
+
+  /**
+   * ioctl(fd, request, bytes): the argument structure's exact bytes go in through the staging
+   * window; returns the raw result (value or -errno) and the structure as the kernel left it.
+   */
+  ioctl(fd: Num, request: number, bytes: Uint8Array, t: Thread = this.thread): { ret: bigint; bytes: Uint8Array } {
+    const ptr = t.stage(bytes);
+    const ret = t.syscall(A.__NR_ioctl, fd, request, ptr);
+    return { ret, bytes: t.bounce.slice(0, bytes.length) };
+  }
+
+  /** userfaultfd(flags): a Userfaultfd serving this process's address space. */
+  userfaultfd(flags = 0): Userfaultfd {
+    return new Userfaultfd(this, Number(this.call("userfaultfd", A.__NR_userfaultfd, flags)));
   }
 
   // ---- processes ----

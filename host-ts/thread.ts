@@ -7,6 +7,9 @@ import type { Kernel } from "./kernel.js";
 
 export type Num = number | bigint;
 
+/** -ERESTARTSYS: the kernel's "this call must wait; reissue it after the wake". */
+const ERESTARTSYS = -BigInt(A.ERESTARTSYS);
+
 /**
  * Block the calling (worker) thread until the kernel clears its wait word: spin first
  * (a cross-thread wake costs ~0.5 µs spinning, ~40 µs from sleep), then Atomics.wait.
@@ -163,7 +166,14 @@ export class Thread {
    * (>= 0) or -errno as a bigint, never throws for a failed call.
    */
   syscall(nr: number, ...args: Num[]): bigint {
-    return this.kernel.syscallRaw(this, nr, args);
+    for (;;) {
+      const r = this.kernel.syscallRaw(this, nr, args);
+      if (r !== ERESTARTSYS) return r;
+      // The call must wait (e.g. read() on an empty blocking userfaultfd, or a copy from a
+      // registered page): the kernel queued the task. Wait for the wake, then reissue.
+      if (this.waitMode === "throw") throw new WouldBlockError(0);
+      waitForWake(this, this.spinLimit);
+    }
   }
 
   /** Bytes written into the bounce page, reachable by system calls at HOST_STAGING_BASE. */

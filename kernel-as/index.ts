@@ -14,7 +14,9 @@ import { user_load, user_store, user_read, user_write, user_translate } from "./
 import { dump_vmas, vma_file_name } from "./mm/maps";
 import { check_invariants, CHECK_DETAIL_ADDR } from "./mm/debug";
 import { kernel_stat as __kernel_stat } from "./mm/stat";
-import { ESRCH } from "./abi/errno";
+import { ESRCH, ERESTARTSYS } from "./abi/errno";
+import { task_enter } from "./kernel/entry";
+import { ACCESS_RETRY } from "./abi/kernel";
 import { host_frame, maps_record } from "./abi/kernel";
 import { stat } from "./abi/uapi";
 import { KSTATE_ADDR } from "./init/layout";
@@ -72,14 +74,18 @@ export function task_frame_addr(tid: i32): u32 {
 /** Run the system call described by the task's host frame; the result goes to frame.ret. */
 export function syscall(tid: i32): i32 {
   lock();
-  let t = find_task(tid);
+  let t = task_enter(tid);
   if (!t) {
     unlock();
     return -ESRCH;
   }
   let f = task_frame(t);
   f.si_signo = 0;
-  f.ret = do_syscall(t);
+  let r = do_syscall(t);
+  // A call that must wait returns -ERESTARTSYS with the task queued: the host waits on the
+  // frame's wait word and reissues the call (userspace never sees ERESTARTSYS).
+  f.status = r == -ERESTARTSYS ? ACCESS_RETRY : 0;
+  f.ret = r;
   unlock();
   return 0;
 }

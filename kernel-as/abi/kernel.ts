@@ -134,3 +134,8 @@ export const KSTAT_NR_TASKS: i32 = 4;
 export const KSTAT_NR_INODES: i32 = 5;
 export const KSTAT_SLAB_FRAMES: i32 = 6;
 export const KSTAT_MEM_BYTES: i32 = 7;
+
+// ---- capabilities (include/uapi/linux/capability.h bit numbers) --------------------------
+export const CAP_IPC_LOCK: u32 = 1 << 14;
+export const CAP_SYS_PTRACE: u32 = 1 << 19;
+export const CAP_SYS_ADMIN: u32 = 1 << 21;

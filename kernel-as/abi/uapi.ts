@@ -201,3 +201,101 @@ export const NR_OPEN_DEFAULT: i32 = 1024;
   __unused1: i64;
   __unused2: i64;
 }
+
+// ---- userfaultfd (include/uapi/linux/userfaultfd.h) ------------------------------------------
+export const UFFD_API: u64 = 0xaa;
+export const UFFD_USER_MODE_ONLY: i32 = 1;
+export const USERFAULTFD_IOC_NEW: u32 = 0xaa00;
+export const UFFDIO_REGISTER: u32 = 0xc020aa00;
+export const UFFDIO_UNREGISTER: u32 = 0x8010aa01;
+export const UFFDIO_WAKE: u32 = 0x8010aa02;
+export const UFFDIO_COPY: u32 = 0xc028aa03;
+export const UFFDIO_ZEROPAGE: u32 = 0xc020aa04;
+export const UFFDIO_MOVE: u32 = 0xc028aa05;
+export const UFFDIO_WRITEPROTECT: u32 = 0xc018aa06;
+export const UFFDIO_CONTINUE: u32 = 0xc020aa07;
+export const UFFDIO_POISON: u32 = 0xc020aa08;
+export const UFFDIO_API: u32 = 0xc018aa3f;
+
+export const UFFD_API_IOCTLS: u64 = 0x8000000000000003;
+export const UFFD_API_RANGE_IOCTLS: u64 = 0x1fc;
+export const UFFD_API_RANGE_IOCTLS_BASIC: u64 = 0x1cc;
+/** ioctl bits (1 << _UFFDIO_*) inside the masks above */
+export const _UFFDIO_WRITEPROTECT_BIT: u64 = 0x40;
+export const _UFFDIO_CONTINUE_BIT: u64 = 0x80;
+
+export const UFFDIO_REGISTER_MODE_MISSING: u64 = 0x1;
+export const UFFDIO_REGISTER_MODE_WP: u64 = 0x2;
+export const UFFDIO_REGISTER_MODE_MINOR: u64 = 0x4;
+export const UFFDIO_COPY_MODE_DONTWAKE: u64 = 0x1;
+export const UFFDIO_COPY_MODE_WP: u64 = 0x2;
+export const UFFDIO_ZEROPAGE_MODE_DONTWAKE: u64 = 0x1;
+
+export const UFFD_EVENT_PAGEFAULT: u8 = 0x12;
+export const UFFD_EVENT_FORK: u8 = 0x13;
+export const UFFD_EVENT_REMAP: u8 = 0x14;
+export const UFFD_EVENT_REMOVE: u8 = 0x15;
+export const UFFD_EVENT_UNMAP: u8 = 0x16;
+export const UFFD_PAGEFAULT_FLAG_WRITE: u64 = 0x1;
+export const UFFD_PAGEFAULT_FLAG_WP: u64 = 0x2;
+export const UFFD_PAGEFAULT_FLAG_MINOR: u64 = 0x4;
+
+export const UFFD_FEATURE_PAGEFAULT_FLAG_WP: u64 = 1 << 0;
+export const UFFD_FEATURE_EVENT_FORK: u64 = 1 << 1;
+export const UFFD_FEATURE_EVENT_REMAP: u64 = 1 << 2;
+export const UFFD_FEATURE_EVENT_REMOVE: u64 = 1 << 3;
+export const UFFD_FEATURE_MISSING_HUGETLBFS: u64 = 1 << 4;
+export const UFFD_FEATURE_MISSING_SHMEM: u64 = 1 << 5;
+export const UFFD_FEATURE_EVENT_UNMAP: u64 = 1 << 6;
+export const UFFD_FEATURE_SIGBUS: u64 = 1 << 7;
+export const UFFD_FEATURE_THREAD_ID: u64 = 1 << 8;
+export const UFFD_FEATURE_MINOR_HUGETLBFS: u64 = 1 << 9;
+export const UFFD_FEATURE_MINOR_SHMEM: u64 = 1 << 10;
+export const UFFD_FEATURE_EXACT_ADDRESS: u64 = 1 << 11;
+export const UFFD_FEATURE_WP_HUGETLBFS_SHMEM: u64 = 1 << 12;
+export const UFFD_FEATURE_WP_UNPOPULATED: u64 = 1 << 13;
+export const UFFD_FEATURE_POISON: u64 = 1 << 14;
+export const UFFD_FEATURE_WP_ASYNC: u64 = 1 << 15;
+export const UFFD_FEATURE_MOVE: u64 = 1 << 16;
+/** UFFD_API_FEATURES on x86-64 6.18 (all mainline bits). */
+export const UFFD_API_FEATURES: u64 = 0x1ffff;
+export const UFFD_MSG_SIZE: i32 = 32;
+
+/** struct uffd_msg (packed, 32 bytes), pagefault view of the union. */
+@unmanaged export class uffd_msg {
+  event: u8;
+  reserved1: u8;
+  reserved2: u16;
+  reserved3: u32;
+  arg0: u64;
+  arg1: u64;
+  arg2: u64;
+}
+@unmanaged export class uffdio_api {
+  api: u64;
+  features: u64;
+  ioctls: u64;
+}
+@unmanaged export class uffdio_range {
+  start: u64;
+  len: u64;
+}
+@unmanaged export class uffdio_register {
+  start: u64;
+  len: u64;
+  mode: u64;
+  ioctls: u64;
+}
+@unmanaged export class uffdio_copy {
+  dst: u64;
+  src: u64;
+  len: u64;
+  mode: u64;
+  copy: i64;
+}
+@unmanaged export class uffdio_zeropage {
+  start: u64;
+  len: u64;
+  mode: u64;
+  zeropage: i64;
+}

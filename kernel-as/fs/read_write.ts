@@ -3,7 +3,8 @@
 import { task_struct, files_struct } from "../kernel/types";
 import { EBADF, EINVAL, ESPIPE, EPERM, EFBIG, EFAULT } from "../abi/errno";
 import { F_SEAL_WRITE, F_SEAL_FUTURE_WRITE, F_SEAL_GROW, MAX_LFS_FILESIZE, PAGE_SIZE } from "../abi/uapi";
-import { file, FILE_SHMEM, FILE_PIPE, FMODE_READ, FMODE_WRITE, INODE_SHMEM } from "./types";
+import { userfaultfd_read } from "./userfaultfd";
+import { file, FILE_UFFD, FILE_SHMEM, FILE_PIPE, FMODE_READ, FMODE_WRITE, INODE_SHMEM } from "./types";
 import { fget, file_inode } from "./file";
 import { shmem_read, shmem_write, shmem_write_failed } from "../mm/shmem";
 import { pipe_read, pipe_write } from "./pipe";
@@ -17,6 +18,7 @@ const CHUNK: u32 = 1024;
 
 function do_read(t: task_struct, f: file, ubuf: u64, count: u64, pos: u64, use_pos: bool): i64 {
   if (!(f.f_mode & FMODE_READ)) return -EBADF;
+  if (f.f_kind == FILE_UFFD) return use_pos ? -ESPIPE : userfaultfd_read(t, f, ubuf, count);
   if (!access_ok(ubuf, count)) return -EFAULT;
   if (count == 0) return 0;
   let buf = task_scratch(t);

@@ -49,6 +49,8 @@ import { KSTATE_ADDR } from "./layout";
   inode_list: u32;
   // ---- anon_vma identities (mm/rmap) ----
   next_anon_vma: u32;
+  /** the task whose entry is running (the big kernel lock makes one enough): `current` */
+  current: u32;
   // ---- statistics ----
   nr_faults: u64;
   nr_syscalls: u64;

@@ -11,6 +11,7 @@ import { exit_mmap, MMAP_BASE } from "../mm/mmap";
 import { files_alloc, files_dup, files_put } from "../fs/file";
 import { VM_DONTCOPY, VM_UFFD_MISSING, VM_UFFD_WP, VM_UFFD_MINOR, MAX_TASKS } from "../abi/kernel";
 import { ENOMEM, EAGAIN, ESRCH } from "../abi/errno";
+import { userfaultfd_cancel_wait } from "../fs/userfaultfd";
 
 const UFFD_VM_FLAGS: u64 = VM_UFFD_MISSING | VM_UFFD_WP | VM_UFFD_MINOR;
 
@@ -134,6 +135,8 @@ export function clone_thread(t: task_struct): i32 {
 
 /** do_exit for one task: drop its address space and fd table, free the slot. */
 export function do_exit(t: task_struct, code: i32): void {
+  // A task that dies while queued on a userfaultfd leaves the queue first.
+  if (t.wq_state != 0) userfaultfd_cancel_wait(t);
   t.exit_code = code;
   t.state = TASK_DEAD;
   let mm = t.mm;

@@ -16,6 +16,8 @@ import { sys_close, sys_dup, sys_fcntl, sys_pipe2 } from "../fs/fcntl";
 import { sys_fork, do_exit, do_group_exit } from "./fork";
 import { K } from "../init/state";
 import { sys_openat } from "../fs/namei";
+import { sys_ioctl } from "../fs/ioctl";
+import { sys_userfaultfd } from "../fs/userfaultfd";
 import { sys_mlock, sys_mlock2, sys_munlock } from "../mm/mlock";
 
 export function do_syscall(t: task_struct): i64 {
@@ -44,6 +46,8 @@ export function do_syscall(t: task_struct): i64 {
     case U.__NR_mlock: return sys_mlock(t, a0, a1);
     case U.__NR_munlock: return sys_munlock(t, a0, a1);
     case U.__NR_mlock2: return sys_mlock2(t, a0, a1, <i32>a2);
+    case U.__NR_ioctl: return sys_ioctl(t, <i64><i32>a0, <u32>a1, a2);
+    case U.__NR_userfaultfd: return sys_userfaultfd(t, <i32>a0);
     case U.__NR_getpid: return t.tgid;
     case U.__NR_gettid: return t.tid;
     case U.__NR_fork: return sys_fork(t);

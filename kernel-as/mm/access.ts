@@ -1,7 +1,8 @@
 // Simulated-thread memory access: loads, stores and block copies at user virtual
 // addresses, each one call from the host. A load or store that spans two pages faults both
 // in before touching either, like one x86 instruction; block copies may stop part-way.
-import { find_task, task_frame, task_bounce } from "../kernel/sched";
+import { task_frame, task_bounce } from "../kernel/sched";
+import { task_enter } from "../kernel/entry";
 import { task_struct } from "../kernel/types";
 import { translate } from "./uaccess";
 import { ACCESS_OK, ACCESS_EINVAL, BOUNCE_SIZE } from "../abi/kernel";
@@ -48,13 +49,13 @@ function load_bytes(t: task_struct, a: u64, size: i32): i64 {
 }
 
 export function user_load(tid: i32, addr: f64, size: i32): f64 {
-  let t = find_task(tid);
+  let t = task_enter(tid);
   if (!t || t.mm == 0 || (size != 1 && size != 2 && size != 4 && size != 8)) return <f64>ACCESS_EINVAL;
   return <f64>load_bytes(t, to_u64(addr), size);
 }
 
 export function user_store(tid: i32, addr: f64, size: i32, value: f64): i32 {
-  let t = find_task(tid);
+  let t = task_enter(tid);
   if (!t || t.mm == 0 || (size != 1 && size != 2 && size != 4 && size != 8)) return ACCESS_EINVAL;
   let a = to_u64(addr);
   let v: u64 = size == 8 ? task_frame(t).value : <u64>value;
@@ -83,7 +84,7 @@ export function user_store(tid: i32, addr: f64, size: i32, value: f64): i32 {
 
 /** Copy between user memory and the bounce page, page by page. */
 function user_copy(tid: i32, addr: f64, len: i32, write: bool): i32 {
-  let t = find_task(tid);
+  let t = task_enter(tid);
   if (!t || t.mm == 0 || len < 0 || len > BOUNCE_SIZE) return ACCESS_EINVAL;
   let a = to_u64(addr);
   let b = task_bounce(t);
@@ -105,7 +106,7 @@ export function user_read(tid: i32, addr: f64, len: i32): i32 { return user_copy
 export function user_write(tid: i32, addr: f64, len: i32): i32 { return user_copy(tid, addr, len, true); }
 
 export function user_translate(tid: i32, addr: f64, write: bool): f64 {
-  let t = find_task(tid);
+  let t = task_enter(tid);
   if (!t || t.mm == 0) return <f64>ACCESS_EINVAL;
   let r = translate(t, to_u64(addr), write, true);
   return <f64>r;

@@ -1,0 +1,109 @@
+// A typed userfaultfd over the raw ioctl interface: every method builds the exact Linux
+// structure, issues one ioctl, and decodes the structure the kernel wrote back.
+import * as A from "../abi.gen.js";
+import { SystemError } from "../errors.js";
+import type { Process } from "../process.js";
+import type { Thread } from "../thread.js";
+
+/** A message read from a userfaultfd (struct uffd_msg, decoded). */
+export type UffdMsg =
+  | { event: "pagefault"; flags: bigint; address: number; ptid: number }
+  | { event: "fork"; ufd: number }
+  | { event: "remap"; from: number; to: number; len: number }
+  | { event: "remove" | "unmap"; start: number; end: number }
+  | { event: "unknown"; code: number; raw: Uint8Array };
+
+/** A fill ioctl that stopped part-way or failed: `bytes` is the out-field (bytes done or -errno). */
+export class FillError extends SystemError {
+  constructor(errno: number, syscall: string, readonly bytes: bigint) {
+    super(errno, syscall);
+  }
+}
+
+export function decodeMsg(b: Uint8Array): UffdMsg {
+  const dv = new DataView(b.buffer, b.byteOffset, A.UFFD_MSG_SIZE);
+  const ev = dv.getUint8(A.uffd_msg.event);
+  const u = (o: number) => dv.getBigUint64(o, true);
+  switch (ev) {
+    case A.UFFD_EVENT_PAGEFAULT:
+      return { event: "pagefault", flags: u(A.uffd_msg.arg0), address: Number(u(A.uffd_msg.arg1)), ptid: dv.getUint32(A.uffd_msg.arg2, true) };
+    case A.UFFD_EVENT_FORK: return { event: "fork", ufd: dv.getUint32(A.uffd_msg.arg0, true) };
+    case A.UFFD_EVENT_REMAP: return { event: "remap", from: Number(u(A.uffd_msg.arg0)), to: Number(u(A.uffd_msg.arg1)), len: Number(u(A.uffd_msg.arg2)) };
+    case A.UFFD_EVENT_REMOVE: case A.UFFD_EVENT_UNMAP:
+      return { event: ev === A.UFFD_EVENT_REMOVE ? "remove" : "unmap", start: Number(u(A.uffd_msg.arg0)), end: Number(u(A.uffd_msg.arg1)) };
+  }
+  return { event: "unknown", code: ev, raw: b.slice(0, A.UFFD_MSG_SIZE) };
+}
+
+function struct(size: number, fields: [number, bigint | number][]): Uint8Array {
+  const b = new Uint8Array(size);
+  const dv = new DataView(b.buffer);
+  for (const [o, v] of fields) dv.setBigUint64(o, BigInt.asUintN(64, BigInt(v)), true);
+  return b;
+}
+const u64 = (b: Uint8Array, o: number) => new DataView(b.buffer, b.byteOffset).getBigUint64(o, true);
+const s64 = (b: Uint8Array, o: number) => new DataView(b.buffer, b.byteOffset).getBigInt64(o, true);
+
+export class Userfaultfd {
+  constructor(readonly proc: Process, readonly fd: number, readonly thread: Thread = proc.thread) {}
+
+  private ioctl(name: string, req: number, bytes: Uint8Array): Uint8Array {
+    const { ret, bytes: out } = this.proc.ioctl(this.fd, req, bytes, this.thread);
+    if (ret < 0n) throw new SystemError(Number(-ret), `ioctl ${name}`);
+    return out;
+  }
+
+  /** UFFDIO_API: enable `features`; returns the available features and ioctls. */
+  api(features: bigint = 0n): { features: bigint; ioctls: bigint } {
+    const out = this.ioctl("UFFDIO_API", A.UFFDIO_API, struct(A.uffdio_api.SIZEOF, [[A.uffdio_api.api, A.UFFD_API], [A.uffdio_api.features, features]]));
+    return { features: u64(out, A.uffdio_api.features), ioctls: u64(out, A.uffdio_api.ioctls) };
+  }
+
+  /** UFFDIO_REGISTER: returns the range ioctls usable on the range. */
+  register(start: number, len: number, mode: bigint | number): bigint {
+    const out = this.ioctl("UFFDIO_REGISTER", A.UFFDIO_REGISTER,
+      struct(A.uffdio_register.SIZEOF, [[A.uffdio_register.start, start], [A.uffdio_register.len, len], [A.uffdio_register.mode, mode]]));
+    return u64(out, A.uffdio_register.ioctls);
+  }
+
+  unregister(start: number, len: number): void {
+    this.ioctl("UFFDIO_UNREGISTER", A.UFFDIO_UNREGISTER, struct(A.uffdio_range.SIZEOF, [[A.uffdio_range.start, start], [A.uffdio_range.len, len]]));
+  }
+
+  wake(start: number, len: number): void {
+    this.ioctl("UFFDIO_WAKE", A.UFFDIO_WAKE, struct(A.uffdio_range.SIZEOF, [[A.uffdio_range.start, start], [A.uffdio_range.len, len]]));
+  }
+
+  /** UFFDIO_COPY from `src` (an address in the calling thread's process). Returns bytes copied. */
+  copy(dst: number, src: number, len: number, mode: bigint | number = 0): bigint {
+    return this.fill("UFFDIO_COPY", A.UFFDIO_COPY, A.uffdio_copy.SIZEOF, A.uffdio_copy.copy,
+      [[A.uffdio_copy.dst, dst], [A.uffdio_copy.src, src], [A.uffdio_copy.len, len], [A.uffdio_copy.mode, mode]]);
+  }
+
+  /** UFFDIO_ZEROPAGE. Returns bytes zero-filled. */
+  zeropage(start: number, len: number, mode: bigint | number = 0): bigint {
+    return this.fill("UFFDIO_ZEROPAGE", A.UFFDIO_ZEROPAGE, A.uffdio_zeropage.SIZEOF, A.uffdio_zeropage.zeropage,
+      [[A.uffdio_zeropage.start, start], [A.uffdio_zeropage.len, len], [A.uffdio_zeropage.mode, mode]]);
+  }
+
+  private fill(name: string, req: number, size: number, out: number, fields: [number, bigint | number][]): bigint {
+    const { ret, bytes } = this.proc.ioctl(this.fd, req, struct(size, fields), this.thread);
+    const res = s64(bytes, out);
+    if (ret < 0n) throw new FillError(Number(-ret), `ioctl ${name}`, res);
+    return res;
+  }
+
+  /** Read every message available now (non-blocking read semantics: [] when none). */
+  read(max = 64): UffdMsg[] {
+    const n = Math.min(max * A.UFFD_MSG_SIZE, A.BOUNCE_SIZE);
+    const r = this.thread.syscall(A.__NR_read, this.fd, A.HOST_STAGING_BASE, n);
+    if (r === -BigInt(A.EAGAIN)) return [];
+    if (r < 0n) throw new SystemError(Number(-r), "read");
+    const out: UffdMsg[] = [];
+    for (let o = 0; o < Number(r); o += A.UFFD_MSG_SIZE) out.push(decodeMsg(this.thread.bounce.subarray(o, o + A.UFFD_MSG_SIZE)));
+    return out;
+  }
+
+  close(): void { this.proc.close(this.fd); }
+  [Symbol.dispose](): void { this.close(); }
+}
