@@ -146,6 +146,23 @@ export class Process {
     return { ret, bytes: t.bounce.slice(0, bytes.length) };
   }
 
+  /**
+   * poll(fds, timeout): the revents of each entry. uffdlab has no clock: timeout 0 polls
+   * once, any other value waits until an entry is ready (see kernel-as/fs/select.ts).
+   */
+  poll(fds: { fd: number; events: number }[], timeout = 0, t: Thread = this.thread): number[] {
+    const b = new Uint8Array(fds.length * A.pollfd.SIZEOF);
+    const dv = new DataView(b.buffer);
+    fds.forEach((p, i) => {
+      dv.setInt32(i * A.pollfd.SIZEOF + A.pollfd.fd, p.fd, true);
+      dv.setInt16(i * A.pollfd.SIZEOF + A.pollfd.events, p.events, true);
+    });
+    const r = t.syscall(A.__NR_poll, t.stage(b), fds.length, timeout);
+    if (r < 0n) throw new SystemError(Number(-r), "poll");
+    const out = new DataView(t.bounce.buffer, t.bounce.byteOffset, b.length);
+    return fds.map((_, i) => out.getInt16(i * A.pollfd.SIZEOF + A.pollfd.revents, true));
+  }
+
   /** userfaultfd(flags): a Userfaultfd serving this process's address space. */
   userfaultfd(flags = 0): Userfaultfd {
     return new Userfaultfd(this, Number(this.call("userfaultfd", A.__NR_userfaultfd, flags)));

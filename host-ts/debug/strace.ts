@@ -25,6 +25,7 @@ const SIG: Record<number, [string, ArgKind[]]> = {
   [A.__NR_madvise]: ["madvise", ["hex", "dec", "madv"]],
   [A.__NR_dup]: ["dup", ["fd"]],
   [A.__NR_ioctl]: ["ioctl", ["fd", "hex", "ptr"]],
+  [A.__NR_poll]: ["poll", ["ptr", "dec", "dec"]],
   [A.__NR_userfaultfd]: ["userfaultfd", ["hex"]],
   [A.__NR_mlock]: ["mlock", ["hex", "dec"]],
   [A.__NR_munlock]: ["munlock", ["hex", "dec"]],

@@ -299,3 +299,20 @@ export const UFFD_MSG_SIZE: i32 = 32;
   mode: u64;
   zeropage: i64;
 }
+
+// ---- poll ------------------------------------------------------------------------------------
+export const POLLIN: i32 = 0x0001;
+export const POLLPRI: i32 = 0x0002;
+export const POLLOUT: i32 = 0x0004;
+export const POLLERR: i32 = 0x0008;
+export const POLLHUP: i32 = 0x0010;
+export const POLLNVAL: i32 = 0x0020;
+export const POLLRDNORM: i32 = 0x0040;
+export const POLLWRNORM: i32 = 0x0100;
+/** DEFAULT_POLLMASK: what a file without ->poll reports. */
+export const DEFAULT_POLLMASK: i32 = 0x0145;
+@unmanaged export class pollfd {
+  fd: i32;
+  events: i16;
+  revents: i16;
+}

@@ -317,12 +317,7 @@ export function userfaultfd_read(t: task_struct, f: file, ubuf: u64, count: u64)
   if (done > 0) return <i64>done;
   if ((f.f_flags & U.O_NONBLOCK) || ctx.released) return -EAGAIN;
   // Block until a message arrives: the host waits and reissues the read.
-  userfaultfd_ctx_get(ctx);
-  t.wq_ctx = changetype<u32>(ctx);
-  t.wq_state = WQ_READER;
-  t.wq_next = ctx.readers_head;
-  ctx.readers_head = changetype<u32>(t);
-  set_waiting(t);
+  userfaultfd_wait_readable(t, f);
   return -ERESTARTSYS;
 }
 
@@ -533,4 +528,29 @@ export function userfaultfd_ioctl(t: task_struct, f: file, cmd: u32, arg: u64): 
     case U.UFFDIO_ZEROPAGE: return userfaultfd_zeropage(t, ctx, arg);
   }
   return -EINVAL;
+}
+
+// ---- poll --------------------------------------------------------------------------------------
+
+/**
+ * userfaultfd_poll (§8.5): EPOLLERR before UFFDIO_API and on a blocking fd (a fault may be
+ * woken before it is read, so only non-blocking fds are pollable); EPOLLIN while a page
+ * fault is unread. Never a hang-up.
+ */
+export function userfaultfd_poll(f: file): i32 {
+  let ctx = CTX(f.private_data);
+  if (!ctx_initialized(ctx)) return U.POLLERR;
+  if (!(f.f_flags & U.O_NONBLOCK)) return U.POLLERR;
+  return ctx.pending_head != 0 ? U.POLLIN : 0;
+}
+
+/** Park `t` on the fd's wait queue until a message arrives (blocking read or poll). */
+export function userfaultfd_wait_readable(t: task_struct, f: file): void {
+  let ctx = CTX(f.private_data);
+  userfaultfd_ctx_get(ctx);
+  t.wq_ctx = changetype<u32>(ctx);
+  t.wq_state = WQ_READER;
+  t.wq_next = ctx.readers_head;
+  ctx.readers_head = changetype<u32>(t);
+  set_waiting(t);
 }

@@ -17,6 +17,7 @@ import { sys_fork, do_exit, do_group_exit } from "./fork";
 import { K } from "../init/state";
 import { sys_openat } from "../fs/namei";
 import { sys_ioctl } from "../fs/ioctl";
+import { sys_poll } from "../fs/select";
 import { sys_userfaultfd } from "../fs/userfaultfd";
 import { sys_mlock, sys_mlock2, sys_munlock } from "../mm/mlock";
 
@@ -46,6 +47,7 @@ export function do_syscall(t: task_struct): i64 {
     case U.__NR_mlock: return sys_mlock(t, a0, a1);
     case U.__NR_munlock: return sys_munlock(t, a0, a1);
     case U.__NR_mlock2: return sys_mlock2(t, a0, a1, <i32>a2);
+    case U.__NR_poll: return sys_poll(t, a0, a1, <i32>a2);
     case U.__NR_ioctl: return sys_ioctl(t, <i64><i32>a0, <u32>a1, a2);
     case U.__NR_userfaultfd: return sys_userfaultfd(t, <i32>a0);
     case U.__NR_getpid: return t.tgid;
