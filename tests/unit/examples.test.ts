@@ -15,6 +15,14 @@ describe("examples", () => {
     expect(lines[4]).toMatch(/^[0-9a-f]{12}-[0-9a-f]{12} rw-p 00000000 00:00 0 $/);
   });
 
+  it("uffd-quickstart: a blocked fault resolved by UFFDIO_COPY prints the copied byte", () => {
+    const script = fileURLToPath(new URL("../../examples/uffd-quickstart.mjs", import.meta.url));
+    const r = spawnSync(process.execPath, [script], { encoding: "utf8" });
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim().split("\n")).toEqual(["{ features: 131071n, ioctls: 9223372036854775811n }", "316n", "7"]);
+  });
+
   it("the demo (npm start's first half) exits 0 and reports intact invariants", () => {
     const cli = fileURLToPath(new URL("../../dist/cli.js", import.meta.url));
     const r = spawnSync(process.execPath, [cli, "demo"], { encoding: "utf8" });
