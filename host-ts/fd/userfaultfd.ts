@@ -86,6 +86,30 @@ export class Userfaultfd {
       [[A.uffdio_zeropage.start, start], [A.uffdio_zeropage.len, len], [A.uffdio_zeropage.mode, mode]]);
   }
 
+  /**
+   * UFFDIO_CONTINUE: map the pages already in the page cache (MINOR faults). Returns bytes
+   * mapped. Named `continue` (a reserved word is a legal method name: `uffd.continue(...)`).
+   */
+  continue(start: number, len: number, mode: bigint | number = 0): bigint {
+    return this.fill("UFFDIO_CONTINUE", A.UFFDIO_CONTINUE, A.uffdio_continue.SIZEOF, A.uffdio_continue.mapped,
+      [[A.uffdio_continue.start, start], [A.uffdio_continue.len, len], [A.uffdio_continue.mode, mode]]);
+  }
+
+  /** UFFDIO_POISON: poisoned PTE markers (a later access is SIGBUS). Returns bytes updated. */
+  poison(start: number, len: number, mode: bigint | number = 0): bigint {
+    return this.fill("UFFDIO_POISON", A.UFFDIO_POISON, A.uffdio_poison.SIZEOF, A.uffdio_poison.updated,
+      [[A.uffdio_poison.start, start], [A.uffdio_poison.len, len], [A.uffdio_poison.mode, mode]]);
+  }
+
+  /**
+   * UFFDIO_WRITEPROTECT: `mode` UFFDIO_WRITEPROTECT_MODE_WP protects the range, 0 resolves it
+   * (and wakes its faulters unless UFFDIO_WRITEPROTECT_MODE_DONTWAKE). No out-field.
+   */
+  writeProtect(start: number, len: number, mode: bigint | number): void {
+    this.ioctl("UFFDIO_WRITEPROTECT", A.UFFDIO_WRITEPROTECT, struct(A.uffdio_writeprotect.SIZEOF,
+      [[A.uffdio_writeprotect.start, start], [A.uffdio_writeprotect.len, len], [A.uffdio_writeprotect.mode, mode]]));
+  }
+
   private fill(name: string, req: number, size: number, out: number, fields: [number, bigint | number][]): bigint {
     const { ret, bytes } = this.proc.ioctl(this.fd, req, struct(size, fields), this.thread);
     const res = s64(bytes, out);

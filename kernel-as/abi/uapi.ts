@@ -230,6 +230,11 @@ export const UFFDIO_REGISTER_MODE_MINOR: u64 = 0x4;
 export const UFFDIO_COPY_MODE_DONTWAKE: u64 = 0x1;
 export const UFFDIO_COPY_MODE_WP: u64 = 0x2;
 export const UFFDIO_ZEROPAGE_MODE_DONTWAKE: u64 = 0x1;
+export const UFFDIO_WRITEPROTECT_MODE_WP: u64 = 0x1;
+export const UFFDIO_WRITEPROTECT_MODE_DONTWAKE: u64 = 0x2;
+export const UFFDIO_CONTINUE_MODE_DONTWAKE: u64 = 0x1;
+export const UFFDIO_CONTINUE_MODE_WP: u64 = 0x2;
+export const UFFDIO_POISON_MODE_DONTWAKE: u64 = 0x1;
 
 export const UFFD_EVENT_PAGEFAULT: u8 = 0x12;
 export const UFFD_EVENT_FORK: u8 = 0x13;
@@ -298,6 +303,26 @@ export const UFFD_MSG_SIZE: i32 = 32;
   len: u64;
   mode: u64;
   zeropage: i64;
+}
+/** struct uffdio_writeprotect (24 bytes, no out-field). */
+@unmanaged export class uffdio_writeprotect {
+  start: u64;
+  len: u64;
+  mode: u64;
+}
+/** struct uffdio_continue (32 bytes): range, mode, out-field `mapped` at 24. */
+@unmanaged export class uffdio_continue {
+  start: u64;
+  len: u64;
+  mode: u64;
+  mapped: i64;
+}
+/** struct uffdio_poison (32 bytes): range, mode, out-field `updated` at 24. */
+@unmanaged export class uffdio_poison {
+  start: u64;
+  len: u64;
+  mode: u64;
+  updated: i64;
 }
 
 // ---- poll ------------------------------------------------------------------------------------

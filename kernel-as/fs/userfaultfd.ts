@@ -25,7 +25,8 @@ import { install_new_file, fget } from "./file";
 import { copy_from_user, copy_to_user } from "../mm/uaccess";
 import { VMA, find_vma, split_vma, vma_try_merge } from "../mm/vma";
 import { vma_can_userfault } from "../mm/vm_ops";
-import { mfill_atomic_copy, mfill_atomic_zeropage } from "../mm/userfaultfd";
+import { mfill_atomic_copy, mfill_atomic_zeropage, mfill_atomic_continue, mfill_atomic_poison } from "../mm/userfaultfd";
+import { mwriteprotect_range, uffd_wp_range } from "../mm/userfaultfd";
 
 // struct userfaultfd_ctx (§5.4). Queues are singly linked lists of tasks (task.wq_next):
 //   pending: faulting tasks whose message is unread (fault_pending_wqh)
@@ -66,6 +67,15 @@ const WQ_READER: u32 = 3;
 @inline function ctx_initialized(ctx: userfaultfd_ctx): bool { return (ctx.features & UFFD_FEATURE_INITIALIZED) != 0; }
 // @ts-ignore: decorator
 @inline function MMOF(ctx: userfaultfd_ctx): mm_struct { return changetype<mm_struct>(<usize>ctx.mm); }
+
+/** userfaultfd_wp_unpopulated: the VMA's ctx enabled WP_UNPOPULATED (WP_ASYNC implies it, §6.7). */
+export function userfaultfd_wp_unpopulated(v: vm_area_struct): bool {
+  return v.uffd_ctx != 0 && (CTX(v.uffd_ctx).features & U.UFFD_FEATURE_WP_UNPOPULATED) != 0;
+}
+/** userfaultfd_wp_async: the VMA's ctx resolves WP faults in the kernel (UFFD_FEATURE_WP_ASYNC). */
+export function userfaultfd_wp_async(v: vm_area_struct): bool {
+  return v.uffd_ctx != 0 && (CTX(v.uffd_ctx).features & U.UFFD_FEATURE_WP_ASYNC) != 0;
+}
 
 // ---- wait queues ---------------------------------------------------------------------------
 
@@ -213,6 +223,7 @@ export function userfaultfd_release(f: file): void {
       let v = VMA(p);
       p = v.vm_next;
       if (v.uffd_ctx != changetype<u32>(ctx)) continue;
+      if (v.vm_flags & VM_UFFD_WP) uffd_wp_range(mm, v, v.vm_start, v.vm_end, false);
       v.vm_flags &= ~(VM_UFFD_MISSING | VM_UFFD_WP | VM_UFFD_MINOR);
       v.uffd_ctx = 0;
       let m = vma_try_merge(mm, v);
@@ -458,6 +469,13 @@ function userfaultfd_unregister(t: task_struct, ctx: userfaultfd_ctx, arg: u64):
       let e = v.vm_end < end ? v.vm_end : end;
       userfaultfd_wake_range(ctx, s, e - s);
     }
+    // userfaultfd_clear_vma: the uffd-wp bits and markers of the range go (§7.3); WP-only
+    // faulters are not woken.
+    if (v.uffd_ctx == changetype<u32>(ctx) && (v.vm_flags & VM_UFFD_WP)) {
+      let s = v.vm_start > start ? v.vm_start : start;
+      let e = v.vm_end < end ? v.vm_end : end;
+      uffd_wp_range(mm, v, s, e, false);
+    }
     p = v.vm_next;
   }
   return set_uffd_range(mm, start, end, 0, 0, changetype<u32>(ctx));
@@ -515,6 +533,58 @@ function userfaultfd_zeropage(t: task_struct, ctx: userfaultfd_ctx, arg: u64): i
   return fill_result(t, ctx, arg, 24, res, start, len, (mode & U.UFFDIO_ZEROPAGE_MODE_DONTWAKE) != 0);
 }
 
+/** UFFDIO_CONTINUE (§7.7): map pages already in the page cache; out-field `mapped` at 24. */
+function userfaultfd_continue(t: task_struct, ctx: userfaultfd_ctx, arg: u64): i64 {
+  if (ctx.mmap_changing) return mmap_changing_eagain(t, arg, 24);
+  let c = changetype<U.uffdio_continue>(task_scratch(t));
+  if (copy_from_user(t, changetype<usize>(c), arg, 24) < 0) return -EFAULT;
+  if (!validate_range(c.start, c.len)) return -EINVAL;
+  if (c.mode & ~(U.UFFDIO_CONTINUE_MODE_DONTWAKE | U.UFFDIO_CONTINUE_MODE_WP)) return -EINVAL;
+  let mm = MMOF(ctx);
+  if (mm.dead) return -ESRCH;
+  let start = c.start, len = c.len, mode = c.mode;
+  // (Linux issues smp_wmb() here; one big lock orders the monitor's writes already.)
+  let res = mfill_atomic_continue(t, changetype<u32>(ctx), mm, start, len, (mode & U.UFFDIO_CONTINUE_MODE_WP) != 0);
+  return fill_result(t, ctx, arg, 24, res, start, len, (mode & U.UFFDIO_CONTINUE_MODE_DONTWAKE) != 0);
+}
+
+/** UFFDIO_POISON (§7.8): poisoned PTE markers on empty PTEs; out-field `updated` at 24. */
+function userfaultfd_poison(t: task_struct, ctx: userfaultfd_ctx, arg: u64): i64 {
+  if (ctx.mmap_changing) return mmap_changing_eagain(t, arg, 24);
+  let c = changetype<U.uffdio_poison>(task_scratch(t));
+  if (copy_from_user(t, changetype<usize>(c), arg, 24) < 0) return -EFAULT;
+  if (!validate_range(c.start, c.len)) return -EINVAL;
+  if (c.mode & ~U.UFFDIO_POISON_MODE_DONTWAKE) return -EINVAL;
+  let mm = MMOF(ctx);
+  if (mm.dead) return -ESRCH;
+  let start = c.start, len = c.len, mode = c.mode;
+  let res = mfill_atomic_poison(t, changetype<u32>(ctx), mm, start, len);
+  return fill_result(t, ctx, arg, 24, res, start, len, (mode & U.UFFDIO_POISON_MODE_DONTWAKE) != 0);
+}
+
+/**
+ * UFFDIO_WRITEPROTECT (§7.9): no out-field. mmap_changing → EAGAIN first; WP|DONTWAKE →
+ * EINVAL; mm gone → ESRCH. Resolving (mode without WP) wakes the range unless DONTWAKE.
+ */
+function userfaultfd_writeprotect(t: task_struct, ctx: userfaultfd_ctx, arg: u64): i64 {
+  if (ctx.mmap_changing) return -EAGAIN;
+  let w = changetype<U.uffdio_writeprotect>(task_scratch(t));
+  if (copy_from_user(t, changetype<usize>(w), arg, offsetof<U.uffdio_writeprotect>()) < 0) return -EFAULT;
+  if (!validate_range(w.start, w.len)) return -EINVAL;
+  let mode = w.mode;
+  if (mode & ~(U.UFFDIO_WRITEPROTECT_MODE_WP | U.UFFDIO_WRITEPROTECT_MODE_DONTWAKE)) return -EINVAL;
+  let wp = (mode & U.UFFDIO_WRITEPROTECT_MODE_WP) != 0;
+  let dontwake = (mode & U.UFFDIO_WRITEPROTECT_MODE_DONTWAKE) != 0;
+  if (wp && dontwake) return -EINVAL;
+  let mm = MMOF(ctx);
+  if (mm.dead) return -ESRCH;
+  let start = w.start, len = w.len;
+  let r = mwriteprotect_range(mm, start, len, wp);
+  if (r < 0) return r;
+  if (!wp && !dontwake) userfaultfd_wake_range(ctx, start, len);
+  return 0;
+}
+
 /** userfaultfd_ioctl: dispatch; nothing but UFFDIO_API before UFFDIO_API succeeded. */
 export function userfaultfd_ioctl(t: task_struct, f: file, cmd: u32, arg: u64): i64 {
   let ctx = CTX(f.private_data);
@@ -526,6 +596,9 @@ export function userfaultfd_ioctl(t: task_struct, f: file, cmd: u32, arg: u64): 
     case U.UFFDIO_WAKE: return userfaultfd_wake(t, ctx, arg);
     case U.UFFDIO_COPY: return userfaultfd_copy(t, ctx, arg);
     case U.UFFDIO_ZEROPAGE: return userfaultfd_zeropage(t, ctx, arg);
+    case U.UFFDIO_WRITEPROTECT: return userfaultfd_writeprotect(t, ctx, arg);
+    case U.UFFDIO_CONTINUE: return userfaultfd_continue(t, ctx, arg);
+    case U.UFFDIO_POISON: return userfaultfd_poison(t, ctx, arg);
   }
   return -EINVAL;
 }

@@ -91,8 +91,10 @@ function madvise_vma(t: task_struct, mm: mm_struct, v: vm_area_struct, start: u6
     case U.MADV_DONTNEED: case U.MADV_DONTNEED_LOCKED: {
       if (b == U.MADV_DONTNEED && !can_madv_lru(v)) return -EINVAL;
       // Shared memory keeps its pages in the file; private copies and anonymous pages go.
-      // A uffd-wp protected page leaves a WP marker behind; poison markers are removed.
-      zap_page_range(mm, start, end, userfaultfd_wp(v) ? ZAP_KEEP_WP_MARKER : ZAP_ALL);
+      // In file memory a uffd-wp protected page leaves a WP marker behind (and WP markers
+      // stay); a zap of anonymous memory drops everything, markers too
+      // (zap_install_uffd_wp_if_needed). Poison markers are removed.
+      zap_page_range(mm, start, end, userfaultfd_wp(v) && !vma_is_anonymous(v) ? ZAP_KEEP_WP_MARKER : ZAP_ALL);
       free_pgtables(<usize>mm.pgd, start, end);
       return 0;
     }

@@ -19,6 +19,8 @@ import { pte_offset, pte_offset_alloc, set_pte, pte_present, pte_none, pte_write
 import { VMA, vma_is_anonymous, linear_page_index, vma_inode, anon_vma_prepare } from "./vma";
 import { vma_ops_fault } from "./vm_ops";
 import { handle_userfault } from "../fs/userfaultfd";
+import { userfaultfd_wp_async } from "../fs/userfaultfd";
+import { find_vma } from "./vma";
 import { inode } from "../fs/types";
 import { K } from "../init/state";
 
@@ -51,8 +53,16 @@ function install_page(vmf: vm_fault, p: page, writable: bool, dirty: bool): void
   let e = mk_pte(page_address(p), writable) | _PAGE_PRESENT;
   e = pte_mkyoung(e);
   if (dirty) e = pte_mkdirty(e);
+  // A uffd-wp marker was here: the new PTE stays protected (set_pte_range's pte_mkuffd_wp).
+  if (vmf_orig_pte_uffd_wp(vmf)) e = (e & ~_PAGE_RW) | _PAGE_UFFD_WP;
   page_add_rmap(p);
   set_pte(<usize>vmf.pte, e);
+}
+
+/** The fault replaces a uffd-wp marker (vmf_orig_pte_uffd_wp): the new PTE keeps the protection. */
+// @ts-ignore: decorator
+@inline function vmf_orig_pte_uffd_wp(vmf: vm_fault): bool {
+  return is_pte_marker(vmf.orig_pte) && (pte_marker_get(vmf.orig_pte) & PTE_MARKER_UFFD_WP) != 0;
 }
 
 // ---- anonymous memory ------------------------------------------------------------------
@@ -63,6 +73,7 @@ function do_anonymous_page(vmf: vm_fault): u32 {
     // Read fault: map the shared zero page, unless userfaultfd wants to know.
     if (userfaultfd_missing(vma)) return handle_userfault(vmf, VM_UFFD_MISSING);
     let e = (<u64>zero_page_pa()) | _PAGE_PRESENT | _PAGE_USER | _PAGE_SPECIAL;
+    if (vmf_orig_pte_uffd_wp(vmf)) e |= _PAGE_UFFD_WP;
     set_pte(<usize>vmf.pte, pte_mkyoung(e));
     return 0;
   }
@@ -151,7 +162,13 @@ function wp_page_copy(vmf: vm_fault, old: page | null): u32 {
 function do_wp_page(vmf: vm_fault): u32 {
   let vma = VMA(vmf.vma);
   let pte = vmf.orig_pte;
-  if (userfaultfd_wp(vma) && (pte & _PAGE_UFFD_WP)) return handle_userfault(vmf, VM_UFFD_WP);
+  if (userfaultfd_wp(vma) && (pte & _PAGE_UFFD_WP)) {
+    if (!userfaultfd_wp_async(vma)) return handle_userfault(vmf, VM_UFFD_WP);
+    // WP_ASYNC: the kernel resolves it, no message: drop the bit, then the usual COW/reuse.
+    pte &= ~_PAGE_UFFD_WP;
+    set_pte(<usize>vmf.pte, pte);
+    vmf.orig_pte = pte;
+  }
   if (pte_special(pte)) {
     // The zero page: private memory gets its own zeroed page.
     return wp_page_copy(vmf, null);
@@ -177,12 +194,16 @@ function handle_pte_marker(vmf: vm_fault): u32 {
   if (m & PTE_MARKER_POISONED) return VM_FAULT_HWPOISON;
   if (m & PTE_MARKER_GUARD) return VM_FAULT_SIGSEGV;
   if (m & PTE_MARKER_UFFD_WP) {
-    // A protected hole: behaves like pte_none for the fault, the WP state is consulted
-    // by the userfaultfd paths.
+    // pte_marker_handle_uffd_wp: a leftover marker in a VMA no longer WP-registered is just
+    // cleared; otherwise the fault proceeds as for pte_none (a MISSING VMA reports MISSING)
+    // and the new PTE keeps the protection (vmf.orig_pte still holds the marker), so a write
+    // then retries into do_wp_page and its WP userfault.
     let vma = VMA(vmf.vma);
-    if (userfaultfd_wp(vma) && (vmf.flags & FAULT_FLAG_WRITE)) return handle_userfault(vmf, VM_UFFD_WP);
-    set_pte(<usize>vmf.pte, 0);
-    vmf.orig_pte = 0;
+    if (!userfaultfd_wp(vma)) {
+      set_pte(<usize>vmf.pte, 0);
+      vmf.orig_pte = 0;
+      return 0;
+    }
     return vma_is_anonymous(vma) ? do_anonymous_page(vmf) : do_fault(vmf);
   }
   return VM_FAULT_SIGBUS;
@@ -252,6 +273,8 @@ export function zap_page_range(mm: mm_struct, start: u64, end: u64, how: u32): v
       if (pte == 0) continue;
       if (!pte_present(pte)) {
         if (how & ZAP_KEEP_MARKERS) continue;
+        // A uffd-wp marker of file memory survives a zap that keeps WP markers.
+        if ((how & ZAP_KEEP_WP_MARKER) && is_pte_marker(pte) && (pte_marker_get(pte) & PTE_MARKER_UFFD_WP)) continue;
         set_pte(ptep, 0);
         continue;
       }
@@ -303,6 +326,10 @@ export function unmap_mapping_range(ino: inode, first: u64, last: u64, even_cows
 export function copy_page_range(dst: mm_struct, src: mm_struct, vma: vm_area_struct): bool {
   if (vma.vm_flags & VM_WIPEONFORK) return true;
   let shared = (vma.vm_flags & VM_SHARED) != 0;
+  // uffd-wp bits and markers are kept only if the child's VMA is still WP-registered
+  // (userfaultfd_wp(dst_vma), i.e. with EVENT_FORK); the child's VMA is already linked.
+  let dvma = find_vma(dst, vma.vm_start);
+  let child_wp = dvma != null && dvma.vm_start == vma.vm_start && (dvma.vm_flags & VM_UFFD_WP) != 0;
   let addr = vma.vm_start;
   let end = vma.vm_end;
   while (addr < end) {
@@ -315,17 +342,19 @@ export function copy_page_range(dst: mm_struct, src: mm_struct, vma: vm_area_str
     for (; addr < tend; addr += PAGE_SIZE, sp += 8) {
       let pte = load<u64>(sp);
       if (pte == 0) continue;
+      // A uffd-wp marker the child does not keep must not leave it an empty table.
+      if (!pte_present(pte) && !child_wp && !(pte_marker_get(pte) & PTE_MARKER_POISONED)) continue;
       let dp = pte_offset_alloc(<usize>dst.pgd, addr);
       if (dp == 0) return false;
       if (!pte_present(pte)) {
         // Markers: poison is inherited; uffd-wp markers only when the child keeps uffd-wp.
         let m = pte_marker_get(pte);
         if (m & PTE_MARKER_POISONED) set_pte(dp, pte);
-        else if ((m & PTE_MARKER_UFFD_WP) && (vma.vm_flags & VM_UFFD_WP)) set_pte(dp, pte);
+        else if ((m & PTE_MARKER_UFFD_WP) && child_wp) set_pte(dp, pte);
         continue;
       }
       let child = pte;
-      if (!(vma.vm_flags & VM_UFFD_WP)) child &= ~_PAGE_UFFD_WP;
+      if (!child_wp) child &= ~_PAGE_UFFD_WP;
       if (!pte_special(pte)) {
         let p = pte_page(pte);
         get_page(p);

@@ -15,6 +15,11 @@ import { pte_offset, _PAGE_PRESENT, _PAGE_USER, _PAGE_RW, PTE_PFN_MASK } from ".
 import { find_vma } from "./vma";
 import { handle_mm_fault } from "./memory";
 
+/** x86 do_sigbus(): CONFIG_MEMORY_FAILURE of the reference 6.18.44 kernel (not set). */
+const CONFIG_MEMORY_FAILURE = false;
+/** si_code of SIGBUS for VM_FAULT_HWPOISON: BUS_MCEERR_AR if CONFIG_MEMORY_FAILURE=y, which the reference kernel is not. */
+const POISON_SI_CODE: i32 = CONFIG_MEMORY_FAILURE ? BUS_MCEERR_AR : BUS_ADRERR;
+
 // @ts-ignore: decorator
 @inline function MMOF(t: task_struct): mm_struct { return changetype<mm_struct>(<usize>t.mm); }
 
@@ -67,7 +72,9 @@ export function translate(t: task_struct, addr: u64, write: bool, user: bool): i
     let ret = handle_mm_fault(task_vmf(t), v, addr, flags);
     if (ret & VM_FAULT_RETRY) return <i64>ACCESS_RETRY;
     if (ret & VM_FAULT_OOM) return <i64>ACCESS_OOM;
-    if (ret & VM_FAULT_HWPOISON) return raise(t, SIGBUS, BUS_MCEERR_AR, addr);
+    // do_sigbus(): BUS_MCEERR_AR only with CONFIG_MEMORY_FAILURE; the reference 6.18.44 kernel
+    // lacks it and reports a poisoned marker (UFFDIO_POISON) as BUS_ADRERR (measured).
+    if (ret & VM_FAULT_HWPOISON) return raise(t, SIGBUS, POISON_SI_CODE, addr);
     if (ret & VM_FAULT_SIGBUS) return raise(t, SIGBUS, BUS_ADRERR, addr);
     if (ret & VM_FAULT_SIGSEGV) return raise(t, SIGSEGV, SEGV_ACCERR, addr);
     pa = translate_fast(pgd, addr, write);

@@ -1,5 +1,5 @@
 // Filling ranges for userfaultfd (mm/userfaultfd.c, RFC structure): the ladder
-//   mfill_atomic_copy / _zeropage  (thin wrappers per mode)
+//   mfill_atomic_copy / _zeropage / _continue / _poison  (thin wrappers per mode)
 //   -> mfill_atomic                (validate, find the VMA: mfill_get_vma / mfill_put_vma)
 //   -> mfill_atomic_pte            (per page, dispatch per mode and VMA kind)
 //   -> mfill_atomic_install_pte    (the one place that installs a PTE)
@@ -9,16 +9,22 @@
 import { task_struct } from "../kernel/types";
 import { task_scratch } from "../kernel/sched";
 import { mm_struct, vm_area_struct } from "./types";
-import { VM_SHARED, VM_WRITE, VM_UFFD_WP } from "../abi/kernel";
+import { VM_SHARED, VM_WRITE, VM_UFFD_WP, VM_READ, VM_EXEC } from "../abi/kernel";
 import { PAGE_SIZE } from "../abi/uapi";
-import { ENOENT, EINVAL, EEXIST, ENOMEM, EFAULT } from "../abi/errno";
-import { page, page_address, put_page, zero_page_pa, PG_anon } from "./page_alloc";
-import { pte_offset_alloc, set_pte, pte_none, is_pte_marker, pte_marker_get, mk_pte, pte_mkdirty, pte_mkyoung,
+import { ENOENT, EINVAL, EEXIST, ENOMEM, EFAULT, EIO } from "../abi/errno";
+import { page, page_address, put_page, zero_page_pa, PG_anon, PG_hwpoison } from "./page_alloc";
+import { pte_offset_alloc, set_pte, pte_none, is_pte_marker, pte_marker_get, make_pte_marker, mk_pte, pte_mkdirty, pte_mkyoung,
   _PAGE_PRESENT, _PAGE_USER, _PAGE_SPECIAL, _PAGE_UFFD_WP, PTE_MARKER_UFFD_WP, PTE_MARKER_POISONED } from "./pgtable";
 import { VMA, vma_lookup, vma_is_anonymous, linear_page_index, anon_vma_prepare, vma_inode } from "./vma";
-import { uffd_ops_alloc_folio, uffd_ops_filemap_add, uffd_ops_filemap_remove, vma_uffd_ops, UFFD_OPS_NONE } from "./vm_ops";
+import { uffd_ops_alloc_folio, uffd_ops_filemap_add, uffd_ops_filemap_remove, uffd_ops_get_folio_noalloc, vma_has_get_folio_noalloc,
+  vma_uffd_ops, UFFD_OPS_NONE } from "./vm_ops";
 import { copy_from_user } from "./uaccess";
 import { size_pages } from "./shmem";
+// UFFDIO_WRITEPROTECT (mwriteprotect_range / uffd_wp_range)
+import { pte_offset, pte_present, pte_special, pte_table_end, _PAGE_RW } from "./pgtable";
+import { find_vma } from "./vma";
+import { pte_page } from "./memory";
+import { userfaultfd_wp_unpopulated } from "../fs/userfaultfd";
 
 /** Fill modes (uffd_flags_t, §5.3). */
 export const MFILL_ATOMIC_COPY: u32 = 0;
@@ -59,6 +65,8 @@ function mfill_get_vma(s: mfill_state, mm: mm_struct): i32 {
   if (v.uffd_ctx == 0) return -ENOENT;
   if ((s.flags & MFILL_ATOMIC_WP) && !(v.vm_flags & VM_UFFD_WP)) return -EINVAL;
   if (vma_uffd_ops(v) == UFFD_OPS_NONE) return -EINVAL;
+  // CONTINUE needs ->get_folio_noalloc: anonymous memory has none (§7.7, measured EINVAL).
+  if (mode_of(s) == MFILL_ATOMIC_CONTINUE && !vma_has_get_folio_noalloc(v)) return -EINVAL;
   s.vma = changetype<u32>(v);
   return 0;
 }
@@ -82,6 +90,8 @@ function mfill_atomic_install_pte(s: mfill_state, mm: mm_struct, p: page, newly_
   let page_in_cache = p.mapping != 0;
   let writable = (v.vm_flags & VM_WRITE) != 0 && !(page_in_cache && !(v.vm_flags & VM_SHARED));
   let e = pte_mkyoung(pte_mkdirty(mk_pte(page_address(p), writable)));
+  // vm_page_prot of a PROT_NONE VMA: no _PAGE_USER (uffdlab's PROT_NONE PTE, as change_protection makes it).
+  if (!(v.vm_flags & (VM_READ | VM_WRITE | VM_EXEC))) e &= ~_PAGE_USER;
   if (s.flags & MFILL_ATOMIC_WP) e = (e & ~(<u64>2)) | _PAGE_UFFD_WP;
   if (!page_in_cache && newly_allocated) {
     anon_vma_prepare(v);
@@ -140,7 +150,50 @@ function mfill_atomic_pte_zeropage(s: mfill_state, mm: mm_struct): i32 {
   if (!pte_none(load<u64>(ptep))) return -EEXIST;
   let ino = vma_inode(v);
   if (ino && linear_page_index(v, s.dst_addr) >= size_pages(ino)) return -EFAULT;
-  set_pte(ptep, pte_mkyoung(<u64>zero_page_pa() | _PAGE_PRESENT | _PAGE_USER | _PAGE_SPECIAL));
+  let user = (v.vm_flags & (VM_READ | VM_WRITE | VM_EXEC)) != 0 ? _PAGE_USER : 0; // PROT_NONE VMA: no _PAGE_USER
+  set_pte(ptep, pte_mkyoung(<u64>zero_page_pa() | _PAGE_PRESENT | user | _PAGE_SPECIAL));
+  return 0;
+}
+
+/**
+ * mfill_atomic_pte_continue: map the page already in the page cache (§7.7). shmem at/after
+ * EOF → EINVAL (6.18, §2.2 row 5; checked before the lookup); not cached → EFAULT; poisoned
+ * page → EIO; a present PTE → EEXIST (install_pte; a poison or uffd-wp marker is overwritten).
+ * Read-only for a private mapping of the file, writable for shared + VM_WRITE (install_pte).
+ */
+function mfill_atomic_pte_continue(s: mfill_state, mm: mm_struct): i32 {
+  let v = VMA(s.vma);
+  let ino = vma_inode(v);
+  if (!ino) return -EINVAL;
+  if (linear_page_index(v, s.dst_addr) >= size_pages(ino)) return -EINVAL;
+  let p = uffd_ops_get_folio_noalloc(v, s.dst_addr);
+  if (!p) return -EFAULT;
+  // A hardware-poisoned cache page → EIO (unreachable today: nothing sets PG_hwpoison).
+  if (p.flags & PG_hwpoison) {
+    put_page(p);
+    return -EIO;
+  }
+  let r = mfill_atomic_install_pte(s, mm, p, false);
+  if (r < 0) {
+    put_page(p);
+    return r;
+  }
+  return 0;
+}
+
+/**
+ * mfill_atomic_pte_poison: a PTE_MARKER_POISONED on an empty PTE (§7.8). At/after EOF of a
+ * file → EFAULT (checked first, and before any page table is allocated); any non-empty PTE,
+ * even a uffd-wp marker → EEXIST.
+ */
+function mfill_atomic_pte_poison(s: mfill_state, mm: mm_struct): i32 {
+  let v = VMA(s.vma);
+  let ino = vma_inode(v);
+  if (ino && linear_page_index(v, s.dst_addr) >= size_pages(ino)) return -EFAULT;
+  let ptep = pte_offset_alloc(<usize>mm.pgd, s.dst_addr);
+  if (ptep == 0) return -ENOMEM;
+  if (!pte_none(load<u64>(ptep))) return -EEXIST;
+  set_pte(ptep, make_pte_marker(PTE_MARKER_POISONED));
   return 0;
 }
 
@@ -153,6 +206,8 @@ function mfill_atomic_pte(t: task_struct, s: mfill_state, mm: mm_struct): i32 {
     if (!(v.vm_flags & VM_SHARED)) return mfill_atomic_pte_zeropage(s, mm);
     return mfill_atomic_pte_folio(t, s, mm, true);
   }
+  if (mode == MFILL_ATOMIC_CONTINUE) return mfill_atomic_pte_continue(s, mm);
+  if (mode == MFILL_ATOMIC_POISON) return mfill_atomic_pte_poison(s, mm);
   return -EINVAL;
 }
 
@@ -187,4 +242,100 @@ export function mfill_atomic_copy(t: task_struct, ctx: u32, mm: mm_struct, dst: 
 
 export function mfill_atomic_zeropage(t: task_struct, ctx: u32, mm: mm_struct, start: u64, len: u64): i64 {
   return mfill_atomic(t, ctx, mm, start, 0, len, MFILL_ATOMIC_ZEROPAGE);
+}
+
+// ---- write protection (§7.9) -----------------------------------------------------------------
+
+/**
+ * userfaultfd_wp_use_markers: does protecting an empty PTE of `v` leave a uffd-wp marker?
+ * File memory (shmem, private or shared) always; anonymous memory with WP_UNPOPULATED
+ * (which WP_ASYNC implies).
+ */
+function userfaultfd_wp_use_markers(v: vm_area_struct): bool {
+  if (!(v.vm_flags & VM_UFFD_WP)) return false;
+  if (!vma_is_anonymous(v)) return true;
+  return userfaultfd_wp_unpopulated(v);
+}
+
+/**
+ * uffd_wp_range: change_protection with MM_CP_UFFD_WP (enable) or MM_CP_UFFD_WP_RESOLVE over
+ * [start, end) of `v`. Protect: present PTEs lose RW and carry _PAGE_UFFD_WP; empty PTEs get
+ * a uffd-wp marker where the VMA uses markers (page tables are allocated for them).
+ * Resolve: the bit goes, and RW comes back where the VMA is writable and the page may be
+ * written without a COW (shared memory, an exclusive anonymous page; never the zero page);
+ * uffd-wp markers go. Also used by UNREGISTER and release (userfaultfd_clear_vma).
+ */
+export function uffd_wp_range(mm: mm_struct, v: vm_area_struct, start: u64, end: u64, enable: bool): i32 {
+  let pgd = <usize>mm.pgd;
+  let markers = enable && userfaultfd_wp_use_markers(v);
+  let writable = (v.vm_flags & VM_WRITE) != 0;
+  let shared = (v.vm_flags & VM_SHARED) != 0;
+  let addr = start;
+  while (addr < end) {
+    let tend = pte_table_end(addr, end);
+    let ptep = markers ? pte_offset_alloc(pgd, addr) : pte_offset(pgd, addr);
+    if (ptep == 0) {
+      if (markers) return -ENOMEM;
+      addr = tend;
+      continue;
+    }
+    for (; addr < tend; addr += PAGE_SIZE, ptep += 8) {
+      let pte = load<u64>(ptep);
+      if (pte_none(pte)) {
+        if (markers) set_pte(ptep, make_pte_marker(PTE_MARKER_UFFD_WP));
+        continue;
+      }
+      if (!pte_present(pte)) {
+        if (!enable && is_pte_marker(pte) && (pte_marker_get(pte) & PTE_MARKER_UFFD_WP)) {
+          let m = pte_marker_get(pte) & ~PTE_MARKER_UFFD_WP;
+          set_pte(ptep, m != 0 ? make_pte_marker(m) : 0);
+        }
+        continue;
+      }
+      let e = pte;
+      if (enable) {
+        e = (e & ~_PAGE_RW) | _PAGE_UFFD_WP;
+      } else if (e & _PAGE_UFFD_WP) {
+        e &= ~_PAGE_UFFD_WP;
+        if (writable && (e & _PAGE_USER) && !pte_special(e)) {
+          if (shared) e |= _PAGE_RW;
+          else {
+            let p = pte_page(e);
+            if ((p.flags & PG_anon) && p._refcount == 1) e |= _PAGE_RW;
+          }
+        }
+      }
+      if (e != pte) set_pte(ptep, e);
+    }
+  }
+  return 0;
+}
+
+/**
+ * mwriteprotect_range: UFFDIO_WRITEPROTECT over [start, start + len). VMAs are processed in
+ * address order (holes skipped); the first one not registered for WP ends the call with
+ * ENOENT, keeping what was done before it (no rollback, §7.9). No VMA at all → ENOENT.
+ * Only the VMA's WP registration counts, not which userfaultfd made it.
+ */
+export function mwriteprotect_range(mm: mm_struct, start: u64, len: u64, enable: bool): i32 {
+  let end = start + len;
+  let err: i32 = -ENOENT;
+  let v = find_vma(mm, start);
+  while (v && v.vm_start < end) {
+    if (!(v.vm_flags & VM_UFFD_WP)) return -ENOENT;
+    let s = v.vm_start > start ? v.vm_start : start;
+    let e = v.vm_end < end ? v.vm_end : end;
+    err = uffd_wp_range(mm, v, s, e, enable);
+    if (err < 0) return err;
+    v = v.vm_next != 0 ? VMA(v.vm_next) : null;
+  }
+  return err;
+}
+
+export function mfill_atomic_continue(t: task_struct, ctx: u32, mm: mm_struct, start: u64, len: u64, wp: bool): i64 {
+  return mfill_atomic(t, ctx, mm, start, 0, len, MFILL_ATOMIC_CONTINUE | (wp ? MFILL_ATOMIC_WP : 0));
+}
+
+export function mfill_atomic_poison(t: task_struct, ctx: u32, mm: mm_struct, start: u64, len: u64): i64 {
+  return mfill_atomic(t, ctx, mm, start, 0, len, MFILL_ATOMIC_POISON);
 }

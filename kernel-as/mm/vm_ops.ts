@@ -11,7 +11,8 @@ import { UFFD_FEATURE_WP_ASYNC } from "../abi/uapi";
 import { EEXIST, ENOMEM } from "../abi/errno";
 import { VMA, vma_inode, linear_page_index } from "./vma";
 import { page, alloc_zeroed_page, get_page, PG_dirty } from "./page_alloc";
-import { shmem_fault, shmem_add_to_page_cache, shmem_delete_from_page_cache, filemap_get, size_pages } from "./shmem";
+import { shmem_fault, shmem_add_to_page_cache, shmem_delete_from_page_cache, filemap_get, size_pages, shmem_get_folio, SGP_NOALLOC } from "./shmem";
+import { KSCRATCH_ADDR } from "../init/state";
 
 /** ->fault: find or create the page for vmf.pgoff; on success vmf.page is referenced. */
 export function vma_ops_fault(vmf: vm_fault): u32 {
@@ -57,6 +58,21 @@ export function vma_can_userfault(v: vm_area_struct, uflags: u64, features: u64)
   // x86-64 has uffd-wp PTE markers: step 5 never refuses here.
   if (ops != UFFD_OPS_ANON && (uflags & (VM_UFFD_MISSING | VM_UFFD_MINOR)) && !uffd_ops_has_get_folio_noalloc(ops)) return false;
   return uffd_ops_can_userfault(ops, v, uflags);
+}
+
+/**
+ * ->get_folio_noalloc(inode, pgoff): the page-cache page at `addr`'s file offset with a
+ * reference for the caller, or null when nothing is cached (never allocates). Used by
+ * CONTINUE; callers check EOF first (shmem keeps 6.18's EINVAL there, spec §2.2 row 5).
+ */
+export function uffd_ops_get_folio_noalloc(v: vm_area_struct, addr: u64): page | null {
+  if (!uffd_ops_has_get_folio_noalloc(vma_uffd_ops(v))) return null;
+  return shmem_get_folio(vma_inode(v)!, linear_page_index(v, addr), SGP_NOALLOC, KSCRATCH_ADDR);
+}
+
+/** Whether `v`'s ops have ->get_folio_noalloc (CONTINUE refuses with EINVAL otherwise). */
+export function vma_has_get_folio_noalloc(v: vm_area_struct): bool {
+  return uffd_ops_has_get_folio_noalloc(vma_uffd_ops(v));
 }
 
 /**
