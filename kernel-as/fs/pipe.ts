@@ -29,8 +29,12 @@ export function pipe_release(f: file): void {
   else ino.i_private2 -= 1;
 }
 
-/** Copy up to `len` buffered bytes to `dst` (kernel address). Returns bytes or -EAGAIN. */
-export function pipe_read(ino: inode, dst: usize, len: u32): i32 {
+/**
+ * Copy up to `len` buffered bytes to `dst` (kernel address) without consuming them: the
+ * caller consumes with pipe_consume once the bytes reached the user (a copy that faults
+ * must not lose data). Returns bytes, 0 at end of file, or -EAGAIN.
+ */
+export function pipe_peek(ino: inode, dst: usize, len: u32): i32 {
   let avail = <u32>ino.i_size;
   if (avail == 0) return (ino.i_private2 & 0xffff) == 0 ? 0 : -EAGAIN;
   let n = len < avail ? len : avail;
@@ -38,9 +42,13 @@ export function pipe_read(ino: inode, dst: usize, len: u32): i32 {
   for (let i: u32 = 0; i < n; i++) {
     store<u8>(dst + i, load<u8>(<usize>ino.i_private + ((head + i) & (PAGE_SIZE - 1))));
   }
-  ino.nrpages = (head + n) & (PAGE_SIZE - 1);
-  ino.i_size -= n;
   return <i32>n;
+}
+
+/** Drop `n` bytes from the front of the buffer (after a pipe_peek). */
+export function pipe_consume(ino: inode, n: u32): void {
+  ino.nrpages = (ino.nrpages + n) & (PAGE_SIZE - 1);
+  ino.i_size -= n;
 }
 
 export function pipe_write(ino: inode, src: usize, len: u32): i32 {

@@ -7,7 +7,7 @@ import { userfaultfd_read } from "./userfaultfd";
 import { file, FILE_UFFD, FILE_SHMEM, FILE_PIPE, FMODE_READ, FMODE_WRITE, INODE_SHMEM } from "./types";
 import { fget, file_inode } from "./file";
 import { shmem_read, shmem_write, shmem_write_failed } from "../mm/shmem";
-import { pipe_read, pipe_write } from "./pipe";
+import { pipe_peek, pipe_consume, pipe_write } from "./pipe";
 import { copy_from_user, copy_to_user, access_ok, copy_user_partial } from "../mm/uaccess";
 import { task_scratch } from "../kernel/sched";
 
@@ -24,10 +24,13 @@ function do_read(t: task_struct, f: file, ubuf: u64, count: u64, pos: u64, use_p
   let buf = task_scratch(t);
   if (f.f_kind == FILE_PIPE) {
     if (use_pos) return -ESPIPE;
-    let n = pipe_read(file_inode(f), buf, count < CHUNK ? <u32>count : CHUNK);
+    let ino = file_inode(f);
+    let n = pipe_peek(ino, buf, count < CHUNK ? <u32>count : CHUNK);
     if (n <= 0) return n;
     let r = copy_to_user(t, ubuf, buf, n);
-    return r < 0 ? <i64>r : <i64>n;
+    if (r < 0) return r; // nothing consumed: a retried read finds the bytes again
+    pipe_consume(ino, <u32>n);
+    return <i64>n;
   }
   if (f.f_kind != FILE_SHMEM) return -EINVAL;
   let ino = file_inode(f);

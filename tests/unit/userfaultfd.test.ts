@@ -331,3 +331,47 @@ describe("WAKE (§7.4)", () => {
     uffd.wake(0x10000, PAGE);
   });
 });
+
+describe("system calls touching registered memory (§8.1 last row)", () => {
+  it("read() from a pipe into a registered buffer waits for the fault and loses no data", async () => {
+    // Kernel-mode faults reach a ctx only without UFFD_USER_MODE_ONLY, which needs CAP_SYS_PTRACE.
+    const { k } = await boot();
+    const p = k.spawn({ caps: CAP_SYS_PTRACE });
+    const uffd = p.userfaultfd(A.O_NONBLOCK);
+    uffd.api();
+    const a = p.mmap(0, PAGE, RW, ANON);
+    uffd.register(a, PAGE, A.UFFDIO_REGISTER_MODE_MISSING);
+    const [r, w] = p.pipe();
+    p.write(w, new Uint8Array([1, 2, 3]));
+    const [reader, handler] = [p.newThread(), p.newThread()];
+    const hu = new Userfaultfd(p, uffd.fd, handler);
+    let n = 0n;
+    const msgs: unknown[] = [];
+    await k.run(11, [
+      [reader, async (t) => { n = await t.syscall(A.__NR_read, r, a, 3); }],
+      [handler, async (t) => {
+        for (let i = 0; i < 1000; i++) {
+          const m = hu.read();
+          if (m.length) { msgs.push(...m); hu.zeropage(a, PAGE); return; }
+          await t.yield();
+        }
+        throw new Error("no message arrived");
+      }],
+    ]);
+    expect(n).toBe(3n);
+    expect([...p.thread.read(a, 3)]).toEqual([1, 2, 3]);
+    // the kernel writes into the buffer: the message carries the WRITE flag
+    expect(msgs).toEqual([{ event: "pagefault", flags: BigInt(A.UFFD_PAGEFAULT_FLAG_WRITE), address: a, ptid: 0 }]);
+    expect(k.checkInvariants()).toBe(true);
+  });
+
+  it("with UFFD_USER_MODE_ONLY the same read() fails with EFAULT and queues no message", async () => {
+    const { k, p, uffd, a } = await setup();
+    const [r, w] = p.pipe();
+    p.write(w, new Uint8Array([1, 2, 3]));
+    expect(p.syscall(A.__NR_read, r, a, 3)).toBe(-BigInt(A.EFAULT));
+    expect(uffd.read()).toEqual([]);
+    expect([...p.read(r, 3)]).toEqual([1, 2, 3]); // the failed read consumed nothing
+    expect(k.checkInvariants()).toBe(true);
+  });
+});
