@@ -23,7 +23,7 @@ import { kmem_cache_alloc, kmem_cache_free } from "../mm/slab";
 import { file, FILE_UFFD, FMODE_READ } from "./types";
 import { install_new_file, fget } from "./file";
 import { copy_from_user, copy_to_user } from "../mm/uaccess";
-import { VMA, find_vma, split_vma, vma_try_merge } from "../mm/vma";
+import { VMA, find_vma, vma_modify, vma_try_merge } from "../mm/vma";
 import { vma_can_userfault } from "../mm/vm_ops";
 import { mfill_atomic_copy, mfill_atomic_zeropage, mfill_atomic_continue, mfill_atomic_poison } from "../mm/userfaultfd";
 import { mwriteprotect_range, uffd_wp_range } from "../mm/userfaultfd";
@@ -394,17 +394,11 @@ function set_uffd_range(mm: mm_struct, start: u64, end: u64, uflags: u64, c: u32
     }
     let nflags = (v.vm_flags & ~(VM_UFFD_MISSING | VM_UFFD_WP | VM_UFFD_MINOR)) | uflags;
     if (nflags != v.vm_flags || v.uffd_ctx != c) {
-      if (v.vm_start < start) {
-        let n = split_vma(mm, v, start);
-        if (!n) return -ENOMEM;
-        v = n;
-      }
-      if (v.vm_end > end) {
-        if (!split_vma(mm, v, end)) return -ENOMEM;
-      }
-      v.vm_flags = nflags;
-      v.uffd_ctx = c;
-      v = vma_try_merge(mm, v);
+      let m = vma_modify(mm, v, start > v.vm_start ? start : v.vm_start, end < v.vm_end ? end : v.vm_end);
+      if (!m) return -ENOMEM;
+      m.vm_flags = nflags;
+      m.uffd_ctx = c;
+      v = vma_try_merge(mm, m);
     }
     addr = v.vm_end;
   }

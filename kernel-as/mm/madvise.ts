@@ -6,7 +6,7 @@ import { VM_READ, VM_WRITE, VM_EXEC, VM_SHARED, VM_MAYWRITE, VM_LOCKED, VM_DONTC
 import * as U from "../abi/uapi";
 import { EINVAL, ENOMEM, EACCES, EFAULT, EPERM, EBADF } from "../abi/errno";
 import { PAGE_ALIGN, offset_in_page } from "../lib/bitops";
-import { VMA, find_vma, split_vma, vma_try_merge, vma_is_anonymous, vma_inode } from "./vma";
+import { VMA, find_vma, vma_modify, vma_try_merge, vma_is_anonymous, vma_inode } from "./vma";
 import { zap_page_range, ZAP_ALL, ZAP_KEEP_MARKERS, ZAP_KEEP_WP_MARKER, userfaultfd_wp } from "./memory";
 import { populate_range } from "./mmap";
 import { free_pgtables, pte_offset, pte_offset_alloc, set_pte, make_pte_marker, is_pte_marker, pte_marker_get, PTE_MARKER_GUARD } from "./pgtable";
@@ -32,16 +32,10 @@ function madvise_behavior_valid(b: i32): bool {
 /** Give [start, end) of `v` new flags, splitting and merging (madvise_update_vma). */
 function madvise_update_vma(mm: mm_struct, v: vm_area_struct, start: u64, end: u64, newflags: u64): i32 {
   if (newflags == v.vm_flags) return 0;
-  if (v.vm_start < start) {
-    let n = split_vma(mm, v, start);
-    if (!n) return -ENOMEM;
-    v = n;
-  }
-  if (v.vm_end > end) {
-    if (!split_vma(mm, v, end)) return -ENOMEM;
-  }
-  v.vm_flags = newflags;
-  vma_try_merge(mm, v);
+  let m = vma_modify(mm, v, start, end);
+  if (!m) return -ENOMEM;
+  m.vm_flags = newflags;
+  vma_try_merge(mm, m);
   return 0;
 }
 

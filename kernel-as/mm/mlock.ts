@@ -7,7 +7,7 @@ import { VM_LOCKED, VM_LOCKONFAULT, VM_WRITE, VM_SHARED, VM_READ, VM_EXEC, VM_DR
 import { MLOCK_ONFAULT, PAGE_SIZE } from "../abi/uapi";
 import { EINVAL, ENOMEM, EAGAIN, EFAULT } from "../abi/errno";
 import { PAGE_ALIGN, offset_in_page } from "../lib/bitops";
-import { VMA, vma_lookup, find_vma, split_vma, vma_try_merge } from "./vma";
+import { VMA, vma_lookup, find_vma, vma_modify, vma_try_merge } from "./vma";
 import { populate_range } from "./mmap";
 import { task_struct } from "../kernel/types";
 
@@ -29,16 +29,10 @@ function apply_vma_lock_flags(mm: mm_struct, start: u64, end: u64, flags: u64): 
     let cend = cur.vm_end < end ? cur.vm_end : end;
     // mlock_fixup: droppable memory is never locked.
     if (newflags != cur.vm_flags && !(cur.vm_flags & VM_DROPPABLE)) {
-      if (cur.vm_start < nstart) {
-        let n = split_vma(mm, cur, nstart);
-        if (!n) return -ENOMEM;
-        cur = n;
-      }
-      if (cur.vm_end > cend) {
-        if (!split_vma(mm, cur, cend)) return -ENOMEM;
-      }
-      cur.vm_flags = newflags;
-      vma_try_merge(mm, cur);
+      let m = vma_modify(mm, cur, nstart, cend);
+      if (!m) return -ENOMEM;
+      m.vm_flags = newflags;
+      vma_try_merge(mm, m);
     }
     tmp = cend;
     nstart = cend;

@@ -4,7 +4,7 @@ import { VM_READ, VM_WRITE, VM_EXEC, VM_SHARED, VM_MAYREAD, VM_GROWSDOWN, VM_ACC
 import { PROT_READ, PROT_WRITE, PROT_EXEC, PROT_SEM, PROT_GROWSDOWN, PROT_GROWSUP, PAGE_SIZE } from "../abi/uapi";
 import { EINVAL, ENOMEM, EACCES } from "../abi/errno";
 import { PAGE_ALIGN, offset_in_page } from "../lib/bitops";
-import { VMA, find_vma, split_vma, vma_try_merge, vma_is_anonymous } from "./vma";
+import { VMA, find_vma, vma_modify, vma_try_merge, vma_is_anonymous } from "./vma";
 import { calc_vm_prot_bits } from "./mmap";
 import { pte_offset, pte_table_end, set_pte, pte_present, pte_special, _PAGE_USER, _PAGE_RW, _PAGE_UFFD_WP } from "./pgtable";
 import { pte_page } from "./memory";
@@ -57,17 +57,11 @@ function mprotect_fixup(mm: mm_struct, v: vm_area_struct, start: u64, end: u64, 
   } else if ((v.vm_flags & VM_ACCOUNT) && vma_is_anonymous(v) && v.anon_vma == 0) {
     newflags &= ~VM_ACCOUNT;
   }
-  if (v.vm_start < start) {
-    let n = split_vma(mm, v, start);
-    if (!n) return -ENOMEM;
-    v = n;
-  }
-  if (v.vm_end > end) {
-    if (!split_vma(mm, v, end)) return -ENOMEM;
-  }
-  v.vm_flags = newflags;
-  change_protection(mm, v, v.vm_start, v.vm_end, newflags);
-  vma_try_merge(mm, v);
+  let m = vma_modify(mm, v, start, end);
+  if (!m) return -ENOMEM;
+  m.vm_flags = newflags;
+  change_protection(mm, m, m.vm_start, m.vm_end, newflags);
+  vma_try_merge(mm, m);
   return 0;
 }
 

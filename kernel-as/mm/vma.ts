@@ -180,6 +180,23 @@ export function split_vma(mm: mm_struct, v: vm_area_struct, addr: u64): vm_area_
 // @ts-ignore: decorator
 @inline function mergeable_anon_vma(a: u32, b: u32): bool { return a == 0 || b == 0 || a == b; }
 
+/**
+ * vma_modify (the split half of Linux's vma_modify_flags): make [start, end) — a range inside
+ * `v` — a VMA of its own, splitting at either edge. Returns that VMA, or null (ENOMEM; a split
+ * already made stays, as in Linux). The caller changes it and then calls vma_try_merge.
+ */
+export function vma_modify(mm: mm_struct, v: vm_area_struct, start: u64, end: u64): vm_area_struct | null {
+  if (v.vm_start < start) {
+    let n = split_vma(mm, v, start);
+    if (!n) return null;
+    v = n;
+  }
+  if (v.vm_end > end) {
+    if (!split_vma(mm, v, end)) return null;
+  }
+  return v;
+}
+
 /** Whether `a` (below) and `b` (above, adjacent) may become one VMA. */
 export function can_vma_merge(a: vm_area_struct, b: vm_area_struct): bool {
   if (a.vm_end != b.vm_start) return false;
