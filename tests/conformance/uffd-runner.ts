@@ -1,0 +1,320 @@
+/**
+ * Two runners of the userfaultfd step language of tests/oracle/uffd_oracle.c (its header is the
+ * grammar): `runUffdNative` runs the steps on the host kernel through the C oracle, `runUffdUffdlab`
+ * on a fresh uffdlab kernel through host-ts (Process.ioctl with the raw argument bytes, raw read/write
+ * syscalls, Thread.fill/read, and k.run for the second thread). Both print the same normalised lines.
+ *
+ * uffdlab specifics: the process is spawned with CAP_SYS_PTRACE (the host oracle runs as root) unless
+ * the first step is `nopriv`, which spawns it without capabilities. A scenario with `tfault` runs
+ * under the deterministic scheduler: the steps run on one simulated thread, the faulting access on a
+ * second one; `readwait` (until poll(fd, POLLIN, 0) reports anything, as the oracle's poll) and `tjoin`
+ * yield, at most WAIT_TURNS turns, where the host waits at most 3 s.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CAP_SYS_PTRACE, Kernel, type Process, type Thread } from '../../host-ts/index.js';
+import * as A from '../../host-ts/abi.gen.js';
+import { digestOf } from '../helpers/scenario.js';
+
+const SOURCE = fileURLToPath(new URL('../oracle/uffd_oracle.c', import.meta.url));
+const PAGE = 4096n;
+const WAIT_TURNS = 2000;
+
+// ── native ─────────────────────────────────────────────────────────────────────────────────────────
+let built: { ok: true; bin: string } | { ok: false; reason: string } | undefined;
+
+/** Build the oracle once and check the host has what it needs; the reason to skip otherwise. */
+export function uffdNativeAvailable(): { ok: true } | { ok: false; reason: string } {
+  built ??= (() => {
+    if (process.platform !== 'linux' || process.arch !== 'x64') return { ok: false as const, reason: `host is ${process.platform}/${process.arch}, not Linux x86-64` };
+    if (!existsSync(SOURCE)) return { ok: false as const, reason: `oracle source missing: ${SOURCE}` };
+    if (!existsSync('/dev/userfaultfd')) return { ok: false as const, reason: 'host has no /dev/userfaultfd' };
+    const dir = mkdtempSync(join(tmpdir(), `uffdlab-uffd-oracle-${process.pid}-`));
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    const bin = join(dir, 'uffd_oracle');
+    const cc = spawnSync('cc', ['-O1', '-Wall', '-pthread', '-o', bin, SOURCE], { encoding: 'utf8', timeout: 120_000 });
+    if (cc.error) return { ok: false as const, reason: `no usable C compiler: ${cc.error.message}` };
+    if (cc.status !== 0) return { ok: false as const, reason: `cc failed: ${cc.stderr.trim().split('\n').slice(0, 6).join('\n')}` };
+    const probe = spawnSync(bin, [], { input: 'uffd U 1\n', encoding: 'utf8', timeout: 10_000 });
+    if (probe.stdout.trim() !== 'ok fd') return { ok: false as const, reason: `host userfaultfd(UFFD_USER_MODE_ONLY) fails: ${probe.stdout.trim() || probe.stderr.trim()} (syscall missing or forbidden)` };
+    return { ok: true as const, bin };
+  })();
+  return built.ok ? { ok: true } : { ok: false, reason: built.reason };
+}
+
+export function runUffdNative(steps: string[]): string[] {
+  uffdNativeAvailable();
+  if (!built?.ok) throw new Error('uffd oracle unavailable');
+  const r = spawnSync(built.bin, [], { input: steps.join('\n') + '\n', encoding: 'utf8', timeout: 10_000, killSignal: 'SIGKILL' });
+  if (r.error || r.status !== 0) throw new Error(`uffd oracle failed (status ${r.status}, signal ${r.signal}): ${r.error?.message ?? r.stderr}\n${r.stdout}`);
+  return r.stdout.replace(/\n$/, '').split('\n');
+}
+
+// ── uffdlab ────────────────────────────────────────────────────────────────────────────────────────
+const IOCTLS: Record<string, number> = {
+  API: A.UFFDIO_API, REGISTER: A.UFFDIO_REGISTER, UNREGISTER: A.UFFDIO_UNREGISTER, WAKE: A.UFFDIO_WAKE,
+  COPY: A.UFFDIO_COPY, ZEROPAGE: A.UFFDIO_ZEROPAGE,
+};
+const ename = (e: number): string => (A.ERRNO_NAMES as Record<number, string>)[e] ?? `E${e}`;
+const isErr = (r: bigint) => r < 0n && r > -4096n;
+const word = (v: bigint): string => {
+  const s = BigInt.asIntN(64, v);
+  return s < 0n && s >= -4095n ? ` ${s}` : ` 0x${BigInt.asUintN(64, v).toString(16)}`;
+};
+
+class Bad extends Error {}
+
+/** The second thread's access (tfault), and how far it got. */
+interface Fault { addr: number; write: boolean; byte: number; go: boolean; done: boolean; result: number; tid: number }
+
+class UffdlabRunner {
+  private readonly names = new Map<string, { val: bigint; len: bigint }>();
+  /** The thread that runs the steps (p.thread, or a second thread under k.run). */
+  t: Thread;
+  wait: () => Promise<void> = async () => { throw new Bad('bad timeout'); };
+  fault?: Fault;
+
+  constructor(readonly k: Kernel, readonly p: Process) {
+    this.t = p.thread;
+  }
+
+  private v(tok: string | undefined): bigint {
+    if (tok === undefined) throw new Bad('bad wrong argument count');
+    const m = /^\$([A-Za-z_][A-Za-z0-9_]*)(?:([+-])(0x[0-9a-fA-F]+|[0-9]+))?$/.exec(tok);
+    if (m) {
+      const b = this.names.get(m[1]);
+      if (!b) throw new Bad('bad unbound name');
+      const off = m[3] ? BigInt(m[3]) : 0n;
+      return BigInt.asUintN(64, m[2] === '-' ? b.val - off : b.val + off);
+    }
+    if (!/^-?(0x[0-9a-fA-F]+|[0-9]+)$/.test(tok)) throw new Bad('bad malformed value');
+    return BigInt.asUintN(64, tok.startsWith('-') ? -BigInt(tok.slice(1)) : BigInt(tok));
+  }
+
+  private addrName(a: bigint): string {
+    for (const [n, b] of this.names) {
+      if (b.len > 0n && a >= b.val && a - b.val < b.len) return a === b.val ? `$${n}` : `$${n}+0x${(a - b.val).toString(16)}`;
+    }
+    return `0x${a.toString(16)}`;
+  }
+
+  private sys(nr: number, ...args: bigint[]): bigint {
+    return this.t.syscall(nr, ...args);
+  }
+
+  /** poll(fd, POLLIN, 0) with the struct pollfd in the staging window. */
+  private pollRaw(fd: bigint): { ret: bigint; revents: number } {
+    const pfd = new Uint8Array(8);
+    const dv = new DataView(pfd.buffer);
+    dv.setInt32(0, Number(BigInt.asIntN(32, fd)), true);
+    dv.setInt16(4, A.POLLIN, true);
+    const ret = this.sys(A.__NR_poll, this.t.stage(pfd), 1n, 0n);
+    return { ret, revents: new DataView(this.t.bounce.buffer, this.t.bounce.byteOffset).getUint16(6, true) };
+  }
+
+  private pollOnce(fd: bigint): number {
+    const r = this.pollRaw(fd);
+    return isErr(r.ret) ? 1 : r.revents;
+  }
+
+  async step(line: string): Promise<string> {
+    try {
+      return await this.stepInner(line.trim().split(/\s+/));
+    } catch (e) {
+      if (e instanceof Bad) return e.message;
+      throw e;
+    }
+  }
+
+  private async stepInner(tok: string[]): Promise<string> {
+    const [op] = tok;
+    const err = (r: bigint) => `err ${ename(Number(-r))}`;
+    switch (op) {
+      case 'nopriv':
+        return 'ok'; // applied at spawn (first step only)
+      case 'uffd': {
+        const r = this.sys(A.__NR_userfaultfd, this.v(tok[2]));
+        if (isErr(r)) return err(r);
+        this.names.set(tok[1], { val: r, len: 0n });
+        return 'ok fd';
+      }
+      case 'devnew': {
+        const cmd = this.v(tok[2]), fl = this.v(tok[3]);
+        const path = new TextEncoder().encode('/dev/userfaultfd\0');
+        const dev = this.sys(A.__NR_open, this.t.stage(path), BigInt(A.O_RDWR | A.O_CLOEXEC), 0n);
+        if (isErr(dev)) return `bad open /dev/userfaultfd: ${ename(Number(-dev))}`;
+        const r = this.sys(A.__NR_ioctl, dev, cmd, fl);
+        this.sys(A.__NR_close, dev);
+        if (isErr(r)) return err(r);
+        this.names.set(tok[1], { val: r, len: 0n });
+        return 'ok fd';
+      }
+      case 'anon':
+      case 'sanon': {
+        const len = this.v(tok[2]) * PAGE;
+        const fl = A.MAP_ANONYMOUS | (op === 'sanon' ? A.MAP_SHARED : A.MAP_PRIVATE);
+        const r = this.sys(A.__NR_mmap, 0n, len, this.v(tok[3]), BigInt(fl), BigInt.asUintN(64, -1n), 0n);
+        if (isErr(r)) return err(r);
+        this.names.set(tok[1], { val: r, len });
+        return 'ok';
+      }
+      case 'memfd': {
+        const fd = this.p.memfdCreate('uffd_oracle');
+        this.p.ftruncate(fd, this.v(tok[2]) * PAGE);
+        this.names.set(tok[1], { val: BigInt(fd), len: 0n });
+        return 'ok fd';
+      }
+      case 'mapfd': {
+        let fd = this.v(tok[2]);
+        const len = this.v(tok[3]) * PAGE;
+        if (tok[5] === 'ro') fd = BigInt(this.p.open(`/proc/self/fd/${fd}`, A.O_RDONLY));
+        const r = this.sys(A.__NR_mmap, 0n, len, this.v(tok[4]), BigInt(A.MAP_SHARED), fd, 0n);
+        if (isErr(r)) return err(r);
+        this.names.set(tok[1], { val: r, len });
+        return 'ok';
+      }
+      case 'munmap': {
+        const r = this.sys(A.__NR_munmap, this.v(tok[1]), this.v(tok[2]) * PAGE);
+        return isErr(r) ? err(r) : 'ok';
+      }
+      case 'fill':
+        this.t.fill(Number(this.v(tok[1])), Number(this.v(tok[3])), Number(this.v(tok[2])));
+        return 'ok';
+      case 'load':
+        return `ok ${digestOf(this.t.read(Number(this.v(tok[1])), Number(this.v(tok[2]))))}`;
+      case 'ioctl': {
+        const fd = this.v(tok[1]);
+        const cmd = IOCTLS[tok[2]] ?? Number(this.v(tok[2]));
+        const nw = ((cmd >>> 16) & 0x3fff) / 8;
+        if (tok.length - 3 > nw) return 'bad too many words';
+        const inb = new Uint8Array(Math.max(nw * 8, 8));
+        const dv = new DataView(inb.buffer);
+        for (let i = 3; i < tok.length; i++) dv.setBigUint64((i - 3) * 8, this.v(tok[i]), true);
+        const { ret, bytes } = this.p.ioctl(fd, cmd, inb, this.t);
+        const odv = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+        let line = isErr(ret) ? err(ret) : ret === 0n ? 'ok' : `ok ${ret}`;
+        for (let i = 0; i < nw; i++) {
+          const a = dv.getBigUint64(i * 8, true), b = odv.getBigUint64(i * 8, true);
+          line += a === b ? ' =' : word(b);
+        }
+        return line;
+      }
+      case 'ioctl0': {
+        const r = this.sys(A.__NR_ioctl, this.v(tok[1]), BigInt(IOCTLS[tok[2]] ?? Number(this.v(tok[2]))), 0n);
+        return isErr(r) ? err(r) : 'ok';
+      }
+      case 'readwait':
+      case 'read': {
+        const fd = this.v(tok[1]), len = this.v(tok[2]);
+        if (len > BigInt(A.BOUNCE_SIZE)) return 'bad read length';
+        if (op === 'readwait') {
+          // as the oracle's poll(fd, POLLIN, 3 s): wait (yielding) until poll reports anything
+          let ready = false;
+          for (let i = 0; !(ready = this.pollOnce(fd) !== 0) && i < WAIT_TURNS; i++) await this.wait();
+          if (!ready) return 'bad timeout';
+        }
+        const r = this.sys(A.__NR_read, fd, BigInt(A.HOST_STAGING_BASE), len);
+        if (isErr(r)) return err(r);
+        let line = `ok ${r}`;
+        const b = this.t.bounce;
+        const dv = new DataView(b.buffer, b.byteOffset, Number(r));
+        for (let o = 0; o + 32 <= Number(r); o += 32) {
+          let zero = 1;
+          for (const i of [1, 2, 3, 4, 5, 6, 7, 28, 29, 30, 31]) if (b[o + i] !== 0) zero = 0;
+          line += ` ev=0x${b[o].toString(16).padStart(2, '0')} flags=0x${dv.getBigUint64(o + 8, true).toString(16)}`;
+          const ptid = dv.getUint32(o + 24, true);
+          line += ` addr=${this.addrName(dv.getBigUint64(o + 16, true))} ptid=${ptid !== 0 && ptid === this.fault?.tid ? 'T' : ptid} zero=${zero}`;
+        }
+        return line;
+      }
+      case 'write': {
+        const r = this.sys(A.__NR_write, this.v(tok[1]), BigInt(A.HOST_STAGING_BASE), this.v(tok[2]));
+        return isErr(r) ? err(r) : `ok ${r}`;
+      }
+      case 'fdflags': {
+        const fd = this.v(tok[1]);
+        const fdf = this.sys(A.__NR_fcntl, fd, BigInt(A.F_GETFD), 0n);
+        if (isErr(fdf)) return err(fdf);
+        const fl = this.sys(A.__NR_fcntl, fd, BigInt(A.F_GETFL), 0n);
+        if (isErr(fl)) return err(fl);
+        const n = Number(fl);
+        return `ok cloexec=${(Number(fdf) & A.FD_CLOEXEC) !== 0 ? 1 : 0} acc=${n & A.O_ACCMODE} nonblock=${(n & A.O_NONBLOCK) !== 0 ? 1 : 0}`;
+      }
+      case 'setfl': {
+        const r = this.sys(A.__NR_fcntl, this.v(tok[1]), BigInt(A.F_SETFL), this.v(tok[2]));
+        return isErr(r) ? err(r) : 'ok';
+      }
+      case 'poll': {
+        const r = this.pollRaw(this.v(tok[1]));
+        if (isErr(r.ret)) return err(r.ret);
+        return `ok ${r.ret} revents=0x${r.revents.toString(16)}`;
+      }
+      case 'devopen': {
+        const path = new TextEncoder().encode('/dev/userfaultfd\0');
+        const dev = this.sys(A.__NR_open, this.t.stage(path), BigInt(A.O_RDWR), 0n);
+        if (isErr(dev)) return err(dev);
+        this.names.set(tok[1], { val: dev, len: 0n });
+        return 'ok fd';
+      }
+      case 'close': {
+        const r = this.sys(A.__NR_close, this.v(tok[1]));
+        return isErr(r) ? err(r) : 'ok';
+      }
+      case 'tfault': {
+        if (!this.fault) return 'bad no faulting thread in this mode';
+        this.fault.addr = Number(this.v(tok[1]));
+        this.fault.write = tok[2] === 'w';
+        this.fault.byte = tok[3] === undefined ? 0 : Number(this.v(tok[3]));
+        this.fault.go = true;
+        return 'ok';
+      }
+      case 'tjoin': {
+        if (!this.fault?.go) return 'bad no faulting thread';
+        for (let i = 0; !this.fault.done && i < WAIT_TURNS; i++) await this.wait();
+        if (!this.fault.done) return 'bad timeout';
+        return `ok 0x${this.fault.result.toString(16).padStart(2, '0')}`;
+      }
+      default:
+        return `bad unknown op '${op}'`;
+    }
+  }
+}
+
+/** Run the steps on a fresh uffdlab kernel; one line per step. */
+export async function runUffdUffdlab(steps: string[]): Promise<string[]> {
+  const k = await Kernel.boot({ memoryBytes: 32 << 20, build: 'debug' });
+  const p = k.spawn(steps[0]?.trim() === 'nopriv' ? {} : { caps: CAP_SYS_PTRACE });
+  const r = new UffdlabRunner(k, p);
+  const out: string[] = [];
+  if (!steps.some((s) => s.trim().startsWith('tfault'))) {
+    for (const s of steps) out.push(await r.step(s));
+  } else {
+    const fault: Fault = { addr: 0, write: false, byte: 0, go: false, done: false, result: -1, tid: -1 };
+    r.fault = fault;
+    const [ft, ht] = [p.newThread(), p.newThread()];
+    fault.tid = ft.tid;
+    r.t = ht;
+    await k.run(1, [
+      [ht, async (at) => {
+        r.wait = () => at.yield();
+        for (const s of steps) out.push(await r.step(s));
+      }],
+      [ft, async (at) => {
+        for (let i = 0; !fault.go && i < 100 * WAIT_TURNS; i++) await at.yield();
+        if (!fault.go) return;
+        if (fault.write) await at.store8(fault.addr, fault.byte);
+        fault.result = await at.load8(fault.addr);
+        fault.done = true;
+      }],
+    ]);
+  }
+  try {
+    if (!k.checkInvariants()) throw new Error('the debug build has no invariant checker');
+  } catch (e) {
+    throw new Error(`uffdlab: ${(e as Error).message} after the scenario\n${steps.map((s, i) => `  ${s}  →  ${out[i]}`).join('\n')}`);
+  }
+  return out;
+}

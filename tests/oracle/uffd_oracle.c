@@ -1,0 +1,419 @@
+/*
+ * uffd_oracle: runs a userfaultfd scenario on the host kernel and prints one normalised line per step.
+ * Used by tests/conformance/uffd-errno.test.ts, which runs the same steps on uffdlab
+ * (tests/conformance/uffd-runner.ts) and compares the lines. Build: cc -O1 -Wall -pthread.
+ *
+ * Input: one step per line on stdin (whitespace tokens). VALUE = integer (decimal, 0x-hex, may be
+ * negative: two's complement) or $NAME / $NAME+OFF / $NAME-OFF (a mapping's address or an fd).
+ *
+ *   nopriv                        drop CAP_SYS_PTRACE (effective, permitted, inheritable) → ok
+ *                                 (`bad sysctl …` if vm.unprivileged_userfaultfd is not 0)
+ *   uffd NAME FLAGS               userfaultfd(FLAGS)                                 → ok fd | err E
+ *   devnew NAME CMD FLAGS         open("/dev/userfaultfd"), ioctl(dev, CMD, FLAGS), close(dev)
+ *   anon NAME PAGES PROT          mmap MAP_PRIVATE|MAP_ANONYMOUS                      → ok
+ *   sanon NAME PAGES PROT         mmap MAP_SHARED|MAP_ANONYMOUS                       → ok
+ *   memfd NAME PAGES              memfd_create + ftruncate(PAGES*4096)                → ok fd
+ *   mapfd NAME FD PAGES PROT [ro] mmap MAP_SHARED of FD (ro: of a reopen O_RDONLY)    → ok
+ *   munmap ADDR PAGES             → ok | err E
+ *   fill ADDR LEN BYTE            memset by the main thread                           → ok
+ *   load ADDR LEN                 → ok digest=… first=0x.. nonzero=N
+ *   ioctl FD CMD W0 W1 …          the argument is the words W0…; its size is _IOC_SIZE(CMD) (missing
+ *                                 words are 0). CMD: API REGISTER UNREGISTER WAKE COPY ZEROPAGE or a
+ *                                 number. → ok|err E, then one token per word after the call:
+ *                                 `=` if unchanged, else the value (-N for -4095..-1, else 0x-hex)
+ *   read FD LEN                   read(FD, buf, LEN) → ok N {msg} | err E
+ *                                 msg = ev=0x.. flags=0x.. addr=$NAME+0x.. ptid=N zero=0|1
+ *                                 (zero=1: bytes 1..7 and 28..31 are 0; ptid=T: the tfault thread's tid)
+ *   ioctl0 FD CMD                 ioctl(FD, CMD, NULL)                                 → ok | err E
+ *   readwait FD LEN               poll(FD, POLLIN, 3 s) first (`bad timeout` if nothing), then read
+ *   write FD LEN                  → ok N | err E
+ *   fdflags FD                    → ok cloexec=0|1 acc=N nonblock=0|1
+ *   setfl FD FLAGS                fcntl(FD, F_SETFL, FLAGS)                           → ok | err E
+ *   poll FD                       poll(FD, POLLIN, 0) → ok N revents=0x..
+ *   devopen NAME                  open("/dev/userfaultfd", O_RDWR) kept open as NAME  → ok fd
+ *   close FD                      → ok | err E
+ *   tfault ADDR r|w [BYTE]        a second thread (pthread) loads / stores one byte at ADDR → ok
+ *   tjoin                         wait (≤ 3 s) for it → ok 0xHH (the byte it read, or read back) |
+ *                                 bad timeout
+ *
+ * Malformed steps give `bad …`. Every wait is bounded; an alarm ends the whole run after 8 s.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <linux/capability.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PAGE 4096ULL
+#define MAXTOK 24
+#define MAXNAMES 64
+
+static char out[8192];
+static size_t outlen;
+static void outf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(out + outlen, sizeof out - outlen, fmt, ap);
+    va_end(ap);
+    if (n > 0) outlen += (size_t)n < sizeof out - outlen ? (size_t)n : sizeof out - outlen - 1;
+}
+
+static struct { char name[40]; uint64_t val; uint64_t len; } names[MAXNAMES];
+static int nnames;
+
+static void bind(const char *name, uint64_t val, uint64_t len)
+{
+    for (int i = 0; i < nnames; i++)
+        if (!strcmp(names[i].name, name)) { names[i].val = val; names[i].len = len; return; }
+    if (nnames < MAXNAMES) {
+        snprintf(names[nnames].name, sizeof names[nnames].name, "%s", name);
+        names[nnames].val = val;
+        names[nnames].len = len;
+        nnames++;
+    }
+}
+
+static const char *bad;
+static uint64_t val(const char *t)
+{
+    if (t[0] == '$') {
+        char nm[40];
+        size_t n = strcspn(t + 1, "+-");
+        if (n >= sizeof nm) { bad = "bad name"; return 0; }
+        memcpy(nm, t + 1, n);
+        nm[n] = 0;
+        uint64_t off = 0;
+        int neg = 0;
+        if (t[1 + n]) { neg = t[1 + n] == '-'; off = strtoull(t + 2 + n, NULL, 0); }
+        for (int i = 0; i < nnames; i++)
+            if (!strcmp(names[i].name, nm)) return neg ? names[i].val - off : names[i].val + off;
+        bad = "bad unbound name";
+        return 0;
+    }
+    char *end;
+    errno = 0;
+    uint64_t v = t[0] == '-' ? (uint64_t)strtoll(t, &end, 0) : strtoull(t, &end, 0);
+    if (*end || errno) bad = "bad malformed value";
+    return v;
+}
+
+static const char *ename(int e)
+{
+    switch (e) {
+    case EPERM: return "EPERM"; case ENOENT: return "ENOENT"; case ESRCH: return "ESRCH";
+    case EINTR: return "EINTR"; case EBADF: return "EBADF"; case EAGAIN: return "EAGAIN";
+    case ENOMEM: return "ENOMEM"; case EACCES: return "EACCES"; case EFAULT: return "EFAULT";
+    case EBUSY: return "EBUSY"; case EEXIST: return "EEXIST"; case ENODEV: return "ENODEV";
+    case EINVAL: return "EINVAL"; case ENOTTY: return "ENOTTY"; case ENOSYS: return "ENOSYS";
+    case EOPNOTSUPP: return "EOPNOTSUPP";
+    }
+    static char b[16];
+    snprintf(b, sizeof b, "E%d", e);
+    return b;
+}
+
+static void put_word(uint64_t v)
+{
+    int64_t s = (int64_t)v;
+    if (s < 0 && s >= -4095) outf(" %" PRId64, s);
+    else outf(" 0x%" PRIx64, v);
+}
+
+static void put_addr(uint64_t a)
+{
+    for (int i = 0; i < nnames; i++)
+        if (names[i].len && a >= names[i].val && a - names[i].val < names[i].len) {
+            uint64_t off = a - names[i].val;
+            if (off) outf("$%s+0x%" PRIx64, names[i].name, off);
+            else outf("$%s", names[i].name);
+            return;
+        }
+    outf("0x%" PRIx64, a);
+}
+
+static void put_digest(const unsigned char *p, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ULL, nz = 0;
+    for (size_t i = 0; i < n; i++) { h = (h ^ p[i]) * 0x100000001b3ULL; nz += p[i] != 0; }
+    outf(" digest=%016" PRIx64 " first=0x%02x nonzero=%" PRIu64, h, p[0], nz);
+}
+
+static long ioctl_nr(const char *t)
+{
+    if (!strcmp(t, "API")) return 0xC018AA3F;
+    if (!strcmp(t, "REGISTER")) return 0xC020AA00;
+    if (!strcmp(t, "UNREGISTER")) return 0x8010AA01;
+    if (!strcmp(t, "WAKE")) return 0x8010AA02;
+    if (!strcmp(t, "COPY")) return 0xC028AA03;
+    if (!strcmp(t, "ZEROPAGE")) return 0xC020AA04;
+    return (long)val(t);
+}
+
+/* ---- the second thread ---- */
+static pthread_t ft;
+static int ft_started;
+static volatile unsigned char *ft_addr;
+static int ft_write;
+static unsigned char ft_byte, ft_result;
+static volatile pid_t ft_tid = -1;
+
+static void *faulter(void *arg)
+{
+    (void)arg;
+    ft_tid = (pid_t)syscall(SYS_gettid);
+    if (ft_write) { *ft_addr = ft_byte; ft_result = *ft_addr; }
+    else ft_result = *ft_addr;
+    return NULL;
+}
+
+static unsigned char iobuf[8192];
+
+static void step(int n, char **tok)
+{
+    const char *op = tok[0];
+#define NEED(k) do { if (n < (k)) { outf("bad wrong argument count"); return; } } while (0)
+#define CHECK() do { if (bad) { outf("%s", bad); return; } } while (0)
+#define SYSRES(r) do { if ((r) < 0) { outf("err %s", ename(errno)); return; } } while (0)
+    if (!strcmp(op, "nopriv")) {
+        FILE *f = fopen("/proc/sys/vm/unprivileged_userfaultfd", "r");
+        int v = -1;
+        if (f) { if (fscanf(f, "%d", &v) != 1) v = -1; fclose(f); }
+        if (v != 0) { outf("bad sysctl vm.unprivileged_userfaultfd is %d, not 0", v); return; }
+        struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+        struct __user_cap_data_struct d[2];
+        if (syscall(SYS_capget, &h, d)) { outf("bad capget: %s", ename(errno)); return; }
+        for (int i = 0; i < 2; i++) {
+            unsigned m = i == CAP_SYS_PTRACE / 32 ? 1u << (CAP_SYS_PTRACE % 32) : 0;
+            d[i].effective &= ~m; d[i].permitted &= ~m; d[i].inheritable &= ~m;
+        }
+        if (syscall(SYS_capset, &h, d)) { outf("bad capset: %s", ename(errno)); return; }
+        outf("ok");
+    } else if (!strcmp(op, "uffd")) {
+        NEED(3);
+        uint64_t fl = val(tok[2]);
+        CHECK();
+        long r = syscall(SYS_userfaultfd, fl);
+        SYSRES(r);
+        bind(tok[1], (uint64_t)r, 0);
+        outf("ok fd");
+    } else if (!strcmp(op, "devnew")) {
+        NEED(4);
+        uint64_t cmd = val(tok[2]), fl = val(tok[3]);
+        CHECK();
+        int dev = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
+        if (dev < 0) { outf("bad open /dev/userfaultfd: %s", ename(errno)); return; }
+        long r = syscall(SYS_ioctl, dev, cmd, fl);
+        int e = errno;
+        close(dev);
+        if (r < 0) { outf("err %s", ename(e)); return; }
+        bind(tok[1], (uint64_t)r, 0);
+        outf("ok fd");
+    } else if (!strcmp(op, "anon") || !strcmp(op, "sanon")) {
+        NEED(4);
+        uint64_t pages = val(tok[2]), prot = val(tok[3]);
+        CHECK();
+        int fl = MAP_ANONYMOUS | (op[0] == 's' ? MAP_SHARED : MAP_PRIVATE);
+        void *p = mmap(NULL, pages * PAGE, (int)prot, fl, -1, 0);
+        if (p == MAP_FAILED) { outf("err %s", ename(errno)); return; }
+        bind(tok[1], (uint64_t)(uintptr_t)p, pages * PAGE);
+        outf("ok");
+    } else if (!strcmp(op, "memfd")) {
+        NEED(3);
+        uint64_t pages = val(tok[2]);
+        CHECK();
+        int fd = (int)syscall(SYS_memfd_create, "uffd_oracle", 0);
+        SYSRES(fd);
+        if (ftruncate(fd, (off_t)(pages * PAGE))) { outf("err %s", ename(errno)); return; }
+        bind(tok[1], (uint64_t)fd, 0);
+        outf("ok fd");
+    } else if (!strcmp(op, "mapfd")) {
+        NEED(5);
+        uint64_t fd = val(tok[2]), pages = val(tok[3]), prot = val(tok[4]);
+        CHECK();
+        int mfd = (int)fd;
+        if (n > 5 && !strcmp(tok[5], "ro")) {
+            char path[64];
+            snprintf(path, sizeof path, "/proc/self/fd/%d", (int)fd);
+            mfd = open(path, O_RDONLY);
+            SYSRES(mfd);
+        }
+        void *p = mmap(NULL, pages * PAGE, (int)prot, MAP_SHARED, mfd, 0);
+        if (p == MAP_FAILED) { outf("err %s", ename(errno)); return; }
+        bind(tok[1], (uint64_t)(uintptr_t)p, pages * PAGE);
+        outf("ok");
+    } else if (!strcmp(op, "munmap")) {
+        NEED(3);
+        uint64_t a = val(tok[1]), pages = val(tok[2]);
+        CHECK();
+        SYSRES(munmap((void *)(uintptr_t)a, pages * PAGE));
+        outf("ok");
+    } else if (!strcmp(op, "fill")) {
+        NEED(4);
+        uint64_t a = val(tok[1]), len = val(tok[2]), b = val(tok[3]);
+        CHECK();
+        memset((void *)(uintptr_t)a, (int)b, len);
+        outf("ok");
+    } else if (!strcmp(op, "load")) {
+        NEED(3);
+        uint64_t a = val(tok[1]), len = val(tok[2]);
+        CHECK();
+        if (len == 0 || len > sizeof iobuf) { outf("bad load length"); return; }
+        memcpy(iobuf, (void *)(uintptr_t)a, len);
+        outf("ok");
+        put_digest(iobuf, len);
+    } else if (!strcmp(op, "ioctl")) {
+        NEED(3);
+        uint64_t fd = val(tok[1]);
+        unsigned long cmd = (unsigned long)ioctl_nr(tok[2]);
+        uint64_t w[16] = { 0 }, before[16];
+        size_t nw = ((cmd >> 16) & 0x3fff) / 8;
+        if (nw > 16 || (size_t)(n - 3) > nw) { outf("bad too many words"); return; }
+        for (int i = 3; i < n; i++) w[i - 3] = val(tok[i]);
+        CHECK();
+        memcpy(before, w, sizeof w);
+        long r = syscall(SYS_ioctl, (int)fd, cmd, w);
+        if (r < 0) outf("err %s", ename(errno));
+        else if (r == 0) outf("ok");
+        else outf("ok %ld", r);
+        for (size_t i = 0; i < nw; i++) {
+            if (w[i] == before[i]) outf(" =");
+            else put_word(w[i]);
+        }
+    } else if (!strcmp(op, "ioctl0")) {
+        NEED(3);
+        uint64_t fd = val(tok[1]);
+        unsigned long cmd = (unsigned long)ioctl_nr(tok[2]);
+        CHECK();
+        long r = syscall(SYS_ioctl, (int)fd, cmd, NULL);
+        SYSRES(r);
+        outf("ok");
+    } else if (!strcmp(op, "read") || !strcmp(op, "readwait")) {
+        NEED(3);
+        uint64_t fd = val(tok[1]), len = val(tok[2]);
+        CHECK();
+        if (len > sizeof iobuf) { outf("bad read length"); return; }
+        if (op[4] == 'w') {
+            struct pollfd p = { (int)fd, POLLIN, 0 };
+            int pr = poll(&p, 1, 3000);
+            if (pr == 0) { outf("bad timeout"); return; }
+        }
+        memset(iobuf, 0xee, sizeof iobuf);
+        long r = read((int)fd, iobuf, len);
+        SYSRES(r);
+        outf("ok %ld", r);
+        for (long o = 0; o + 32 <= r; o += 32) {
+            unsigned char *m = iobuf + o;
+            uint64_t flags, addr;
+            uint32_t ptid;
+            memcpy(&flags, m + 8, 8);
+            memcpy(&addr, m + 16, 8);
+            memcpy(&ptid, m + 24, 4);
+            int zero = 1;
+            for (int i = 1; i < 8; i++) zero &= m[i] == 0;
+            for (int i = 28; i < 32; i++) zero &= m[i] == 0;
+            outf(" ev=0x%02x flags=0x%" PRIx64 " addr=", m[0], flags);
+            put_addr(addr);
+            if (ptid != 0 && (pid_t)ptid == ft_tid) outf(" ptid=T zero=%d", zero);
+            else outf(" ptid=%u zero=%d", ptid, zero);
+        }
+    } else if (!strcmp(op, "write")) {
+        NEED(3);
+        uint64_t fd = val(tok[1]), len = val(tok[2]);
+        CHECK();
+        if (len > sizeof iobuf) { outf("bad write length"); return; }
+        long r = write((int)fd, iobuf, len);
+        SYSRES(r);
+        outf("ok %ld", r);
+    } else if (!strcmp(op, "fdflags")) {
+        NEED(2);
+        uint64_t fd = val(tok[1]);
+        CHECK();
+        int fdf = fcntl((int)fd, F_GETFD);
+        SYSRES(fdf);
+        int fl = fcntl((int)fd, F_GETFL);
+        SYSRES(fl);
+        outf("ok cloexec=%d acc=%d nonblock=%d", fdf & FD_CLOEXEC ? 1 : 0, fl & O_ACCMODE, fl & O_NONBLOCK ? 1 : 0);
+    } else if (!strcmp(op, "setfl")) {
+        NEED(3);
+        uint64_t fd = val(tok[1]), fl = val(tok[2]);
+        CHECK();
+        SYSRES(fcntl((int)fd, F_SETFL, (int)fl));
+        outf("ok");
+    } else if (!strcmp(op, "poll")) {
+        NEED(2);
+        uint64_t fd = val(tok[1]);
+        CHECK();
+        struct pollfd p = { (int)fd, POLLIN, 0 };
+        int r = poll(&p, 1, 0);
+        SYSRES(r);
+        outf("ok %d revents=0x%x", r, p.revents);
+    } else if (!strcmp(op, "devopen")) {
+        NEED(2);
+        int dev = open("/dev/userfaultfd", O_RDWR);
+        SYSRES(dev);
+        bind(tok[1], (uint64_t)dev, 0);
+        outf("ok fd");
+    } else if (!strcmp(op, "close")) {
+        NEED(2);
+        uint64_t fd = val(tok[1]);
+        CHECK();
+        SYSRES(close((int)fd));
+        outf("ok");
+    } else if (!strcmp(op, "tfault")) {
+        NEED(3);
+        uint64_t a = val(tok[1]);
+        uint64_t b = n > 3 ? val(tok[3]) : 0;
+        CHECK();
+        if (ft_started) { outf("bad a faulting thread is already running"); return; }
+        ft_addr = (volatile unsigned char *)(uintptr_t)a;
+        ft_write = tok[2][0] == 'w';
+        ft_byte = (unsigned char)b;
+        int e = pthread_create(&ft, NULL, faulter, NULL);
+        if (e) { outf("bad pthread_create: %s", ename(e)); return; }
+        ft_started = 1;
+        outf("ok");
+    } else if (!strcmp(op, "tjoin")) {
+        if (!ft_started) { outf("bad no faulting thread"); return; }
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += 3;
+        int e = pthread_timedjoin_np(ft, NULL, &ts);
+        if (e == ETIMEDOUT) { outf("bad timeout"); return; }
+        if (e) { outf("bad pthread_join: %s", ename(e)); return; }
+        ft_started = 0;
+        outf("ok 0x%02x", ft_result);
+    } else {
+        outf("bad unknown op '%s'", op);
+    }
+}
+
+int main(void)
+{
+    alarm(8);
+    char line[4096];
+    while (fgets(line, sizeof line, stdin)) {
+        char *tok[MAXTOK];
+        int n = 0;
+        for (char *s = strtok(line, " \t\r\n"); s && n < MAXTOK; s = strtok(NULL, " \t\r\n")) tok[n++] = s;
+        if (n == 0 || tok[0][0] == '#') continue;
+        outlen = 0;
+        out[0] = 0;
+        bad = NULL;
+        step(n, tok);
+        printf("%s\n", out);
+        fflush(stdout);
+    }
+    return 0;
+}
