@@ -6,6 +6,7 @@ import { params, type Measured, type Params, type Summary } from "./measure.js";
 import { runHost, type HostResult } from "./native.js";
 import { anonWriteFault } from "./anon-write-fault.js";
 import { residentAccess } from "./translate.js";
+import { uffdRoundTrip } from "./uffd-roundtrip.js";
 
 export interface BenchOptions {
   /** Fewer samples (npm start). */
@@ -36,7 +37,7 @@ export async function runBenchmarks(o: BenchOptions): Promise<BenchReport> {
   const started = performance.now();
   const p = params(o.quick);
   const host = runHost(p);
-  const measured = [await anonWriteFault(p), ...(await residentAccess(p))];
+  const measured = [await anonWriteFault(p), ...(await residentAccess(p)), ...(await uffdRoundTrip(p))];
   const rows: BenchRow[] = measured.map((m) => {
     const h = host.scenarios?.[m.host] ?? null;
     return { ...m, hostSummary: h, ratio: h ? { p50: m.uffdlab.p50 / h.p50, mean: m.uffdlab.mean / h.mean } : null };
@@ -116,6 +117,10 @@ function print(r: BenchReport): void {
   ));
   console.log("ns per operation; p50/p99 over timed batches (each the mean of its batch); ratio = uffdlab p50 / host p50, >1 is slower than the host kernel.");
   if (r.host.skipped) console.log(`host kernel side skipped: ${r.host.skipped}`);
+  else if (r.host.uffdSkipped) console.log(`host userfaultfd rows skipped: ${r.host.uffdSkipped}`);
+  if (r.rows.some((x) => x.host.startsWith("uffd_"))) {
+    console.log("uffd rows: one op = fault → read() → UFFDIO_COPY/ZEROPAGE → resumed load. Host: sync/async vs a faulter pthread and a blocking-read() handler pinned to one CPU; worker vs two CPUs, handler spinning on an O_NONBLOCK read().");
+  }
 
   if (!r.quick) {
     console.log("\nhistograms, ns/op:");
@@ -132,8 +137,18 @@ function print(r: BenchReport): void {
   // and resident rows faulted never.
   const warn: string[] = [];
   for (const x of r.rows) {
+    if (x.expect) {
+      for (const [k, want] of Object.entries(x.expect)) {
+        if (Math.abs(x.checks[k] - want) > 1e-9) warn.push(`${x.name}: uffdlab ${k} = ${x.checks[k].toFixed(3)} (expected ${want})`);
+      }
+      continue;
+    }
     const want = x.host === "anon_write_fault" ? 1 : 0;
     if (Math.abs(x.checks.faultsPerOp - want) > 1e-9) warn.push(`${x.name}: uffdlab counted ${x.checks.faultsPerOp.toFixed(3)} faults per op (expected ${want})`);
+  }
+  for (const [k, u] of Object.entries(r.host.uffd ?? {})) {
+    if (Math.abs(u.messagesPerPage - 1) > 1e-9) warn.push(`${k}: host read ${u.messagesPerPage.toFixed(3)} messages per faulted page (expected 1)`);
+    if (u.badValues !== 0) warn.push(`${k}: host read ${u.badValues} bytes the fill did not write`);
   }
   if (r.host.faultsPerOp !== undefined && Math.abs(r.host.faultsPerOp - 1) > 0.01) {
     warn.push(`anon write fault: host counted ${r.host.faultsPerOp.toFixed(3)} minor faults per page (expected 1)`);

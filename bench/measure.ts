@@ -18,6 +18,12 @@ export interface Params {
   loadBatch: number;
   /** Timed load samples. */
   loadSamples: number;
+  /** userfaultfd round trips: pages per MISSING-registered region (mmap + register, untimed). */
+  uffdRegionPages: number;
+  /** Round trips (faults in a row) per timed sample. */
+  uffdBatch: number;
+  /** Timed round-trip samples, per uffd row. */
+  uffdSamples: number;
   /** Untimed run of the same loop right before each timed one, at least this long. */
   warmupMs: number;
 }
@@ -27,8 +33,8 @@ export function params(quick: boolean): Params {
   // cache-warm on both sides, as a running process's recycled pages are. With 32 MiB regions
   // both rows get slower and uffdlab's takes far longer to settle (see README.md).
   return quick
-    ? { quick, regionPages: 1024, faultBatch: 256, faultSamples: 256, chasePages: 8, loadBatch: 4096, loadSamples: 256, warmupMs: 100 }
-    : { quick, regionPages: 1024, faultBatch: 256, faultSamples: 4096, chasePages: 8, loadBatch: 4096, loadSamples: 4096, warmupMs: 300 };
+    ? { quick, regionPages: 1024, faultBatch: 256, faultSamples: 256, chasePages: 8, loadBatch: 4096, loadSamples: 256, uffdRegionPages: 256, uffdBatch: 64, uffdSamples: 64, warmupMs: 100 }
+    : { quick, regionPages: 1024, faultBatch: 256, faultSamples: 4096, chasePages: 8, loadBatch: 4096, loadSamples: 4096, uffdRegionPages: 256, uffdBatch: 64, uffdSamples: 1024, warmupMs: 300 };
 }
 
 /** Statistics of one side of one scenario, in ns per operation. */
@@ -103,7 +109,10 @@ export function chaseLayout(pages: number, pageSize: number): number[] {
 }
 
 /** The host kernel scenario a uffdlab row is compared with (keys of fault_bench.c's output). */
-export type HostScenario = "anon_write_fault" | "resident_load";
+export type HostScenario =
+  | "anon_write_fault" | "resident_load"
+  // bench/native/uffd_bench.c: the real userfaultfd round trip (see its header)
+  | "uffd_copy_same_cpu" | "uffd_zeropage_same_cpu" | "uffd_copy_cross_cpu";
 
 /** One row of the report, as a scenario file returns it (index.ts adds the host side). */
 export interface Measured {
@@ -118,4 +127,6 @@ export interface Measured {
   uffdlab: Summary;
   /** Sanity counters from outside the timer (e.g. faults per timed write, expected 1). */
   checks: Record<string, number>;
+  /** The value each of `checks` must have (a warning is printed otherwise); when absent, the fault counter rule of index.ts applies. */
+  expect?: Record<string, number>;
 }

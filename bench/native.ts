@@ -1,6 +1,7 @@
-// The host kernel, measured in the same run: compile bench/native/fault_bench.c with
-// `cc -O2` into a temporary directory, run it with the same sizes as the uffdlab side, and
-// turn its raw per-batch nanoseconds into the same summaries.
+// The host kernel, measured in the same run: compile bench/native/fault_bench.c (and
+// uffd_bench.c, the userfaultfd round trips) with `cc -O2` into a temporary directory, run
+// them with the same sizes as the uffdlab side, and turn their raw per-batch nanoseconds
+// into the same summaries. uffd_bench can be skipped on its own (no userfaultfd here).
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -9,15 +10,19 @@ import { fileURLToPath } from "node:url";
 import { summarize, type HostScenario, type Params, type Summary } from "./measure.js";
 
 export interface HostResult {
-  /** Per host scenario (null when the program could not run: see `skipped`). */
-  scenarios: Record<HostScenario, Summary> | null;
+  /** Per host scenario (null when fault_bench could not run: see `skipped`; the uffd keys are absent when `uffdSkipped`). */
+  scenarios: Partial<Record<HostScenario, Summary>> | null;
   /** Why the host side did not run, in one line. */
   skipped?: string;
+  /** Why the host's userfaultfd round trips (uffd_bench.c) did not run, in one line. */
+  uffdSkipped?: string;
   /** `cc --version`, first line. */
   compiler?: string;
   clockOverheadNs?: number;
   /** Minor faults per timed page touch (getrusage), expected 1. */
   faultsPerOp?: number;
+  /** Per uffd mode: messages read per faulted page (expected 1), bytes read that the fill did not put there (expected 0), how the handler waited. */
+  uffd?: Partial<Record<HostScenario, { messagesPerPage: number; badValues: number; sameCpu: boolean; handler: string }>>;
 }
 
 interface RawOutput {
@@ -27,9 +32,12 @@ interface RawOutput {
   resident_load: { batch: number; batch_ns: number[] };
 }
 
-/** bench/native/fault_bench.c, from bench/ (run by tsx/vitest) or from dist/cli.js (bundled). */
-function findSource(): string | null {
-  for (const rel of ["./native/fault_bench.c", "../bench/native/fault_bench.c"]) {
+interface RawUffdMode { batch: number; same_cpu: boolean; handler: string; pages: number; messages: number; bad_values: number; batch_ns: number[] }
+type RawUffd = { skipped: string } | { page_size: number; copy_same_cpu: RawUffdMode; zeropage_same_cpu: RawUffdMode; copy_cross_cpu: RawUffdMode | { skipped: string } };
+
+/** bench/native/<file>, from bench/ (run by tsx/vitest) or from dist/cli.js (bundled). */
+function findSource(file: string): string | null {
+  for (const rel of [`./native/${file}`, `../bench/native/${file}`]) {
     const p = fileURLToPath(new URL(rel, import.meta.url));
     if (existsSync(p)) return p;
   }
@@ -42,6 +50,26 @@ function firstLine(e: unknown): string {
   return text.trim().split("\n")[0];
 }
 
+/** Compile bench/native/<file> into `dir` and run it; the parsed JSON, or the one-line reason it did not run. */
+function compileAndRun<T>(dir: string, file: string, ccArgs: string[], args: number[]): T | { error: string } {
+  const src = findSource(file);
+  if (!src) return { error: `bench/native/${file} not found next to the bench module` };
+  const exe = join(dir, file.replace(/\.c$/, ""));
+  try {
+    execFileSync("cc", ["-O2", ...ccArgs, "-o", exe, src], { stdio: ["ignore", "pipe", "pipe"] });
+  } catch (e) {
+    return { error: `cc -O2 ${file} failed: ${firstLine(e)}` };
+  }
+  try {
+    const out = execFileSync(exe, args.map(String), { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], maxBuffer: 64 << 20 });
+    return JSON.parse(out) as T;
+  } catch (e) {
+    return { error: `${file.replace(/\.c$/, "")} failed: ${firstLine(e)}` };
+  }
+}
+
+const isError = (x: unknown): x is { error: string } => typeof x === "object" && x !== null && "error" in x;
+
 export function runHost(p: Params): HostResult {
   let compiler: string;
   try {
@@ -50,27 +78,14 @@ export function runHost(p: Params): HostResult {
     const code = (e as NodeJS.ErrnoException).code;
     return { scenarios: null, skipped: code === "ENOENT" ? "no C compiler (`cc` not on PATH)" : `cc --version failed: ${firstLine(e)}` };
   }
-  const src = findSource();
-  if (!src) return { scenarios: null, skipped: "bench/native/fault_bench.c not found next to the bench module", compiler };
 
   const dir = mkdtempSync(join(tmpdir(), "uffdlab-bench-"));
   try {
-    const exe = join(dir, "fault_bench");
-    try {
-      execFileSync("cc", ["-O2", "-o", exe, src], { stdio: ["ignore", "pipe", "pipe"] });
-    } catch (e) {
-      return { scenarios: null, skipped: `cc -O2 fault_bench.c failed: ${firstLine(e)}`, compiler };
-    }
-    let raw: RawOutput;
-    try {
-      const args = [p.regionPages, p.faultBatch, p.faultSamples, p.chasePages, p.loadBatch, p.loadSamples, p.warmupMs].map(String);
-      const out = execFileSync(exe, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], maxBuffer: 64 << 20 });
-      raw = JSON.parse(out) as RawOutput;
-    } catch (e) {
-      return { scenarios: null, skipped: `fault_bench failed: ${firstLine(e)}`, compiler };
-    }
+    const raw = compileAndRun<RawOutput>(dir, "fault_bench.c", [],
+      [p.regionPages, p.faultBatch, p.faultSamples, p.chasePages, p.loadBatch, p.loadSamples, p.warmupMs]);
+    if (isError(raw)) return { scenarios: null, skipped: raw.error, compiler };
     const f = raw.anon_write_fault;
-    return {
+    const r: HostResult = {
       scenarios: {
         anon_write_fault: summarize(f.batch_ns, f.batch),
         resident_load: summarize(raw.resident_load.batch_ns, raw.resident_load.batch),
@@ -79,6 +94,25 @@ export function runHost(p: Params): HostResult {
       clockOverheadNs: raw.clock_overhead_ns,
       faultsPerOp: f.minor_faults / f.pages_touched,
     };
+
+    const u = compileAndRun<RawUffd>(dir, "uffd_bench.c", ["-pthread"], [p.uffdRegionPages, p.uffdBatch, p.uffdSamples, p.warmupMs]);
+    if (isError(u)) r.uffdSkipped = u.error;
+    else if ("skipped" in u) r.uffdSkipped = u.skipped;
+    else {
+      r.uffd = {};
+      const modes: [HostScenario, RawUffdMode | { skipped: string }][] = [
+        ["uffd_copy_same_cpu", u.copy_same_cpu], ["uffd_zeropage_same_cpu", u.zeropage_same_cpu], ["uffd_copy_cross_cpu", u.copy_cross_cpu],
+      ];
+      for (const [key, m] of modes) {
+        if ("skipped" in m) {
+          r.uffdSkipped = `${key}: ${m.skipped}`;
+          continue;
+        }
+        r.scenarios![key] = summarize(m.batch_ns, m.batch);
+        r.uffd[key] = { messagesPerPage: m.messages / m.pages, badValues: m.bad_values, sameCpu: m.same_cpu, handler: m.handler };
+      }
+    }
+    return r;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

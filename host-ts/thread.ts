@@ -17,7 +17,8 @@ const ERESTARTSYS = -BigInt(A.ERESTARTSYS);
  */
 export function waitForWake(t: Thread, spins: number): void {
   const i32 = new Int32Array(t.frame.buffer, t.frame.byteOffset + A.host_frame.wait_word, 1);
-  if (Atomics.load(i32, 0) === 0) throw new Error(`task ${t.tid}: fault returned RETRY but the kernel did not queue the task`);
+  // Another thread may already have resolved the fault and woken this one between the
+  // access returning RETRY and this check: then the word is 0 and the retry proceeds.
   for (let i = 0; i < spins; i++) if (Atomics.load(i32, 0) === 0) return;
   while (Atomics.load(i32, 0) !== 0) Atomics.wait(i32, 0, 1, 1000);
 }
