@@ -16,6 +16,8 @@ import { vm_fault, mm_struct, vm_area_struct, VM_FAULT_SIGBUS, VM_FAULT_RETRY, F
   FAULT_FLAG_ALLOW_RETRY, FAULT_FLAG_RETRY_NOWAIT } from "../mm/types";
 import { VM_UFFD_MISSING, VM_UFFD_WP, VM_UFFD_MINOR, VM_MAYWRITE, CAP_SYS_PTRACE, host_frame } from "../abi/kernel";
 import { mmdrop } from "../kernel/fork";
+import { userfaultfd_ctx, CTX, UFFD_FEATURE_INITIALIZED } from "../mm/userfaultfd_k";
+export { userfaultfd_ctx, CTX, UFFD_FEATURE_INITIALIZED };
 import * as U from "../abi/uapi";
 import { EPERM, EINVAL, EFAULT, ENOMEM, EBUSY, EAGAIN, ESRCH, ENOTTY, ERESTARTSYS, EBADF } from "../abi/errno";
 import { K, CACHE_UFFD_CTX } from "../init/state";
@@ -25,40 +27,14 @@ import { install_new_file, fget } from "./file";
 import { copy_from_user, copy_to_user } from "../mm/uaccess";
 import { VMA, find_vma, vma_modify, vma_try_merge } from "../mm/vma";
 import { vma_can_userfault } from "../mm/vm_ops";
-import { mfill_atomic_copy, mfill_atomic_zeropage, mfill_atomic_continue, mfill_atomic_poison } from "../mm/userfaultfd";
-import { mwriteprotect_range, uffd_wp_range } from "../mm/userfaultfd";
+import { mfill_atomic_copy, mfill_atomic_zeropage, mfill_atomic_continue, mfill_atomic_poison, mwriteprotect_range, uffd_wp_range } from "../mm/userfaultfd";
 
-// struct userfaultfd_ctx (§5.4). Queues are singly linked lists of tasks (task.wq_next):
-//   pending: faulting tasks whose message is unread (fault_pending_wqh)
-//   faults:  faulting tasks whose message was read, not yet woken (fault_wqh)
-//   readers: tasks waiting in read() for a message (fd_wqh)
-@unmanaged export class userfaultfd_ctx {
-  refcount: i32;
-  /** O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY given at creation */
-  flags: u32;
-  /** enabled features; bit 31 = UFFD_FEATURE_INITIALIZED */
-  features: u64;
-  released: i32;
-  mmap_changing: i32;
-  /** the address space served: the creator's (holds an mm_count reference) */
-  mm: u32;
-  pending_head: u32;
-  pending_tail: u32;
-  faults_head: u32;
-  faults_tail: u32;
-  readers_head: u32;
-  nr_pending: u32;
-}
-
-export const UFFD_FEATURE_INITIALIZED: u64 = 0x80000000;
 /** wq_state of a queued task */
 const WQ_NONE: u32 = 0;
 const WQ_PENDING: u32 = 1;
 const WQ_FAULT: u32 = 2;
 const WQ_READER: u32 = 3;
 
-// @ts-ignore: decorator
-@inline export function CTX(p: u32): userfaultfd_ctx { return changetype<userfaultfd_ctx>(<usize>p); }
 // @ts-ignore: decorator
 @inline function TASK(p: u32): task_struct { return changetype<task_struct>(<usize>p); }
 // @ts-ignore: decorator
@@ -67,15 +43,6 @@ const WQ_READER: u32 = 3;
 @inline function ctx_initialized(ctx: userfaultfd_ctx): bool { return (ctx.features & UFFD_FEATURE_INITIALIZED) != 0; }
 // @ts-ignore: decorator
 @inline function MMOF(ctx: userfaultfd_ctx): mm_struct { return changetype<mm_struct>(<usize>ctx.mm); }
-
-/** userfaultfd_wp_unpopulated: the VMA's ctx enabled WP_UNPOPULATED (WP_ASYNC implies it, §6.7). */
-export function userfaultfd_wp_unpopulated(v: vm_area_struct): bool {
-  return v.uffd_ctx != 0 && (CTX(v.uffd_ctx).features & U.UFFD_FEATURE_WP_UNPOPULATED) != 0;
-}
-/** userfaultfd_wp_async: the VMA's ctx resolves WP faults in the kernel (UFFD_FEATURE_WP_ASYNC). */
-export function userfaultfd_wp_async(v: vm_area_struct): bool {
-  return v.uffd_ctx != 0 && (CTX(v.uffd_ctx).features & U.UFFD_FEATURE_WP_ASYNC) != 0;
-}
 
 // ---- wait queues ---------------------------------------------------------------------------
 

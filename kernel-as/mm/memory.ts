@@ -16,22 +16,16 @@ import { page, alloc_zeroed_page, alloc_page, page_address, virt_to_page, put_pa
 import { pte_offset, pte_offset_alloc, set_pte, pte_present, pte_none, pte_write, pte_special, pte_pa, mk_pte, pte_mkdirty,
   pte_mkyoung, pte_wrprotect, pte_mkwrite, is_pte_marker, pte_marker_get, make_pte_marker, pte_table_end, free_pgtables,
   _PAGE_SPECIAL, _PAGE_PRESENT, _PAGE_USER, _PAGE_RW, _PAGE_UFFD_WP, PTE_MARKER_POISONED, PTE_MARKER_GUARD, PTE_MARKER_UFFD_WP } from "./pgtable";
-import { VMA, vma_is_anonymous, linear_page_index, vma_inode, anon_vma_prepare } from "./vma";
+import { VMA, find_vma, vma_is_anonymous, linear_page_index, vma_inode, anon_vma_prepare } from "./vma";
 import { vma_ops_fault } from "./vm_ops";
 import { handle_userfault } from "../fs/userfaultfd";
-import { userfaultfd_wp_async } from "../fs/userfaultfd";
-import { find_vma } from "./vma";
+import { userfaultfd_missing, userfaultfd_minor, userfaultfd_wp, userfaultfd_wp_async } from "./userfaultfd_k";
+export { userfaultfd_missing, userfaultfd_minor, userfaultfd_wp };
 import { inode } from "../fs/types";
 import { K } from "../init/state";
 
 // @ts-ignore: decorator
 @inline function MM(v: vm_area_struct): mm_struct { return changetype<mm_struct>(<usize>v.vm_mm); }
-// @ts-ignore: decorator
-@inline export function userfaultfd_missing(v: vm_area_struct): bool { return (v.vm_flags & VM_UFFD_MISSING) != 0; }
-// @ts-ignore: decorator
-@inline export function userfaultfd_minor(v: vm_area_struct): bool { return (v.vm_flags & VM_UFFD_MINOR) != 0; }
-// @ts-ignore: decorator
-@inline export function userfaultfd_wp(v: vm_area_struct): bool { return (v.vm_flags & VM_UFFD_WP) != 0; }
 
 /** Account a new PTE mapping of `p` (the caller already holds the reference it transfers). */
 // @ts-ignore: decorator

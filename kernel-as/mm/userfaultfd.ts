@@ -15,16 +15,15 @@ import { ENOENT, EINVAL, EEXIST, ENOMEM, EFAULT, EIO } from "../abi/errno";
 import { page, page_address, put_page, zero_page_pa, PG_anon, PG_hwpoison } from "./page_alloc";
 import { pte_offset_alloc, set_pte, pte_none, is_pte_marker, pte_marker_get, make_pte_marker, mk_pte, pte_mkdirty, pte_mkyoung,
   _PAGE_PRESENT, _PAGE_USER, _PAGE_SPECIAL, _PAGE_UFFD_WP, PTE_MARKER_UFFD_WP, PTE_MARKER_POISONED } from "./pgtable";
-import { VMA, vma_lookup, vma_is_anonymous, linear_page_index, anon_vma_prepare, vma_inode } from "./vma";
+import { VMA, vma_lookup, find_vma, vma_is_anonymous, linear_page_index, anon_vma_prepare, vma_inode } from "./vma";
 import { uffd_ops_alloc_folio, uffd_ops_filemap_add, uffd_ops_filemap_remove, uffd_ops_get_folio_noalloc, vma_has_get_folio_noalloc,
   vma_uffd_ops, UFFD_OPS_NONE } from "./vm_ops";
 import { copy_from_user } from "./uaccess";
 import { size_pages } from "./shmem";
 // UFFDIO_WRITEPROTECT (mwriteprotect_range / uffd_wp_range)
 import { pte_offset, pte_present, pte_special, pte_table_end, _PAGE_RW } from "./pgtable";
-import { find_vma } from "./vma";
 import { pte_page } from "./memory";
-import { userfaultfd_wp_unpopulated } from "../fs/userfaultfd";
+import { userfaultfd_wp_unpopulated } from "./userfaultfd_k";
 
 /** Fill modes (uffd_flags_t, §5.3). */
 export const MFILL_ATOMIC_COPY: u32 = 0;
