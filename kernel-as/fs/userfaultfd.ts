@@ -27,7 +27,8 @@ import { install_new_file, fget } from "./file";
 import { copy_from_user, copy_to_user } from "../mm/uaccess";
 import { VMA, find_vma, vma_modify, vma_try_merge } from "../mm/vma";
 import { vma_can_userfault } from "../mm/vm_ops";
-import { mfill_atomic_copy, mfill_atomic_zeropage, mfill_atomic_continue, mfill_atomic_poison, mwriteprotect_range, uffd_wp_range } from "../mm/userfaultfd";
+import { mfill_atomic_copy, mfill_atomic_zeropage, mfill_atomic_continue, mfill_atomic_poison, mwriteprotect_range, uffd_wp_range,
+  MFILL_ATOMIC_ZEROPAGE, MFILL_ATOMIC_CONTINUE, MFILL_ATOMIC_POISON } from "../mm/userfaultfd";
 
 /** wq_state of a queued task */
 const WQ_NONE: u32 = 0;
@@ -481,46 +482,27 @@ function userfaultfd_copy(t: task_struct, ctx: userfaultfd_ctx, arg: u64): i64 {
   return fill_result(t, ctx, arg, 32, res, dst, len, (mode & U.UFFDIO_COPY_MODE_DONTWAKE) != 0);
 }
 
-function userfaultfd_zeropage(t: task_struct, ctx: userfaultfd_ctx, arg: u64): i64 {
+/**
+ * ZEROPAGE (§7.6), CONTINUE (§7.7) and POISON (§7.8) share one argument layout,
+ * { range, mode, out-field at 24 }, and the §7.1 protocol; `mode` selects the fill.
+ * DONTWAKE is bit 0 in all three.
+ */
+function userfaultfd_range_fill(t: task_struct, ctx: userfaultfd_ctx, arg: u64, fill: u32, allowed: u64): i64 {
   if (ctx.mmap_changing) return mmap_changing_eagain(t, arg, 24);
   let z = changetype<U.uffdio_zeropage>(task_scratch(t));
   if (copy_from_user(t, changetype<usize>(z), arg, 24) < 0) return -EFAULT;
   if (!validate_range(z.start, z.len)) return -EINVAL;
-  if (z.mode & ~U.UFFDIO_ZEROPAGE_MODE_DONTWAKE) return -EINVAL;
+  if (z.mode & ~allowed) return -EINVAL;
   let mm = MMOF(ctx);
   if (mm.dead) return -ESRCH;
   let start = z.start, len = z.len, mode = z.mode;
-  let res = mfill_atomic_zeropage(t, changetype<u32>(ctx), mm, start, len);
-  return fill_result(t, ctx, arg, 24, res, start, len, (mode & U.UFFDIO_ZEROPAGE_MODE_DONTWAKE) != 0);
-}
-
-/** UFFDIO_CONTINUE (§7.7): map pages already in the page cache; out-field `mapped` at 24. */
-function userfaultfd_continue(t: task_struct, ctx: userfaultfd_ctx, arg: u64): i64 {
-  if (ctx.mmap_changing) return mmap_changing_eagain(t, arg, 24);
-  let c = changetype<U.uffdio_continue>(task_scratch(t));
-  if (copy_from_user(t, changetype<usize>(c), arg, 24) < 0) return -EFAULT;
-  if (!validate_range(c.start, c.len)) return -EINVAL;
-  if (c.mode & ~(U.UFFDIO_CONTINUE_MODE_DONTWAKE | U.UFFDIO_CONTINUE_MODE_WP)) return -EINVAL;
-  let mm = MMOF(ctx);
-  if (mm.dead) return -ESRCH;
-  let start = c.start, len = c.len, mode = c.mode;
-  // (Linux issues smp_wmb() here; one big lock orders the monitor's writes already.)
-  let res = mfill_atomic_continue(t, changetype<u32>(ctx), mm, start, len, (mode & U.UFFDIO_CONTINUE_MODE_WP) != 0);
-  return fill_result(t, ctx, arg, 24, res, start, len, (mode & U.UFFDIO_CONTINUE_MODE_DONTWAKE) != 0);
-}
-
-/** UFFDIO_POISON (§7.8): poisoned PTE markers on empty PTEs; out-field `updated` at 24. */
-function userfaultfd_poison(t: task_struct, ctx: userfaultfd_ctx, arg: u64): i64 {
-  if (ctx.mmap_changing) return mmap_changing_eagain(t, arg, 24);
-  let c = changetype<U.uffdio_poison>(task_scratch(t));
-  if (copy_from_user(t, changetype<usize>(c), arg, 24) < 0) return -EFAULT;
-  if (!validate_range(c.start, c.len)) return -EINVAL;
-  if (c.mode & ~U.UFFDIO_POISON_MODE_DONTWAKE) return -EINVAL;
-  let mm = MMOF(ctx);
-  if (mm.dead) return -ESRCH;
-  let start = c.start, len = c.len, mode = c.mode;
-  let res = mfill_atomic_poison(t, changetype<u32>(ctx), mm, start, len);
-  return fill_result(t, ctx, arg, 24, res, start, len, (mode & U.UFFDIO_POISON_MODE_DONTWAKE) != 0);
+  let c = changetype<u32>(ctx);
+  let res: i64;
+  if (fill == MFILL_ATOMIC_ZEROPAGE) res = mfill_atomic_zeropage(t, c, mm, start, len);
+  // (CONTINUE: Linux issues smp_wmb() first; the big kernel lock orders the monitor's writes.)
+  else if (fill == MFILL_ATOMIC_CONTINUE) res = mfill_atomic_continue(t, c, mm, start, len, (mode & U.UFFDIO_CONTINUE_MODE_WP) != 0);
+  else res = mfill_atomic_poison(t, c, mm, start, len);
+  return fill_result(t, ctx, arg, 24, res, start, len, (mode & 1) != 0);
 }
 
 /**
@@ -556,10 +538,10 @@ export function userfaultfd_ioctl(t: task_struct, f: file, cmd: u32, arg: u64): 
     case U.UFFDIO_UNREGISTER: return userfaultfd_unregister(t, ctx, arg);
     case U.UFFDIO_WAKE: return userfaultfd_wake(t, ctx, arg);
     case U.UFFDIO_COPY: return userfaultfd_copy(t, ctx, arg);
-    case U.UFFDIO_ZEROPAGE: return userfaultfd_zeropage(t, ctx, arg);
+    case U.UFFDIO_ZEROPAGE: return userfaultfd_range_fill(t, ctx, arg, MFILL_ATOMIC_ZEROPAGE, U.UFFDIO_ZEROPAGE_MODE_DONTWAKE);
     case U.UFFDIO_WRITEPROTECT: return userfaultfd_writeprotect(t, ctx, arg);
-    case U.UFFDIO_CONTINUE: return userfaultfd_continue(t, ctx, arg);
-    case U.UFFDIO_POISON: return userfaultfd_poison(t, ctx, arg);
+    case U.UFFDIO_CONTINUE: return userfaultfd_range_fill(t, ctx, arg, MFILL_ATOMIC_CONTINUE, U.UFFDIO_CONTINUE_MODE_DONTWAKE | U.UFFDIO_CONTINUE_MODE_WP);
+    case U.UFFDIO_POISON: return userfaultfd_range_fill(t, ctx, arg, MFILL_ATOMIC_POISON, U.UFFDIO_POISON_MODE_DONTWAKE);
   }
   return -EINVAL;
 }
