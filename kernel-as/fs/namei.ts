@@ -7,7 +7,7 @@
 //   /dev/userfaultfd                    the userfaultfd misc device (USERFAULTFD_IOC_NEW)
 // Every other path: ENOENT.
 import { task_struct, files_struct } from "../kernel/types";
-import { ENOENT, EFAULT, ENAMETOOLONG, ENXIO, EBADF, EISDIR, ENOMEM } from "../abi/errno";
+import { ENOENT, EFAULT, ENAMETOOLONG, ENXIO, EBADF, EISDIR, ENOMEM, ERESTARTSYS } from "../abi/errno";
 import { O_ACCMODE, O_RDONLY, O_WRONLY, O_RDWR, O_CLOEXEC, O_NONBLOCK, O_LARGEFILE, O_TRUNC, PATH_MAX } from "../abi/uapi";
 import { FILE_SHMEM, FILE_DEV_UFFD, FMODE_READ, FMODE_WRITE } from "./types";
 import { fget, file_inode, install_new_file } from "./file";
@@ -40,7 +40,7 @@ function starts_with(p: usize, end: usize, s: string): bool {
 export function sys_openat(t: task_struct, dfd: i64, upath: u64, flags: i32, mode: i32): i64 {
   let buf = task_scratch(t) + 1024; // 2 KiB of the scratch page; longer paths cannot exist here
   let len = strncpy_from_user(t, buf, upath, 2048);
-  if (len < 0) return -EFAULT;
+  if (len < 0) return len == -ERESTARTSYS ? len : -EFAULT;
   if (len > 2048) return len > <i64>PATH_MAX ? -ENAMETOOLONG : -ENOENT;
   let end = buf + <usize>len - 1;
   if (end == buf) return -ENOENT;

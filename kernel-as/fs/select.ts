@@ -32,7 +32,7 @@ export function sys_poll(t: task_struct, ufds: u64, nfds: u64, timeout: i32): i6
   let size = <u64>n * offsetof<pollfd>();
   let buf = task_scratch(t) + 1024; // up to 2 KiB of entries in this chunk
   if (size > 2048) return -EINVAL;
-  if (copy_from_user(t, buf, ufds, size) < 0) return -EFAULT;
+  { let e = copy_from_user(t, buf, ufds, size); if (e < 0) return e; } // a userfault on the argument: wait, then reissue
   let fs = changetype<files_struct>(<usize>t.files);
   let ready = 0;
   let waitable: file | null = null;

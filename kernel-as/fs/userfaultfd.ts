@@ -317,7 +317,7 @@ function validate_range(start: u64, len: u64): bool {
 
 function userfaultfd_api(t: task_struct, ctx: userfaultfd_ctx, arg: u64): i64 {
   let a = changetype<U.uffdio_api>(task_scratch(t));
-  if (copy_from_user(t, changetype<usize>(a), arg, offsetof<U.uffdio_api>()) < 0) return -EFAULT;
+  { let e = copy_from_user(t, changetype<usize>(a), arg, offsetof<U.uffdio_api>()); if (e < 0) return e; } // a userfault on the argument: wait, then reissue
   let err: i64 = 0;
   let features = a.features;
   if (a.api != U.UFFD_API) err = -EINVAL;
@@ -375,7 +375,7 @@ function set_uffd_range(mm: mm_struct, start: u64, end: u64, uflags: u64, c: u32
 
 function userfaultfd_register(t: task_struct, ctx: userfaultfd_ctx, arg: u64): i64 {
   let r = changetype<U.uffdio_register>(task_scratch(t));
-  if (copy_from_user(t, changetype<usize>(r), arg, 24) < 0) return -EFAULT;
+  { let e = copy_from_user(t, changetype<usize>(r), arg, 24); if (e < 0) return e; } // a userfault on the argument: wait, then reissue
   let mode = r.mode;
   if (mode == 0 || (mode & ~(U.UFFDIO_REGISTER_MODE_MISSING | U.UFFDIO_REGISTER_MODE_WP | U.UFFDIO_REGISTER_MODE_MINOR))) return -EINVAL;
   if (!validate_range(r.start, r.len)) return -EINVAL;
@@ -407,7 +407,7 @@ function userfaultfd_register(t: task_struct, ctx: userfaultfd_ctx, arg: u64): i
 
 function userfaultfd_unregister(t: task_struct, ctx: userfaultfd_ctx, arg: u64): i64 {
   let r = changetype<U.uffdio_range>(task_scratch(t));
-  if (copy_from_user(t, changetype<usize>(r), arg, 16) < 0) return -EFAULT;
+  { let e = copy_from_user(t, changetype<usize>(r), arg, 16); if (e < 0) return e; } // a userfault on the argument: wait, then reissue
   if (!validate_range(r.start, r.len)) return -EINVAL;
   let mm = MMOF(ctx);
   if (mm.dead) return -ENOMEM;
@@ -445,7 +445,7 @@ function userfaultfd_unregister(t: task_struct, ctx: userfaultfd_ctx, arg: u64):
 
 function userfaultfd_wake(t: task_struct, ctx: userfaultfd_ctx, arg: u64): i64 {
   let r = changetype<U.uffdio_range>(task_scratch(t));
-  if (copy_from_user(t, changetype<usize>(r), arg, 16) < 0) return -EFAULT;
+  { let e = copy_from_user(t, changetype<usize>(r), arg, 16); if (e < 0) return e; } // a userfault on the argument: wait, then reissue
   if (!validate_range(r.start, r.len)) return -EINVAL;
   userfaultfd_wake_range(ctx, r.start, r.len);
   return 0;
@@ -472,7 +472,7 @@ function mmap_changing_eagain(t: task_struct, arg: u64, outoff: u64): i64 {
 function userfaultfd_copy(t: task_struct, ctx: userfaultfd_ctx, arg: u64): i64 {
   if (ctx.mmap_changing) return mmap_changing_eagain(t, arg, 32);
   let c = changetype<U.uffdio_copy>(task_scratch(t));
-  if (copy_from_user(t, changetype<usize>(c), arg, 32) < 0) return -EFAULT;
+  { let e = copy_from_user(t, changetype<usize>(c), arg, 32); if (e < 0) return e; } // a userfault on the argument: wait, then reissue
   if (!validate_range(c.dst, c.len) || !validate_unaligned_range(c.src, c.len)) return -EINVAL;
   if (c.mode & ~(U.UFFDIO_COPY_MODE_DONTWAKE | U.UFFDIO_COPY_MODE_WP)) return -EINVAL;
   let mm = MMOF(ctx);
@@ -490,7 +490,7 @@ function userfaultfd_copy(t: task_struct, ctx: userfaultfd_ctx, arg: u64): i64 {
 function userfaultfd_range_fill(t: task_struct, ctx: userfaultfd_ctx, arg: u64, fill: u32, allowed: u64): i64 {
   if (ctx.mmap_changing) return mmap_changing_eagain(t, arg, 24);
   let z = changetype<U.uffdio_zeropage>(task_scratch(t));
-  if (copy_from_user(t, changetype<usize>(z), arg, 24) < 0) return -EFAULT;
+  { let e = copy_from_user(t, changetype<usize>(z), arg, 24); if (e < 0) return e; } // a userfault on the argument: wait, then reissue
   if (!validate_range(z.start, z.len)) return -EINVAL;
   if (z.mode & ~allowed) return -EINVAL;
   let mm = MMOF(ctx);
@@ -512,7 +512,7 @@ function userfaultfd_range_fill(t: task_struct, ctx: userfaultfd_ctx, arg: u64, 
 function userfaultfd_writeprotect(t: task_struct, ctx: userfaultfd_ctx, arg: u64): i64 {
   if (ctx.mmap_changing) return -EAGAIN;
   let w = changetype<U.uffdio_writeprotect>(task_scratch(t));
-  if (copy_from_user(t, changetype<usize>(w), arg, offsetof<U.uffdio_writeprotect>()) < 0) return -EFAULT;
+  { let e = copy_from_user(t, changetype<usize>(w), arg, offsetof<U.uffdio_writeprotect>()); if (e < 0) return e; } // a userfault on the argument: wait, then reissue
   if (!validate_range(w.start, w.len)) return -EINVAL;
   let mode = w.mode;
   if (mode & ~(U.UFFDIO_WRITEPROTECT_MODE_WP | U.UFFDIO_WRITEPROTECT_MODE_DONTWAKE)) return -EINVAL;

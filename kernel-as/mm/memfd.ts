@@ -2,7 +2,7 @@
 import { task_struct, files_struct } from "../kernel/types";
 import { MFD_CLOEXEC, MFD_ALLOW_SEALING, MFD_HUGETLB, MFD_NOEXEC_SEAL, MFD_EXEC, MFD_NAME_MAX_LEN,
   F_SEAL_SEAL, F_SEAL_SHRINK, F_SEAL_GROW, F_SEAL_WRITE, F_SEAL_FUTURE_WRITE, F_SEAL_EXEC, O_RDWR, O_LARGEFILE } from "../abi/uapi";
-import { EINVAL, EFAULT, EPERM, EBUSY, ENOMEM } from "../abi/errno";
+import { EINVAL, EFAULT, EPERM, EBUSY, ENOMEM, ERESTARTSYS } from "../abi/errno";
 import { file, inode, FILE_SHMEM, FMODE_READ, FMODE_WRITE, S_MEMFD, S_NOEXEC_SEALED, INODE_SHMEM } from "../fs/types";
 import { install_new_file, file_inode } from "../fs/file";
 import { inode_name } from "../fs/inode";
@@ -21,7 +21,7 @@ export function sys_memfd_create(t: task_struct, uname: u64, flags: i32): i64 {
   // memfd_alloc_name: the name (with its NUL) must fit in MFD_NAME_MAX_LEN + 1 bytes.
   let buf = task_scratch(t);
   let len = strncpy_from_user(t, buf, uname, <u32>MFD_NAME_MAX_LEN + 2);
-  if (len < 0) return -EFAULT;
+  if (len < 0) return len == -ERESTARTSYS ? len : -EFAULT;
   if (len > <i64>MFD_NAME_MAX_LEN + 1) return -EINVAL;
   let ino = shmem_new_inode();
   if (!ino) return -ENOMEM;

@@ -127,7 +127,8 @@ function copy_user(t: task_struct, k: usize, u: u64, len: u64, to_user: bool): i
       task_frame(t).si_signo = 0;
       copy_partial = done;
       if (pa == <i64>ACCESS_RETRY) return -ERESTARTSYS;
-      return pa == <i64>ACCESS_OOM ? -ENOMEM : -EFAULT;
+      // Out of memory while faulting for the kernel is EFAULT for the system call, as in Linux.
+      return -EFAULT;
     }
     if (to_user) memory.copy(<usize>pa, k + <usize>done, <usize>n);
     else memory.copy(k + <usize>done, <usize>pa, <usize>n);

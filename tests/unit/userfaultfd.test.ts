@@ -375,3 +375,36 @@ describe("system calls touching registered memory (§8.1 last row)", () => {
     expect(k.checkInvariants()).toBe(true);
   });
 });
+
+describe("an ioctl argument in registered memory", () => {
+  it("waits for its page like any kernel access, then the reissued call completes", async () => {
+    const { k } = await boot();
+    const p = k.spawn({ caps: CAP_SYS_PTRACE });
+    const uffd = p.userfaultfd(A.O_NONBLOCK);
+    uffd.api();
+    const r = p.mmap(0, 2 * PAGE, RW, ANON);
+    uffd.register(r, 2 * PAGE, A.UFFDIO_REGISTER_MODE_MISSING);
+    // The page the handler will install: a struct uffdio_range { start, len } for WAKE.
+    const src = p.mmap(0, PAGE, RW, ANON);
+    p.thread.store64(src, BigInt(r));
+    p.thread.store64(src + 8, BigInt(PAGE));
+    const [caller, handler] = [p.newThread(), p.newThread()];
+    const hu = new Userfaultfd(p, uffd.fd, handler);
+    let ret = -1n;
+    const seen: unknown[] = [];
+    await k.run(13, [
+      [caller, async (t) => { ret = await t.syscall(A.__NR_ioctl, uffd.fd, A.UFFDIO_WAKE, r + PAGE); }],
+      [handler, async (t) => {
+        for (let i = 0; i < 1000; i++) {
+          const m = hu.read();
+          if (m.length) { seen.push(...m); hu.copy(r + PAGE, src, PAGE); return; }
+          await t.yield();
+        }
+        throw new Error("no message arrived");
+      }],
+    ]);
+    expect(ret).toBe(0n);
+    expect(seen).toEqual([{ event: "pagefault", flags: 0n, address: r + PAGE, ptid: 0 }]);
+    expect(k.checkInvariants()).toBe(true);
+  });
+});
