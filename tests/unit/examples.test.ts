@@ -2,6 +2,9 @@
 import { describe, it, expect } from "vitest";
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 describe("examples", () => {
   it("quickstart prints the README's results", () => {
@@ -21,6 +24,26 @@ describe("examples", () => {
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
     expect(r.stdout.trim().split("\n")).toEqual(["{ features: 131071n, ioctls: 9223372036854775811n }", "316n", "7"]);
+  });
+
+  it("uffd-file-handler serves every first touch from a snapshot file and checks the contents", () => {
+    const dir = mkdtempSync(join(tmpdir(), "uffdlab-snap-"));
+    const file = join(dir, "snapshot.bin");
+    const data = new Uint8Array(10 * 4096 + 123).map((_, i) => (i * 7 + 3) & 0xff);
+    writeFileSync(file, data);
+    const script = fileURLToPath(new URL("../../examples/uffd-file-handler.mjs", import.meta.url));
+    const r = spawnSync(process.execPath, [script, file], { encoding: "utf8" });
+    rmSync(dir, { recursive: true, force: true });
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    // 11 pages (the partial last one included), each copied once; every extra message is a
+    // second fault on a page already being served, answered with EEXIST + WAKE.
+    const m = r.stdout.match(/^served (\d+) faults, copied (\d+) bytes \((\d+) pages\), EEXIST (\d+), EAGAIN (\d+)/)!;
+    expect(m).not.toBeNull();
+    const [faults, copied, pages, eexist] = [m[1], m[2], m[3], m[4]].map(Number);
+    expect([copied, pages]).toEqual([11 * 4096, 11]);
+    expect(faults).toBe(pages + eexist);
+    expect(r.stdout).toMatch(/\d+ reads checked against the snapshot/);
   });
 
   it("the demo (npm start's first half) exits 0 and reports intact invariants", () => {
