@@ -217,26 +217,18 @@ export function can_vma_merge(a: vm_area_struct, b: vm_area_struct): bool {
  * could join either but prev and next are incompatible (two different anon_vmas), it joins prev.
  */
 export function vma_try_merge(mm: mm_struct, v: vm_area_struct): vm_area_struct {
-  if (v.vm_prev) {
-    let p = VMA(v.vm_prev);
-    if (can_vma_merge(p, v)) {
-      p.vm_end = v.vm_end;
-      if (p.anon_vma == 0) p.anon_vma = v.anon_vma;
-      vma_unlink(mm, v);
-      vm_area_free(v);
-      v = p;
-    }
-  }
-  if (v.vm_next) {
-    let n = VMA(v.vm_next);
-    if (can_vma_merge(v, n)) {
-      v.vm_end = n.vm_end;
-      if (v.anon_vma == 0) v.anon_vma = n.anon_vma;
-      vma_unlink(mm, n);
-      vm_area_free(n);
-    }
-  }
+  if (v.vm_prev && can_vma_merge(VMA(v.vm_prev), v)) v = vma_absorb(mm, VMA(v.vm_prev), v);
+  if (v.vm_next && can_vma_merge(v, VMA(v.vm_next))) vma_absorb(mm, v, VMA(v.vm_next));
   return v;
+}
+
+/** Extend `a` over its adjacent, mergeable successor `b`, which goes away. Returns `a`. */
+function vma_absorb(mm: mm_struct, a: vm_area_struct, b: vm_area_struct): vm_area_struct {
+  a.vm_end = b.vm_end;
+  if (a.anon_vma == 0) a.anon_vma = b.anon_vma;
+  vma_unlink(mm, b);
+  vm_area_free(b);
+  return a;
 }
 
 /** Flags that may differ between VMAs sharing an anon_vma (find_mergeable_anon_vma). */
