@@ -102,6 +102,17 @@ export class Userfaultfd {
   }
 
   /**
+   * UFFDIO_MOVE: move the pages of [src, src + len) to dst (both in this userfaultfd's
+   * address space, which must be the calling thread's), without copying. `mode`:
+   * UFFDIO_MOVE_MODE_DONTWAKE, UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES. Returns bytes moved; a
+   * partial move or a failure throws FillError with the out-field in `bytes`.
+   */
+  move(dst: number, src: number, len: number, mode: bigint | number = 0): bigint {
+    return this.fill("UFFDIO_MOVE", A.UFFDIO_MOVE, A.uffdio_move.SIZEOF, A.uffdio_move.move,
+      [[A.uffdio_move.dst, dst], [A.uffdio_move.src, src], [A.uffdio_move.len, len], [A.uffdio_move.mode, mode]]);
+  }
+
+  /**
    * UFFDIO_WRITEPROTECT: `mode` UFFDIO_WRITEPROTECT_MODE_WP protects the range, 0 resolves it
    * (and wakes its faulters unless UFFDIO_WRITEPROTECT_MODE_DONTWAKE). No out-field.
    */

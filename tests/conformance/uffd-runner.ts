@@ -56,7 +56,7 @@ export function runUffdNative(steps: string[]): string[] {
 // ── uffdlab ────────────────────────────────────────────────────────────────────────────────────────
 const IOCTLS: Record<string, number> = {
   API: A.UFFDIO_API, REGISTER: A.UFFDIO_REGISTER, UNREGISTER: A.UFFDIO_UNREGISTER, WAKE: A.UFFDIO_WAKE,
-  COPY: A.UFFDIO_COPY, ZEROPAGE: A.UFFDIO_ZEROPAGE,
+  COPY: A.UFFDIO_COPY, ZEROPAGE: A.UFFDIO_ZEROPAGE, MOVE: A.UFFDIO_MOVE,
 };
 const ename = (e: number): string => (A.ERRNO_NAMES as Record<number, string>)[e] ?? `E${e}`;
 const isErr = (r: bigint) => r < 0n && r > -4096n;
@@ -68,7 +68,7 @@ const word = (v: bigint): string => {
 class Bad extends Error {}
 
 /** The second thread's access (tfault), and how far it got. */
-interface Fault { addr: number; write: boolean; byte: number; go: boolean; done: boolean; result: number; tid: number }
+interface Fault { addr: number; write: boolean; byte: number; go: boolean; done: boolean; result: number; tid: number; end: boolean }
 
 class UffdlabRunner {
   private readonly names = new Map<string, { val: bigint; len: bigint }>();
@@ -76,6 +76,8 @@ class UffdlabRunner {
   t: Thread;
   wait: () => Promise<void> = async () => { throw new Bad('bad timeout'); };
   fault?: Fault;
+  /** the `fork` child (kept until `reap`) */
+  child?: Process;
 
   constructor(readonly k: Kernel, readonly p: Process) {
     this.t = p.thread;
@@ -265,9 +267,11 @@ class UffdlabRunner {
       }
       case 'tfault': {
         if (!this.fault) return 'bad no faulting thread in this mode';
+        if (this.fault.go && !this.fault.done) return 'bad a faulting thread is already running';
         this.fault.addr = Number(this.v(tok[1]));
         this.fault.write = tok[2] === 'w';
         this.fault.byte = tok[3] === undefined ? 0 : Number(this.v(tok[3]));
+        this.fault.done = false;
         this.fault.go = true;
         return 'ok';
       }
@@ -275,8 +279,29 @@ class UffdlabRunner {
         if (!this.fault?.go) return 'bad no faulting thread';
         for (let i = 0; !this.fault.done && i < WAIT_TURNS; i++) await this.wait();
         if (!this.fault.done) return 'bad timeout';
+        this.fault.go = false;
         return `ok 0x${this.fault.result.toString(16).padStart(2, '0')}`;
       }
+      // verbs for UFFDIO_MOVE
+      case 'mprotect':
+      case 'madvise': {
+        const nr = op === 'mprotect' ? A.__NR_mprotect : A.__NR_madvise;
+        const r = this.sys(nr, this.v(tok[1]), this.v(tok[2]) * PAGE, this.v(tok[3]));
+        return isErr(r) ? err(r) : 'ok';
+      }
+      case 'mlock': {
+        const r = this.sys(A.__NR_mlock, this.v(tok[1]), this.v(tok[2]) * PAGE);
+        return isErr(r) ? err(r) : 'ok';
+      }
+      case 'fork':
+        if (this.child) return 'bad a child is already running';
+        this.child = this.p.fork();
+        return 'ok';
+      case 'reap':
+        if (!this.child) return 'bad no child';
+        this.child.exit(0);
+        this.child = undefined;
+        return 'ok';
       default:
         return `bad unknown op '${op}'`;
     }
@@ -292,7 +317,7 @@ export async function runUffdUffdlab(steps: string[]): Promise<string[]> {
   if (!steps.some((s) => s.trim().startsWith('tfault'))) {
     for (const s of steps) out.push(await r.step(s));
   } else {
-    const fault: Fault = { addr: 0, write: false, byte: 0, go: false, done: false, result: -1, tid: -1 };
+    const fault: Fault = { addr: 0, write: false, byte: 0, go: false, done: false, result: -1, tid: -1, end: false };
     r.fault = fault;
     const [ft, ht] = [p.newThread(), p.newThread()];
     fault.tid = ft.tid;
@@ -301,13 +326,17 @@ export async function runUffdUffdlab(steps: string[]): Promise<string[]> {
       [ht, async (at) => {
         r.wait = () => at.yield();
         for (const s of steps) out.push(await r.step(s));
+        fault.end = true;
       }],
       [ft, async (at) => {
-        for (let i = 0; !fault.go && i < 100 * WAIT_TURNS; i++) await at.yield();
-        if (!fault.go) return;
-        if (fault.write) await at.store8(fault.addr, fault.byte);
-        fault.result = await at.load8(fault.addr);
-        fault.done = true;
+        // one access per tfault (after the previous one's tjoin), until the steps end
+        for (;;) {
+          for (let i = 0; !(fault.go && !fault.done) && !fault.end && i < 100 * WAIT_TURNS; i++) await at.yield();
+          if (!fault.go || fault.done) return;
+          if (fault.write) await at.store8(fault.addr, fault.byte);
+          fault.result = await at.load8(fault.addr);
+          fault.done = true;
+        }
       }],
     ]);
   }

@@ -36,6 +36,13 @@
  *   tjoin                         wait (≤ 3 s) for it → ok 0xHH (the byte it read, or read back) |
  *                                 bad timeout
  *
+ * For UFFDIO_MOVE (ioctl CMD name MOVE; the others by number):
+ *   mprotect ADDR PAGES PROT      → ok | err E
+ *   madvise ADDR PAGES ADVICE     → ok | err E
+ *   mlock ADDR PAGES              → ok | err E
+ *   fork                          fork(); the child sleeps until `reap` (≤ 8 s)      → ok
+ *   reap                          kill the child and wait for it                      → ok
+ *
  * Malformed steps give `bad …`. Every wait is bounded; an alarm ends the whole run after 8 s.
  */
 #define _GNU_SOURCE
@@ -52,6 +59,8 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
+#include <signal.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -158,6 +167,7 @@ static long ioctl_nr(const char *t)
     if (!strcmp(t, "WAKE")) return 0x8010AA02;
     if (!strcmp(t, "COPY")) return 0xC028AA03;
     if (!strcmp(t, "ZEROPAGE")) return 0xC020AA04;
+    if (!strcmp(t, "MOVE")) return 0xC028AA05;
     return (long)val(t);
 }
 
@@ -180,12 +190,49 @@ static void *faulter(void *arg)
 
 static unsigned char iobuf[8192];
 
+/* ---- verbs for UFFDIO_MOVE: protections, mlock, a forked child sharing the pages ---- */
+static pid_t child = -1;
+
+static int move_verb(int n, char **tok)
+{
+    const char *op = tok[0];
+    if (!strcmp(op, "mprotect") || !strcmp(op, "madvise")) {
+        if (n < 4) { outf("bad wrong argument count"); return 1; }
+        uint64_t a = val(tok[1]), pages = val(tok[2]), arg = val(tok[3]);
+        if (bad) { outf("%s", bad); return 1; }
+        int r = op[1] == 'p' ? mprotect((void *)(uintptr_t)a, pages * PAGE, (int)arg) : madvise((void *)(uintptr_t)a, pages * PAGE, (int)arg);
+        if (r) outf("err %s", ename(errno)); else outf("ok");
+    } else if (!strcmp(op, "mlock")) {
+        if (n < 3) { outf("bad wrong argument count"); return 1; }
+        uint64_t a = val(tok[1]), pages = val(tok[2]);
+        if (bad) { outf("%s", bad); return 1; }
+        if (mlock((void *)(uintptr_t)a, pages * PAGE)) outf("err %s", ename(errno)); else outf("ok");
+    } else if (!strcmp(op, "fork")) {
+        if (child > 0) { outf("bad a child is already running"); return 1; }
+        fflush(stdout);
+        child = fork();
+        if (child < 0) { outf("bad fork: %s", ename(errno)); return 1; }
+        if (child == 0) { alarm(8); for (;;) pause(); }
+        outf("ok");
+    } else if (!strcmp(op, "reap")) {
+        if (child <= 0) { outf("bad no child"); return 1; }
+        kill(child, SIGKILL);
+        waitpid(child, NULL, 0);
+        child = -1;
+        outf("ok");
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
 static void step(int n, char **tok)
 {
     const char *op = tok[0];
 #define NEED(k) do { if (n < (k)) { outf("bad wrong argument count"); return; } } while (0)
 #define CHECK() do { if (bad) { outf("%s", bad); return; } } while (0)
 #define SYSRES(r) do { if ((r) < 0) { outf("err %s", ename(errno)); return; } } while (0)
+    if (move_verb(n, tok)) return;
     if (!strcmp(op, "nopriv")) {
         FILE *f = fopen("/proc/sys/vm/unprivileged_userfaultfd", "r");
         int v = -1;
@@ -415,5 +462,6 @@ int main(void)
         printf("%s\n", out);
         fflush(stdout);
     }
+    if (child > 0) { kill(child, SIGKILL); waitpid(child, NULL, 0); }
     return 0;
 }
