@@ -331,11 +331,36 @@ const move: Case[] = [
     [...MOVE_SETUP_OK, "ok", "ok 32 ev=0x12 flags=0x0 addr=$A+0x2000 ptid=0 zero=1", moved("0x1000"), "ok = =", "ok = =", "ok 0x5a"]],
 ];
 
+// The seed's COPY source-fault path (§7.5, §2.2 row 9): a second thread's COPY whose source is a
+// MISSING userfault of a fd without UFFD_USER_MODE_ONLY waits in the kernel until it is served, then
+// completes; pages copied before the wait are not copied again.
+const SRC_SETUP = ["uffd U 0x800", "ioctl $U API 0xaa 0 0", "anon A 4 3", "ioctl $U REGISTER $A 0x4000 1 0", "anon S 4 3", "ioctl $U REGISTER $S 0x4000 1 0",
+  "anon B 2 3", "fill $B 0x2000 0x33"];
+const SRC_SETUP_OK = ["ok fd", API_OK, "ok", "ok = = = 0x13c", "ok", "ok = = = 0x13c", "ok", "ok"];
+const SRC_MSG = (off: string) => `ok 32 ev=0x12 flags=0x0 addr=$S${off} ptid=0 zero=1`;
+const copySource: Case[] = [
+  ["COPY whose 2nd source page is a userfault: the caller waits, the fault is served, the COPY completes (0x2000)",
+    [...SRC_SETUP, "ioctl $U COPY $S $B 0x1000 0 0", "tioctl $U COPY $A $S 0x2000 0 0x77", "readwait $U 64", "ioctl $U COPY $S+0x1000 $B+0x1000 0x1000 0 0x77", "tioctljoin", "load $A+0x1000 4096", "read $U 32"],
+    [...SRC_SETUP_OK, "ok = = = = 0x1000", "ok", SRC_MSG("+0x1000"), "ok = = = = 0x1000", "ok = = = = 0x2000", dig(0x33), "err EAGAIN"]],
+  ["COPY waiting for its source: the dst VMA unmapped meanwhile, EAGAIN with the page done before (0x1000)",
+    [...SRC_SETUP, "ioctl $U COPY $S $B 0x1000 0 0", "tioctl $U COPY $A $S 0x2000 0 0x77", "readwait $U 64", "munmap $A 4", "ioctl $U ZEROPAGE $S+0x1000 0x1000 0 0x77", "tioctljoin"],
+    [...SRC_SETUP_OK, "ok = = = = 0x1000", "ok", SRC_MSG("+0x1000"), "ok", "ok = = = 0x1000", "err EAGAIN = = = = 0x1000"]],
+  ["COPY waiting for its source: UNREGISTER of the source wakes it; it copies zeros",
+    [...SRC_SETUP, "tioctl $U COPY $A $S 0x1000 0 0x77", "readwait $U 64", "ioctl $U UNREGISTER $S 0x4000", "tioctljoin", "load $A 4096"],
+    [...SRC_SETUP_OK, "ok", SRC_MSG(""), "ok = =", "ok = = = = 0x1000", ZERO_PAGE]],
+  ["COPY waiting for its source: its next dst page filled meanwhile, EAGAIN (0x1000) once resumed",
+    [...SRC_SETUP, "ioctl $U COPY $S $B 0x1000 0 0", "tioctl $U COPY $A $S 0x2000 0 0x77", "readwait $U 64", "ioctl $U COPY $A+0x1000 $B 0x1000 0 0", "ioctl $U COPY $S+0x1000 $B+0x1000 0x1000 0 0x77", "tioctljoin"],
+    [...SRC_SETUP_OK, "ok = = = = 0x1000", "ok", SRC_MSG("+0x1000"), "ok = = = = 0x1000", "ok = = = = 0x1000", "err EAGAIN = = = = 0x1000"]],
+  ["COPY waiting for its source: with UFFD_USER_MODE_ONLY the kernel's access fails instead, EFAULT (-14)",
+    ["uffd U 0x801", ...SRC_SETUP.slice(1), "tioctl $U COPY $A $S 0x1000 0 0x77", "tioctljoin", "read $U 32"],
+    [...SRC_SETUP_OK, "ok", "err EFAULT = = = = -14", "err EAGAIN"]],
+];
+
 const ALL: [string, Case[]][] = [
   ["creation (§3.2, §6.1)", creation], ["UFFDIO_API (§3.2, §6.8)", api], ["read() (§8.4)", reading],
   ["REGISTER mode table (§3.3)", modeTable], ["REGISTER / UNREGISTER (§3.3, §7.2, §7.3)", register],
   ["COPY (§3.3, §7.1, §7.5)", copy], ["ZEROPAGE (§3.3, §7.6)", zeropage], ["WAKE (§7.4)", wake], ["messages (§6.6, §8.4)", messages],
-  ["MOVE (§7.10)", move],
+  ["MOVE (§7.10)", move], ["COPY whose source faults (§7.5)", copySource],
 ];
 
 /**

@@ -42,6 +42,8 @@
  *   mlock ADDR PAGES              → ok | err E
  *   fork                          fork(); the child sleeps until `reap` (≤ 8 s)      → ok
  *   reap                          kill the child and wait for it                      → ok
+ *   tioctl FD CMD W0 …            a second thread (pthread) issues the ioctl (as `ioctl`)  → ok
+ *   tioctljoin                    wait (≤ 3 s) for it → its `ioctl` result line | bad timeout
  *
  * Malformed steps give `bad …`. Every wait is bounded; an alarm ends the whole run after 8 s.
  */
@@ -193,10 +195,59 @@ static unsigned char iobuf[8192];
 /* ---- verbs for UFFDIO_MOVE: protections, mlock, a forked child sharing the pages ---- */
 static pid_t child = -1;
 
+static pthread_t ct;
+static int ct_started;
+static int ct_fd, ct_errno;
+static unsigned long ct_cmd;
+static long ct_ret;
+static size_t ct_nw;
+static uint64_t ct_w[16], ct_before[16];
+
+static void *caller(void *arg)
+{
+    (void)arg;
+    ct_ret = syscall(SYS_ioctl, ct_fd, ct_cmd, ct_w);
+    ct_errno = errno;
+    return NULL;
+}
+
+static long ioctl_nr(const char *t);
+
 static int move_verb(int n, char **tok)
 {
     const char *op = tok[0];
-    if (!strcmp(op, "mprotect") || !strcmp(op, "madvise")) {
+    if (!strcmp(op, "tioctl")) {
+        if (n < 3) { outf("bad wrong argument count"); return 1; }
+        if (ct_started) { outf("bad a calling thread is already running"); return 1; }
+        ct_fd = (int)val(tok[1]);
+        ct_cmd = (unsigned long)ioctl_nr(tok[2]);
+        ct_nw = ((ct_cmd >> 16) & 0x3fff) / 8;
+        if (ct_nw > 16 || (size_t)(n - 3) > ct_nw) { outf("bad too many words"); return 1; }
+        memset(ct_w, 0, sizeof ct_w);
+        for (int i = 3; i < n; i++) ct_w[i - 3] = val(tok[i]);
+        if (bad) { outf("%s", bad); return 1; }
+        memcpy(ct_before, ct_w, sizeof ct_w);
+        int e = pthread_create(&ct, NULL, caller, NULL);
+        if (e) { outf("bad pthread_create: %s", ename(e)); return 1; }
+        ct_started = 1;
+        outf("ok");
+    } else if (!strcmp(op, "tioctljoin")) {
+        if (!ct_started) { outf("bad no calling thread"); return 1; }
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += 3;
+        int e = pthread_timedjoin_np(ct, NULL, &ts);
+        if (e == ETIMEDOUT) { outf("bad timeout"); return 1; }
+        if (e) { outf("bad pthread_join: %s", ename(e)); return 1; }
+        ct_started = 0;
+        if (ct_ret < 0) outf("err %s", ename(ct_errno));
+        else if (ct_ret == 0) outf("ok");
+        else outf("ok %ld", ct_ret);
+        for (size_t i = 0; i < ct_nw; i++) {
+            if (ct_w[i] == ct_before[i]) outf(" =");
+            else put_word(ct_w[i]);
+        }
+    } else if (!strcmp(op, "mprotect") || !strcmp(op, "madvise")) {
         if (n < 4) { outf("bad wrong argument count"); return 1; }
         uint64_t a = val(tok[1]), pages = val(tok[2]), arg = val(tok[3]);
         if (bad) { outf("%s", bad); return 1; }
