@@ -4,6 +4,7 @@ import * as A from "../abi.gen.js";
 import { SystemError } from "../errors.js";
 import type { Process } from "../process.js";
 import type { Thread } from "../thread.js";
+import type { AsyncThread } from "../sched/scheduler.js";
 
 /** A message read from a userfaultfd (struct uffd_msg, decoded). */
 export type UffdMsg =
@@ -44,7 +45,9 @@ function struct(size: number, fields: [number, bigint | number][]): Uint8Array {
 const u64 = (b: Uint8Array, o: number) => new DataView(b.buffer, b.byteOffset).getBigUint64(o, true);
 const s64 = (b: Uint8Array, o: number) => new DataView(b.buffer, b.byteOffset).getBigInt64(o, true);
 
-export class Userfaultfd {
+export class Userfaultfd implements Disposable, AsyncIterable<UffdMsg> {
+  private closed = false;
+
   constructor(readonly proc: Process, readonly fd: number, readonly thread: Thread = proc.thread) {}
 
   private ioctl(name: string, req: number, bytes: Uint8Array): Uint8Array {
@@ -139,6 +142,66 @@ export class Userfaultfd {
     return out;
   }
 
-  close(): void { this.proc.close(this.fd); }
+  /**
+   * poll(2) readiness of the fd now (timeout 0): the revents for `events` — POLLIN while a
+   * message is unread; POLLERR before UFFDIO_API and on a blocking fd (§8.5).
+   */
+  poll(events: number = A.POLLIN): number {
+    return this.proc.poll([{ fd: this.fd, events }], 0, this.thread)[0];
+  }
+
+  /**
+   * The messages as they arrive, each read waiting in the kernel until one is readable
+   * (poll(POLLIN) with no timeout on an O_NONBLOCK fd, a blocking read() otherwise), in
+   * order, as many per read as are pending. Ends when the fd is closed (EBADF / POLLNVAL)
+   * or close() was called. How it waits: with `at`, the AsyncThread of a `k.run` body,
+   * every read and wait is that thread's scheduling point; without, it reads on
+   * `this.thread`, which must be able to block (a worker thread in "atomics" mode) — a
+   * "throw"-mode thread gets WouldBlockError.
+   */
+  async *messages(at?: AsyncThread): AsyncGenerator<UffdMsg, void, undefined> {
+    const t = at ? at.thread : this.thread;
+    const run = <T>(f: () => T): Promise<T> => (at ? at.op(f) : Promise.resolve().then(f));
+    const fl = await run(() => t.syscall(A.__NR_fcntl, this.fd, A.F_GETFL, 0));
+    if (fl === -BigInt(A.EBADF)) return;
+    if (fl < 0n) throw new SystemError(Number(-fl), "fcntl");
+    const nonblock = (Number(fl) & A.O_NONBLOCK) !== 0;
+    const pfd = new Uint8Array(A.pollfd.SIZEOF);
+    new DataView(pfd.buffer).setInt32(A.pollfd.fd, this.fd, true);
+    new DataView(pfd.buffer).setInt16(A.pollfd.events, A.POLLIN, true);
+    const n = Math.floor(A.BOUNCE_SIZE / A.UFFD_MSG_SIZE) * A.UFFD_MSG_SIZE;
+    while (!this.closed) {
+      if (nonblock) {
+        const revents = await run(() => {
+          const r = t.syscall(A.__NR_poll, t.stage(pfd), 1, -1);
+          if (r < 0n) throw new SystemError(Number(-r), "poll");
+          return new DataView(t.bounce.buffer, t.bounce.byteOffset).getInt16(A.pollfd.revents, true);
+        });
+        if (revents & A.POLLNVAL) return;
+        if (revents & A.POLLERR) throw new SystemError(A.EINVAL, "poll");
+      }
+      const msgs = await run(() => {
+        const r = t.syscall(A.__NR_read, this.fd, A.HOST_STAGING_BASE, n);
+        if (r === -BigInt(A.EBADF)) return null;
+        if (r === -BigInt(A.EAGAIN)) return [];
+        if (r < 0n) throw new SystemError(Number(-r), "read");
+        const out: UffdMsg[] = [];
+        for (let o = 0; o < Number(r); o += A.UFFD_MSG_SIZE) out.push(decodeMsg(t.bounce.subarray(o, o + A.UFFD_MSG_SIZE)));
+        return out;
+      });
+      if (msgs === null) return;
+      yield* msgs;
+    }
+  }
+
+  /** `for await (const msg of uffd)`: messages() on this.thread. */
+  [Symbol.asyncIterator](): AsyncGenerator<UffdMsg, void, undefined> { return this.messages(); }
+
+  /** close(2) the fd (once; later calls do nothing). The last close releases the userfaultfd (§8.7). */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.proc.close(this.fd);
+  }
   [Symbol.dispose](): void { this.close(); }
 }
