@@ -1,7 +1,8 @@
 // A typed userfaultfd over the raw ioctl interface: every method builds the exact Linux
 // structure, issues one ioctl, and decodes the structure the kernel wrote back.
 import * as A from "../abi.gen.js";
-import { SystemError } from "../errors.js";
+import { SystemError, WouldBlockError } from "../errors.js";
+import { waitForWakeAsync } from "../thread.js";
 import type { Process } from "../process.js";
 import type { Thread } from "../thread.js";
 import type { AsyncThread } from "../sched/scheduler.js";
@@ -156,12 +157,22 @@ export class Userfaultfd implements Disposable, AsyncIterable<UffdMsg> {
    * order, as many per read as are pending. Ends when the fd is closed (EBADF / POLLNVAL)
    * or close() was called. How it waits: with `at`, the AsyncThread of a `k.run` body,
    * every read and wait is that thread's scheduling point; without, it reads on
-   * `this.thread`, which must be able to block (a worker thread in "atomics" mode) — a
-   * "throw"-mode thread gets WouldBlockError.
+   * `this.thread`: a worker in "atomics" mode blocks in the kernel call, a "throw"-mode thread
+   * (the main thread serving workers' faults) awaits its wait word with Atomics.waitAsync.
    */
   async *messages(at?: AsyncThread): AsyncGenerator<UffdMsg, void, undefined> {
     const t = at ? at.thread : this.thread;
-    const run = <T>(f: () => T): Promise<T> => (at ? at.op(f) : Promise.resolve().then(f));
+    const run = async <T>(f: () => T): Promise<T> => {
+      if (at) return at.op(f);
+      for (;;) {
+        try {
+          return f();
+        } catch (e) {
+          if (!(e instanceof WouldBlockError)) throw e;
+          await waitForWakeAsync(t);
+        }
+      }
+    };
     const fl = await run(() => t.syscall(A.__NR_fcntl, this.fd, A.F_GETFL, 0));
     if (fl === -BigInt(A.EBADF)) return;
     if (fl < 0n) throw new SystemError(Number(-fl), "fcntl");

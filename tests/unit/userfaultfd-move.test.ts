@@ -4,7 +4,7 @@
 // holds what the oracle cannot do (another process, page identity, invariants, handlers).
 import { describe, it, expect } from "vitest";
 import { boot, RW, ANON, PAGE, A, expectErrno } from "../helpers/kernel.js";
-import { CAP_SYS_PTRACE, FillError, Userfaultfd, WouldBlockError, type Process } from "../../host-ts/index.js";
+import { CAP_SYS_PTRACE, FillError, Userfaultfd, WouldBlockError, runInWorker, type Process } from "../../host-ts/index.js";
 
 const MISSING = A.UFFDIO_REGISTER_MODE_MISSING;
 const HOLES = A.UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES;
@@ -308,6 +308,25 @@ describe("Userfaultfd host API", () => {
       }],
     ]);
     expect(got).toEqual(["pagefault"]);
+  });
+
+  it("`for await (const msg of uffd)` on the main thread serves worker threads' faults (Atomics.waitAsync)", async () => {
+    const { k, p, uffd, a, s } = await setup(2);
+    const url = new URL("./fixtures/worker-fault.mjs", import.meta.url);
+    p.thread.store32(s, 0xc0ffee);
+    p.thread.store32(s + PAGE, 0xbeef);
+    const w1 = runInWorker<number>(k, p.newThread(), url, { addr: a });
+    const w2 = runInWorker<number>(k, p.newThread(), url, { addr: a + PAGE });
+    const served: number[] = [];
+    const done = Promise.all([w1, w2]).then((r) => { uffd.close(); return r; }); // ends the iteration
+    for await (const msg of uffd) {
+      if (msg.event !== "pagefault") continue;
+      served.push(msg.address - a);
+      uffd.move(msg.address, s + (msg.address - a), PAGE);
+    }
+    expect(await done).toEqual([0xc0ffee, 0xbeef]);
+    expect(served.sort((x, y) => x - y)).toEqual([0, PAGE]);
+    expect(k.checkInvariants()).toBe(true);
   });
 
   it("poll() says POLLIN while a fault is unread", async () => {
