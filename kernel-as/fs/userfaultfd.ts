@@ -481,8 +481,9 @@ function userfaultfd_copy(t: task_struct, f: file, ctx: userfaultfd_ctx, arg: u6
   let done: u64 = 0;
   if (t.restart_file == changetype<u32>(f) && t.restart_arg == arg) {
     // A reissue after the wait: the same call, unless the argument changed meanwhile.
-    t.restart_file = 0;
     let e = copy_from_user(t, changetype<usize>(c), arg, 32);
+    if (e == -ERESTARTSYS) return e; // the argument itself waits: keep the restart state
+    t.restart_file = 0;
     if (e < 0) return e;
     if (c.dst == t.restart_dst && c.src == t.restart_src && c.len == t.restart_len && c.mode == t.restart_mode) done = t.restart_done;
   }

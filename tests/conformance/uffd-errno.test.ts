@@ -1,6 +1,6 @@
 // userfaultfd ioctls, errno for errno: every case runs on the host kernel (tests/oracle/uffd_oracle.c)
 // and on uffdlab (tests/conformance/uffd-runner.ts), and both must print the expected lines, taken
-// from LINUX-SEMANTICS.md §3.2, §3.3, §6.1, §6.8, §6.9, §7.1–§7.6, §8.4. The step language and the
+// from LINUX-SEMANTICS.md §3.2, §3.3, §6.1, §6.8, §6.9, §7.1–§7.6, §7.10, §8.4. The step language and the
 // result format are described at the top of uffd_oracle.c. In ioctl results `=` is a word the call
 // left as the caller stored it (the out-fields are preset to markers such as 0x77 where "not written"
 // matters), any other word is its value after the call.

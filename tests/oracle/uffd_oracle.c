@@ -18,8 +18,8 @@
  *   fill ADDR LEN BYTE            memset by the main thread                           → ok
  *   load ADDR LEN                 → ok digest=… first=0x.. nonzero=N
  *   ioctl FD CMD W0 W1 …          the argument is the words W0…; its size is _IOC_SIZE(CMD) (missing
- *                                 words are 0). CMD: API REGISTER UNREGISTER WAKE COPY ZEROPAGE or a
- *                                 number. → ok|err E, then one token per word after the call:
+ *                                 words are 0). CMD: API REGISTER UNREGISTER WAKE COPY ZEROPAGE MOVE or
+ *                                 a number. → ok|err E, then one token per word after the call:
  *                                 `=` if unchanged, else the value (-N for -4095..-1, else 0x-hex)
  *   read FD LEN                   read(FD, buf, LEN) → ok N {msg} | err E
  *                                 msg = ev=0x.. flags=0x.. addr=$NAME+0x.. ptid=N zero=0|1
@@ -36,7 +36,7 @@
  *   tjoin                         wait (≤ 3 s) for it → ok 0xHH (the byte it read, or read back) |
  *                                 bad timeout
  *
- * For UFFDIO_MOVE (ioctl CMD name MOVE; the others by number):
+ * For UFFDIO_MOVE and the COPY source-fault path:
  *   mprotect ADDR PAGES PROT      → ok | err E
  *   madvise ADDR PAGES ADVICE     → ok | err E
  *   mlock ADDR PAGES              → ok | err E
@@ -192,7 +192,8 @@ static void *faulter(void *arg)
 
 static unsigned char iobuf[8192];
 
-/* ---- verbs for UFFDIO_MOVE: protections, mlock, a forked child sharing the pages ---- */
+/* ---- verbs for UFFDIO_MOVE (protections, mlock, a forked child sharing the pages) and for the
+ * COPY source-fault path (an ioctl issued by a second thread, which may wait in the kernel) ---- */
 static pid_t child = -1;
 
 static pthread_t ct;
@@ -213,7 +214,7 @@ static void *caller(void *arg)
 
 static long ioctl_nr(const char *t);
 
-static int move_verb(int n, char **tok)
+static int move_copy_verb(int n, char **tok)
 {
     const char *op = tok[0];
     if (!strcmp(op, "tioctl")) {
@@ -283,7 +284,7 @@ static void step(int n, char **tok)
 #define NEED(k) do { if (n < (k)) { outf("bad wrong argument count"); return; } } while (0)
 #define CHECK() do { if (bad) { outf("%s", bad); return; } } while (0)
 #define SYSRES(r) do { if ((r) < 0) { outf("err %s", ename(errno)); return; } } while (0)
-    if (move_verb(n, tok)) return;
+    if (move_copy_verb(n, tok)) return;
     if (!strcmp(op, "nopriv")) {
         FILE *f = fopen("/proc/sys/vm/unprivileged_userfaultfd", "r");
         int v = -1;
