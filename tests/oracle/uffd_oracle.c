@@ -214,6 +214,18 @@ static void *caller(void *arg)
 
 static long ioctl_nr(const char *t);
 
+/* An `ioctl` result line: ok|ok N|err E, then `=` or the new value of each argument word. */
+static void put_ioctl_result(long r, int err, const uint64_t *w, const uint64_t *before, size_t nw)
+{
+    if (r < 0) outf("err %s", ename(err));
+    else if (r == 0) outf("ok");
+    else outf("ok %ld", r);
+    for (size_t i = 0; i < nw; i++) {
+        if (w[i] == before[i]) outf(" =");
+        else put_word(w[i]);
+    }
+}
+
 static int move_copy_verb(int n, char **tok)
 {
     const char *op = tok[0];
@@ -241,13 +253,7 @@ static int move_copy_verb(int n, char **tok)
         if (e == ETIMEDOUT) { outf("bad timeout"); return 1; }
         if (e) { outf("bad pthread_join: %s", ename(e)); return 1; }
         ct_started = 0;
-        if (ct_ret < 0) outf("err %s", ename(ct_errno));
-        else if (ct_ret == 0) outf("ok");
-        else outf("ok %ld", ct_ret);
-        for (size_t i = 0; i < ct_nw; i++) {
-            if (ct_w[i] == ct_before[i]) outf(" =");
-            else put_word(ct_w[i]);
-        }
+        put_ioctl_result(ct_ret, ct_errno, ct_w, ct_before, ct_nw);
     } else if (!strcmp(op, "mprotect") || !strcmp(op, "madvise")) {
         if (n < 4) { outf("bad wrong argument count"); return 1; }
         uint64_t a = val(tok[1]), pages = val(tok[2]), arg = val(tok[3]);
@@ -383,13 +389,7 @@ static void step(int n, char **tok)
         CHECK();
         memcpy(before, w, sizeof w);
         long r = syscall(SYS_ioctl, (int)fd, cmd, w);
-        if (r < 0) outf("err %s", ename(errno));
-        else if (r == 0) outf("ok");
-        else outf("ok %ld", r);
-        for (size_t i = 0; i < nw; i++) {
-            if (w[i] == before[i]) outf(" =");
-            else put_word(w[i]);
-        }
+        put_ioctl_result(r, errno, w, before, nw);
     } else if (!strcmp(op, "ioctl0")) {
         NEED(3);
         uint64_t fd = val(tok[1]);
