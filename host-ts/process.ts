@@ -188,6 +188,16 @@ export class Process {
 
   // ---- debug ----
 
+  /**
+   * /proc/<pid>/fdinfo/<fd>: the file-specific lines (for a userfaultfd `pending`, `total` and
+   * `API`, §8.5; "" for other files). Throws EBADF for a closed fd.
+   */
+  fdinfo(fd: number): string {
+    const n = this.kernel.exports.proc_fdinfo(this.pid, fd);
+    if (n < 0) throw new SystemError(-n, "fdinfo");
+    return new TextDecoder().decode(this.thread.bounce.subarray(0, n));
+  }
+
   /** The VMAs, as records. */
   vmas(): VmaInfo[] { return readVmas(this.kernel, this.thread); }
   /** /proc/<pid>/maps text. */

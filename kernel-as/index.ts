@@ -16,6 +16,7 @@ import { check_invariants, CHECK_DETAIL_ADDR } from "./mm/debug";
 import { kernel_stat as __kernel_stat } from "./mm/stat";
 import { ESRCH, ERESTARTSYS } from "./abi/errno";
 import { task_enter } from "./kernel/entry";
+import { proc_fdinfo as __proc_fdinfo } from "./fs/proc";
 import { ACCESS_RETRY } from "./abi/kernel";
 import { host_frame, maps_record } from "./abi/kernel";
 import { stat } from "./abi/uapi";
@@ -74,7 +75,7 @@ export function task_frame_addr(tid: i32): u32 {
 /** Run the system call described by the task's host frame; the result goes to frame.ret. */
 export function syscall(tid: i32): i32 {
   lock();
-  let t = task_enter(tid);
+  let t = task_enter(tid, true);
   if (!t) {
     unlock();
     return -ESRCH;
@@ -142,6 +143,17 @@ export function mm_dump_vmas(tid: i32, first: i32): i32 {
 export function mm_vma_name(tid: i32, index: i32): i32 {
   lock();
   let r = vma_file_name(tid, index);
+  unlock();
+  return r;
+}
+
+/**
+ * /proc/<pid>/fdinfo/<fd>, the file-specific lines (a userfaultfd's pending/total/API, §8.5;
+ * nothing for other files), written to the task's bounce page: their length, or -EBADF.
+ */
+export function proc_fdinfo(tid: i32, fd: i32): i32 {
+  lock();
+  let r = __proc_fdinfo(tid, fd);
   unlock();
   return r;
 }

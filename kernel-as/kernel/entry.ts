@@ -4,13 +4,19 @@ import { task_struct } from "./types";
 import { find_task } from "./sched";
 import { K } from "../init/state";
 import { userfaultfd_cancel_wait } from "../fs/userfaultfd";
+import { restart_abandon } from "./sys";
 
-/** The task `tid`, now current; null if there is none. */
-export function task_enter(tid: i32): task_struct | null {
+/**
+ * The task `tid`, now current; null if there is none. `syscall`: the entry is a system call
+ * (which may be the reissue of a call with a restart block: kernel/sys.ts decides); any other
+ * entry abandons a pending restart.
+ */
+export function task_enter(tid: i32, syscall: bool = false): task_struct | null {
   let t = find_task(tid);
   if (!t) return null;
   K().current = changetype<u32>(t);
   // Still queued means the host stopped waiting for it (as a signal ends the sleep).
   if (t.wq_state != 0) userfaultfd_cancel_wait(t);
+  if (!syscall && (t.restart_fn != 0 || t.ev_head != 0)) restart_abandon(t);
   return t;
 }

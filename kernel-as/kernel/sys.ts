@@ -18,10 +18,46 @@ import { K } from "../init/state";
 import { sys_openat } from "../fs/namei";
 import { sys_ioctl } from "../fs/ioctl";
 import { sys_poll } from "../fs/select";
-import { sys_userfaultfd } from "../fs/userfaultfd";
+import { sys_userfaultfd, userfaultfd_events_abandon, userfaultfd_events_pending, userfaultfd_events_wait_again, userfaultfd_outfield_restart } from "../fs/userfaultfd";
+import { madvise_restart } from "../mm/madvise";
+import { restart_matches, restart_clear } from "./restart";
+import { RESTART_MADVISE, RESTART_UFFD_OUTFIELD } from "./types";
+import { host_frame } from "../abi/kernel";
+import { file } from "../fs/types";
+import { fput } from "../fs/file";
 import { sys_mlock, sys_mlock2, sys_munlock } from "../mm/mlock";
 
+/**
+ * A task with a restart block that enters with anything but the reissue of its call gave up
+ * the wait (as a fatal signal would end it): its events go unread, the rest is forgotten.
+ */
+export function restart_abandon(t: task_struct): void {
+  userfaultfd_events_abandon(t);
+  if (t.restart_file != 0) {
+    fput(changetype<file>(<usize>t.restart_file));
+    t.restart_file = 0;
+  }
+  restart_clear(t);
+  store<i32>(changetype<usize>(task_frame(t)) + offsetof<host_frame>("wait_word"), 0);
+}
+
+/** The reissue of a call that recorded a restart block (kernel/restart.ts). */
+function do_restart(t: task_struct): i64 {
+  // Still waiting for an event to be read: keep waiting.
+  if (userfaultfd_events_pending(t)) return userfaultfd_events_wait_again(t);
+  let fn = t.restart_fn;
+  if (fn == RESTART_MADVISE) return madvise_restart(t);
+  if (fn == RESTART_UFFD_OUTFIELD) return userfaultfd_outfield_restart(t);
+  let r = t.restart_ret;
+  restart_clear(t);
+  return r;
+}
+
 export function do_syscall(t: task_struct): i64 {
+  if (t.restart_fn != 0) {
+    if (restart_matches(t)) return do_restart(t);
+    restart_abandon(t);
+  }
   let f = task_frame(t);
   let a0 = f.arg0, a1 = f.arg1, a2 = f.arg2, a3 = f.arg3, a4 = f.arg4, a5 = f.arg5;
   K().nr_syscalls++;

@@ -25,7 +25,40 @@ export const TASK_DEAD: i32 = 3;
   wq_address: u64;
   wq_flags: u32;
   wq_state: u32;
+  // The restart block (Linux's restart_block): a system call that returned -ERESTARTSYS
+  // with effects already done records how to finish. The host reissues the same call; the
+  // entry (kernel/sys.ts) resumes from here instead of starting over. See ARCHITECTURE.md.
+  /** RESTART_* (0: none) */
+  restart_fn: u32;
+  /** the call being resumed: its number and arguments, to recognise the reissue */
+  restart_nr: i32;
+  restart_args0: u64;
+  restart_args1: u64;
+  restart_args2: u64;
+  restart_args3: u64;
+  restart_args4: u64;
+  restart_args5: u64;
+  /** the result the call returns once its wait is over */
+  restart_ret: i64;
+  /** per-RESTART_* state */
+  restart_a: u64;
+  restart_b: u64;
+  restart_c: u64;
+  restart_file: u32;
+  /** non-cooperative events this task produced and waits for (uffd_event list, in order) */
+  ev_head: u32;
+  ev_tail: u32;
+  _pad: u32;
 }
+
+/** restart_fn values */
+export const RESTART_NONE: u32 = 0;
+/** wait until the task's userfaultfd events are read, then return restart_ret */
+export const RESTART_UFFD_EVENTS: u32 = 1;
+/** madvise: a REMOVE event was delivered; zap [restart_a, restart_b) and walk on to restart_c */
+export const RESTART_MADVISE: u32 = 2;
+/** a fill ioctl did its work but writing the out-field faulted: write restart_b at restart_a */
+export const RESTART_UFFD_OUTFIELD: u32 = 3;
 export const TASK_FRAME_OFFSET: usize = 256;
 export const TASK_VMF_OFFSET: usize = 512;
 export const TASK_SCRATCH_OFFSET: usize = 1024;
