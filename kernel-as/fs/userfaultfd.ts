@@ -576,6 +576,9 @@ export function userfaultfd_read(t: task_struct, f: file, ubuf: u64, count: u64)
   if (count < <u64>U.UFFD_MSG_SIZE) return -EINVAL;
   let done: u64 = 0;
   let msg = changetype<U.uffd_msg>(task_scratch(t));
+  // Completing an event lets its producer deliver the next one; in Linux the producer must
+  // run first, so events delivered during this read are left for the next one.
+  let ev_last = ctx.events_tail;
   while (count - done >= <u64>U.UFFD_MSG_SIZE) {
     if (ctx.pending_head != 0) {
       let w = TASK(ctx.pending_head);
@@ -591,9 +594,11 @@ export function userfaultfd_read(t: task_struct, f: file, ubuf: u64, count: u64)
       ctx.nr_pending--;
       w.wq_state = WQ_FAULT;
       enqueue(q_faults(ctx), q_faults_tail(ctx), w);
-    } else if (ctx.events_head != 0) {
-      let r = read_event(t, ctx, EVT(ctx.events_head), ubuf + done, msg);
+    } else if (ctx.events_head != 0 && ev_last != 0) {
+      let e = ctx.events_head;
+      let r = read_event(t, ctx, EVT(e), ubuf + done, msg);
       if (r < 0) return done > 0 ? <i64>done : r;
+      if (e == ev_last) ev_last = 0;
     } else {
       break;
     }
