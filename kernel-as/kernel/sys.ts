@@ -21,7 +21,8 @@ import { sys_poll } from "../fs/select";
 import { sys_userfaultfd, userfaultfd_events_abandon, userfaultfd_events_pending, userfaultfd_events_wait_again, userfaultfd_outfield_restart } from "../fs/userfaultfd";
 import { madvise_restart } from "../mm/madvise";
 import { restart_matches, restart_clear } from "./restart";
-import { RESTART_MADVISE, RESTART_UFFD_OUTFIELD } from "./types";
+import { RESTART_MADVISE, RESTART_UFFD_OUTFIELD, RESTART_UFFD_EVENTS } from "./types";
+import { find_task } from "./sched";
 import { host_frame } from "../abi/kernel";
 import { file } from "../fs/types";
 import { fput } from "../fs/file";
@@ -32,6 +33,10 @@ import { sys_mlock, sys_mlock2, sys_munlock } from "../mm/mlock";
  * the wait (as a fatal signal would end it): its events go unread, the rest is forgotten.
  */
 export function restart_abandon(t: task_struct): void {
+  // A fork given up while its FORK events were unread fails (copy_process sees the fatal
+  // signal): the child, complete but never returned to anyone, goes.
+  let child: task_struct | null = null;
+  if (t.restart_fn == RESTART_UFFD_EVENTS && t.restart_nr == U.__NR_fork && t.restart_ret > 0) child = find_task(<i32>t.restart_ret);
   userfaultfd_events_abandon(t);
   if (t.restart_file != 0) {
     fput(changetype<file>(<usize>t.restart_file));
@@ -39,6 +44,7 @@ export function restart_abandon(t: task_struct): void {
   }
   restart_clear(t);
   store<i32>(changetype<usize>(task_frame(t)) + offsetof<host_frame>("wait_word"), 0);
+  if (child) do_exit(child, 0);
 }
 
 /** The reissue of a call that recorded a restart block (kernel/restart.ts). */

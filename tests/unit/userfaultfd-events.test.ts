@@ -347,6 +347,17 @@ describe("FORK (§8.6, §8.7)", () => {
     ok(k);
   });
 
+  it("a fork given up while FORK is unread fails: the event and the child's ctx go, and so does the child", async () => {
+    const { k, p, mu } = await forkSetup();
+    const tasks = k.stats().tasks;
+    blocks(() => p.syscall(A.__NR_fork));
+    expect(k.stats()).toMatchObject({ tasks: tasks + 1, uffdEvents: 1, uffdCtxs: 2 });
+    expect(p.syscall(A.__NR_getpid)).toBe(BigInt(p.pid)); // not the reissue: the wait is abandoned
+    expect(k.stats()).toMatchObject({ tasks, uffdEvents: 0, uffdCtxs: 1 });
+    expect(mu.read()).toEqual([]);
+    ok(k);
+  });
+
   it("wp-fork: uffd-wp bits are dropped in a child without EVENT_FORK and kept with it", async () => {
     for (const withEvent of [false, true]) {
       const { k } = await boot();
