@@ -9,12 +9,10 @@ import { VMA, vm_area_dup, vm_area_free, vma_link } from "../mm/vma";
 import { copy_page_range } from "../mm/memory";
 import { exit_mmap, MMAP_BASE } from "../mm/mmap";
 import { files_alloc, files_dup, files_put } from "../fs/file";
-import { VM_DONTCOPY, VM_UFFD_MISSING, VM_UFFD_WP, VM_UFFD_MINOR, MAX_TASKS } from "../abi/kernel";
+import { VM_DONTCOPY, MAX_TASKS } from "../abi/kernel";
 import { ENOMEM, EAGAIN, ESRCH } from "../abi/errno";
 import { userfaultfd_cancel_wait, dup_userfaultfd, userfaultfd_events_abandon, userfaultfd_events_complete } from "../fs/userfaultfd";
 import { restart_abandon } from "./sys";
-
-const UFFD_VM_FLAGS: u64 = VM_UFFD_MISSING | VM_UFFD_WP | VM_UFFD_MINOR;
 
 /** mm_alloc: an empty address space with one user, or null. */
 export function mm_alloc(): mm_struct | null {

@@ -43,7 +43,9 @@ export function restart_abandon(t: task_struct): void {
     t.restart_file = 0;
   }
   restart_clear(t);
-  store<i32>(changetype<usize>(task_frame(t)) + offsetof<host_frame>("wait_word"), 0);
+  let w = changetype<usize>(task_frame(t)) + offsetof<host_frame>("wait_word");
+  if (ASC_FEATURE_THREADS) atomic.store<i32>(w, 0);
+  else store<i32>(w, 0);
   if (child) do_exit(child, 0);
 }
 
