@@ -306,6 +306,24 @@ describe("FORK (§8.6, §8.7)", () => {
     ok(k);
   });
 
+  it("a FORK event that finds the reader's fd table full: EMFILE, the event stays queued until a read can install it", async () => {
+    const { k, p, u, m, mu } = await forkSetup();
+    const fillers: number[] = [];
+    for (;;) {
+      const r = Number(m.syscall(A.__NR_dup, u.fd));
+      if (r < 0) break;
+      fillers.push(r);
+    }
+    blocks(() => p.syscall(A.__NR_fork));
+    expectErrno(() => mu.read(), "EMFILE");
+    expectErrno(() => mu.read(), "EMFILE");
+    m.close(fillers.pop()!);
+    const [ev] = mu.read();
+    expect(ev).toMatchObject({ event: "fork" });
+    k.adopt(Number(p.syscall(A.__NR_fork))).exit();
+    ok(k);
+  });
+
   it("without EVENT_FORK the child is not registered: its accesses fill normally and nobody hears of them", async () => {
     const { k, p, a } = await setup(A.UFFD_FEATURE_EVENT_UNMAP);
     const c = p.fork();
