@@ -5,7 +5,7 @@
 // threads under k.run, worker threads).
 import { describe, it, expect } from "vitest";
 import { boot, RW, ANON, PAGE, A, expectErrno } from "../helpers/kernel.js";
-import { CAP_SYS_PTRACE, FillError, Userfaultfd, WouldBlockError, runInWorker, type Kernel, type Process, type Thread } from "../../host-ts/index.js";
+import { CAP_SYS_PTRACE, FillError, SegmentationFault, Userfaultfd, WouldBlockError, runInWorker, type AsyncThread, type Kernel, type Process, type Thread } from "../../host-ts/index.js";
 
 const MISSING = A.UFFDIO_REGISTER_MODE_MISSING;
 const WP = A.UFFDIO_REGISTER_MODE_WP;
@@ -467,6 +467,73 @@ describe("thread modes", () => {
     expect(await w).toBe("0");
     ok(k);
   });
+});
+
+describe("faults, fills and events racing (async threads, several seeds)", () => {
+  for (const seed of [1, 2, 3, 4, 5, 6]) {
+    it(`seed ${seed}: no lost wake-up, no deadlock, no leak, invariants hold`, async () => {
+      const { k, p, uffd, a, src } = await setup(A.UFFD_FEATURE_EVENT_UNMAP | A.UFFD_FEATURE_EVENT_REMOVE | A.UFFD_FEATURE_EVENT_REMAP);
+      const [f1, f2, prod, monT] = [p.newThread(), p.newThread(), p.newThread(), p.newThread()];
+      const mu = new Userfaultfd(p, uffd.fd, monT);
+      const pu = new Userfaultfd(p, uffd.fd, prod);
+      let rnd = seed * 2654435761 >>> 0;
+      const next = (n: number) => { rnd = (Math.imul(rnd, 1103515245) + 12345) >>> 0; return rnd % n; };
+      let running = 3;
+      let copies = 0;
+      const events: string[] = [];
+      const faulter = async (t: AsyncThread) => {
+        for (let i = 0; i < 40; i++) {
+          try { await t.load8(a + next(4) * PAGE); } catch (e) { if (!(e instanceof SegmentationFault)) throw e; }
+        }
+        running--;
+      };
+      await k.run(seed, [
+        [f1, faulter],
+        [f2, faulter],
+        [prod, async (t) => {
+          for (let i = 0; i < 12; i++) {
+            const pg = a + next(4) * PAGE;
+            if (next(2) === 0) {
+              await t.syscall(A.__NR_madvise, pg, PAGE, A.MADV_DONTNEED);
+            } else {
+              await t.syscall(A.__NR_munmap, pg, PAGE);
+              await t.syscall(A.__NR_mmap, pg, PAGE, RW, ANON | A.MAP_FIXED, -1, 0);
+              await t.op(() => pu.register(pg, PAGE, MISSING));
+            }
+          }
+          running--;
+        }],
+        [monT, async (t) => {
+          const pending = new Set<number>();
+          while (running > 0 || pending.size > 0) {
+            for (const m of await t.op(() => mu.read())) {
+              if (m.event === "pagefault") pending.add(m.address);
+              else events.push(m.event);
+            }
+            for (const addr of [...pending]) {
+              try {
+                await t.op(() => mu.copy(addr, src, PAGE));
+                pending.delete(addr);
+                copies++;
+              } catch (e) {
+                if (!(e instanceof FillError)) throw e;
+                if (e.code === "EAGAIN") continue; // an event is unread: read it first, then retry
+                await t.op(() => mu.wake(addr, PAGE)); // EEXIST, or ENOENT: the page went away
+                pending.delete(addr);
+              }
+            }
+            await t.yield();
+          }
+        }],
+      ]);
+      expect(events.length).toBeGreaterThan(0);
+      expect(copies).toBeGreaterThan(0);
+      expect(k.stats().uffdEvents).toBe(0);
+      ok(k);
+      uffd.close();
+      expect(k.stats()).toMatchObject({ uffdCtxs: 0, uffdEvents: 0 });
+    });
+  }
 });
 
 void ({} as Process | Thread | undefined);
