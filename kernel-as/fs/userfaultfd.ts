@@ -675,13 +675,15 @@ function userfaultfd_api(t: task_struct, ctx: userfaultfd_ctx, arg: u64): i64 {
   }
   if (err != 0) {
     memory.fill(changetype<usize>(a), 0, offsetof<U.uffdio_api>());
-    if (copy_to_user(t, arg, changetype<usize>(a), offsetof<U.uffdio_api>()) < 0) return -EFAULT;
+    // A userfault on the structure: wait, then reissue (nothing changed yet).
+    let w = copy_to_user(t, arg, changetype<usize>(a), offsetof<U.uffdio_api>());
+    if (w < 0) return w == -ERESTARTSYS ? w : -EFAULT;
     return err;
   }
   a.api = U.UFFD_API;
   a.features = U.UFFD_API_FEATURES;
   a.ioctls = U.UFFD_API_IOCTLS;
-  if (copy_to_user(t, arg, changetype<usize>(a), offsetof<U.uffdio_api>()) < 0) return -EFAULT;
+  { let w = copy_to_user(t, arg, changetype<usize>(a), offsetof<U.uffdio_api>()); if (w < 0) return w == -ERESTARTSYS ? w : -EFAULT; } // the features are set after: a reissue is safe
   ctx.features = features | UFFD_FEATURE_INITIALIZED;
   return 0;
 }
@@ -747,7 +749,8 @@ function userfaultfd_register(t: task_struct, ctx: userfaultfd_ctx, arg: u64): i
   if (!(mode & U.UFFDIO_REGISTER_MODE_WP)) ioctls &= ~U._UFFDIO_WRITEPROTECT_BIT;
   if (!(mode & U.UFFDIO_REGISTER_MODE_MINOR)) ioctls &= ~U._UFFDIO_CONTINUE_BIT;
   store<u64>(task_scratch(t) + 64, ioctls);
-  if (copy_to_user(t, arg + 24, task_scratch(t) + 64, 8) < 0) return -EFAULT;
+  // A userfault on the ioctls word: wait and reissue (registering again gives the same result).
+  { let w = copy_to_user(t, arg + 24, task_scratch(t) + 64, 8); if (w < 0) return w == -ERESTARTSYS ? w : -EFAULT; }
   return 0;
 }
 
@@ -847,7 +850,8 @@ export function userfaultfd_events_wait_again(t: task_struct): i64 {
 
 function mmap_changing_eagain(t: task_struct, arg: u64, outoff: u64): i64 {
   store<i64>(task_scratch(t) + 120, -EAGAIN);
-  if (copy_to_user(t, arg + outoff, task_scratch(t) + 120, 8) < 0) return -EFAULT;
+  let w = copy_to_user(t, arg + outoff, task_scratch(t) + 120, 8);
+  if (w < 0) return w == -ERESTARTSYS ? w : -EFAULT; // a reissue checks mmap_changing again
   return -EAGAIN;
 }
 

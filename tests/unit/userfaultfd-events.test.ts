@@ -431,6 +431,24 @@ describe("the restart block (kernel/restart.ts)", () => {
   });
 });
 
+describe("argument write-backs that hit a userfault wait for it (no EFAULT)", () => {
+  it("REGISTER's ioctls word on a missing registered page: the call waits, then returns the ioctls", async () => {
+    const { k, p, mon, uffd, a } = await setup();
+    uffd.unregister(a, PAGE);
+    const arg = a + PAGE - 24; // start, len, mode on a plain page; ioctls on the registered $a+PAGE
+    const t = p.newThread();
+    const other = p.mmap(0, PAGE, RW, ANON);
+    [BigInt(other), BigInt(PAGE), MISSING].forEach((w, i) => t.store64(arg + 8 * i, w));
+    const reg = () => t.syscall(A.__NR_ioctl, uffd.fd, A.UFFDIO_REGISTER, arg);
+    expect(reg).toThrow(WouldBlockError);
+    expect(uffd.read()).toMatchObject([{ event: "pagefault", address: a + PAGE, flags: 1n }]);
+    uffd.zeropage(a + PAGE, PAGE);
+    expect(reg()).toBe(0n);
+    expect(mon.load64(arg + 24)).toBe(0x13cn);
+    ok(k);
+  });
+});
+
 describe("thread modes", () => {
   it("async threads: a producer blocked in munmap under k.run resumes when a monitor thread reads", async () => {
     const { k, p, uffd, a } = await setup();
