@@ -5,10 +5,13 @@
  * syscalls, Thread.fill/read, and k.run for the second thread). Both print the same normalised lines.
  *
  * uffdlab specifics: the process is spawned with CAP_SYS_PTRACE (the host oracle runs as root) unless
- * the first step is `nopriv`, which spawns it without capabilities. A scenario with `tfault` runs
- * under the deterministic scheduler: the steps run on one simulated thread, the faulting access on a
- * second one; `readwait` (until poll(fd, POLLIN, 0) reports anything, as the oracle's poll) and `tjoin`
- * yield, at most WAIT_TURNS turns, where the host waits at most 3 s.
+ * the first step is `nopriv`, which spawns it without capabilities. A scenario with `tfault` or `tsys`
+ * runs under the deterministic scheduler: the steps run on one simulated thread, the faulting access
+ * on a second one, the producer's call (`tsys`) on a third; `readwait` (until poll(fd, POLLIN, 0)
+ * reports anything, as the oracle's poll), `tjoin` and `tsjoin` yield, at most WAIT_TURNS turns, where
+ * the host waits at most 3 s; `tsbusy` yields 50 turns where the host sleeps 100 ms. `tsys fork`'s
+ * child exists only in the kernel until `childexit` exits it. Threads still blocked after the last
+ * step are left blocked, as the oracle leaves its own.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
