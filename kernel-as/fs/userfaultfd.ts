@@ -1,5 +1,6 @@
 // The userfaultfd file (fs/userfaultfd.c): contexts, the wait queues, handle_userfault,
-// read(), the ioctl parser, registration, release.
+// read(), poll, fdinfo, the ioctl parser, registration, release, and the non-cooperative
+// events (FORK, REMAP, REMOVE, UNMAP) with the hooks mm/ and kernel/fork call.
 //
 // Never walks page tables itself: filling ranges is mm/userfaultfd.ts (mfill_*), and the
 // per-memory-type decisions are the vm_uffd_ops dispatchers in mm/vm_ops.ts.
@@ -10,12 +11,13 @@
 // call). A wake clears wait_word (and notifies it, for workers parked in Atomics.wait); the
 // host then retries the access or reissues the call. A task that re-enters the kernel while
 // still queued has abandoned its wait (like a signal ending the sleep): it is dequeued first.
+// An event producer waits the same way, but its effect is already done: its reissue resumes
+// from the task's restart block (kernel/restart.ts) instead of running the call again.
 import { task_struct, files_struct, TASK_RUNNING } from "../kernel/types";
 import { task_frame, task_scratch, find_task } from "../kernel/sched";
 import { vm_fault, mm_struct, vm_area_struct, VM_FAULT_SIGBUS, VM_FAULT_RETRY, FAULT_FLAG_WRITE, FAULT_FLAG_USER,
   FAULT_FLAG_ALLOW_RETRY, FAULT_FLAG_RETRY_NOWAIT } from "../mm/types";
 import { VM_UFFD_MISSING, VM_UFFD_WP, VM_UFFD_MINOR, VM_MAYWRITE, CAP_SYS_PTRACE, host_frame } from "../abi/kernel";
-const __VM_UFFD_FLAGS: u64 = VM_UFFD_MISSING | VM_UFFD_WP | VM_UFFD_MINOR;
 import { mmdrop } from "../kernel/fork";
 import { userfaultfd_ctx, CTX, UFFD_FEATURE_INITIALIZED, uffd_event, EVT } from "../mm/userfaultfd_k";
 export { userfaultfd_ctx, CTX, UFFD_FEATURE_INITIALIZED };
@@ -28,7 +30,7 @@ import { install_new_file, fget, alloc_file, fd_install_lowest, fd_unused } from
 import { restart_set, restart_clear } from "../kernel/restart";
 import { RESTART_UFFD_EVENTS, RESTART_UFFD_OUTFIELD } from "../kernel/types";
 import { copy_from_user, copy_to_user } from "../mm/uaccess";
-import { VMA, find_vma, vma_modify, vma_try_merge } from "../mm/vma";
+import { VMA, find_vma, vma_modify, vma_try_merge, __VM_UFFD_FLAGS } from "../mm/vma";
 import { vma_can_userfault } from "../mm/vm_ops";
 import { mfill_atomic_copy, mfill_atomic_zeropage, mfill_atomic_continue, mfill_atomic_poison, mwriteprotect_range, uffd_wp_range,
   MFILL_ATOMIC_ZEROPAGE, MFILL_ATOMIC_CONTINUE, MFILL_ATOMIC_POISON } from "../mm/userfaultfd";
