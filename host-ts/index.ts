@@ -1,6 +1,6 @@
 // uffdlab's public API. Nothing but re-exports lives here.
 export { Kernel, CAP_SYS_ADMIN, CAP_SYS_PTRACE, type BootOptions, type KernelStats } from "./kernel.js";
-export { Process, type Stat } from "./process.js";
+export { Process, PM_PRESENT, PM_UFFD_WP, type Stat } from "./process.js";
 export { Thread, type Num } from "./thread.js";
 export { Userfaultfd, FillError, decodeMsg, type UffdMsg } from "./fd/userfaultfd.js";
 export { SystemError, SignalError, SegmentationFault, BusError, OutOfMemoryError, WouldBlockError, DeadlockError, errnoName } from "./errors.js";

@@ -153,6 +153,8 @@ export class Kernel {
       syscalls: s(A.KSTAT_NR_SYSCALLS),
       tasks: s(A.KSTAT_NR_TASKS),
       inodes: s(A.KSTAT_NR_INODES),
+      uffdCtxs: s(A.KSTAT_UFFD_CTXS),
+      uffdEvents: s(A.KSTAT_UFFD_EVENTS),
     };
   }
 }
@@ -166,6 +168,10 @@ export interface KernelStats {
   syscalls: number;
   tasks: number;
   inodes: number;
+  /** live userfaultfd contexts (one per userfaultfd file, plus FORK children not yet read) */
+  uffdCtxs: number;
+  /** non-cooperative events prepared and not yet read or dropped */
+  uffdEvents: number;
 }
 
 const INV_NAMES: Record<number, string> = {

@@ -21,6 +21,9 @@ export interface Stat {
 }
 
 const enc = new TextEncoder();
+/** pagemap entry bits (Documentation/admin-guide/mm/pagemap.rst). */
+export const PM_PRESENT = 1n << 63n;
+export const PM_UFFD_WP = 1n << 57n;
 
 export class Process {
   /** The main thread (tid == pid); system calls made on the process use it. */
@@ -187,6 +190,27 @@ export class Process {
   [Symbol.dispose](): void { this.exit(0); }
 
   // ---- debug ----
+
+  /**
+   * /proc/<pid>/fdinfo/<fd>: the file-specific lines (for a userfaultfd `pending`, `total` and
+   * `API`, §8.5; "" for other files). Throws EBADF for a closed fd.
+   */
+  fdinfo(fd: number): string {
+    const n = this.kernel.exports.proc_fdinfo(this.pid, fd);
+    if (n < 0) throw new SystemError(-n, "fdinfo");
+    return new TextDecoder().decode(this.thread.bounce.subarray(0, n));
+  }
+
+  /**
+   * The /proc/<pid>/pagemap entry of the page at `addr`, as Linux encodes it for an
+   * unprivileged reader: bit 63 present, bit 57 uffd-wp (a protected PTE or a uffd-wp marker);
+   * no PFN.
+   */
+  pagemap(addr: number): bigint {
+    const r = this.kernel.exports.proc_pagemap(this.pid, addr);
+    if (r < 0) throw new SystemError(-r, "pagemap");
+    return (r & 1 ? PM_PRESENT : 0n) | (r & 2 ? PM_UFFD_WP : 0n);
+  }
 
   /** The VMAs, as records. */
   vmas(): VmaInfo[] { return readVmas(this.kernel, this.thread); }

@@ -16,6 +16,8 @@ export interface KernelExports {
   uaccess_translate(tid: number, addr: number, write: number): number;
   mm_dump_vmas(tid: number, first: number): number;
   mm_vma_name(tid: number, index: number): number;
+  proc_fdinfo(tid: number, fd: number): number;
+  proc_pagemap(tid: number, addr: number): number;
   mm_check_invariants(): number;
   mm_check_detail_addr(): number;
   kernel_stat(which: number): number;

@@ -16,6 +16,7 @@ import { check_invariants, CHECK_DETAIL_ADDR } from "./mm/debug";
 import { kernel_stat as __kernel_stat } from "./mm/stat";
 import { ESRCH, ERESTARTSYS } from "./abi/errno";
 import { task_enter } from "./kernel/entry";
+import { proc_fdinfo as __proc_fdinfo, proc_pagemap as __proc_pagemap } from "./fs/proc";
 import { ACCESS_RETRY } from "./abi/kernel";
 import { host_frame, maps_record } from "./abi/kernel";
 import { stat } from "./abi/uapi";
@@ -142,6 +143,25 @@ export function mm_dump_vmas(tid: i32, first: i32): i32 {
 export function mm_vma_name(tid: i32, index: i32): i32 {
   lock();
   let r = vma_file_name(tid, index);
+  unlock();
+  return r;
+}
+
+/**
+ * /proc/<pid>/fdinfo/<fd>, the file-specific lines (a userfaultfd's pending/total/API, §8.5;
+ * nothing for other files), written to the task's bounce page: their length, or -EBADF.
+ */
+export function proc_fdinfo(tid: i32, fd: i32): i32 {
+  lock();
+  let r = __proc_fdinfo(tid, fd);
+  unlock();
+  return r;
+}
+
+/** /proc/<pid>/pagemap of the page at `addr`: 1 present, 2 uffd-wp (see fs/proc.ts), or -errno. */
+export function proc_pagemap(tid: i32, addr: f64): i32 {
+  lock();
+  let r = __proc_pagemap(tid, <u64>addr);
   unlock();
   return r;
 }

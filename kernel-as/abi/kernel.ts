@@ -136,6 +136,9 @@ export const KSTAT_NR_TASKS: i32 = 4;
 export const KSTAT_NR_INODES: i32 = 5;
 export const KSTAT_SLAB_FRAMES: i32 = 6;
 export const KSTAT_MEM_BYTES: i32 = 7;
+/** live userfaultfd contexts and undelivered-or-unread non-cooperative events (leak checks) */
+export const KSTAT_UFFD_CTXS: i32 = 8;
+export const KSTAT_UFFD_EVENTS: i32 = 9;
 
 // ---- capabilities (include/uapi/linux/capability.h bit numbers) --------------------------
 export const CAP_IPC_LOCK: u32 = 1 << 14;

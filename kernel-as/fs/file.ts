@@ -119,6 +119,12 @@ export function fd_install_lowest(fs: files_struct, f: file, from: i32, cloexec:
   return -EMFILE;
 }
 
+/** get_unused_fd: the lowest free fd (not yet taken), or -EMFILE. */
+export function fd_unused(fs: files_struct): i32 {
+  for (let fd = fs.next_fd; fd < NR_OPEN_DEFAULT; fd++) if (load<u32>(fd_slot(fs, fd)) == 0) return fd;
+  return -EMFILE;
+}
+
 /** get_unused_fd + fd_install: returns the fd, or -EMFILE (the caller still owns `f` then). */
 export function fd_install(fs: files_struct, f: file, cloexec: bool): i32 {
   return fd_install_lowest(fs, f, 0, cloexec);

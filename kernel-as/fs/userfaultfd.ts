@@ -1,6 +1,7 @@
 // The userfaultfd file (fs/userfaultfd.c): contexts, the wait queues, handle_userfault,
-// read(), the ioctl parser (COPY, ZEROPAGE, MOVE, WRITEPROTECT, CONTINUE, POISON, WAKE),
-// registration, release.
+// read(), poll, fdinfo, the ioctl parser (COPY, ZEROPAGE, MOVE, WRITEPROTECT, CONTINUE,
+// POISON, WAKE), registration, release, and the non-cooperative events (FORK, REMAP, REMOVE,
+// UNMAP) with the hooks mm/ and kernel/fork call.
 //
 // Never walks page tables itself: filling ranges is mm/userfaultfd.ts (mfill_*), and the
 // per-memory-type decisions are the vm_uffd_ops dispatchers in mm/vm_ops.ts.
@@ -11,22 +12,27 @@
 // call). A wake clears wait_word (and notifies it, for workers parked in Atomics.wait); the
 // host then retries the access or reissues the call. A task that re-enters the kernel while
 // still queued has abandoned its wait (like a signal ending the sleep): it is dequeued first.
+// An event producer, or a COPY whose source faulted after some pages, waits the same way,
+// but part of its effect is already done: its reissue resumes from the task's restart block
+// (kernel/restart.ts) instead of running the call again.
 import { task_struct, files_struct, TASK_RUNNING } from "../kernel/types";
 import { task_frame, task_scratch, find_task } from "../kernel/sched";
 import { vm_fault, mm_struct, vm_area_struct, VM_FAULT_SIGBUS, VM_FAULT_RETRY, FAULT_FLAG_WRITE, FAULT_FLAG_USER,
   FAULT_FLAG_ALLOW_RETRY, FAULT_FLAG_RETRY_NOWAIT } from "../mm/types";
 import { VM_UFFD_MISSING, VM_UFFD_WP, VM_UFFD_MINOR, VM_MAYWRITE, CAP_SYS_PTRACE, host_frame } from "../abi/kernel";
 import { mmdrop } from "../kernel/fork";
-import { userfaultfd_ctx, CTX, UFFD_FEATURE_INITIALIZED } from "../mm/userfaultfd_k";
+import { userfaultfd_ctx, CTX, UFFD_FEATURE_INITIALIZED, uffd_event, EVT } from "../mm/userfaultfd_k";
 export { userfaultfd_ctx, CTX, UFFD_FEATURE_INITIALIZED };
 import * as U from "../abi/uapi";
 import { EPERM, EINVAL, EFAULT, ENOMEM, EBUSY, EAGAIN, ESRCH, ENOTTY, ERESTARTSYS, EBADF } from "../abi/errno";
-import { K, CACHE_UFFD_CTX } from "../init/state";
+import { K, CACHE_UFFD_CTX, CACHE_UFFD_EVENT } from "../init/state";
 import { kmem_cache_alloc, kmem_cache_free } from "../mm/slab";
 import { file, FILE_UFFD, FMODE_READ } from "./types";
-import { install_new_file, fget } from "./file";
+import { install_new_file, fget, get_file, fput, alloc_file, fd_install_lowest, fd_unused } from "./file";
+import { restart_set, restart_clear } from "../kernel/restart";
+import { RESTART_UFFD_EVENTS, RESTART_UFFD_OUTFIELD, RESTART_UFFD_COPY } from "../kernel/types";
 import { copy_from_user, copy_to_user } from "../mm/uaccess";
-import { VMA, find_vma, vma_modify, vma_try_merge } from "../mm/vma";
+import { VMA, find_vma, vma_modify, vma_try_merge, __VM_UFFD_FLAGS } from "../mm/vma";
 import { vma_can_userfault } from "../mm/vm_ops";
 import { mfill_atomic_copy, mfill_atomic_zeropage, mfill_atomic_continue, mfill_atomic_poison, mwriteprotect_range, uffd_wp_range,
   move_pages, mfill_resume_offset, MFILL_ATOMIC_ZEROPAGE, MFILL_ATOMIC_CONTINUE, MFILL_ATOMIC_POISON } from "../mm/userfaultfd";
@@ -179,29 +185,325 @@ export function userfaultfd_ctx_put(ctx: userfaultfd_ctx): void {
 }
 
 /**
- * userfaultfd_release: the last reference to the file went. Unregister every VMA that
- * points at the ctx, then wake everyone waiting on it (§8.7).
+ * Step 2 of the release (§8.7): every VMA of the ctx's mm that points at it loses its uffd
+ * flags, its uffd-wp bits and the ctx (neighbours may merge).
+ */
+function userfaultfd_clear_vmas(ctx: userfaultfd_ctx): void {
+  let mm = MMOF(ctx);
+  if (mm.dead) return;
+  let p = mm.mmap;
+  while (p != 0) {
+    let v = VMA(p);
+    p = v.vm_next;
+    if (v.uffd_ctx != changetype<u32>(ctx)) continue;
+    if (v.vm_flags & VM_UFFD_WP) uffd_wp_range(mm, v, v.vm_start, v.vm_end, false);
+    v.vm_flags &= ~__VM_UFFD_FLAGS;
+    v.uffd_ctx = 0;
+    let m = vma_try_merge(mm, v);
+    p = m.vm_next;
+  }
+}
+
+/**
+ * userfaultfd_release: the last reference to the file went (§8.7). In order: mark the ctx
+ * released, unregister its VMAs, wake every faulter, drop the unread events (their producers
+ * go on), wake the readers and pollers.
  */
 export function userfaultfd_release(f: file): void {
-  let ctx = CTX(f.private_data);
+  userfaultfd_release_ctx(CTX(f.private_data));
+}
+
+function userfaultfd_release_ctx(ctx: userfaultfd_ctx): void {
   ctx.released = 1;
-  let mm = MMOF(ctx);
-  if (!mm.dead) {
-    let p = mm.mmap;
-    while (p != 0) {
-      let v = VMA(p);
-      p = v.vm_next;
-      if (v.uffd_ctx != changetype<u32>(ctx)) continue;
-      if (v.vm_flags & VM_UFFD_WP) uffd_wp_range(mm, v, v.vm_start, v.vm_end, false);
-      v.vm_flags &= ~(VM_UFFD_MISSING | VM_UFFD_WP | VM_UFFD_MINOR);
-      v.uffd_ctx = 0;
-      let m = vma_try_merge(mm, v);
-      p = m.vm_next;
-    }
-  }
+  userfaultfd_clear_vmas(ctx);
   userfaultfd_wake_range(ctx, 0, 0);
+  // Producers waiting on an unread event: the event goes, the producer delivers its next
+  // one or is woken (userfaultfd_event_wait_completion sees ctx->released).
+  while (ctx.events_head != 0) {
+    let ev = EVT(ctx.events_head);
+    let t = TASK(ev.task);
+    task_events_unlink(t, ev);
+    userfaultfd_event_drop(ev);
+    userfaultfd_events_deliver_or_wake(t);
+  }
   wake_readers(ctx);
   userfaultfd_ctx_put(ctx);
+}
+
+// ---- non-cooperative events (§8.6) -----------------------------------------------------------
+//
+// A producer (munmap, mmap over a range, mremap, madvise, fork) prepares one uffd_event per
+// ctx that wants one: the event takes a ctx reference and raises ctx.mmap_changing, and goes
+// on the producer's list (task.ev_head, in delivery order). When the operation is done the
+// producer delivers the first event (queued on its ctx, readers woken) and waits; reading an
+// event completes it (mmap_changing drops) and delivers the producer's next one, and the last
+// one wakes the producer. The producer's system call then returns the result it recorded
+// (RESTART_UFFD_EVENTS, kernel/restart.ts), without redoing anything.
+
+/** Prepare an event of `t` for `ctx` (FIFO among events of the same `order`). Null: ENOMEM. */
+function userfaultfd_event_alloc(t: task_struct, ctx: userfaultfd_ctx, event: u32, order: u32): uffd_event | null {
+  let p = kmem_cache_alloc(CACHE_UFFD_EVENT);
+  if (p == 0) return null;
+  let ev = changetype<uffd_event>(p);
+  ev.ctx = changetype<u32>(ctx);
+  ev.task = changetype<u32>(t);
+  ev.event = event;
+  ev.order = order;
+  userfaultfd_ctx_get(ctx);
+  ctx.mmap_changing++;
+  // Insert after the last event whose order is not greater.
+  let prev: u32 = 0;
+  let q = t.ev_head;
+  while (q != 0 && EVT(q).order <= order) {
+    prev = q;
+    q = EVT(q).task_next;
+  }
+  ev.task_next = q;
+  if (prev == 0) t.ev_head = p;
+  else EVT(prev).task_next = <u32>p;
+  if (q == 0) t.ev_tail = <u32>p;
+  return ev;
+}
+
+/** Take `ev` off its producer's list. */
+function task_events_unlink(t: task_struct, ev: uffd_event): void {
+  let prev: u32 = 0;
+  let q = t.ev_head;
+  let e = changetype<u32>(ev);
+  while (q != 0 && q != e) {
+    prev = q;
+    q = EVT(q).task_next;
+  }
+  if (q == 0) return;
+  if (prev == 0) t.ev_head = ev.task_next;
+  else EVT(prev).task_next = ev.task_next;
+  if (t.ev_tail == e) t.ev_tail = prev;
+  ev.task_next = 0;
+}
+
+/** Take a delivered `ev` off its ctx's queue. */
+function ctx_events_unlink(ctx: userfaultfd_ctx, ev: uffd_event): void {
+  let prev: u32 = 0;
+  let q = ctx.events_head;
+  let e = changetype<u32>(ev);
+  while (q != 0 && q != e) {
+    prev = q;
+    q = EVT(q).next;
+  }
+  if (q == 0) return;
+  if (prev == 0) ctx.events_head = ev.next;
+  else EVT(prev).next = ev.next;
+  if (ctx.events_tail == e) ctx.events_tail = prev;
+  ev.next = 0;
+  ev.queued = 0;
+}
+
+/**
+ * Forget an event nobody read (the fork failed, the ctx was released, the producer gave up):
+ * off its ctx's queue, mmap_changing and the references dropped; a FORK event's child ctx is
+ * released, so the child's VMAs end up unregistered (userfaultfd_event_wait_completion).
+ * The caller has taken it off the producer's list.
+ */
+function userfaultfd_event_drop(ev: uffd_event): void {
+  let ctx = CTX(ev.ctx);
+  if (ev.queued) ctx_events_unlink(ctx, ev);
+  ctx.mmap_changing--;
+  let n = ev.new_ctx;
+  kmem_cache_free(CACHE_UFFD_EVENT, changetype<usize>(ev));
+  if (n != 0) userfaultfd_release_ctx(CTX(n));
+  userfaultfd_ctx_put(ctx);
+}
+
+/**
+ * Deliver `t`'s next event (events for a released ctx are dropped); with none left, wake
+ * `t`. Returns whether an event is now queued and `t` keeps waiting.
+ */
+function userfaultfd_events_deliver_or_wake(t: task_struct): bool {
+  while (t.ev_head != 0) {
+    let ev = EVT(t.ev_head);
+    let ctx = CTX(ev.ctx);
+    if (ctx.released) {
+      task_events_unlink(t, ev);
+      userfaultfd_event_drop(ev);
+      continue;
+    }
+    ev.queued = 1;
+    ev.next = 0;
+    if (ctx.events_tail != 0) EVT(ctx.events_tail).next = changetype<u32>(ev);
+    else ctx.events_head = changetype<u32>(ev);
+    ctx.events_tail = changetype<u32>(ev);
+    wake_readers(ctx);
+    return true;
+  }
+  wake_task(t);
+  return false;
+}
+
+/**
+ * The end of a system call that prepared events: deliver them and wait until they are read
+ * (the call then returns `ret` on its reissue), or return `ret` if there are none.
+ */
+export function userfaultfd_events_complete(t: task_struct, ret: i64): i64 {
+  if (t.ev_head == 0) return ret;
+  if (!userfaultfd_events_deliver_or_wake(t)) return ret;
+  restart_set(t, RESTART_UFFD_EVENTS, ret);
+  set_waiting(t);
+  return -ERESTARTSYS;
+}
+
+/** Deliver `t`'s events and wait without setting a restart (the caller set its own). */
+export function userfaultfd_events_wait(t: task_struct): bool {
+  if (!userfaultfd_events_deliver_or_wake(t)) return false;
+  set_waiting(t);
+  return true;
+}
+
+/** Whether `t` still waits for one of its events to be read. */
+export function userfaultfd_events_pending(t: task_struct): bool { return t.ev_head != 0; }
+
+/** The producer gave up waiting (another entry, exit): its events go unread. */
+export function userfaultfd_events_abandon(t: task_struct): void {
+  while (t.ev_head != 0) {
+    let ev = EVT(t.ev_head);
+    task_events_unlink(t, ev);
+    userfaultfd_event_drop(ev);
+  }
+}
+
+/**
+ * read() took event `ev` (the head of its producer's list): it is done. mmap_changing drops
+ * and the producer delivers its next event, or wakes up.
+ */
+function userfaultfd_event_complete(ctx: userfaultfd_ctx, ev: uffd_event): void {
+  ctx_events_unlink(ctx, ev);
+  let t = TASK(ev.task);
+  task_events_unlink(t, ev);
+  ctx.mmap_changing--;
+  kmem_cache_free(CACHE_UFFD_EVENT, changetype<usize>(ev));
+  userfaultfd_events_deliver_or_wake(t);
+  userfaultfd_ctx_put(ctx);
+}
+
+/**
+ * userfaultfd_unmap_prep: [start, end) is about to leave the address space. One UNMAP event
+ * per ctx with EVENT_UNMAP among the VMAs there; identical (ctx, start, end) only once.
+ */
+export function userfaultfd_unmap_prep(t: task_struct, mm: mm_struct, start: u64, end: u64, order: u32): i32 {
+  let v = find_vma(mm, start);
+  while (v && v.vm_start < end) {
+    let c = v.uffd_ctx;
+    if (c != 0 && (CTX(c).features & U.UFFD_FEATURE_EVENT_UNMAP) && !has_unmap_event(t, c, start, end)) {
+      let ev = userfaultfd_event_alloc(t, CTX(c), U.UFFD_EVENT_UNMAP, order);
+      if (!ev) return -ENOMEM;
+      ev.arg0 = start;
+      ev.arg1 = end;
+    }
+    v = v.vm_next ? VMA(v.vm_next) : null;
+  }
+  return 0;
+}
+
+function has_unmap_event(t: task_struct, c: u32, start: u64, end: u64): bool {
+  let q = t.ev_head;
+  while (q != 0) {
+    let e = EVT(q);
+    if (e.event == U.UFFD_EVENT_UNMAP && e.ctx == c && e.arg0 == start && e.arg1 == end) return true;
+    q = e.task_next;
+  }
+  return false;
+}
+
+/**
+ * mremap_userfaultfd_prep: `n` is the moved copy of a registered VMA. With EVENT_REMAP a
+ * REMAP event is prepared (its payload set by mremap_userfaultfd_complete); without it the
+ * moved VMA loses its registration.
+ */
+export function mremap_userfaultfd_prep(t: task_struct, n: vm_area_struct, order: u32): i32 {
+  let c = n.uffd_ctx;
+  if (c == 0) return 0;
+  if (CTX(c).features & U.UFFD_FEATURE_EVENT_REMAP) {
+    if (find_event(t, U.UFFD_EVENT_REMAP, c) != null) return 0;
+    return userfaultfd_event_alloc(t, CTX(c), U.UFFD_EVENT_REMAP, order) ? 0 : -ENOMEM;
+  }
+  n.vm_flags &= ~__VM_UFFD_FLAGS;
+  n.uffd_ctx = 0;
+  return 0;
+}
+
+/** mremap_userfaultfd_complete: the REMAP payload; a failed mremap sends none. */
+export function mremap_userfaultfd_complete(t: task_struct, from: u64, ret: i64, len: u64): void {
+  let q = t.ev_head;
+  while (q != 0) {
+    let e = EVT(q);
+    q = e.task_next;
+    if (e.event != U.UFFD_EVENT_REMAP) continue;
+    if (ret < 0) {
+      task_events_unlink(t, e);
+      userfaultfd_event_drop(e);
+      continue;
+    }
+    e.arg0 = from;
+    e.arg1 = <u64>ret;
+    e.arg2 = len;
+  }
+}
+
+function find_event(t: task_struct, event: u32, c: u32): uffd_event | null {
+  let q = t.ev_head;
+  while (q != 0) {
+    let e = EVT(q);
+    if (e.event == event && e.ctx == c) return e;
+    q = e.task_next;
+  }
+  return null;
+}
+
+/**
+ * userfaultfd_remove: madvise is about to drop [start, end) of `v`. With EVENT_REMOVE a
+ * REMOVE event is prepared (the caller delivers it and waits *before* zapping) and true is
+ * returned; false means no event (Linux returns the opposite: whether the lock is still held).
+ */
+export function userfaultfd_remove(t: task_struct, v: vm_area_struct, start: u64, end: u64): bool {
+  let c = v.uffd_ctx;
+  if (c == 0 || !(CTX(c).features & U.UFFD_FEATURE_EVENT_REMOVE) || CTX(c).released) return false;
+  let ev = userfaultfd_event_alloc(t, CTX(c), U.UFFD_EVENT_REMOVE, 0);
+  if (!ev) return false; // Linux's event lives on the stack and cannot fail: no event then
+  ev.arg0 = start;
+  ev.arg1 = end;
+  return true;
+}
+
+/**
+ * dup_userfaultfd: at fork, `n` is the child's copy of a parent VMA. Its parent ctx with
+ * EVENT_FORK gets one child ctx (same flags and features, serving `child`) and one FORK event
+ * per fork; `n` points at the child ctx. Without EVENT_FORK `n` loses its registration.
+ */
+export function dup_userfaultfd(t: task_struct, n: vm_area_struct, child: mm_struct): i32 {
+  let c = n.uffd_ctx;
+  if (c == 0 || !(CTX(c).features & U.UFFD_FEATURE_EVENT_FORK)) {
+    n.vm_flags &= ~__VM_UFFD_FLAGS;
+    n.uffd_ctx = 0;
+    return 0;
+  }
+  let ev = find_event(t, U.UFFD_EVENT_FORK, c);
+  if (!ev) {
+    let p = kmem_cache_alloc(CACHE_UFFD_CTX);
+    if (p == 0) return -ENOMEM;
+    let nc = changetype<userfaultfd_ctx>(p);
+    nc.refcount = 1;
+    nc.flags = CTX(c).flags;
+    nc.features = CTX(c).features;
+    nc.mm = changetype<u32>(child);
+    child.mm_count++;
+    ev = userfaultfd_event_alloc(t, CTX(c), U.UFFD_EVENT_FORK, 0);
+    if (!ev) {
+      userfaultfd_ctx_put(nc);
+      return -ENOMEM;
+    }
+    ev.new_ctx = <u32>p;
+  }
+  n.uffd_ctx = ev.new_ctx;
+  return 0;
 }
 
 /** userfaultfd(2) and USERFAULTFD_IOC_NEW: a new ctx serving the caller's address space. */
@@ -271,27 +573,39 @@ export function handle_userfault(vmf: vm_fault, reason: u64): u32 {
 
 // ---- read ------------------------------------------------------------------------------------
 
-/** read(2) on a userfaultfd: whole 32-byte messages, page faults first (FIFO). */
+/** read(2) on a userfaultfd: whole 32-byte messages, page faults first, then events (each FIFO). */
 export function userfaultfd_read(t: task_struct, f: file, ubuf: u64, count: u64): i64 {
   let ctx = CTX(f.private_data);
   if (!ctx_initialized(ctx)) return -EINVAL;
   if (count < <u64>U.UFFD_MSG_SIZE) return -EINVAL;
   let done: u64 = 0;
   let msg = changetype<U.uffd_msg>(task_scratch(t));
-  while (count - done >= <u64>U.UFFD_MSG_SIZE && ctx.pending_head != 0) {
-    let w = TASK(ctx.pending_head);
-    memory.fill(changetype<usize>(msg), 0, U.UFFD_MSG_SIZE);
-    msg.event = U.UFFD_EVENT_PAGEFAULT;
-    msg.arg0 = <u64>w.wq_flags;
-    msg.arg1 = w.wq_address;
-    if (ctx.features & U.UFFD_FEATURE_THREAD_ID) msg.arg2 = <u64><u32>w.tid;
-    let r = copy_to_user(t, ubuf + done, changetype<usize>(msg), U.UFFD_MSG_SIZE);
-    if (r < 0) return done > 0 ? <i64>done : <i64>r;
-    // Move the waiter to the read-but-unresolved queue.
-    unlink(q_pending(ctx), q_pending_tail(ctx), w);
-    ctx.nr_pending--;
-    w.wq_state = WQ_FAULT;
-    enqueue(q_faults(ctx), q_faults_tail(ctx), w);
+  // Completing an event lets its producer deliver the next one; in Linux the producer must
+  // run first, so events delivered during this read are left for the next one.
+  let ev_last = ctx.events_tail;
+  while (count - done >= <u64>U.UFFD_MSG_SIZE) {
+    if (ctx.pending_head != 0) {
+      let w = TASK(ctx.pending_head);
+      memory.fill(changetype<usize>(msg), 0, U.UFFD_MSG_SIZE);
+      msg.event = U.UFFD_EVENT_PAGEFAULT;
+      msg.arg0 = <u64>w.wq_flags;
+      msg.arg1 = w.wq_address;
+      if (ctx.features & U.UFFD_FEATURE_THREAD_ID) msg.arg2 = <u64><u32>w.tid;
+      let r = copy_to_user(t, ubuf + done, changetype<usize>(msg), U.UFFD_MSG_SIZE);
+      if (r < 0) return done > 0 ? <i64>done : <i64>r;
+      // Move the waiter to the read-but-unresolved queue.
+      unlink(q_pending(ctx), q_pending_tail(ctx), w);
+      ctx.nr_pending--;
+      w.wq_state = WQ_FAULT;
+      enqueue(q_faults(ctx), q_faults_tail(ctx), w);
+    } else if (ctx.events_head != 0 && ev_last != 0) {
+      let e = ctx.events_head;
+      let r = read_event(t, ctx, EVT(e), ubuf + done, msg);
+      if (r < 0) return done > 0 ? <i64>done : r;
+      if (e == ev_last) ev_last = 0;
+    } else {
+      break;
+    }
     done += <u64>U.UFFD_MSG_SIZE;
   }
   if (done > 0) return <i64>done;
@@ -299,6 +613,41 @@ export function userfaultfd_read(t: task_struct, f: file, ubuf: u64, count: u64)
   // Block until a message arrives: the host waits and reissues the read.
   userfaultfd_wait_readable(t, f);
   return -ERESTARTSYS;
+}
+
+/**
+ * Copy event `ev` to the reader and complete it. A FORK event becomes a new userfaultfd in
+ * the reader's fd table (read-only, the child ctx's O_CLOEXEC / O_NONBLOCK), its number in
+ * fork.ufd (resolve_userfault_fork); if that fails the event stays queued. The message is
+ * copied before anything changes, so a copy that must wait for a userfault is simply retried.
+ */
+function read_event(t: task_struct, ctx: userfaultfd_ctx, ev: uffd_event, u: u64, msg: U.uffd_msg): i64 {
+  memory.fill(changetype<usize>(msg), 0, U.UFFD_MSG_SIZE);
+  msg.event = <u8>ev.event;
+  let fs = changetype<files_struct>(<usize>t.files);
+  let fd: i32 = -1;
+  if (ev.event == U.UFFD_EVENT_FORK) {
+    fd = fd_unused(fs);
+    if (fd < 0) return fd;
+    msg.arg0 = <u64><u32>fd;
+  } else {
+    msg.arg0 = ev.arg0;
+    msg.arg1 = ev.arg1;
+    msg.arg2 = ev.arg2;
+  }
+  let r = copy_to_user(t, u, changetype<usize>(msg), U.UFFD_MSG_SIZE);
+  if (r < 0) return r;
+  if (ev.event == U.UFFD_EVENT_FORK) {
+    let nc = CTX(ev.new_ctx);
+    let nf = alloc_file(FILE_UFFD, null, <u32>(U.O_RDONLY | (nc.flags & U.O_NONBLOCK)), FMODE_READ);
+    if (!nf) return -ENOMEM;
+    // The event's reference to the child ctx becomes the file's.
+    nf.private_data = ev.new_ctx;
+    ev.new_ctx = 0;
+    fd_install_lowest(fs, nf, fd, (nc.flags & U.O_CLOEXEC) != 0);
+  }
+  userfaultfd_event_complete(ctx, ev);
+  return 0;
 }
 
 // ---- ioctl -------------------------------------------------------------------------------------
@@ -330,13 +679,15 @@ function userfaultfd_api(t: task_struct, ctx: userfaultfd_ctx, arg: u64): i64 {
   }
   if (err != 0) {
     memory.fill(changetype<usize>(a), 0, offsetof<U.uffdio_api>());
-    if (copy_to_user(t, arg, changetype<usize>(a), offsetof<U.uffdio_api>()) < 0) return -EFAULT;
+    // A userfault on the structure: wait, then reissue (nothing changed yet).
+    let w = copy_to_user(t, arg, changetype<usize>(a), offsetof<U.uffdio_api>());
+    if (w < 0) return w == -ERESTARTSYS ? w : -EFAULT;
     return err;
   }
   a.api = U.UFFD_API;
   a.features = U.UFFD_API_FEATURES;
   a.ioctls = U.UFFD_API_IOCTLS;
-  if (copy_to_user(t, arg, changetype<usize>(a), offsetof<U.uffdio_api>()) < 0) return -EFAULT;
+  { let w = copy_to_user(t, arg, changetype<usize>(a), offsetof<U.uffdio_api>()); if (w < 0) return w == -ERESTARTSYS ? w : -EFAULT; } // the features are set after: a reissue is safe
   ctx.features = features | UFFD_FEATURE_INITIALIZED;
   return 0;
 }
@@ -402,7 +753,8 @@ function userfaultfd_register(t: task_struct, ctx: userfaultfd_ctx, arg: u64): i
   if (!(mode & U.UFFDIO_REGISTER_MODE_WP)) ioctls &= ~U._UFFDIO_WRITEPROTECT_BIT;
   if (!(mode & U.UFFDIO_REGISTER_MODE_MINOR)) ioctls &= ~U._UFFDIO_CONTINUE_BIT;
   store<u64>(task_scratch(t) + 64, ioctls);
-  if (copy_to_user(t, arg + 24, task_scratch(t) + 64, 8) < 0) return -EFAULT;
+  // A userfault on the ioctls word: wait and reissue (registering again gives the same result).
+  { let w = copy_to_user(t, arg + 24, task_scratch(t) + 64, 8); if (w < 0) return w == -ERESTARTSYS ? w : -EFAULT; }
   return 0;
 }
 
@@ -458,57 +810,121 @@ function userfaultfd_wake(t: task_struct, ctx: userfaultfd_ctx, arg: u64): i64 {
  */
 function fill_result(t: task_struct, ctx: userfaultfd_ctx, arg: u64, outoff: u64, res: i64, dst: u64, len: u64, dontwake: bool): i64 {
   store<i64>(task_scratch(t) + 120, res);
-  if (copy_to_user(t, arg + outoff, task_scratch(t) + 120, 8) < 0) return -EFAULT;
+  let e = copy_to_user(t, arg + outoff, task_scratch(t) + 120, 8);
+  if (e == -ERESTARTSYS) {
+    // The fill is done; only the out-field waits for a userfault on its page. The reissue
+    // must not fill again: it resumes at the out-field write (userfaultfd_outfield_restart).
+    restart_set(t, RESTART_UFFD_OUTFIELD, <i64>len);
+    t.restart_a = arg + outoff;
+    t.restart_b = <u64>res;
+    t.restart_c = dst | (dontwake ? 1 : 0);
+    return e;
+  }
+  if (e < 0) return -EFAULT;
+  return fill_finish(ctx, res, dst, len, dontwake);
+}
+
+function fill_finish(ctx: userfaultfd_ctx, res: i64, dst: u64, len: u64, dontwake: bool): i64 {
   if (res < 0) return res;
   if (!dontwake) userfaultfd_wake_range(ctx, dst, <u64>res);
   return <u64>res == len ? 0 : -EAGAIN;
 }
 
+/** The reissue of a fill ioctl whose out-field write waited: write it, wake, return. */
+export function userfaultfd_outfield_restart(t: task_struct): i64 {
+  let res = <i64>t.restart_b;
+  store<i64>(task_scratch(t) + 120, res);
+  let e = copy_to_user(t, t.restart_a, task_scratch(t) + 120, 8);
+  if (e == -ERESTARTSYS) return e;
+  let len = <u64>t.restart_ret;
+  let dst = t.restart_c & ~(<u64>1);
+  let dontwake = (t.restart_c & 1) != 0;
+  restart_clear(t);
+  if (e < 0) return -EFAULT;
+  let f = fget(changetype<files_struct>(<usize>t.files), <i64><i32>task_frame(t).arg0);
+  if (!f || f.f_kind != FILE_UFFD) return -EBADF;
+  return fill_finish(CTX(f.private_data), res, dst, len, dontwake);
+}
+
+/** The reissue of a call whose events are still unread: wait on. */
+export function userfaultfd_events_wait_again(t: task_struct): i64 {
+  set_waiting(t);
+  return -ERESTARTSYS;
+}
+
 function mmap_changing_eagain(t: task_struct, arg: u64, outoff: u64): i64 {
   store<i64>(task_scratch(t) + 120, -EAGAIN);
-  if (copy_to_user(t, arg + outoff, task_scratch(t) + 120, 8) < 0) return -EFAULT;
+  let w = copy_to_user(t, arg + outoff, task_scratch(t) + 120, 8);
+  if (w < 0) return w == -ERESTARTSYS ? w : -EFAULT; // a reissue checks mmap_changing again
   return -EAGAIN;
 }
 
 /**
  * UFFDIO_COPY (§7.5). A copy whose source is a userfault returns -ERESTARTSYS with the task
- * queued there (the seed's retry path, mm/userfaultfd.ts); the progress and the argument go
- * to the task's restart_block, and the reissued call resumes after the pages already copied,
- * so the caller sees one call that completed once the source fault was served, as on Linux.
+ * queued there (the seed's retry path, mm/userfaultfd.ts); the bytes done and the argument
+ * go to the task's restart block (RESTART_UFFD_COPY), and the reissued call resumes after the
+ * pages already copied (userfaultfd_copy_restart), so the caller sees one call that completed
+ * once the source fault was served, as on Linux.
  */
 function userfaultfd_copy(t: task_struct, f: file, ctx: userfaultfd_ctx, arg: u64): i64 {
+  if (ctx.mmap_changing) return mmap_changing_eagain(t, arg, 32);
   let c = changetype<U.uffdio_copy>(task_scratch(t));
-  let done: u64 = 0;
-  if (t.restart_file == changetype<u32>(f) && t.restart_arg == arg) {
-    // A reissue after the wait: the same call, unless the argument changed meanwhile.
-    let e = copy_from_user(t, changetype<usize>(c), arg, 32);
-    if (e == -ERESTARTSYS) return e; // the argument itself waits: keep the restart state
-    t.restart_file = 0;
-    if (e < 0) return e;
-    if (c.dst == t.restart_dst && c.src == t.restart_src && c.len == t.restart_len && c.mode == t.restart_mode) done = t.restart_done;
-  }
-  if (done == 0) {
-    t.restart_file = 0;
-    if (ctx.mmap_changing) return mmap_changing_eagain(t, arg, 32);
-    { let e = copy_from_user(t, changetype<usize>(c), arg, 32); if (e < 0) return e; } // a userfault on the argument: wait, then reissue
-    if (!validate_range(c.dst, c.len) || !validate_unaligned_range(c.src, c.len)) return -EINVAL;
-    if (c.mode & ~(U.UFFDIO_COPY_MODE_DONTWAKE | U.UFFDIO_COPY_MODE_WP)) return -EINVAL;
-  }
+  { let e = copy_from_user(t, changetype<usize>(c), arg, 32); if (e < 0) return e; } // a userfault on the argument: wait, then reissue
+  if (!validate_range(c.dst, c.len) || !validate_unaligned_range(c.src, c.len)) return -EINVAL;
+  if (c.mode & ~(U.UFFDIO_COPY_MODE_DONTWAKE | U.UFFDIO_COPY_MODE_WP)) return -EINVAL;
+  if (MMOF(ctx).dead) return -ESRCH;
+  return userfaultfd_copy_from(t, f, ctx, arg, c.dst, c.src, c.len, c.mode, 0);
+}
+
+/** The page loop of a COPY from `done` bytes in, and the §7.1 result; a source userfault records the restart. */
+function userfaultfd_copy_from(t: task_struct, f: file, ctx: userfaultfd_ctx, arg: u64, dst: u64, src: u64, len: u64, mode: u64, done: u64): i64 {
   let mm = MMOF(ctx);
-  let dst = c.dst, src = c.src, len = c.len, mode = c.mode;
-  if (mm.dead && done == 0) return -ESRCH;
-  let res = mm.dead ? <i64>done : mfill_atomic_copy(t, changetype<u32>(ctx), mm, dst, src, len, (mode & U.UFFDIO_COPY_MODE_WP) != 0, done);
+  let res: i64;
+  if (mm.dead) {
+    if (done == 0) return -ESRCH;
+    res = <i64>done;
+  } else {
+    res = mfill_atomic_copy(t, changetype<u32>(ctx), mm, dst, src, len, (mode & U.UFFDIO_COPY_MODE_WP) != 0, done);
+  }
   if (res == -ERESTARTSYS) {
+    restart_set(t, RESTART_UFFD_COPY, <i64>mfill_resume_offset(t));
+    t.restart_a = dst;
+    t.restart_b = src;
+    t.restart_c = len;
+    t.restart_d = mode;
+    get_file(f);
     t.restart_file = changetype<u32>(f);
-    t.restart_arg = arg;
-    t.restart_dst = dst;
-    t.restart_src = src;
-    t.restart_len = len;
-    t.restart_mode = mode;
-    t.restart_done = mfill_resume_offset(t);
     return res;
   }
   return fill_result(t, ctx, arg, 32, res, dst, len, (mode & U.UFFDIO_COPY_MODE_DONTWAKE) != 0);
+}
+
+/**
+ * Whether the call in the frame (already known to be ioctl(fd, UFFDIO_COPY, arg) with the
+ * recorded numbers) is the reissue of the COPY that recorded RESTART_UFFD_COPY: the same
+ * file, and an argument that still reads as first copied in. 1 yes, 0 no (a new call), or
+ * -ERESTARTSYS if reading the argument must wait for a userfault (the restart is kept).
+ */
+export function userfaultfd_copy_is_reissue(t: task_struct): i64 {
+  let f = fget(changetype<files_struct>(<usize>t.files), <i64><i32>t.restart_args0);
+  if (!f || changetype<u32>(f) != t.restart_file) return 0;
+  let c = changetype<U.uffdio_copy>(task_scratch(t));
+  let e = copy_from_user(t, changetype<usize>(c), t.restart_args2, 32);
+  if (e == -ERESTARTSYS) return e;
+  if (e < 0) return 0; // starting over fails with the same EFAULT
+  return c.dst == t.restart_a && c.src == t.restart_b && c.len == t.restart_c && c.mode == t.restart_d ? 1 : 0;
+}
+
+/** The reissue of a COPY that waited for its source: go on after the bytes already copied. */
+export function userfaultfd_copy_restart(t: task_struct): i64 {
+  let f = changetype<file>(<usize>t.restart_file);
+  let arg = t.restart_args2, done = <u64>t.restart_ret;
+  let dst = t.restart_a, src = t.restart_b, len = t.restart_c, mode = t.restart_d;
+  restart_clear(t);
+  t.restart_file = 0;
+  let r = userfaultfd_copy_from(t, f, CTX(f.private_data), arg, dst, src, len, mode, done);
+  fput(f);
+  return r;
 }
 
 /**
@@ -601,13 +1017,13 @@ export function userfaultfd_ioctl(t: task_struct, f: file, cmd: u32, arg: u64): 
 /**
  * userfaultfd_poll (§8.5): EPOLLERR before UFFDIO_API and on a blocking fd (a fault may be
  * woken before it is read, so only non-blocking fds are pollable); EPOLLIN while a page
- * fault is unread. Never a hang-up.
+ * fault or an event is unread. Never a hang-up.
  */
 export function userfaultfd_poll(f: file): i32 {
   let ctx = CTX(f.private_data);
   if (!ctx_initialized(ctx)) return U.POLLERR;
   if (!(f.f_flags & U.O_NONBLOCK)) return U.POLLERR;
-  return ctx.pending_head != 0 ? U.POLLIN : 0;
+  return ctx.pending_head != 0 || ctx.events_head != 0 ? U.POLLIN : 0;
 }
 
 /** Park `t` on the fd's wait queue until a message arrives (blocking read or poll). */
@@ -619,4 +1035,53 @@ export function userfaultfd_wait_readable(t: task_struct, f: file): void {
   t.wq_next = ctx.readers_head;
   ctx.readers_head = changetype<u32>(t);
   set_waiting(t);
+}
+
+// ---- fdinfo ------------------------------------------------------------------------------------
+
+/** Append `v` in base 10 or 16 (lower case, no prefix) at `p`; returns the new end. */
+function put_num(p: usize, v: u64, hex: bool): usize {
+  let base: u64 = hex ? 16 : 10;
+  let n: i32 = 0;
+  let x = v;
+  do { n++; x /= base; } while (x != 0);
+  let q = p + <usize>n;
+  x = v;
+  do {
+    let d = <u32>(x % base);
+    q--;
+    store<u8>(q, <u8>(d < 10 ? 48 + d : 87 + d));
+    x /= base;
+  } while (x != 0);
+  return p + <usize>n;
+}
+
+function put_str(p: usize, s: string): usize {
+  for (let i = 0; i < s.length; i++) store<u8>(p + <usize>i, <u8>s.charCodeAt(i));
+  return p + <usize>s.length;
+}
+
+/**
+ * userfaultfd_show_fdinfo (§8.5): the three lines /proc/<pid>/fdinfo/<fd> shows for a
+ * userfaultfd, written at `buf`; returns their length. pending = unread page faults, total =
+ * unread + read-but-unresolved; the features word includes the internal bit 31.
+ */
+export function userfaultfd_show_fdinfo(f: file, buf: usize): i32 {
+  let ctx = CTX(f.private_data);
+  let total: u64 = 0;
+  let p = ctx.faults_head;
+  while (p != 0) { total++; p = TASK(p).wq_next; }
+  total += <u64>ctx.nr_pending;
+  let q = put_str(buf, "pending:\t");
+  q = put_num(q, <u64>ctx.nr_pending, false);
+  q = put_str(q, "\ntotal:\t");
+  q = put_num(q, total, false);
+  q = put_str(q, "\nAPI:\t");
+  q = put_num(q, U.UFFD_API, true);
+  q = put_str(q, ":");
+  q = put_num(q, ctx.features & 0xffffffff, true);
+  q = put_str(q, ":");
+  q = put_num(q, U.UFFD_API_IOCTLS | U.UFFD_API_RANGE_IOCTLS, true);
+  q = put_str(q, "\n");
+  return <i32>(q - buf);
 }

@@ -1,11 +1,12 @@
 // start_kernel (init/main.c): lay out memory, set up the allocators and caches.
-import { K, kernel_state, CACHE_VMA, CACHE_MM, CACHE_FILE, CACHE_INODE, CACHE_FILES, CACHE_UFFD_CTX, CACHE_SMALL } from "./state";
+import { K, kernel_state, CACHE_VMA, CACHE_MM, CACHE_FILE, CACHE_INODE, CACHE_FILES, CACHE_UFFD_CTX, CACHE_SMALL, CACHE_UFFD_EVENT } from "./state";
 import { MEM_MAP_ADDR } from "./layout";
 import { page_alloc_init } from "../mm/page_alloc";
 import { kmem_cache_init } from "../mm/slab";
 import { vm_area_struct, mm_struct } from "../mm/types";
 import { file, inode, INODE_NAME_MAX } from "../fs/types";
-import { FILES_STRUCT_SIZE } from "../kernel/types";
+import { FILES_STRUCT_SIZE, task_struct, TASK_FRAME_OFFSET } from "../kernel/types";
+import { uffd_event } from "../mm/userfaultfd_k";
 import { MIN_MEM_BYTES } from "../abi/kernel";
 import { EINVAL, EBUSY } from "../abi/errno";
 
@@ -25,6 +26,9 @@ export function start_kernel(mem_bytes: usize): i32 {
   kmem_cache_init(CACHE_FILES, FILES_STRUCT_SIZE);
   kmem_cache_init(CACHE_UFFD_CTX, 128);
   kmem_cache_init(CACHE_SMALL, 64);
+  kmem_cache_init(CACHE_UFFD_EVENT, <u32>offsetof<uffd_event>());
+  // The task record must leave room for the host frame that follows it in the slot.
+  if (offsetof<task_struct>() > TASK_FRAME_OFFSET) unreachable();
   k.next_pid = 0;
   k.next_ino = 0x1000;
   k.booted = 1;

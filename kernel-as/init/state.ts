@@ -68,7 +68,8 @@ export const CACHE_INODE: i32 = 3;
 export const CACHE_FILES: i32 = 4;
 export const CACHE_UFFD_CTX: i32 = 5;
 export const CACHE_SMALL: i32 = 6;
-export const NR_CACHES: i32 = 7;
+export const CACHE_UFFD_EVENT: i32 = 7;
+export const NR_CACHES: i32 = 8;
 
 // @ts-ignore: decorator
 @inline export function kmem_cache_of(id: i32): kmem_cache {

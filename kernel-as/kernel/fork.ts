@@ -9,11 +9,10 @@ import { VMA, vm_area_dup, vm_area_free, vma_link } from "../mm/vma";
 import { copy_page_range } from "../mm/memory";
 import { exit_mmap, MMAP_BASE } from "../mm/mmap";
 import { files_alloc, files_dup, files_put } from "../fs/file";
-import { VM_DONTCOPY, VM_UFFD_MISSING, VM_UFFD_WP, VM_UFFD_MINOR, MAX_TASKS } from "../abi/kernel";
+import { VM_DONTCOPY, MAX_TASKS } from "../abi/kernel";
 import { ENOMEM, EAGAIN, ESRCH } from "../abi/errno";
-import { userfaultfd_cancel_wait } from "../fs/userfaultfd";
-
-const UFFD_VM_FLAGS: u64 = VM_UFFD_MISSING | VM_UFFD_WP | VM_UFFD_MINOR;
+import { userfaultfd_cancel_wait, dup_userfaultfd, userfaultfd_events_abandon, userfaultfd_events_complete } from "../fs/userfaultfd";
+import { restart_abandon } from "./sys";
 
 /** mm_alloc: an empty address space with one user, or null. */
 export function mm_alloc(): mm_struct | null {
@@ -48,8 +47,12 @@ export function mmput(mm: mm_struct): void {
   mmdrop(mm);
 }
 
-/** dup_mmap: the child's copy of `old` (private memory copy-on-write). */
-function dup_mm(old: mm_struct): mm_struct | null {
+/**
+ * dup_mmap: the child's copy of `old` (private memory copy-on-write). Registered VMAs go
+ * through dup_userfaultfd: with EVENT_FORK they point at a new child ctx (and `t` gets a FORK
+ * event per parent ctx), otherwise they lose their registration and uffd-wp bits.
+ */
+function dup_mm(t: task_struct, old: mm_struct): mm_struct | null {
   let mm = mm_alloc();
   if (!mm) return null;
   mm.mmap_base = old.mmap_base;
@@ -63,9 +66,11 @@ function dup_mm(old: mm_struct): mm_struct | null {
       mmput(mm);
       return null;
     }
-    // Without UFFD_FEATURE_EVENT_FORK the child's VMAs are not registered.
-    n.vm_flags &= ~UFFD_VM_FLAGS;
-    n.uffd_ctx = 0;
+    if (dup_userfaultfd(t, n, mm) < 0) {
+      vm_area_free(n);
+      mmput(mm);
+      return null;
+    }
     vma_link(mm, n);
     if (!copy_page_range(mm, old, v)) {
       mmput(mm);
@@ -96,18 +101,24 @@ export function create_process(caps: u32): i32 {
   return t.tid;
 }
 
-/** fork(2): a child process; returns the child's pid to the parent. */
+/**
+ * fork(2): a child process; returns the child's pid to the parent, once its FORK events
+ * (if any) were read (dup_userfaultfd_complete). If the fork fails after dup_userfaultfd,
+ * its events go unsent (dup_userfaultfd_fail).
+ */
 export function sys_fork(t: task_struct): i64 {
   let c = alloc_task();
   if (!c) return -EAGAIN;
-  let mm = dup_mm(changetype<mm_struct>(<usize>t.mm));
+  let mm = dup_mm(t, changetype<mm_struct>(<usize>t.mm));
   if (!mm) {
+    userfaultfd_events_abandon(t);
     free_task(c);
     return -ENOMEM;
   }
   let fs = files_dup(changetype<files_struct>(<usize>t.files));
   if (!fs) {
     mmput(mm);
+    userfaultfd_events_abandon(t);
     free_task(c);
     return -ENOMEM;
   }
@@ -116,7 +127,7 @@ export function sys_fork(t: task_struct): i64 {
   c.ppid = t.tgid;
   c.caps = t.caps;
   mm.owner = c.tgid;
-  return c.tid;
+  return userfaultfd_events_complete(t, c.tid);
 }
 
 /** clone(CLONE_VM | CLONE_FILES | CLONE_THREAD): another thread of t's process. */
@@ -137,6 +148,8 @@ export function clone_thread(t: task_struct): i32 {
 export function do_exit(t: task_struct, code: i32): void {
   // A task that dies while queued on a userfaultfd leaves the queue first.
   if (t.wq_state != 0) userfaultfd_cancel_wait(t);
+  // So does a producer waiting for its events to be read (a fatal signal ends that wait).
+  if (t.restart_fn != 0 || t.ev_head != 0) restart_abandon(t);
   t.exit_code = code;
   t.state = TASK_DEAD;
   let mm = t.mm;

@@ -18,10 +18,68 @@ import { K } from "../init/state";
 import { sys_openat } from "../fs/namei";
 import { sys_ioctl } from "../fs/ioctl";
 import { sys_poll } from "../fs/select";
-import { sys_userfaultfd } from "../fs/userfaultfd";
+import { sys_userfaultfd, userfaultfd_events_abandon, userfaultfd_events_pending, userfaultfd_events_wait_again, userfaultfd_outfield_restart,
+  userfaultfd_copy_is_reissue, userfaultfd_copy_restart } from "../fs/userfaultfd";
+import { madvise_restart } from "../mm/madvise";
+import { restart_matches, restart_clear } from "./restart";
+import { RESTART_MADVISE, RESTART_UFFD_OUTFIELD, RESTART_UFFD_EVENTS, RESTART_UFFD_COPY } from "./types";
+import { find_task } from "./sched";
+import { host_frame } from "../abi/kernel";
+import { file } from "../fs/types";
+import { fput } from "../fs/file";
 import { sys_mlock, sys_mlock2, sys_munlock } from "../mm/mlock";
 
+/**
+ * A task with a restart block that enters with anything but the reissue of its call gave up
+ * the wait (as a fatal signal would end it): its events go unread, the rest is forgotten.
+ */
+export function restart_abandon(t: task_struct): void {
+  // A fork given up while its FORK events were unread fails (copy_process sees the fatal
+  // signal): the child, complete but never returned to anyone, goes.
+  let child: task_struct | null = null;
+  if (t.restart_fn == RESTART_UFFD_EVENTS && t.restart_nr == U.__NR_fork && t.restart_ret > 0) child = find_task(<i32>t.restart_ret);
+  userfaultfd_events_abandon(t);
+  if (t.restart_file != 0) {
+    fput(changetype<file>(<usize>t.restart_file));
+    t.restart_file = 0;
+  }
+  restart_clear(t);
+  let w = changetype<usize>(task_frame(t)) + offsetof<host_frame>("wait_word");
+  if (ASC_FEATURE_THREADS) atomic.store<i32>(w, 0);
+  else store<i32>(w, 0);
+  if (child) do_exit(child, 0);
+}
+
+/** The reissue of a call that recorded a restart block (kernel/restart.ts). */
+function do_restart(t: task_struct): i64 {
+  // Still waiting for an event to be read: keep waiting.
+  if (userfaultfd_events_pending(t)) return userfaultfd_events_wait_again(t);
+  let fn = t.restart_fn;
+  if (fn == RESTART_MADVISE) return madvise_restart(t);
+  if (fn == RESTART_UFFD_OUTFIELD) return userfaultfd_outfield_restart(t);
+  if (fn == RESTART_UFFD_COPY) return userfaultfd_copy_restart(t);
+  let r = t.restart_ret;
+  restart_clear(t);
+  return r;
+}
+
+/**
+ * Whether the call in the frame is the reissue of the one with the restart block: 1 yes, 0
+ * no, or -ERESTARTSYS when telling must itself wait (a COPY's argument on a userfault).
+ */
+function restart_reissue(t: task_struct): i64 {
+  if (!restart_matches(t)) return 0;
+  if (t.restart_fn == RESTART_UFFD_COPY) return userfaultfd_copy_is_reissue(t);
+  return 1;
+}
+
 export function do_syscall(t: task_struct): i64 {
+  if (t.restart_fn != 0) {
+    let m = restart_reissue(t);
+    if (m < 0) return m;
+    if (m > 0) return do_restart(t);
+    restart_abandon(t);
+  }
   let f = task_frame(t);
   let a0 = f.arg0, a1 = f.arg1, a2 = f.arg2, a3 = f.arg3, a4 = f.arg4, a5 = f.arg5;
   K().nr_syscalls++;

@@ -25,21 +25,50 @@ export const TASK_DEAD: i32 = 3;
   wq_address: u64;
   wq_flags: u32;
   wq_state: u32;
-  /**
-   * restart_block of a UFFDIO_COPY that waited for its source's userfault (-ERESTARTSYS
-   * after some pages): the file and user argument of the call, its argument as first copied
-   * in, and the bytes already copied. The reissued call resumes there instead of starting
-   * over. restart_file 0 = none; any other entry into the kernel drops it (kernel/entry.ts).
-   */
+  // The restart block (Linux's restart_block): a system call that returned -ERESTARTSYS
+  // with effects already done records how to finish. The host reissues the same call; the
+  // entry (kernel/sys.ts) resumes from here instead of starting over. See ARCHITECTURE.md.
+  /** RESTART_* (0: none) */
+  restart_fn: u32;
+  /** the call being resumed: its number and arguments, to recognise the reissue */
+  restart_nr: i32;
+  restart_args0: u64;
+  restart_args1: u64;
+  restart_args2: u64;
+  restart_args3: u64;
+  restart_args4: u64;
+  restart_args5: u64;
+  /** the result the call returns once its wait is over */
+  restart_ret: i64;
+  /** per-RESTART_* state */
+  restart_a: u64;
+  restart_b: u64;
+  restart_c: u64;
+  restart_d: u64;
+  /** a file the restart holds a reference to (dropped when the restart ends or is abandoned) */
   restart_file: u32;
-  _pad0: u32;
-  restart_arg: u64;
-  restart_dst: u64;
-  restart_src: u64;
-  restart_len: u64;
-  restart_mode: u64;
-  restart_done: u64;
+  /** non-cooperative events this task produced and waits for (uffd_event list, in order) */
+  ev_head: u32;
+  ev_tail: u32;
+  _pad: u32;
 }
+
+/** restart_fn values */
+export const RESTART_NONE: u32 = 0;
+/** wait until the task's userfaultfd events are read, then return restart_ret */
+export const RESTART_UFFD_EVENTS: u32 = 1;
+/**
+ * madvise: a REMOVE event was delivered; drop [restart_a, restart_b) and walk on (MADV_REMOVE:
+ * restart_c is the file offset, restart_file the file)
+ */
+export const RESTART_MADVISE: u32 = 2;
+/** a fill ioctl did its work but writing the out-field faulted: write restart_b at restart_a */
+export const RESTART_UFFD_OUTFIELD: u32 = 3;
+/**
+ * UFFDIO_COPY whose source is a userfault: resume after restart_ret bytes; restart_a..d are
+ * the argument as first copied in (dst, src, len, mode), restart_file the userfaultfd
+ */
+export const RESTART_UFFD_COPY: u32 = 4;
 export const TASK_FRAME_OFFSET: usize = 256;
 export const TASK_VMF_OFFSET: usize = 512;
 export const TASK_SCRATCH_OFFSET: usize = 1024;

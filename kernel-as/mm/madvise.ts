@@ -4,14 +4,21 @@ import { vm_area_struct, mm_struct } from "./types";
 import { VM_READ, VM_WRITE, VM_EXEC, VM_SHARED, VM_MAYWRITE, VM_LOCKED, VM_DONTCOPY, VM_WIPEONFORK, VM_DONTDUMP,
   VM_HUGEPAGE, VM_NOHUGEPAGE, VM_MERGEABLE, VM_SEQ_READ, VM_RAND_READ, VM_DROPPABLE } from "../abi/kernel";
 import * as U from "../abi/uapi";
-import { EINVAL, ENOMEM, EACCES, EFAULT, EPERM, EBADF } from "../abi/errno";
+import { EINVAL, ENOMEM, EACCES, EFAULT, EPERM, EBADF, ERESTARTSYS } from "../abi/errno";
 import { PAGE_ALIGN, offset_in_page } from "../lib/bitops";
-import { VMA, find_vma, vma_modify, vma_try_merge, vma_is_anonymous, vma_inode } from "./vma";
+import { VMA, find_vma, vma_lookup, vma_modify, vma_try_merge, vma_is_anonymous, vma_inode } from "./vma";
 import { zap_page_range, ZAP_ALL, ZAP_KEEP_MARKERS, ZAP_KEEP_WP_MARKER, userfaultfd_wp } from "./memory";
 import { populate_range } from "./mmap";
 import { free_pgtables, pte_offset, pte_offset_alloc, set_pte, make_pte_marker, is_pte_marker, pte_marker_get, PTE_MARKER_GUARD } from "./pgtable";
-import { task_struct } from "../kernel/types";
+import { task_struct, RESTART_MADVISE } from "../kernel/types";
+import { task_frame } from "../kernel/sched";
+import { restart_set, restart_clear } from "../kernel/restart";
 import { file } from "../fs/types";
+import { get_file, fput } from "../fs/file";
+import { userfaultfd_remove, userfaultfd_events_wait } from "../fs/userfaultfd";
+
+// @ts-ignore: decorator
+@inline function task_struct_mm(t: task_struct): u32 { return t.mm; }
 import { vfs_fallocate } from "../fs/open";
 
 function madvise_behavior_valid(b: i32): bool {
@@ -161,11 +168,36 @@ export function sys_madvise(t: task_struct, start: u64, len_in: u64, b: i32): i6
     return -EPERM;
   }
   if (b == U.MADV_POPULATE_READ || b == U.MADV_POPULATE_WRITE) return madvise_populate(t, mm, start, end, b == U.MADV_POPULATE_WRITE);
-  let unmapped_error: i32 = 0;
-  let cur = start;
-  let v = find_vma(mm, start);
+  return madvise_walk(t, mm, start, end, b, 0);
+}
+
+/** The advice that drops pages and so sends REMOVE events first (madvise_dontneed_free, madvise_remove). */
+// @ts-ignore: decorator
+@inline function madvise_removes(b: i32): bool {
+  return b == U.MADV_DONTNEED || b == U.MADV_DONTNEED_LOCKED || b == U.MADV_FREE || b == U.MADV_REMOVE;
+}
+
+/** Whether `b` may drop pages of `v` (madvise_dontneed_free_valid_vma, madvise_remove's checks); 0 or -errno. */
+function madvise_remove_valid(v: vm_area_struct, b: i32): i32 {
+  if (b == U.MADV_DONTNEED && !can_madv_lru(v)) return -EINVAL;
+  if (b == U.MADV_FREE && !vma_is_anonymous(v)) return -EINVAL;
+  if (b == U.MADV_REMOVE) {
+    if (v.vm_flags & VM_LOCKED) return -EINVAL;
+    if (v.vm_file == 0 || vma_is_anonymous(v)) return -EINVAL;
+    if ((v.vm_flags & (VM_SHARED | VM_MAYWRITE)) != (VM_SHARED | VM_MAYWRITE)) return -EACCES;
+  }
+  return 0;
+}
+
+/**
+ * madvise_walk_vmas over [cur, end). Advice that drops pages of a VMA registered with
+ * EVENT_REMOVE delivers a REMOVE event for that VMA's part and waits before dropping anything
+ * (§8.6): the call returns -ERESTARTSYS with RESTART_MADVISE set, and its reissue resumes in
+ * madvise_restart, which drops the pages and walks on.
+ */
+function madvise_walk(t: task_struct, mm: mm_struct, cur: u64, end: u64, b: i32, unmapped_error: i32): i64 {
   while (cur < end) {
-    v = find_vma(mm, cur);
+    let v = find_vma(mm, cur);
     if (!v || v.vm_start >= end) {
       unmapped_error = -ENOMEM;
       break;
@@ -175,9 +207,52 @@ export function sys_madvise(t: task_struct, start: u64, len_in: u64, b: i32): i6
       cur = v.vm_start;
     }
     let e = v.vm_end < end ? v.vm_end : end;
+    if (madvise_removes(b) && madvise_remove_valid(v, b) == 0 && userfaultfd_remove(t, v, cur, e)) {
+      restart_set(t, RESTART_MADVISE, unmapped_error);
+      t.restart_a = cur;
+      t.restart_b = e;
+      if (b == U.MADV_REMOVE) {
+        // madvise_remove computes the file range and holds the file before the lock drops.
+        let f = changetype<file>(<usize>v.vm_file);
+        get_file(f);
+        t.restart_file = changetype<u32>(f);
+        t.restart_c = (((cur - v.vm_start) >> 12) + v.vm_pgoff) << 12;
+      }
+      if (userfaultfd_events_wait(t)) return -ERESTARTSYS;
+      // The event's ctx went away before delivery: nothing to wait for.
+      return madvise_restart(t);
+    }
     let r = madvise_vma(t, mm, v, cur, e, b);
     if (r < 0) return r;
     cur = e;
   }
   return unmapped_error;
+}
+
+/** The reissue of a madvise whose REMOVE event was read: drop [restart_a, restart_b), walk on. */
+export function madvise_restart(t: task_struct): i64 {
+  let mm = changetype<mm_struct>(<usize>task_struct_mm(t));
+  let f = task_frame(t);
+  let b = <i32>f.arg2;
+  let end = f.arg0 + PAGE_ALIGN(f.arg1);
+  let cur = t.restart_a, e = t.restart_b, off = t.restart_c;
+  let unmapped_error = <i32>t.restart_ret;
+  let rf = t.restart_file;
+  restart_clear(t);
+  t.restart_file = 0;
+  if (b == U.MADV_REMOVE) {
+    let r = vfs_fallocate(changetype<file>(<usize>rf), U.FALLOC_FL_PUNCH_HOLE | U.FALLOC_FL_KEEP_SIZE, <i64>off, <i64>(e - cur));
+    fput(changetype<file>(<usize>rf));
+    if (r < 0) return r;
+  } else {
+    // The lock was dropped: look the VMA up again (madvise_dontneed_free).
+    let v = vma_lookup(mm, cur);
+    if (!v) return -ENOMEM;
+    let err = madvise_remove_valid(v, b);
+    if (err < 0) return err;
+    if (e > v.vm_end) e = v.vm_end;
+    let r = madvise_vma(t, mm, v, cur, e, b);
+    if (r < 0) return r;
+  }
+  return madvise_walk(t, mm, e, end, b, unmapped_error);
 }

@@ -18,6 +18,7 @@ import { task_struct, files_struct } from "../kernel/types";
 import { task_vmf } from "../kernel/sched";
 import { fget } from "../fs/file";
 import { S_KERNEL_FILE } from "../fs/types";
+import { userfaultfd_unmap_prep, userfaultfd_events_complete } from "../fs/userfaultfd";
 
 /** Default top of the top-down mmap area (mm->mmap_base); deterministic, no ASLR. */
 export const MMAP_BASE: u64 = 0x7f0000000000;
@@ -127,6 +128,19 @@ export function do_munmap(mm: mm_struct, start: u64, len: u64): i32 {
   return do_munmap_range(mm, start, end);
 }
 
+/**
+ * The unmap of [start, end) by a system call that reports it (munmap, mmap over a range,
+ * mremap): UNMAP events are prepared first (userfaultfd_unmap_prep, §8.6), and delivered when
+ * the call is done (userfaultfd_events_complete).
+ */
+export function do_munmap_uf(t: task_struct, mm: mm_struct, start: u64, end: u64, order: u32): i32 {
+  if (find_vma_intersection(mm, start, end)) {
+    let r = userfaultfd_unmap_prep(t, mm, start, end, order);
+    if (r < 0) return r;
+  }
+  return do_munmap_range(mm, start, end);
+}
+
 // ---- mmap -----------------------------------------------------------------------------------
 
 /** i_mmap_writable accounting and seals for a new shared mapping of a memfd (shmem_mmap). */
@@ -163,7 +177,7 @@ function mmap_region(t: task_struct, mm: mm_struct, f: file | null, addr: u64, l
   // (no accounting here, but the flag takes part in VMA merging exactly as on Linux).
   if ((vm_flags & (VM_NORESERVE | VM_SHARED | VM_WRITE)) == VM_WRITE) vm_flags |= VM_ACCOUNT;
   if (find_vma_intersection(mm, addr, end)) {
-    let r = do_munmap_range(mm, addr, end);
+    let r = do_munmap_uf(t, mm, addr, end, 0);
     if (r < 0) return r;
   }
   if (mm.map_count >= DEFAULT_MAX_MAP_COUNT) return -ENOMEM;
@@ -295,11 +309,15 @@ export function sys_mmap(t: task_struct, addr: u64, len: u64, prot: i32, flags: 
     // hugetlb is outside uffdlab's scope (spec §1.1): no huge pages are reserved.
     return -ENOMEM;
   }
-  return do_mmap(t, mm, f, addr, len, prot, flags, off >> 12, flags_hi);
+  return userfaultfd_events_complete(t, do_mmap(t, mm, f, addr, len, prot, flags, off >> 12, flags_hi));
 }
 
 export function sys_munmap(t: task_struct, addr: u64, len: u64): i64 {
-  return do_munmap(changetype<mm_struct>(<usize>t.mm), addr, len);
+  let mm = changetype<mm_struct>(<usize>t.mm);
+  if (offset_in_page(addr) || addr > TASK_SIZE || len > TASK_SIZE - addr) return -EINVAL;
+  let end = addr + PAGE_ALIGN(len);
+  if (end == addr) return -EINVAL;
+  return userfaultfd_events_complete(t, do_munmap_uf(t, mm, addr, end, 0));
 }
 
 /** exit_mmap: tear down the whole address space. */

@@ -5,16 +5,33 @@ import { VM_SHARED, VM_MAYSHARE, VM_DONTEXPAND, VM_LOCKED, VM_LOCKONFAULT } from
 import { MREMAP_MAYMOVE, MREMAP_FIXED, MREMAP_DONTUNMAP, MAP_FIXED, MAP_SHARED, PAGE_SIZE, TASK_SIZE, DEFAULT_MAX_MAP_COUNT } from "../abi/uapi";
 import { EINVAL, ENOMEM, EFAULT } from "../abi/errno";
 import { PAGE_ALIGN, offset_in_page } from "../lib/bitops";
-import { VMA, vma_lookup, vm_area_dup, vma_link, vma_try_merge, find_vma, vma_is_anonymous } from "./vma";
-import { get_unmapped_area, do_munmap_range, find_vma_intersection } from "./mmap";
-import { pte_offset, pte_offset_alloc, pte_table_end, set_pte, free_pgtables } from "./pgtable";
+import { VMA, vma_lookup, vm_area_dup, vm_area_free, vma_link, vma_try_merge, find_vma, vma_is_anonymous } from "./vma";
+import { get_unmapped_area, do_munmap_range, do_munmap_uf, find_vma_intersection } from "./mmap";
+import { pte_offset, pte_offset_alloc, pte_table_end, set_pte, free_pgtables, is_pte_marker, pte_marker_get, _PAGE_UFFD_WP, PTE_MARKER_UFFD_WP, pte_present } from "./pgtable";
 import { task_struct } from "../kernel/types";
+import { K } from "../init/state";
+import { VM_UFFD_MISSING, VM_UFFD_WP, VM_UFFD_MINOR } from "../abi/kernel";
+import { mremap_userfaultfd_prep, mremap_userfaultfd_complete, userfaultfd_events_complete } from "../fs/userfaultfd";
+
+/** Delivery order of the events of one mremap (Linux's uf_unmap_early, uf, uf_unmap lists). */
+const UF_UNMAP_EARLY: u32 = 0;
+const UF_REMAP: u32 = 1;
+const UF_UNMAP: u32 = 2;
+
+// @ts-ignore: decorator
+@inline function current(): task_struct { return changetype<task_struct>(<usize>K().current); }
+// @ts-ignore: decorator
+@inline function userfaultfd_armed(v: vm_area_struct): bool { return (v.vm_flags & (VM_UFFD_MISSING | VM_UFFD_WP | VM_UFFD_MINOR)) != 0; }
 
 // @ts-ignore: decorator
 @inline function MMOF(t: task_struct): mm_struct { return changetype<mm_struct>(<usize>t.mm); }
 
-/** move_ptes: carry the entries of [old, old + len) to [new_addr, ...). Returns false on OOM. */
-function move_page_tables(mm: mm_struct, old: u64, new_addr: u64, len: u64): bool {
+/**
+ * move_ptes: carry the entries of [old, old + len) to [new_addr, ...). `clear_wp`: the moved
+ * VMA lost its uffd-wp registration (no EVENT_REMAP), so uffd-wp bits and markers do not move
+ * with it. Returns false on OOM.
+ */
+function move_page_tables(mm: mm_struct, old: u64, new_addr: u64, len: u64, clear_wp: bool = false): bool {
   let pgd = <usize>mm.pgd;
   let end = old + len;
   let addr = old;
@@ -28,6 +45,13 @@ function move_page_tables(mm: mm_struct, old: u64, new_addr: u64, len: u64): boo
     for (; addr < tend; addr += PAGE_SIZE, sp += 8) {
       let pte = load<u64>(sp);
       if (pte == 0) continue;
+      if (clear_wp) {
+        if (is_pte_marker(pte) && pte_marker_get(pte) == PTE_MARKER_UFFD_WP) {
+          set_pte(sp, 0);
+          continue;
+        }
+        if (pte_present(pte)) pte &= ~_PAGE_UFFD_WP;
+      }
       let dp = pte_offset_alloc(pgd, new_addr + (addr - old));
       if (dp == 0) return false;
       // The source table may not move: pte_offset_alloc never frees. Re-read is unnecessary.
@@ -53,15 +77,21 @@ function move_vma(mm: mm_struct, v: vm_area_struct, addr: u64, old_len: u64, new
   if (vma_is_anonymous(v) && v.anon_vma == 0) n.vm_pgoff = new_addr >> 12;
   n.vm_start = new_addr;
   n.vm_end = new_addr + new_len;
+  // mremap_userfaultfd_prep: a REMAP event, or the moved VMA is no longer registered.
+  let was_wp = (n.vm_flags & VM_UFFD_WP) != 0;
+  if (mremap_userfaultfd_prep(current(), n, UF_REMAP) < 0) {
+    vm_area_free(n);
+    return -ENOMEM;
+  }
   vma_link(mm, n);
   let moved = old_len < new_len ? old_len : new_len;
-  if (!move_page_tables(mm, addr, new_addr, moved)) {
+  if (!move_page_tables(mm, addr, new_addr, moved, was_wp && !(n.vm_flags & VM_UFFD_WP))) {
     // Put back what moved, then drop the new VMA.
     move_page_tables(mm, new_addr, addr, moved);
     do_munmap_range(mm, new_addr, new_addr + new_len);
     return -ENOMEM;
   }
-  if (!dontunmap && old_len > 0) do_munmap_range(mm, addr, addr + old_len);
+  if (!dontunmap && old_len > 0) do_munmap_uf(current(), mm, addr, addr + old_len, UF_UNMAP);
   let nv = vma_lookup(mm, new_addr);
   if (nv) vma_try_merge(mm, nv);
   if (dontunmap) {
@@ -98,10 +128,12 @@ function remap_move(mm: mm_struct, addr: u64, len: u64, new_addr: u64, dontunmap
     if (!v || v.vm_start >= end) break;
     let s = v.vm_start > cur ? v.vm_start : cur;
     let e = v.vm_end < end ? v.vm_end : end;
+    // vma_multi_allowed: a registered VMA moves only alone (its events need the lock dropped).
+    if (userfaultfd_armed(v) && (cur != addr || v.vm_end < end)) return -EFAULT;
     // Each piece replaces only its own target range (mremap_to per VMA): the target of a gap
     // in the source keeps whatever is mapped there. The unmap may split v: look it up again.
     let to = new_addr + (s - addr);
-    let r = do_munmap_range(mm, to, to + (e - s));
+    let r = do_munmap_uf(current(), mm, to, to + (e - s), UF_UNMAP_EARLY);
     if (r < 0) return r;
     v = vma_lookup(mm, s);
     if (!v) return -EFAULT;
@@ -113,8 +145,18 @@ function remap_move(mm: mm_struct, addr: u64, len: u64, new_addr: u64, dontunmap
   return <i64>new_addr;
 }
 
-/** `flags_hi` is bits 32..63 of the flags argument (unsigned long in Linux): undefined flags. */
+/**
+ * mremap(2). `flags_hi` is bits 32..63 of the flags argument (unsigned long in Linux):
+ * undefined flags. Its events go out in Linux's order: UNMAP of a MREMAP_FIXED target, REMAP,
+ * UNMAP of a removed tail or of the moved-from range.
+ */
 export function sys_mremap(t: task_struct, addr: u64, old_len: u64, new_len: u64, flags: i32, new_addr: u64, flags_hi: u32 = 0): i64 {
+  let r = do_mremap(t, addr, old_len, new_len, flags, new_addr, flags_hi);
+  mremap_userfaultfd_complete(t, addr, r, PAGE_ALIGN(old_len));
+  return userfaultfd_events_complete(t, r);
+}
+
+function do_mremap(t: task_struct, addr: u64, old_len: u64, new_len: u64, flags: i32, new_addr: u64, flags_hi: u32): i64 {
   let mm = MMOF(t);
   old_len = PAGE_ALIGN(old_len);
   new_len = PAGE_ALIGN(new_len);
@@ -157,7 +199,7 @@ export function sys_mremap(t: task_struct, addr: u64, old_len: u64, new_len: u64
   // mremap_at
   if (new_len == old_len) return <i64>addr;
   if (new_len < old_len) {
-    let r = do_munmap_range(mm, addr + new_len, addr + old_len);
+    let r = do_munmap_uf(t, mm, addr + new_len, addr + old_len, UF_UNMAP);
     return r < 0 ? <i64>r : <i64>addr;
   }
   // expand_vma
@@ -176,14 +218,14 @@ export function sys_mremap(t: task_struct, addr: u64, old_len: u64, new_len: u64
 
 function mremap_to(mm: mm_struct, v: vm_area_struct, addr: u64, old_len: u64, new_len: u64, flags: i32, new_addr: u64): i64 {
   if (flags & MREMAP_FIXED) {
-    let r = do_munmap_range(mm, new_addr, new_addr + new_len);
+    let r = do_munmap_uf(current(), mm, new_addr, new_addr + new_len, UF_UNMAP_EARLY);
     if (r < 0) return r;
     let nv = vma_lookup(mm, addr);
     if (!nv) return -EFAULT;
     v = nv;
   }
   if (new_len < old_len) {
-    let r = do_munmap_range(mm, addr + new_len, addr + old_len);
+    let r = do_munmap_uf(current(), mm, addr + new_len, addr + old_len, UF_UNMAP);
     if (r < 0) return r;
     old_len = new_len;
     let nv = vma_lookup(mm, addr);

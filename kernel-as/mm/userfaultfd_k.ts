@@ -9,6 +9,7 @@ import { UFFD_FEATURE_WP_UNPOPULATED, UFFD_FEATURE_WP_ASYNC } from "../abi/uapi"
 //   pending: faulting tasks whose message is unread (fault_pending_wqh)
 //   faults:  faulting tasks whose message was read, not yet woken (fault_wqh)
 //   readers: tasks waiting in read() for a message (fd_wqh)
+//   events:  delivered, unread non-cooperative events (uffd_event list, event_wqh)
 @unmanaged export class userfaultfd_ctx {
   refcount: i32;
   /** O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY given at creation */
@@ -25,9 +26,39 @@ import { UFFD_FEATURE_WP_UNPOPULATED, UFFD_FEATURE_WP_ASYNC } from "../abi/uapi"
   faults_tail: u32;
   readers_head: u32;
   nr_pending: u32;
+  events_head: u32;
+  events_tail: u32;
+}
+
+// A non-cooperative event (the userfaultfd_wait_queue a producer puts on event_wqh). Linux
+// keeps it on the producer's stack; here it is a slab object on the producer's list
+// (task.ev_head, in delivery order) and, once delivered, on its ctx's event queue.
+//   next        the ctx's event queue
+//   task_next   the producer's list
+//   ctx         the ctx it is for: holds a reference and one count of ctx.mmap_changing
+//   task        the producer (task_struct address)
+//   new_ctx     FORK: the child's ctx (holds its only reference until read() gives it a file)
+//   queued      1 once delivered (on the ctx's queue)
+//   event, arg0..arg2   the uffd_msg: event code and the 24-byte union
+@unmanaged export class uffd_event {
+  next: u32;
+  task_next: u32;
+  ctx: u32;
+  task: u32;
+  new_ctx: u32;
+  queued: u32;
+  event: u32;
+  /** delivery phase within one call (mremap: UNMAP of the target, REMAP, UNMAP of tail/source) */
+  order: u32;
+  arg0: u64;
+  arg1: u64;
+  arg2: u64;
 }
 
 export const UFFD_FEATURE_INITIALIZED: u64 = 0x80000000;
+
+// @ts-ignore: decorator
+@inline export function EVT(p: u32): uffd_event { return changetype<uffd_event>(<usize>p); }
 
 // @ts-ignore: decorator
 @inline export function CTX(p: u32): userfaultfd_ctx { return changetype<userfaultfd_ctx>(<usize>p); }

@@ -5,17 +5,22 @@
  * syscalls, Thread.fill/read, and k.run for the second thread). Both print the same normalised lines.
  *
  * uffdlab specifics: the process is spawned with CAP_SYS_PTRACE (the host oracle runs as root) unless
- * the first step is `nopriv`, which spawns it without capabilities. A scenario with `tfault` or `tioctl`
- * runs under the deterministic scheduler: the steps run on one simulated thread, the faulting access
- * (or the ioctl, which may wait in the kernel and is then reissued after the wake) on a second one; `readwait` (until poll(fd, POLLIN, 0) reports anything, as the oracle's poll) and `tjoin`
- * yield, at most WAIT_TURNS turns, where the host waits at most 3 s.
+ * the first step is `nopriv`, which spawns it without capabilities. A scenario with `tfault`, `tioctl`
+ * or `tsys` runs under the deterministic scheduler: the steps run on one simulated thread, the
+ * faulting access (or the `tioctl` ioctl, which may wait in the kernel and is then reissued after
+ * the wake) on a second one, the producer's call (`tsys`) on a third; `readwait` (until
+ * poll(fd, POLLIN, 0) reports anything, as the oracle's poll), `tjoin`, `tioctljoin` and `tsjoin`
+ * yield, at most WAIT_TURNS turns, where the host waits at most 3 s; `tsbusy` yields 50 turns where
+ * the host sleeps 100 ms. `tsys fork`'s child exists only in the kernel until `childexit` exits it;
+ * `fork`'s child (a Process) until `reap`. Threads still blocked after the last step are left
+ * blocked, as the oracle leaves its own.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CAP_SYS_PTRACE, Kernel, type Process, type Thread } from '../../host-ts/index.js';
+import { CAP_SYS_PTRACE, DeadlockError, Kernel, type Process, type Thread } from '../../host-ts/index.js';
 import * as A from '../../host-ts/abi.gen.js';
 import { digestOf } from '../helpers/scenario.js';
 
@@ -56,7 +61,8 @@ export function runUffdNative(steps: string[]): string[] {
 // ── uffdlab ────────────────────────────────────────────────────────────────────────────────────────
 const IOCTLS: Record<string, number> = {
   API: A.UFFDIO_API, REGISTER: A.UFFDIO_REGISTER, UNREGISTER: A.UFFDIO_UNREGISTER, WAKE: A.UFFDIO_WAKE,
-  COPY: A.UFFDIO_COPY, ZEROPAGE: A.UFFDIO_ZEROPAGE, MOVE: A.UFFDIO_MOVE,
+  COPY: A.UFFDIO_COPY, ZEROPAGE: A.UFFDIO_ZEROPAGE, WRITEPROTECT: A.UFFDIO_WRITEPROTECT,
+  CONTINUE: A.UFFDIO_CONTINUE, POISON: A.UFFDIO_POISON, MOVE: A.UFFDIO_MOVE,
 };
 const ename = (e: number): string => (A.ERRNO_NAMES as Record<number, string>)[e] ?? `E${e}`;
 const isErr = (r: bigint) => r < 0n && r > -4096n;
@@ -69,10 +75,12 @@ class Bad extends Error {}
 
 /** The second thread's access (tfault), and how far it got. */
 interface Fault {
-  addr: number; write: boolean; byte: number; go: boolean; done: boolean; result: number; tid: number; end: boolean;
+  addr: number; write: boolean; byte: number; go: boolean; done: boolean; result: number; tid: number;
   /** tioctl: the call the second thread makes instead of an access, and its result line */
   ioctl?: { fd: bigint; cmd: number; words: bigint[] }; line: string;
 }
+/** The third thread's system call (tsys), and its result. */
+interface Call { verb: string; name: string; args: bigint[]; go: boolean; done: boolean; ret: bigint }
 
 class UffdlabRunner {
   private readonly names = new Map<string, { val: bigint; len: bigint }>();
@@ -80,8 +88,11 @@ class UffdlabRunner {
   t: Thread;
   wait: () => Promise<void> = async () => { throw new Bad('bad timeout'); };
   fault?: Fault;
+  call?: Call;
+  /** the `tsys fork` child's pid (kept until `childexit`) */
+  child = -1;
   /** the `fork` child (kept until `reap`) */
-  child?: Process;
+  forked?: Process;
 
   constructor(readonly k: Kernel, readonly p: Process) {
     this.t = p.thread;
@@ -105,6 +116,53 @@ class UffdlabRunner {
       if (b.len > 0n && a >= b.val && a - b.val < b.len) return a === b.val ? `$${n}` : `$${n}+0x${(a - b.val).toString(16)}`;
     }
     return `0x${a.toString(16)}`;
+  }
+
+  /** An end address: the end of a mapping is $NAME+len (the oracle's put_end). */
+  private endName(a: bigint): string {
+    for (const [n, b] of this.names) {
+      if (b.len > 0n && a > b.val && a - b.val <= b.len) return `$${n}+0x${(a - b.val).toString(16)}`;
+    }
+    return this.addrName(a);
+  }
+
+  /** VERB ARGS of madvise / mremap / mmapfix / tsys (the oracle's parse_verb). */
+  parseCall(tok: string[]): Call {
+    const verb = tok[0];
+    const need: Record<string, number> = { munmap: 2, madvise: 3, mmapfix: 3, mremap: 4, fork: 0 };
+    if (!(verb in need)) throw new Bad('bad unknown call');
+    const first = verb === 'mremap' ? 2 : 1;
+    const name = verb === 'mremap' ? (tok[1] ?? '') : '';
+    if (tok.length - first < need[verb]) throw new Bad('bad wrong argument count');
+    const args = tok.slice(first, first + 6).map((t) => this.v(t));
+    while (args.length < 6) args.push(0n);
+    return { verb, name, args, go: false, done: false, ret: 0n };
+  }
+
+  /** Issue the call on thread `t` (the raw syscall: -errno or a value). */
+  static callOn(t: { syscall(nr: number, ...a: bigint[]): bigint }, c: Call): bigint {
+    const a = c.args;
+    switch (c.verb) {
+      case 'munmap': return t.syscall(A.__NR_munmap, a[0], a[1] * PAGE);
+      case 'madvise': return t.syscall(A.__NR_madvise, a[0], a[1] * PAGE, a[2]);
+      case 'mremap': return t.syscall(A.__NR_mremap, a[0], a[1] * PAGE, a[2] * PAGE, a[3], a[4]);
+      case 'mmapfix': {
+        const r = t.syscall(A.__NR_mmap, a[0], a[1] * PAGE, a[2], BigInt(A.MAP_FIXED | A.MAP_PRIVATE | A.MAP_ANONYMOUS), BigInt.asUintN(64, -1n), 0n);
+        return isErr(r) ? r : 0n;
+      }
+      case 'fork': return t.syscall(A.__NR_fork);
+    }
+    throw new Bad('bad unknown call');
+  }
+
+  callResult(c: Call): string {
+    if (isErr(c.ret)) return `err ${ename(Number(-c.ret))}`;
+    if (c.verb === 'mremap') this.names.set(c.name, { val: c.ret, len: c.args[2] * PAGE });
+    if (c.verb === 'fork') {
+      this.child = Number(c.ret);
+      return 'ok child';
+    }
+    return 'ok';
   }
 
   private sys(nr: number, ...args: bigint[]): bigint {
@@ -239,6 +297,23 @@ class UffdlabRunner {
         for (let o = 0; o + 32 <= Number(r); o += 32) {
           let zero = 1;
           for (const i of [1, 2, 3, 4, 5, 6, 7, 28, 29, 30, 31]) if (b[o + i] !== 0) zero = 0;
+          const ev = b[o];
+          if (ev !== A.UFFD_EVENT_PAGEFAULT) {
+            const w = (i: number) => dv.getBigUint64(o + 8 + 8 * i, true);
+            if (ev === A.UFFD_EVENT_FORK) {
+              for (let i = 12; i < 32; i++) if (b[o + i] !== 0) zero = 0;
+              const ufd = BigInt(dv.getUint32(o + 8, true));
+              if (tok[3] !== undefined) this.names.set(tok[3], { val: ufd, len: 0n });
+              const ok = !isErr(this.sys(A.__NR_fcntl, ufd, BigInt(A.F_GETFD), 0n));
+              line += ` ev=0x13 ufd=${ok ? 'fd' : 'bad'} zero=${zero}`;
+            } else if (ev === A.UFFD_EVENT_REMAP) {
+              line += ` ev=0x14 from=${this.addrName(w(0))} to=${this.addrName(w(1))} len=0x${w(2).toString(16)} zero=${zero}`;
+            } else {
+              for (let i = 24; i < 32; i++) if (b[o + i] !== 0) zero = 0;
+              line += ` ev=0x${ev.toString(16).padStart(2, '0')} start=${this.addrName(w(0))} end=${this.endName(w(1))} zero=${zero}`;
+            }
+            continue;
+          }
           line += ` ev=0x${b[o].toString(16).padStart(2, '0')} flags=0x${dv.getBigUint64(o + 8, true).toString(16)}`;
           const ptid = dv.getUint32(o + 24, true);
           line += ` addr=${this.addrName(dv.getBigUint64(o + 16, true))} ptid=${ptid !== 0 && ptid === this.fault?.tid ? 'T' : ptid} zero=${zero}`;
@@ -305,6 +380,48 @@ class UffdlabRunner {
         this.fault.ioctl = undefined;
         return this.fault.line;
       }
+      case 'madvise':
+      case 'mremap':
+      case 'mmapfix': {
+        const c = this.parseCall(tok);
+        c.ret = UffdlabRunner.callOn(this.t, c);
+        return this.callResult(c);
+      }
+      case 'tsys': {
+        if (!this.call) return 'bad no producer thread in this mode';
+        if (this.call.go && !this.call.done) return 'bad a producer thread is already running';
+        const c = this.parseCall(tok.slice(1));
+        Object.assign(this.call, { verb: c.verb, name: c.name, args: c.args, done: false, go: true });
+        return 'ok';
+      }
+      case 'tsbusy': {
+        if (!this.call?.go) return 'bad no producer thread';
+        for (let i = 0; i < 50 && !this.call.done; i++) await this.wait();
+        return this.call.done ? 'ok done' : 'ok blocked';
+      }
+      case 'tsjoin': {
+        if (!this.call?.go) return 'bad no producer thread';
+        for (let i = 0; !this.call.done && i < WAIT_TURNS; i++) await this.wait();
+        if (!this.call.done) return 'bad timeout';
+        this.call.go = false;
+        return this.callResult(this.call);
+      }
+      case 'childexit': {
+        if (this.child < 0) return 'bad no child';
+        this.k.adopt(this.child).exit(0);
+        this.child = -1;
+        return 'ok';
+      }
+      case 'fdinfo': {
+        let text: string;
+        try {
+          text = this.p.fdinfo(Number(this.v(tok[1])));
+        } catch {
+          return 'err EBADF';
+        }
+        const get = (k: string) => new RegExp(`^${k}:\\t(.*)$`, 'm').exec(text)?.[1] ?? '?';
+        return `ok pending=${get('pending')} total=${get('total')} api=${get('API')}`;
+      }
       case 'tjoin': {
         if (!this.fault?.go) return 'bad no faulting thread';
         for (let i = 0; !this.fault.done && i < WAIT_TURNS; i++) await this.wait();
@@ -312,11 +429,9 @@ class UffdlabRunner {
         this.fault.go = false;
         return `ok 0x${this.fault.result.toString(16).padStart(2, '0')}`;
       }
-      // verbs for UFFDIO_MOVE
-      case 'mprotect':
-      case 'madvise': {
-        const nr = op === 'mprotect' ? A.__NR_mprotect : A.__NR_madvise;
-        const r = this.sys(nr, this.v(tok[1]), this.v(tok[2]) * PAGE, this.v(tok[3]));
+      // verbs for UFFDIO_MOVE (madvise is the call verb above)
+      case 'mprotect': {
+        const r = this.sys(A.__NR_mprotect, this.v(tok[1]), this.v(tok[2]) * PAGE, this.v(tok[3]));
         return isErr(r) ? err(r) : 'ok';
       }
       case 'mlock': {
@@ -324,13 +439,13 @@ class UffdlabRunner {
         return isErr(r) ? err(r) : 'ok';
       }
       case 'fork':
-        if (this.child) return 'bad a child is already running';
-        this.child = this.p.fork();
+        if (this.forked) return 'bad a child is already running';
+        this.forked = this.p.fork();
         return 'ok';
       case 'reap':
-        if (!this.child) return 'bad no child';
-        this.child.exit(0);
-        this.child = undefined;
+        if (!this.forked) return 'bad no child';
+        this.forked.exit(0);
+        this.forked = undefined;
         return 'ok';
       default:
         return `bad unknown op '${op}'`;
@@ -344,27 +459,39 @@ export async function runUffdUffdlab(steps: string[]): Promise<string[]> {
   const p = k.spawn(steps[0]?.trim() === 'nopriv' ? {} : { caps: CAP_SYS_PTRACE });
   const r = new UffdlabRunner(k, p);
   const out: string[] = [];
-  if (!steps.some((s) => /^(tfault|tioctl)\b/.test(s.trim()))) {
+  if (!steps.some((s) => /^(tfault|tioctl|tsys)\b/.test(s.trim()))) {
     for (const s of steps) out.push(await r.step(s));
   } else {
-    const fault: Fault = { addr: 0, write: false, byte: 0, go: false, done: false, result: -1, tid: -1, end: false, line: '' };
+    const fault: Fault = { addr: 0, write: false, byte: 0, go: false, done: false, result: -1, tid: -1, line: '' };
+    const call: Call = { verb: '', name: '', args: [], go: false, done: false, ret: 0n };
     r.fault = fault;
-    const [ft, ht] = [p.newThread(), p.newThread()];
+    r.call = call;
+    const [ft, ht, st] = [p.newThread(), p.newThread(), p.newThread()];
     fault.tid = ft.tid;
     r.t = ht;
+    let finished = false;
     await k.run(1, [
       [ht, async (at) => {
         r.wait = () => at.yield();
         for (const s of steps) out.push(await r.step(s));
-        fault.end = true;
+        finished = true;
+      }],
+      [st, async (at) => {
+        // The producer: one call per tsys, which may block on its event (the oracle's tsys thread).
+        for (;;) {
+          for (let i = 0; !(call.go && !call.done) && !finished && i < 100 * WAIT_TURNS; i++) await at.yield();
+          if (!(call.go && !call.done)) return;
+          call.ret = await at.op(() => UffdlabRunner.callOn(st, call));
+          call.done = true;
+        }
       }],
       [ft, async (at) => {
-        // one access per tfault (after the previous one's tjoin), until the steps end
+        // one access (or tioctl call) per tfault / tioctl, after the previous one's join, until the steps end
         for (;;) {
-          for (let i = 0; !(fault.go && !fault.done) && !fault.end && i < 100 * WAIT_TURNS; i++) await at.yield();
+          for (let i = 0; !(fault.go && !fault.done) && !finished && i < 100 * WAIT_TURNS; i++) await at.yield();
           if (!fault.go || fault.done) return;
-          const call = fault.ioctl;
-          if (call) fault.line = await at.op(() => r.ioctlLine(call.fd, call.cmd, call.words, ft));
+          const c = fault.ioctl;
+          if (c) fault.line = await at.op(() => r.ioctlLine(c.fd, c.cmd, c.words, ft));
           else {
             if (fault.write) await at.store8(fault.addr, fault.byte);
             fault.result = await at.load8(fault.addr);
@@ -372,7 +499,11 @@ export async function runUffdUffdlab(steps: string[]): Promise<string[]> {
           fault.done = true;
         }
       }],
-    ]);
+    ]).catch((e: unknown) => {
+      // Threads still blocked once every step ran (a producer whose event nobody read, a
+      // faulter nobody resolved) are left blocked, as the oracle leaves its threads.
+      if (!(finished && e instanceof DeadlockError)) throw e;
+    });
   }
   try {
     if (!k.checkInvariants()) throw new Error('the debug build has no invariant checker');

@@ -1,7 +1,7 @@
 /*
  * uffd_oracle: runs a userfaultfd scenario on the host kernel and prints one normalised line per step.
- * Used by tests/conformance/uffd-errno.test.ts, which runs the same steps on uffdlab
- * (tests/conformance/uffd-runner.ts) and compares the lines. Build: cc -O1 -Wall -pthread.
+ * Used by tests/conformance/uffd-errno.test.ts and uffd-events.test.ts, which run the same steps on uffdlab
+ * (tests/conformance/uffd-runner.ts) and compare the lines. Build: cc -O1 -Wall -pthread.
  *
  * Input: one step per line on stdin (whitespace tokens). VALUE = integer (decimal, 0x-hex, may be
  * negative: two's complement) or $NAME / $NAME+OFF / $NAME-OFF (a mapping's address or an fd).
@@ -18,14 +18,15 @@
  *   fill ADDR LEN BYTE            memset by the main thread                           → ok
  *   load ADDR LEN                 → ok digest=… first=0x.. nonzero=N
  *   ioctl FD CMD W0 W1 …          the argument is the words W0…; its size is _IOC_SIZE(CMD) (missing
- *                                 words are 0). CMD: API REGISTER UNREGISTER WAKE COPY ZEROPAGE MOVE or
- *                                 a number. → ok|err E, then one token per word after the call:
+ *                                 words are 0). CMD: API REGISTER UNREGISTER WAKE COPY ZEROPAGE MOVE
+ *                                 WRITEPROTECT CONTINUE POISON or a number. → ok|err E, then one token
+ *                                 per word after the call:
  *                                 `=` if unchanged, else the value (-N for -4095..-1, else 0x-hex)
- *   read FD LEN                   read(FD, buf, LEN) → ok N {msg} | err E
+ *   read FD LEN [NAME]            read(FD, buf, LEN) → ok N {msg} | err E
  *                                 msg = ev=0x.. flags=0x.. addr=$NAME+0x.. ptid=N zero=0|1
  *                                 (zero=1: bytes 1..7 and 28..31 are 0; ptid=T: the tfault thread's tid)
  *   ioctl0 FD CMD                 ioctl(FD, CMD, NULL)                                 → ok | err E
- *   readwait FD LEN               poll(FD, POLLIN, 3 s) first (`bad timeout` if nothing), then read
+ *   readwait FD LEN [NAME]        poll(FD, POLLIN, 3 s) first (`bad timeout` if nothing), then read
  *   write FD LEN                  → ok N | err E
  *   fdflags FD                    → ok cloexec=0|1 acc=N nonblock=0|1
  *   setfl FD FLAGS                fcntl(FD, F_SETFL, FLAGS)                           → ok | err E
@@ -35,14 +36,34 @@
  *   tfault ADDR r|w [BYTE]        a second thread (pthread) loads / stores one byte at ADDR → ok
  *   tjoin                         wait (≤ 3 s) for it → ok 0xHH (the byte it read, or read back) |
  *                                 bad timeout
+ *   madvise ADDR PAGES ADV        madvise(ADDR, PAGES*4096, ADV) by the main thread    → ok | err E
+ *   mremap NAME ADDR OLD NEW FL [TO]  mremap(ADDR, OLD*4096, NEW*4096, FL, TO) by the main thread;
+ *                                 NAME is bound to the result (NEW pages)            → ok | err E
+ *   mmapfix ADDR PAGES PROT       mmap(ADDR, …, MAP_FIXED|MAP_PRIVATE|MAP_ANONYMOUS)    → ok | err E
+ *   tsys munmap ADDR PAGES | tsys madvise ADDR PAGES ADV | tsys mremap NAME ADDR OLD NEW FL [TO] |
+ *   tsys mmapfix ADDR PAGES PROT | tsys fork
+ *                                 the same call in a third thread (a producer that may block on
+ *                                 its event) → ok. fork: the child blocks on a pipe until
+ *                                 `childexit` (or the oracle's end), then _exit(0)s
+ *   tsbusy                        after 100 ms: → ok blocked (the call has not returned) | ok done
+ *   tsjoin                        wait (≤ 3 s) for the call → ok | ok child (fork) | err E |
+ *                                 bad timeout; mremap binds NAME here
+ *   childexit                     the forked child exits; waitpid                       → ok
+ *   fdinfo FD                     the userfaultfd lines of /proc/self/fdinfo/FD
+ *                                 → ok pending=N total=N api=aa:…:…
  *
- * For UFFDIO_MOVE and the COPY source-fault path:
+ * read prints non-pagefault messages by event: ev=0x13 ufd=fd (bound to NAME if `read FD LEN
+ * NAME` gave one), ev=0x14 from=… to=… len=0x…, ev=0x15/0x16 start=… end=…; addresses as names
+ * (an end address may be $NAME+len); zero=1 when the reserved bytes and the unused union bytes
+ * are 0.
+ *
+ * For UFFDIO_MOVE and the COPY source-fault path (and `madvise` above):
  *   mprotect ADDR PAGES PROT      → ok | err E
- *   madvise ADDR PAGES ADVICE     → ok | err E
  *   mlock ADDR PAGES              → ok | err E
- *   fork                          fork(); the child sleeps until `reap` (≤ 8 s)      → ok
+ *   fork                          fork() by the main thread (unlike `tsys fork`); the child
+ *                                 sleeps until `reap` (≤ 8 s)                        → ok
  *   reap                          kill the child and wait for it                      → ok
- *   tioctl FD CMD W0 …            a second thread (pthread) issues the ioctl (as `ioctl`)  → ok
+ *   tioctl FD CMD W0 …            another thread (pthread) issues the ioctl (as `ioctl`)  → ok
  *   tioctljoin                    wait (≤ 3 s) for it → its `ioctl` result line | bad timeout
  *
  * Malformed steps give `bad …`. Every wait is bounded; an alarm ends the whole run after 8 s.
@@ -154,6 +175,17 @@ static void put_addr(uint64_t a)
     outf("0x%" PRIx64, a);
 }
 
+/* An end address: like put_addr, but the end of a mapping is $NAME+len. */
+static void put_end(uint64_t a)
+{
+    for (int i = 0; i < nnames; i++)
+        if (names[i].len && a > names[i].val && a - names[i].val <= names[i].len) {
+            outf("$%s+0x%" PRIx64, names[i].name, a - names[i].val);
+            return;
+        }
+    put_addr(a);
+}
+
 static void put_digest(const unsigned char *p, size_t n)
 {
     uint64_t h = 0xcbf29ce484222325ULL, nz = 0;
@@ -163,13 +195,16 @@ static void put_digest(const unsigned char *p, size_t n)
 
 static long ioctl_nr(const char *t)
 {
+    if (!strcmp(t, "WRITEPROTECT")) return 0xC018AA06;
+    if (!strcmp(t, "CONTINUE")) return 0xC020AA07;
+    if (!strcmp(t, "POISON")) return 0xC020AA08;
+    if (!strcmp(t, "MOVE")) return 0xC028AA05;
     if (!strcmp(t, "API")) return 0xC018AA3F;
     if (!strcmp(t, "REGISTER")) return 0xC020AA00;
     if (!strcmp(t, "UNREGISTER")) return 0x8010AA01;
     if (!strcmp(t, "WAKE")) return 0x8010AA02;
     if (!strcmp(t, "COPY")) return 0xC028AA03;
     if (!strcmp(t, "ZEROPAGE")) return 0xC020AA04;
-    if (!strcmp(t, "MOVE")) return 0xC028AA05;
     return (long)val(t);
 }
 
@@ -188,6 +223,81 @@ static void *faulter(void *arg)
     if (ft_write) { *ft_addr = ft_byte; ft_result = *ft_addr; }
     else ft_result = *ft_addr;
     return NULL;
+}
+
+/* ---- the producer thread (tsys) ---- */
+static pthread_t st;
+static int st_started;
+static volatile int st_done;
+static char st_verb[16], st_name[40];
+static uint64_t st_a[6];
+static long st_ret;
+static int st_errno;
+static int child_pipe[2] = { -1, -1 };
+static pid_t child_pid = -1;
+
+static long do_verb(const char *verb, const uint64_t *a)
+{
+    if (!strcmp(verb, "munmap")) return munmap((void *)(uintptr_t)a[0], a[1] * PAGE);
+    if (!strcmp(verb, "madvise")) return madvise((void *)(uintptr_t)a[0], a[1] * PAGE, (int)a[2]);
+    if (!strcmp(verb, "mremap")) {
+        void *r = mremap((void *)(uintptr_t)a[0], a[1] * PAGE, a[2] * PAGE, (int)a[3], (void *)(uintptr_t)a[4]);
+        return r == MAP_FAILED ? -1 : (long)(uintptr_t)r;
+    }
+    if (!strcmp(verb, "mmapfix")) {
+        void *r = mmap((void *)(uintptr_t)a[0], a[1] * PAGE, (int)a[2], MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        return r == MAP_FAILED ? -1 : 0;
+    }
+    if (!strcmp(verb, "fork")) {
+        if (pipe(child_pipe)) return -1;
+        pid_t c = fork();
+        if (c == 0) {
+            char b;
+            close(child_pipe[1]);
+            while (read(child_pipe[0], &b, 1) < 0 && errno == EINTR) {}
+            _exit(0);
+        }
+        if (c < 0) return -1;
+        close(child_pipe[0]);
+        child_pid = c;
+        return 1;
+    }
+    errno = EINVAL;
+    return -1;
+}
+
+static void *producer(void *arg)
+{
+    (void)arg;
+    long r = do_verb(st_verb, st_a);
+    st_errno = errno;
+    st_ret = r;
+    __atomic_store_n(&st_done, 1, __ATOMIC_SEQ_CST);
+    return NULL;
+}
+
+/* Parse "VERB ARGS" at tok[0..n): fills verb, name (mremap) and a[]. 0 or -1 (bad set). */
+static int parse_verb(int n, char **tok, char *verb, char *name, uint64_t *a)
+{
+    memset(a, 0, 6 * sizeof *a);
+    snprintf(verb, 16, "%s", tok[0]);
+    name[0] = 0;
+    int first = 1, need = 0;
+    if (!strcmp(verb, "munmap")) need = 2;
+    else if (!strcmp(verb, "madvise") || !strcmp(verb, "mmapfix")) need = 3;
+    else if (!strcmp(verb, "mremap")) { need = 4; if (n > 1) snprintf(name, 40, "%s", tok[1]); first = 2; }
+    else if (!strcmp(verb, "fork")) need = 0;
+    else { bad = "bad unknown call"; return -1; }
+    if (n - first < need) { bad = "bad wrong argument count"; return -1; }
+    for (int i = first; i < n && i - first < 6; i++) a[i - first] = val(tok[i]);
+    return bad ? -1 : 0;
+}
+
+static void put_call_result(const char *verb, const char *name, uint64_t *a, long r, int e)
+{
+    if (r == -1) { outf("err %s", ename(e)); return; }
+    if (!strcmp(verb, "mremap")) bind(name, (uint64_t)r, a[2] * PAGE);
+    outf(!strcmp(verb, "fork") ? "ok child" : "ok");
 }
 
 static unsigned char iobuf[8192];
@@ -254,12 +364,11 @@ static int move_copy_verb(int n, char **tok)
         if (e) { outf("bad pthread_join: %s", ename(e)); return 1; }
         ct_started = 0;
         put_ioctl_result(ct_ret, ct_errno, ct_w, ct_before, ct_nw);
-    } else if (!strcmp(op, "mprotect") || !strcmp(op, "madvise")) {
+    } else if (!strcmp(op, "mprotect")) {
         if (n < 4) { outf("bad wrong argument count"); return 1; }
-        uint64_t a = val(tok[1]), pages = val(tok[2]), arg = val(tok[3]);
+        uint64_t a = val(tok[1]), pages = val(tok[2]), prot = val(tok[3]);
         if (bad) { outf("%s", bad); return 1; }
-        int r = op[1] == 'p' ? mprotect((void *)(uintptr_t)a, pages * PAGE, (int)arg) : madvise((void *)(uintptr_t)a, pages * PAGE, (int)arg);
-        if (r) outf("err %s", ename(errno)); else outf("ok");
+        if (mprotect((void *)(uintptr_t)a, pages * PAGE, (int)prot)) outf("err %s", ename(errno)); else outf("ok");
     } else if (!strcmp(op, "mlock")) {
         if (n < 3) { outf("bad wrong argument count"); return 1; }
         uint64_t a = val(tok[1]), pages = val(tok[2]);
@@ -422,6 +531,32 @@ static void step(int n, char **tok)
             int zero = 1;
             for (int i = 1; i < 8; i++) zero &= m[i] == 0;
             for (int i = 28; i < 32; i++) zero &= m[i] == 0;
+            if (m[0] != 0x12) {
+                uint64_t w2;
+                memcpy(&w2, m + 24, 8);
+                if (m[0] == 0x13) {
+                    uint32_t ufd;
+                    memcpy(&ufd, m + 8, 4);
+                    for (int i = 12; i < 32; i++) zero &= m[i] == 0;
+                    int ok = fcntl((int)ufd, F_GETFD) >= 0;
+                    if (n > 3) bind(tok[3], ufd, 0);
+                    outf(" ev=0x13 ufd=%s zero=%d", ok ? "fd" : "bad", zero);
+                } else if (m[0] == 0x14) {
+                    outf(" ev=0x14 from=");
+                    put_addr(flags);
+                    outf(" to=");
+                    put_addr(addr);
+                    outf(" len=0x%" PRIx64 " zero=%d", w2, zero);
+                } else {
+                    for (int i = 24; i < 32; i++) zero &= m[i] == 0;
+                    outf(" ev=0x%02x start=", m[0]);
+                    put_addr(flags);
+                    outf(" end=");
+                    put_end(addr);
+                    outf(" zero=%d", zero);
+                }
+                continue;
+            }
             outf(" ev=0x%02x flags=0x%" PRIx64 " addr=", m[0], flags);
             put_addr(addr);
             if (ptid != 0 && (pid_t)ptid == ft_tid) outf(" ptid=T zero=%d", zero);
@@ -493,6 +628,59 @@ static void step(int n, char **tok)
         if (e) { outf("bad pthread_join: %s", ename(e)); return; }
         ft_started = 0;
         outf("ok 0x%02x", ft_result);
+    } else if (!strcmp(op, "madvise") || !strcmp(op, "mremap") || !strcmp(op, "mmapfix")) {
+        char verb[16], name[40];
+        uint64_t a[6];
+        if (parse_verb(n, tok, verb, name, a)) { outf("%s", bad); return; }
+        long r = do_verb(verb, a);
+        put_call_result(verb, name, a, r, errno);
+    } else if (!strcmp(op, "tsys")) {
+        NEED(2);
+        if (st_started) { outf("bad a producer thread is already running"); return; }
+        if (parse_verb(n - 1, tok + 1, st_verb, st_name, st_a)) { outf("%s", bad); return; }
+        st_done = 0;
+        int e = pthread_create(&st, NULL, producer, NULL);
+        if (e) { outf("bad pthread_create: %s", ename(e)); return; }
+        st_started = 1;
+        outf("ok");
+    } else if (!strcmp(op, "tsbusy")) {
+        if (!st_started) { outf("bad no producer thread"); return; }
+        usleep(100000);
+        outf(__atomic_load_n(&st_done, __ATOMIC_SEQ_CST) ? "ok done" : "ok blocked");
+    } else if (!strcmp(op, "tsjoin")) {
+        if (!st_started) { outf("bad no producer thread"); return; }
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += 3;
+        int e = pthread_timedjoin_np(st, NULL, &ts);
+        if (e == ETIMEDOUT) { outf("bad timeout"); return; }
+        if (e) { outf("bad pthread_join: %s", ename(e)); return; }
+        st_started = 0;
+        put_call_result(st_verb, st_name, st_a, st_ret, st_errno);
+    } else if (!strcmp(op, "childexit")) {
+        if (child_pid < 0) { outf("bad no child"); return; }
+        close(child_pipe[1]);
+        int status;
+        if (waitpid(child_pid, &status, 0) < 0) { outf("bad waitpid: %s", ename(errno)); return; }
+        child_pid = -1;
+        outf("ok");
+    } else if (!strcmp(op, "fdinfo")) {
+        NEED(2);
+        uint64_t fd = val(tok[1]);
+        CHECK();
+        char path[64], line[256];
+        snprintf(path, sizeof path, "/proc/self/fdinfo/%d", (int)fd);
+        FILE *f = fopen(path, "r");
+        if (!f) { outf("err %s", ename(errno)); return; }
+        char pend[32] = "?", tot[32] = "?", api[96] = "?";
+        while (fgets(line, sizeof line, f)) {
+            line[strcspn(line, "\n")] = 0;
+            if (!strncmp(line, "pending:\t", 9)) snprintf(pend, sizeof pend, "%.30s", line + 9);
+            else if (!strncmp(line, "total:\t", 7)) snprintf(tot, sizeof tot, "%.30s", line + 7);
+            else if (!strncmp(line, "API:\t", 5)) snprintf(api, sizeof api, "%.90s", line + 5);
+        }
+        fclose(f);
+        outf("ok pending=%s total=%s api=%s", pend, tot, api);
     } else {
         outf("bad unknown op '%s'", op);
     }

@@ -1,0 +1,43 @@
+// The bits of /proc uffdlab has: fdinfo's file-specific lines (fs/proc/fd.c) and the
+// pagemap entry of one page (fs/proc/task_mmu.c).
+import { files_struct } from "../kernel/types";
+import { find_task, task_bounce } from "../kernel/sched";
+import { fget } from "./file";
+import { FILE_UFFD } from "./types";
+import { EBADF, EINVAL } from "../abi/errno";
+import { mm_struct } from "../mm/types";
+import { TASK_SIZE } from "../abi/uapi";
+import { pte_offset, pte_present, pte_uffd_wp, is_pte_marker, pte_marker_get, PTE_MARKER_UFFD_WP } from "../mm/pgtable";
+import { userfaultfd_show_fdinfo } from "./userfaultfd";
+
+/** seq_show's ->show_fdinfo part for fd `fd` of task `tid`, into its bounce page: the length, or -EBADF. */
+export function proc_fdinfo(tid: i32, fd: i32): i32 {
+  let t = find_task(tid);
+  if (!t || t.files == 0) return -EBADF;
+  let f = fget(changetype<files_struct>(<usize>t.files), fd);
+  if (!f) return -EBADF;
+  if (f.f_kind == FILE_UFFD) return userfaultfd_show_fdinfo(f, task_bounce(t));
+  return 0;
+}
+
+/** pagemap_pte_range's view of one PTE, compressed: PM_* bits below (the host builds the u64 entry). */
+export const PAGEMAP_PRESENT: i32 = 1;
+export const PAGEMAP_UFFD_WP: i32 = 2;
+
+/**
+ * /proc/<pid>/pagemap for the page at `addr` of task `tid`: PAGEMAP_PRESENT for a present
+ * PTE, PAGEMAP_UFFD_WP for a uffd-wp protected PTE or a uffd-wp marker; -EINVAL for no task.
+ */
+export function proc_pagemap(tid: i32, addr: u64): i32 {
+  let t = find_task(tid);
+  if (!t || t.mm == 0) return -EINVAL;
+  let mm = changetype<mm_struct>(<usize>t.mm);
+  if (mm.pgd == 0 || addr >= TASK_SIZE) return 0;
+  let ptep = pte_offset(<usize>mm.pgd, addr);
+  if (ptep == 0) return 0;
+  let pte = load<u64>(ptep);
+  if (pte == 0) return 0;
+  if (pte_present(pte)) return PAGEMAP_PRESENT | (pte_uffd_wp(pte) ? PAGEMAP_UFFD_WP : 0);
+  if (is_pte_marker(pte) && (pte_marker_get(pte) & PTE_MARKER_UFFD_WP)) return PAGEMAP_UFFD_WP;
+  return 0;
+}
