@@ -40,6 +40,7 @@ function expectMmapChanging(uffd: Userfaultfd, a: number, src: number): void {
   const fills: [string, () => unknown][] = [
     ["copy", () => uffd.copy(a, src, PAGE)],
     ["zeropage", () => uffd.zeropage(a, PAGE)],
+    ["move", () => uffd.move(a, src, PAGE)],
     ["continue", () => uffd.continue(a, PAGE)],
     ["poison", () => uffd.poison(a, PAGE)],
   ];

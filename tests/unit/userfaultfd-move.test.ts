@@ -165,9 +165,31 @@ describe("UFFDIO_MOVE errors (§7.10)", () => {
     expect(k.checkInvariants()).toBe(true);
   });
 
-  // kernel-as/fs/userfaultfd.ts userfaultfd_move checks ctx.mmap_changing before the copy-in and
-  // move_pages re-checks it; nothing sets it until EVENT_REMOVE/REMAP/UNMAP exist.
-  it.todo("mmap_changing: EAGAIN first, -EAGAIN in the out-field (needs the non-cooperative events)");
+  it("mmap_changing: EAGAIN first (before the mode and range checks), -EAGAIN in the out-field, nothing moved", async () => {
+    const { k } = await boot();
+    const p = k.spawn();
+    const uffd = p.userfaultfd(A.O_NONBLOCK | A.UFFD_USER_MODE_ONLY);
+    uffd.api(A.UFFD_FEATURE_EVENT_REMOVE);
+    const a = p.mmap(0, 2 * PAGE, RW, ANON);
+    const s = p.mmap(0, PAGE, RW, ANON);
+    uffd.register(a, 2 * PAGE, MISSING);
+    p.thread.fill(s, 7, PAGE);
+    const frame = p.thread.translate(s);
+    const prod = p.newThread();
+    const dontneed = () => prod.syscall(A.__NR_madvise, a, PAGE, A.MADV_DONTNEED);
+    expect(dontneed).toThrow(WouldBlockError); // REMOVE delivered and unread: mmap_changing
+    const EAGAIN = -BigInt(A.EAGAIN);
+    expect(rawMove(p, uffd.fd, a + PAGE, s, PAGE)).toEqual([EAGAIN, EAGAIN]);
+    expect(rawMove(p, uffd.fd, a + PAGE, s, PAGE, 0x80)).toEqual([EAGAIN, EAGAIN]); // bad mode bits
+    expect(rawMove(p, uffd.fd, a + 1, s, PAGE)).toEqual([EAGAIN, EAGAIN]); // misaligned dst
+    expectFill(() => uffd.move(a + PAGE, s, PAGE), "EAGAIN", EAGAIN);
+    expect(p.thread.translate(s)).toBe(frame); // the source page did not move
+    expect(uffd.read()).toEqual([{ event: "remove", start: a, end: a + PAGE }]);
+    expect(dontneed()).toBe(0n);
+    expect(uffd.move(a + PAGE, s, PAGE)).toBe(BigInt(PAGE)); // no EEXIST: nothing had moved
+    expect(p.thread.translate(a + PAGE)).toBe(frame);
+    expect(k.checkInvariants()).toBe(true);
+  });
 });
 
 describe("a fault-driven MOVE handler", () => {
