@@ -285,6 +285,42 @@ describe("COPY whose source faults (§7.5, seed patch 05)", () => {
     expectFill(() => caller.copy(a, s, 2 * PAGE), "EEXIST", -BigInt(A.EEXIST));
   });
 
+  it("the waiting COPY's restart block holds the userfaultfd: close() releases it only once the call is abandoned", async () => {
+    const { k, p, uffd, a, s } = await srcSetup();
+    const t = p.newThread();
+    const caller = new Userfaultfd(p, uffd.fd, t);
+    expect(() => caller.copy(a, s, 2 * PAGE)).toThrow(WouldBlockError);
+    expect(k.stats().uffdCtxs).toBe(1);
+    uffd.close(); // the ioctl still holds the file (Linux's fdget): no release, the copy keeps waiting
+    expect(k.stats().uffdCtxs).toBe(1);
+    // the reissue finds the fd closed: not the same call; the restart is dropped, then the ctx
+    expectErrno(() => caller.copy(a, s, 2 * PAGE), "EBADF");
+    expect(k.stats().uffdCtxs).toBe(0);
+    expect(k.checkInvariants()).toBe(true);
+  });
+
+  it("a resumed COPY whose out-field then hits a userfault waits again, and its reissue only writes the out-field", async () => {
+    const { k, p, uffd, a, s, b } = await srcSetup();
+    const t = p.newThread();
+    // the argument straddles two pages of $b: its 32 bytes at the end of page 2, the out-field on page 3,
+    // which is then registered and dropped so that writing it faults
+    const arg = b + 3 * PAGE - 32;
+    [BigInt(a), BigInt(s), BigInt(2 * PAGE), 0n].forEach((w, i) => t.store64(arg + 8 * i, w));
+    uffd.register(b + 3 * PAGE, PAGE, MISSING);
+    p.madvise(b + 3 * PAGE, PAGE, A.MADV_DONTNEED);
+    const copy = () => t.syscall(A.__NR_ioctl, uffd.fd, A.UFFDIO_COPY, arg);
+    expect(copy).toThrow(WouldBlockError); // the source's page 1 is a userfault
+    expect(uffd.read()).toEqual([{ event: "pagefault", flags: 0n, address: s + PAGE, ptid: 0 }]);
+    uffd.copy(s + PAGE, b, PAGE);
+    expect(copy).toThrow(WouldBlockError); // resumed at page 1, done; now the out-field's page faults
+    expect(uffd.read()).toEqual([{ event: "pagefault", flags: 1n, address: b + 3 * PAGE, ptid: 0 }]);
+    uffd.zeropage(b + 3 * PAGE, PAGE);
+    expect(copy()).toBe(0n); // not EEXIST: neither page is filled again
+    expect(p.thread.load64(arg + 32)).toBe(BigInt(2 * PAGE));
+    expect(p.thread.load8(a + PAGE)).toBe(0x33);
+    expect(k.checkInvariants()).toBe(true);
+  });
+
   it("a different COPY from the same staging address after the wake is a new call, not a resumption", async () => {
     const { p, uffd, a, s, b } = await srcSetup();
     const t = p.newThread();
