@@ -56,7 +56,8 @@ export function runUffdNative(steps: string[]): string[] {
 // ── uffdlab ────────────────────────────────────────────────────────────────────────────────────────
 const IOCTLS: Record<string, number> = {
   API: A.UFFDIO_API, REGISTER: A.UFFDIO_REGISTER, UNREGISTER: A.UFFDIO_UNREGISTER, WAKE: A.UFFDIO_WAKE,
-  COPY: A.UFFDIO_COPY, ZEROPAGE: A.UFFDIO_ZEROPAGE, MOVE: A.UFFDIO_MOVE,
+  COPY: A.UFFDIO_COPY, ZEROPAGE: A.UFFDIO_ZEROPAGE, MOVE: A.UFFDIO_MOVE, WRITEPROTECT: A.UFFDIO_WRITEPROTECT,
+  CONTINUE: A.UFFDIO_CONTINUE, POISON: A.UFFDIO_POISON,
 };
 const ename = (e: number): string => (A.ERRNO_NAMES as Record<number, string>)[e] ?? `E${e}`;
 const isErr = (r: bigint) => r < 0n && r > -4096n;

@@ -18,8 +18,9 @@
  *   fill ADDR LEN BYTE            memset by the main thread                           → ok
  *   load ADDR LEN                 → ok digest=… first=0x.. nonzero=N
  *   ioctl FD CMD W0 W1 …          the argument is the words W0…; its size is _IOC_SIZE(CMD) (missing
- *                                 words are 0). CMD: API REGISTER UNREGISTER WAKE COPY ZEROPAGE MOVE or
- *                                 a number. → ok|err E, then one token per word after the call:
+ *                                 words are 0). CMD: API REGISTER UNREGISTER WAKE COPY ZEROPAGE MOVE
+ *                                 WRITEPROTECT CONTINUE POISON or a number. → ok|err E, then one
+ *                                 token per word after the call:
  *                                 `=` if unchanged, else the value (-N for -4095..-1, else 0x-hex)
  *   read FD LEN                   read(FD, buf, LEN) → ok N {msg} | err E
  *                                 msg = ev=0x.. flags=0x.. addr=$NAME+0x.. ptid=N zero=0|1
@@ -170,6 +171,9 @@ static long ioctl_nr(const char *t)
     if (!strcmp(t, "COPY")) return 0xC028AA03;
     if (!strcmp(t, "ZEROPAGE")) return 0xC020AA04;
     if (!strcmp(t, "MOVE")) return 0xC028AA05;
+    if (!strcmp(t, "WRITEPROTECT")) return 0xC018AA06;
+    if (!strcmp(t, "CONTINUE")) return 0xC020AA07;
+    if (!strcmp(t, "POISON")) return 0xC020AA08;
     return (long)val(t);
 }
 
