@@ -14,7 +14,7 @@
 //   +8   the 64-bit counter, read and written through the simulated MMU;
 //   +16  a non-zero placeholder (1).
 // The shadow `count_verify[]` is a Float64Array (on a SharedArrayBuffer in the stress test).
-import { Userfaultfd, FillError, SystemError, WouldBlockError, type Process, type Thread, type UffdMsg } from "../../host-ts/index.js";
+import { Userfaultfd, FillError, SystemError, type Process, type Thread, type UffdMsg } from "../../host-ts/index.js";
 import * as A from "../../host-ts/abi.gen.js";
 
 export const PAGE = 4096;
@@ -329,6 +329,3 @@ export async function uffdPollThread(at: { yield(): Promise<void>; thread: Threa
     await at.yield();
   }
 }
-
-/** A thread-level access that may block in a userfault, for code that takes either thread kind. */
-export function isWouldBlock(e: unknown): boolean { return e instanceof WouldBlockError; }
