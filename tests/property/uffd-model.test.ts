@@ -37,6 +37,8 @@ const WP = 2;
 const srcByte = (j: number) => 0x11 * (j + 1);
 const F_WRITE = Number(A.UFFD_PAGEFAULT_FLAG_WRITE);
 const F_WP = Number(A.UFFD_PAGEFAULT_FLAG_WP);
+const F_MINOR = Number(A.UFFD_PAGEFAULT_FLAG_MINOR);
+const MINOR = 4;
 
 // ---- the model ----
 
@@ -45,15 +47,24 @@ interface Access { page: number; write: boolean; value: number }
 interface MThread { pending: Access | null; blocked: boolean }
 interface Msg { page: number; flags: number; tid: number }
 
+type Pte = "none" | "present" | "poison";
+
 class Model {
+  constructor(readonly shmem: boolean) {}
+  // anonymous memory: what each page is
   pages: PageState[] = Array.from({ length: NPAGES }, () => ({ kind: "none" }) as PageState);
+  // shmem: the page cache (a byte, or null for a hole) and what the registered mapping's PTE is
+  cache: (number | null)[] = new Array(NPAGES).fill(null);
+  pte: Pte[] = new Array(NPAGES).fill("none");
   wp: boolean[] = new Array(NPAGES).fill(false);
   mode = 0; // registration of the whole VMA (0: none)
   open = true;
   threads: MThread[] = Array.from({ length: NTHREADS }, () => ({ pending: null, blocked: false }));
   unread: Msg[] = [];
 
-  present(i: number): boolean { return this.pages[i].kind === "zero" || this.pages[i].kind === "data"; }
+  present(i: number): boolean {
+    return this.shmem ? this.pte[i] === "present" : this.pages[i].kind === "zero" || this.pages[i].kind === "data";
+  }
 
   /** Wake the blocked threads whose fault page lies in [first, first + n); their unread messages go. */
   wake(first: number, n: number): void {
@@ -72,6 +83,21 @@ class Model {
       this.unread.push({ page: a.page, flags, tid });
       return "blocked";
     };
+    if (this.shmem) {
+      // §8.2: hole + MISSING → MISSING; cached + MINOR → MINOR; otherwise the normal shmem fault
+      const i = a.page;
+      if (this.pte[i] === "poison") return this.done(tid, "SIGBUS");
+      if (this.pte[i] === "none") {
+        const w = a.write ? F_WRITE : 0;
+        if (this.cache[i] === null && this.mode & MISSING) return block(w);
+        if (this.cache[i] !== null && this.mode & MINOR) return block(F_MINOR | w);
+        if (this.cache[i] === null) this.cache[i] = 0;
+        this.pte[i] = "present";
+      }
+      if (!a.write) return this.done(tid, this.cache[i]!);
+      this.cache[i] = a.value;
+      return this.done(tid, "ok");
+    }
     if (p.kind === "poison") return this.done(tid, "SIGBUS");
     if (p.kind === "none") {
       if (this.mode & MISSING) return block(a.write ? F_WRITE : 0);
@@ -105,7 +131,7 @@ class Model {
   }
 }
 
-const ERRNO: Record<string, number> = { ENOENT: A.ENOENT, EEXIST: A.EEXIST, EINVAL: A.EINVAL, EAGAIN: A.EAGAIN };
+const ERRNO: Record<string, number> = { ENOENT: A.ENOENT, EEXIST: A.EEXIST, EINVAL: A.EINVAL, EAGAIN: A.EAGAIN, EFAULT: A.EFAULT };
 
 /** What a step produced: a loaded value, "ok" (a store), "blocked", a signal, or an ioctl result. */
 type Outcome = number | "ok" | "blocked" | "SIGBUS" | "SIGSEGV" | { errno?: string; out?: number } | { msgs: string[] };
@@ -118,6 +144,8 @@ interface Sut {
   uffd: Userfaultfd;
   dst: number;
   src: number;
+  /** shmem: an unregistered MAP_SHARED alias of dst's memfd (0 for anon) */
+  alias: number;
   threads: Thread[];
   words: Int32Array[];
 }
@@ -170,7 +198,9 @@ type Cmd =
   | { op: "read" }
   | { op: "register"; mode: number }
   | { op: "unregister" }
-  | { op: "close" };
+  | { op: "close" }
+  | { op: "alias"; page: number; value: number }
+  | { op: "dontneed"; page: number; n: number };
 
 const range = fc.integer({ min: 0, max: NPAGES - 1 }).chain((page) => fc.record({ page: fc.constant(page), n: fc.integer({ min: 1, max: NPAGES - page }) }));
 
@@ -203,6 +233,7 @@ const COMMANDS: Command[] = [
       const got = fillResult(() => s.uffd.copy(s.dst + c.page * PAGE, s.src + c.src * PAGE, c.n * PAGE, mode));
       let want: Outcome;
       if (m.mode && c.wp && !(m.mode & WP)) want = { errno: "EINVAL", out: -A.EINVAL };
+      else if (m.shmem) want = m.fill(c.page, c.n, (i) => shmemFill(m, i, srcByte(c.src + i - c.page)), c.dontwake);
       else {
         want = m.fill(c.page, c.n, (i) => {
           if (m.present(i)) return "EEXIST";
@@ -220,7 +251,7 @@ const COMMANDS: Command[] = [
     run(s, m, c) {
       if (!m.open) return null;
       const got = fillResult(() => s.uffd.zeropage(s.dst + c.page * PAGE, c.n * PAGE, c.dontwake ? A.UFFDIO_ZEROPAGE_MODE_DONTWAKE : 0));
-      const want = m.fill(c.page, c.n, (i) => {
+      const want = m.shmem ? m.fill(c.page, c.n, (i) => shmemFill(m, i, 0), c.dontwake) : m.fill(c.page, c.n, (i) => {
         if (m.pages[i].kind !== "none") return "EEXIST"; // markers (poison) are not overwritten on a private VMA
         m.pages[i] = { kind: "zero" };
         m.wp[i] = false;
@@ -235,8 +266,16 @@ const COMMANDS: Command[] = [
     run(s, m, c) {
       if (!m.open) return null;
       const got = fillResult(() => s.uffd.continue(s.dst + c.page * PAGE, c.n * PAGE));
-      // Anonymous memory has no page cache to continue from (§7.7).
-      const want: Outcome = m.mode ? { errno: "EINVAL", out: -A.EINVAL } : { errno: "ENOENT", out: -A.ENOENT };
+      // Anonymous memory has no page cache to continue from (§7.7). shmem: not cached → EFAULT,
+      // a PTE already there → EEXIST, a poison marker is overwritten.
+      const want: Outcome = !m.shmem
+        ? (m.mode ? { errno: "EINVAL", out: -A.EINVAL } : { errno: "ENOENT", out: -A.ENOENT })
+        : m.fill(c.page, c.n, (i) => {
+          if (m.cache[i] === null) return "EFAULT";
+          if (m.pte[i] === "present") return "EEXIST";
+          m.pte[i] = "present";
+          return null;
+        }, false);
       return { got, want };
     },
   } as Command<Extract<Cmd, { op: "continue" }>>,
@@ -247,6 +286,11 @@ const COMMANDS: Command[] = [
       if (!m.open) return null;
       const got = fillResult(() => s.uffd.poison(s.dst + c.page * PAGE, c.n * PAGE));
       const want = m.fill(c.page, c.n, (i) => {
+        if (m.shmem) {
+          if (m.pte[i] !== "none") return "EEXIST";
+          m.pte[i] = "poison"; // in the page table only: the cache and the alias are unaffected
+          return null;
+        }
         if (m.pages[i].kind !== "none") return "EEXIST";
         m.pages[i] = { kind: "poison" };
         m.wp[i] = false;
@@ -299,9 +343,9 @@ const COMMANDS: Command[] = [
   } as Command<Extract<Cmd, { op: "read" }>>,
   {
     weight: 1,
-    arb: fc.record({ op: fc.constant("register" as const), mode: fc.constantFrom(MISSING, WP, MISSING | WP) }),
+    arb: fc.record({ op: fc.constant("register" as const), mode: fc.constantFrom(MISSING, WP, MISSING | WP, MINOR, MISSING | MINOR) }),
     run(s, m, c) {
-      if (!m.open || m.mode) return null;
+      if (!m.open || m.mode || !modesFor(m.shmem).includes(c.mode)) return null;
       let got: Outcome;
       try {
         got = { out: Number(s.uffd.register(s.dst, NPAGES * PAGE, c.mode)) };
@@ -310,7 +354,7 @@ const COMMANDS: Command[] = [
         got = { errno: e.code };
       }
       m.mode = c.mode;
-      return { got, want: { out: c.mode & WP ? 0x17c : 0x13c } };
+      return { got, want: { out: c.mode & WP ? 0x17c : c.mode & MINOR ? 0x1bc : 0x13c } };
     },
   } as Command<Extract<Cmd, { op: "register" }>>,
   {
@@ -336,7 +380,46 @@ const COMMANDS: Command[] = [
       return { got, want: {} };
     },
   } as Command<Extract<Cmd, { op: "close" }>>,
+  {
+    weight: 2,
+    arb: fc.record({ op: fc.constant("alias" as const), page: fc.integer({ min: 0, max: NPAGES - 1 }), value: fc.integer({ min: 1, max: 255 }) }),
+    run(s, m, c) {
+      // shmem: a write through the unregistered alias fills the page cache without any userfault
+      if (!m.shmem) return null;
+      s.p.thread.store8(s.alias + c.page * PAGE, c.value);
+      m.cache[c.page] = c.value;
+      return { got: "ok", want: "ok" };
+    },
+  } as Command<Extract<Cmd, { op: "alias" }>>,
+  {
+    weight: 1,
+    arb: fc.record({ op: fc.constant("dontneed" as const), r: range }).map(({ op, r }) => ({ op, ...r })),
+    run(s, m, c) {
+      // MADV_DONTNEED zaps the range's PTEs, poison markers included (§7.8); the page cache stays.
+      const got = plainResult(() => s.p.madvise(s.dst + c.page * PAGE, c.n * PAGE, A.MADV_DONTNEED));
+      for (let i = c.page; i < c.page + c.n; i++) {
+        if (m.shmem) m.pte[i] = "none";
+        else m.pages[i] = { kind: "none" };
+        m.wp[i] = false;
+      }
+      return { got, want: {} };
+    },
+  } as Command<Extract<Cmd, { op: "dontneed" }>>,
 ];
+
+/** The registration modes each memory type takes in this model. */
+const modesFor = (shmem: boolean) => (shmem ? [MISSING, MINOR, MISSING | MINOR] : [MISSING, WP, MISSING | WP]);
+
+/**
+ * A shared-VMA fill of one page (COPY, or ZEROPAGE's zeroed folio): a PTE there → EEXIST (a poison
+ * marker is overwritten); a page already in the cache → EEXIST (the cache insertion fails).
+ */
+function shmemFill(m: Model, i: number, byte: number): string | null {
+  if (m.pte[i] === "present" || m.cache[i] !== null) return "EEXIST";
+  m.cache[i] = byte;
+  m.pte[i] = "present";
+  return null;
+}
 
 /** close(): the ctx is released — everything unregistered, every waiter woken (§8.7). */
 function closeModel(m: Model): void {
@@ -358,7 +441,7 @@ let kernel: Kernel | null = null;
 let base: Baseline | null = null;
 const counts = new Map<string, number>();
 
-async function runSequence(initialMode: number, cmds: Cmd[]): Promise<void> {
+async function runSequence(shmem: boolean, initialMode: number, cmds: Cmd[]): Promise<void> {
   if (!kernel) {
     kernel = await Kernel.boot({ memoryBytes: 16 << 20 });
     const st = kernel.stats();
@@ -370,14 +453,24 @@ async function runSequence(initialMode: number, cmds: Cmd[]): Promise<void> {
   try {
     const uffd = p.userfaultfd(A.O_NONBLOCK | A.UFFD_USER_MODE_ONLY);
     uffd.api();
-    const dst = p.mmap(0, NPAGES * PAGE, A.PROT_READ | A.PROT_WRITE, A.MAP_PRIVATE | A.MAP_ANONYMOUS);
+    let dst: number;
+    let alias = 0;
+    if (shmem) {
+      const fd = p.memfdCreate("model");
+      p.ftruncate(fd, NPAGES * PAGE);
+      dst = p.mmap(0, NPAGES * PAGE, A.PROT_READ | A.PROT_WRITE, A.MAP_SHARED, fd, 0);
+      alias = p.mmap(0, NPAGES * PAGE, A.PROT_READ | A.PROT_WRITE, A.MAP_SHARED, fd, 0);
+      p.close(fd);
+    } else {
+      dst = p.mmap(0, NPAGES * PAGE, A.PROT_READ | A.PROT_WRITE, A.MAP_PRIVATE | A.MAP_ANONYMOUS);
+    }
     const src = p.mmap(0, NPAGES * PAGE, A.PROT_READ | A.PROT_WRITE, A.MAP_PRIVATE | A.MAP_ANONYMOUS);
     for (let j = 0; j < NPAGES; j++) p.thread.fill(src + j * PAGE, srcByte(j), PAGE);
     const threads = Array.from({ length: NTHREADS }, () => p.newThread());
     const words = threads.map((t) => new Int32Array(t.frame.buffer, t.frame.byteOffset + A.host_frame.wait_word, 1));
-    const s: Sut = { k, p, uffd, dst, src, threads, words };
-    const m = new Model();
-    if (initialMode) {
+    const s: Sut = { k, p, uffd, dst, src, alias, threads, words };
+    const m = new Model(shmem);
+    if (initialMode && modesFor(shmem).includes(initialMode)) {
       uffd.register(dst, NPAGES * PAGE, initialMode);
       m.mode = initialMode;
     }
@@ -423,14 +516,19 @@ async function runSequence(initialMode: number, cmds: Cmd[]): Promise<void> {
 }
 
 describe("userfaultfd model (property, uffdlab kernel)", () => {
-  it(`${RUNS} random sequences of faults, fills, read, register/unregister and close agree with the model`, { timeout: 300_000 }, async () => {
-    await fc.assert(
-      fc.asyncProperty(fc.constantFrom(0, MISSING, WP, MISSING | WP), fc.array(cmdArb, { minLength: 1, maxLength: STEPS }), async (mode, cmds) => {
-        await runSequence(mode, cmds);
-      }),
-      { numRuns: RUNS, seed: SEED },
-    );
-    // The sequences reached every command, and threads really blocked and resumed.
-    for (const op of [...OPS, "blocked"]) expect(counts.get(op) ?? 0, op).toBeGreaterThan(0);
-  });
+  for (const shmem of [false, true]) {
+    const what = shmem ? "shmem (memfd MAP_SHARED + alias)" : "anonymous memory";
+    it(`${what}: ${RUNS} random sequences of faults, fills, read, register/unregister and close agree with the model`, { timeout: 300_000 }, async () => {
+      counts.clear();
+      await fc.assert(
+        fc.asyncProperty(fc.constantFrom(0, ...modesFor(shmem)), fc.array(cmdArb, { minLength: 1, maxLength: STEPS }), async (mode, cmds) => {
+          await runSequence(shmem, mode, cmds);
+        }),
+        { numRuns: RUNS, seed: SEED },
+      );
+      // The sequences reached every command that applies, and threads really blocked and resumed.
+      const ops = OPS.filter((op) => !(op === "alias" && !shmem));
+      for (const op of [...ops, "blocked"]) expect(counts.get(op) ?? 0, op).toBeGreaterThan(0);
+    });
+  }
 });
