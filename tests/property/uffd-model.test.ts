@@ -1,11 +1,13 @@
 /**
  * Property tests for userfaultfd: random sequences of faults, fills (COPY, ZEROPAGE, CONTINUE,
- * POISON, WRITEPROTECT, WAKE), read(), REGISTER / UNREGISTER and close(), run on the uffdlab kernel
+ * POISON, WRITEPROTECT, WAKE), read(), REGISTER / UNREGISTER, MADV_DONTNEED and close(), run on the uffdlab kernel
  * and on a deliberately simple model of what each page holds and which threads are blocked.
  * (tests/property/uffd-target.ts is the uffdlab target of the *mm* model tests; this file has its
  * own model, since the mm model knows nothing of userfaultfd.)
  *
- * The memory is 4 private anonymous pages, one VMA, registered as a whole (MISSING, WP or both).
+ * The memory is 4 pages, one VMA, registered as a whole: private anonymous (MISSING, WP or both),
+ * or a memfd mapped MAP_SHARED (MISSING, MINOR or both) with an unregistered alias mapping through
+ * which the page cache is filled without userfaults. MADV_DONTNEED zaps PTEs (and markers).
  * Three faulting threads behave as the scheduler's async threads do: an access that must wait
  * leaves its thread blocked (the kernel queued it: its wait word is 1) until a fill, WAKE,
  * UNREGISTER or close() wakes it (wait word 0); the thread's next step then retries the same
