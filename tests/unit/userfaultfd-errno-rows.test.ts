@@ -124,3 +124,31 @@ describe("§7.5 COPY whose source page userfaults (known difference)", () => {
     expect(res).toBe(BigInt(2 * PAGE)); // uffdlab today: FillError EAGAIN, bytes 4096
   });
 });
+
+describe("§7.2 REGISTER / §7.3 UNREGISTER: a split beyond vm.max_map_count is ENOMEM", () => {
+  it("with 65530 VMAs, REGISTER or mprotect of a page inside a VMA fails with ENOMEM; whole VMAs and single splits still work", async () => {
+    const { k, p } = await boot({ memoryBytes: 64 << 20 });
+    const uffd = p.userfaultfd(A.O_NONBLOCK | A.UFFD_USER_MODE_ONLY);
+    uffd.api();
+    // 65526 single pages with gaps (MAP_FIXED, descending: cheap to insert), then 4-page VMAs.
+    const top = 0x6000_0000_0000;
+    const big = top + 0x10_0000;
+    p.mmap(big, 4 * PAGE, RW, ANON | A.MAP_FIXED);
+    let count = p.vmas().length;
+    for (let i = 0; count < A.DEFAULT_MAX_MAP_COUNT - 1; i++, count++) p.mmap(top - 2 * i * PAGE, PAGE, RW, ANON | A.MAP_FIXED);
+    // One split still fits (map_count 65529 → 65530)...
+    uffd.register(big, PAGE, MISSING);
+    // ...then a split is ENOMEM, for REGISTER, UNREGISTER of part of a VMA and mprotect alike.
+    expectErrno(() => uffd.register(big + 2 * PAGE, PAGE, MISSING), "ENOMEM");
+    expectErrno(() => p.mprotect(big + 2 * PAGE, PAGE, A.PROT_READ), "ENOMEM");
+    uffd.register(big + PAGE, 3 * PAGE, MISSING); // the whole rest of the VMA: no split
+    expectErrno(() => uffd.unregister(big + 2 * PAGE, PAGE), "ENOMEM");
+    uffd.unregister(big, 4 * PAGE); // merges back into one VMA: map_count 65529
+    expectErrno(() => uffd.register(big + 2 * PAGE, PAGE, MISSING), "ENOMEM"); // the second of its two splits (the first stays, as in Linux)
+    expectErrno(() => uffd.register(big + 3 * PAGE, PAGE, MISSING), "ENOMEM");
+    p.munmap(top, PAGE); // one VMA fewer: room for one split
+    uffd.register(big + 3 * PAGE, PAGE, MISSING);
+    p.thread.store8(big + 2 * PAGE, 1); // not registered: no userfault
+    expect(k.checkInvariants()).toBe(true);
+  });
+});
