@@ -13,8 +13,8 @@
 //
 // Environment: UFFD_STRESS_BOUNCES / UFFD_STRESS_PAGES (per CPU) override the anon configuration;
 // UFFD_STRESS_VERBOSE=1 prints per-bounce counts.
-import { describe, it, expect, beforeAll } from "vitest";
-import { mkdtempSync } from "node:fs";
+import { describe, it, expect, beforeAll, afterAll } from "vitest";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Kernel, runInWorker, WouldBlockError, type Thread } from "../../host-ts/index.js";
@@ -26,16 +26,18 @@ const NR_CPUS = 2;
 const VERBOSE = process.env.UFFD_STRESS_VERBOSE === "1";
 
 let workerScript = "";
+let dir = "";
 beforeAll(async () => {
   // Workers load plain JavaScript: bundle the worker (with uffd-common and the host API) once.
   const esbuild = await import("esbuild");
-  const dir = mkdtempSync(join(tmpdir(), "uffd-stress-"));
+  dir = mkdtempSync(join(tmpdir(), "uffd-stress-"));
   workerScript = join(dir, "uffd-stress-worker.mjs");
   await esbuild.build({
     entryPoints: [new URL("./uffd-stress-worker.ts", import.meta.url).pathname],
     bundle: true, platform: "node", format: "esm", target: "node20", outfile: workerScript, logLevel: "warning",
   });
 });
+afterAll(() => { if (dir) rmSync(dir, { recursive: true, force: true }); });
 
 interface Result {
   faults: number;
