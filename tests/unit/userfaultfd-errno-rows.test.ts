@@ -1,5 +1,5 @@
 // §7 errno rows the host-kernel oracle cannot express (they need a second process, seals, memory
-// exhaustion or a thread that resolves a fault while an ioctl waits). The row list with where
+// exhaustion or 65530 VMAs), and a COPY whose source waits, with async threads. The row list with where
 // each row is tested: tests/conformance/README-uffd-rows.md.
 import { describe, it, expect } from "vitest";
 import { boot, RW, ANON, PAGE, A, expectErrno } from "../helpers/kernel.js";
@@ -85,15 +85,11 @@ describe("§7.5 COPY: allocation failure is ENOMEM", () => {
   });
 });
 
-describe("§7.5 COPY whose source page userfaults (known difference)", () => {
+describe("§7.5 COPY whose source page userfaults", () => {
   // Linux (mfill_atomic): the copy from the source with page faults disabled fails, the locks are
   // dropped, the copy is redone with faults enabled — it waits in the source's userfault — and
-  // the fill goes on: COPY of 2 pages returns 0 with copy = 8192. uffdlab cannot wait inside the
-  // kernel: a call that must wait returns -ERESTARTSYS and is reissued, and a COPY that already
-  // filled pages stops short instead, like read()/write(): EAGAIN with copy = 4096 (the handler's
-  // EAGAIN-retry then finishes the job). Fixing it needs a restart block carrying the fill cursor
-  // across the reissue. it.fails: this test asserts Linux's result and flips when uffdlab agrees.
-  it.fails("a 2-page COPY whose 2nd source page is MISSING-registered waits for it and completes (copy = 8192)", async () => {
+  // the fill goes on where it stopped: COPY of 2 pages returns 0 with copy = 8192.
+  it("a 2-page COPY whose 2nd source page is MISSING-registered waits for it and completes (copy = 8192)", async () => {
     const { k } = await boot();
     const p = k.spawn({ caps: CAP_SYS_PTRACE });
     const uffd = p.userfaultfd(A.O_NONBLOCK); // not USER_MODE_ONLY: the kernel's own access waits
@@ -121,7 +117,8 @@ describe("§7.5 COPY whose source page userfaults (known difference)", () => {
       }],
     ]);
     expect(k.checkInvariants()).toBe(true);
-    expect(res).toBe(BigInt(2 * PAGE)); // uffdlab today: FillError EAGAIN, bytes 4096
+    expect(res).toBe(BigInt(2 * PAGE));
+    expect([p.thread.load8(dst), p.thread.load8(dst + PAGE)]).toEqual([7, 9]);
   });
 });
 
