@@ -45,7 +45,7 @@ export const PHASE = ["idle", "locking", "in a fault (lock word)", "in a fault (
 export type Role = "lock" | "uffd" | "bg";
 export interface StressInit {
   /**
-   * Pacing of the background COPYs: before its k-th page a background thread waits (at most 10 ms)
+   * Pacing of the background COPYs: before its k-th page a background thread waits (at most 50 ms)
    * until the locking threads have done k × bgPace lock operations in this bounce. 0 = full speed,
    * as uffd-stress; pacing keeps the locking threads faulting ahead of the COPYs, so that most
    * pages are filled by racing fault handling (EEXIST on one side, WAKE) rather than in the
@@ -184,7 +184,7 @@ export default function run(t: Thread, d: StressInit): { role: Role; bounces: nu
   const pace = (k: number) => {
     const target = k * d.bgPace;
     for (let v = Atomics.load(ctl, C.LOCK_OPS); v < target; v = Atomics.load(ctl, C.LOCK_OPS)) {
-      if (Atomics.wait(ctl, C.LOCK_OPS, v, 10) === "timed-out") return;
+      if (Atomics.wait(ctl, C.LOCK_OPS, v, 50) === "timed-out") return;
     }
   };
 

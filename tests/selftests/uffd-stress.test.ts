@@ -209,10 +209,11 @@ function report(name: string, r: Result): void {
 }
 
 describe("uffd-stress (§11.4), 2 CPUs × (locking, uffd, background) workers", () => {
-  // The CI configuration: 2 × 1024 pages (8 MiB per area), 26 bounces, COPYs paced at 4 lock
-  // operations per page: ~4,900 userfaults per bounce, ~10 s on 2 shared vCPUs.
+  // The CI configuration: 2 × 1024 pages (8 MiB per area), 24 bounces, COPYs paced at 8 lock
+  // operations per page: ~5,300 userfaults per bounce (measured 122k–150k in all), 8–12 s on 2
+  // vCPUs shared with other work.
   it("anon: ≥ 100,000 userfaults across the workers, every counter verified", { timeout: 180_000 }, async () => {
-    const r = await uffdStress("anon", Number(process.env.UFFD_STRESS_PAGES ?? 1024), Number(process.env.UFFD_STRESS_BOUNCES ?? 26), 1, Number(process.env.UFFD_STRESS_PACE ?? 4));
+    const r = await uffdStress("anon", Number(process.env.UFFD_STRESS_PAGES ?? 1024), Number(process.env.UFFD_STRESS_BOUNCES ?? 24), 1, Number(process.env.UFFD_STRESS_PACE ?? 8));
     report("anon", r);
     expect(r.faults).toBeGreaterThanOrEqual(100_000);
     expect(r.missing).toBeGreaterThan(0);
