@@ -169,11 +169,16 @@ export class Thread {
 
   /**
    * The simulated physical address (linear-memory offset) an access at `addr` resolves to,
-   * faulting it in as needed. For debugging and for measuring translation.
+   * faulting it in as needed (a userfault waits like any access, per `waitMode`). For
+   * debugging, for measuring translation, and for atomics on simulated memory (a futex word
+   * in a user page: Atomics on the shared memory at the returned offset).
    */
   translate(addr: number, write = false): number {
-    const r = this.k.uaccess_translate(this.tid, addr, write ? 1 : 0);
-    if (r < 0) accessFailed(this, r, addr);
+    let r = this.k.uaccess_translate(this.tid, addr, write ? 1 : 0);
+    while (r < 0) {
+      this.slowPath(r, addr);
+      r = this.k.uaccess_translate(this.tid, addr, write ? 1 : 0);
+    }
     return r;
   }
 

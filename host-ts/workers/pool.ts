@@ -15,11 +15,21 @@ export interface WorkerInit {
   data: unknown;
 }
 
+export interface RunOptions {
+  /**
+   * Aborting terminates the worker (even one parked in Atomics.wait) and rejects with the
+   * signal's reason: a watchdog's way out of a hang. The simulated thread is left as the
+   * worker left it (possibly queued on a userfaultfd).
+   */
+  signal?: AbortSignal;
+}
+
 /**
  * Run `script` in a worker thread on simulated thread `t`. Resolves with what the script's
  * function returned (structured-cloned), rejects with its error.
  */
-export async function runInWorker<R = unknown>(k: Kernel, t: Thread, script: string | URL, data?: unknown): Promise<R> {
+export async function runInWorker<R = unknown>(k: Kernel, t: Thread, script: string | URL, data?: unknown, opts: RunOptions = {}): Promise<R> {
+  opts.signal?.throwIfAborted();
   const { Worker } = await import("node:worker_threads");
   // Bundled, this module is dist/index.js and the entry sits beside it; from the sources
   // (tests), host-ts/workers/pool.ts, it is ../../dist/worker.js.
@@ -28,6 +38,7 @@ export async function runInWorker<R = unknown>(k: Kernel, t: Thread, script: str
   k.exports.kernel_enable_smp();
   const init: WorkerInit = { module: k.module, memory: k.memory, build: k.build, tid: t.tid, pid: t.pid, script: String(script), data };
   const w = new Worker(workerUrl, { workerData: init });
+  let onAbort: (() => void) | null = null;
   try {
     return await new Promise<R>((resolve, reject) => {
       w.once("message", (m: { ok: boolean; result?: R; error?: { name: string; message: string; stack?: string } }) => {
@@ -41,8 +52,13 @@ export async function runInWorker<R = unknown>(k: Kernel, t: Thread, script: str
       });
       w.once("error", reject);
       w.once("exit", (code) => { if (code !== 0) reject(new Error(`worker exited with code ${code}`)); });
+      if (opts.signal) {
+        onAbort = () => reject(opts.signal!.reason);
+        opts.signal.addEventListener("abort", onAbort, { once: true });
+      }
     });
   } finally {
+    if (onAbort) opts.signal!.removeEventListener("abort", onAbort);
     await w.terminate();
   }
 }

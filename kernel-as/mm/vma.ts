@@ -8,6 +8,7 @@ import { kmem_cache_alloc, kmem_cache_free } from "./slab";
 import { vm_area_struct, mm_struct } from "./types";
 import { file, inode } from "../fs/types";
 import { get_file, fput } from "../fs/file";
+import { DEFAULT_MAX_MAP_COUNT } from "../abi/uapi";
 import { VMA_OPS_ANON, VM_UFFD_MISSING, VM_UFFD_WP, VM_UFFD_MINOR, VM_SHARED, VM_MAYWRITE, VM_READ, VM_WRITE, VM_EXEC, VM_SOFTDIRTY } from "../abi/kernel";
 
 export const __VM_UFFD_FLAGS: u64 = VM_UFFD_MISSING | VM_UFFD_WP | VM_UFFD_MINOR;
@@ -186,12 +187,17 @@ export function split_vma(mm: mm_struct, v: vm_area_struct, addr: u64): vm_area_
  * already made stays, as in Linux). The caller changes it and then calls vma_try_merge.
  */
 export function vma_modify(mm: mm_struct, v: vm_area_struct, start: u64, end: u64): vm_area_struct | null {
+  // Each split needs map_count below vm.max_map_count, as Linux's split_vma checks (munmap checks
+  // on its own and splits without it). Linux tries a merge with a neighbour first, which needs no
+  // split; uffdlab splits, then merges, so at the very limit such a merge-only change is ENOMEM here.
   if (v.vm_start < start) {
+    if (mm.map_count >= DEFAULT_MAX_MAP_COUNT) return null;
     let n = split_vma(mm, v, start);
     if (!n) return null;
     v = n;
   }
   if (v.vm_end > end) {
+    if (mm.map_count >= DEFAULT_MAX_MAP_COUNT) return null;
     if (!split_vma(mm, v, end)) return null;
   }
   return v;

@@ -360,11 +360,81 @@ const copySource: Case[] = [
     [...SRC_SETUP_OK, "ok", "err EFAULT = = = = -14", "err EAGAIN"]],
 ];
 
+// ── §7 rows not covered above: CONTINUE (§7.7), POISON (§7.8), WRITEPROTECT (§7.9), and the COPY /
+// ZEROPAGE rows on page-cache pages and markers (§7.5, §7.6). The row each case proves is listed in
+// tests/conformance/README-uffd-rows.md. Out-field words: CONTINUE and POISON have four
+// (start len mode mapped|updated), WRITEPROTECT three (start len mode) and no out-field.
+/** $F: 2 pages of memfd $M (2 pages) registered MINOR; $G an unregistered alias; page 0 cached (0x05). */
+const MINOR_SETUP = [...INIT, "memfd M 2", "mapfd F $M 2 3", "ioctl $U REGISTER $F 0x2000 4 0", "mapfd G $M 2 3", "fill $G 0x1000 5"];
+const MINOR_SETUP_OK = [...INIT_OK, "ok fd", "ok", "ok = = = 0x1bc", "ok", "ok"];
+/** $A: 2 anonymous pages registered MISSING|WP. */
+const WP_SETUP = [...INIT, "anon A 2 3", "ioctl $U REGISTER $A 0x2000 3 0"];
+const WP_SETUP_OK = [...INIT_OK, "ok", "ok = = = 0x17c"];
+const section7: Case[] = [
+  ["CONTINUE a cached page: mapped = 4096, the page reads the cache; again: EEXIST (mapped = -17)",
+    [...MINOR_SETUP, "ioctl $U CONTINUE $F 0x1000 0 0x77", "ioctl $U CONTINUE $F 0x1000 0 0x77", "load $F 4096"],
+    [...MINOR_SETUP_OK, "ok = = = 0x1000", "err EEXIST = = = -17", dig(5)]],
+  ["CONTINUE a hole inside EOF: EFAULT (mapped = -14)", [...MINOR_SETUP, "ioctl $U CONTINUE $F+0x1000 0x1000 0 0x77"], [...MINOR_SETUP_OK, "err EFAULT = = = -14"]],
+  ["CONTINUE at EOF on shmem: EINVAL (mapped = -22) (§2.2 row 5)",
+    [...INIT, "memfd M 1", "mapfd F $M 2 3", "ioctl $U REGISTER $F 0x2000 4 0", "ioctl $U CONTINUE $F+0x1000 0x1000 0 0x77"],
+    [...INIT_OK, "ok fd", "ok", "ok = = = 0x1bc", "err EINVAL = = = -22"]],
+  ["CONTINUE mode 4, misaligned start, len 0: EINVAL, out-field untouched",
+    [...MINOR_SETUP, "ioctl $U CONTINUE $F 0x1000 4 0x77", "ioctl $U CONTINUE $F+8 0x1000 0 0x77", "ioctl $U CONTINUE $F 0 0 0x77"],
+    [...MINOR_SETUP_OK, "err EINVAL = = = =", "err EINVAL = = = =", "err EINVAL = = = ="]],
+  ["CONTINUE_MODE_WP on a VMA not registered WP: EINVAL (mapped = -22)", [...MINOR_SETUP, "ioctl $U CONTINUE $F 0x1000 2 0x77"], [...MINOR_SETUP_OK, "err EINVAL = = = -22"]],
+  ["CONTINUE on registered anonymous memory: EINVAL (-22); on an unregistered page: ENOENT (-2)",
+    [...COPY_SETUP, "ioctl $U CONTINUE $A 0x1000 0 0x77", "anon P 1 3", "ioctl $U CONTINUE $P 0x1000 0 0x77"],
+    [...COPY_SETUP_OK, "err EINVAL = = = -22", "ok", "err ENOENT = = = -2"]],
+  ["CONTINUE on a MISSING-only shmem range maps the cached page",
+    [...INIT, "memfd M 1", "mapfd F $M 1 3", "ioctl $U REGISTER $F 0x1000 1 0", "mapfd G $M 1 3", "fill $G 0x1000 9", "ioctl $U CONTINUE $F 0x1000 0 0x77", "load $F 4096"],
+    [...INIT_OK, "ok fd", "ok", "ok = = = 0x13c", "ok", "ok", "ok = = = 0x1000", dig(9)]],
+  ["NULL argument: CONTINUE, POISON, WRITEPROTECT all EFAULT", [...INIT, "ioctl0 $U CONTINUE", "ioctl0 $U POISON", "ioctl0 $U WRITEPROTECT"],
+    [...INIT_OK, "err EFAULT", "err EFAULT", "err EFAULT"]],
+  ["before UFFDIO_API: CONTINUE, POISON, WRITEPROTECT EINVAL, out-fields untouched",
+    ["uffd U 1", "anon A 1 3", "ioctl $U CONTINUE $A 0x1000 0 0x77", "ioctl $U POISON $A 0x1000 0 0x77", "ioctl $U WRITEPROTECT $A 0x1000 1"],
+    ["ok fd", "ok", "err EINVAL = = = =", "err EINVAL = = = =", "err EINVAL = = ="]],
+  ["POISON a hole: updated = 4096; again: EEXIST (-17); COPY overwrites the marker",
+    [...COPY_SETUP, "ioctl $U POISON $A 0x1000 0 0x77", "ioctl $U POISON $A 0x1000 0 0x77", "ioctl $U COPY $A $S 0x1000 0 0x77", "load $A 4096"],
+    [...COPY_SETUP_OK, "ok = = = 0x1000", "err EEXIST = = = -17", "ok = = = = 0x1000", dig(0x5a)]],
+  ["POISON a populated page: EEXIST (-17); 2 pages, the 2nd populated: EAGAIN (4096)",
+    [...COPY_SETUP, "ioctl $U ZEROPAGE $A+0x1000 0x1000 0 0", "ioctl $U POISON $A+0x1000 0x1000 0 0x77", "ioctl $U POISON $A 0x2000 0 0x77"],
+    [...COPY_SETUP_OK, "ok = = = 0x1000", "err EEXIST = = = -17", "err EAGAIN = = = 0x1000"]],
+  ["POISON mode 2, len 0: EINVAL untouched; DONTWAKE fine; unregistered: ENOENT (-2)",
+    [...COPY_SETUP, "ioctl $U POISON $A 0x1000 2 0x77", "ioctl $U POISON $A 0 0 0x77", "ioctl $U POISON $A 0x1000 1 0x77", "anon P 1 3", "ioctl $U POISON $P 0x1000 0 0x77"],
+    [...COPY_SETUP_OK, "err EINVAL = = = =", "err EINVAL = = = =", "ok = = = 0x1000", "ok", "err ENOENT = = = -2"]],
+  ["POISON at shmem EOF: EFAULT (-14); inside EOF fine, and a uffd-wp marker is refused (EEXIST)",
+    [...INIT, "memfd M 1", "mapfd F $M 2 3", "ioctl $U REGISTER $F 0x2000 3 0", "ioctl $U POISON $F+0x1000 0x1000 0 0x77", "ioctl $U WRITEPROTECT $F 0x1000 1", "ioctl $U POISON $F 0x1000 0 0x77"],
+    [...INIT_OK, "ok fd", "ok", "ok = = = 0x17c", "err EFAULT = = = -14", "ok = = =", "err EEXIST = = = -17"]],
+  ["WRITEPROTECT WP|DONTWAKE, mode 4, misaligned, len 0: EINVAL",
+    [...WP_SETUP, "ioctl $U WRITEPROTECT $A 0x1000 3", "ioctl $U WRITEPROTECT $A 0x1000 4", "ioctl $U WRITEPROTECT $A+1 0x1000 1", "ioctl $U WRITEPROTECT $A 0 1"],
+    [...WP_SETUP_OK, "err EINVAL = = =", "err EINVAL = = =", "err EINVAL = = =", "err EINVAL = = ="]],
+  ["WRITEPROTECT protect, resolve, resolve with DONTWAKE: all succeed",
+    [...INIT, "anon A 2 3", "fill $A 0x2000 1", "ioctl $U REGISTER $A 0x2000 2 0", "ioctl $U WRITEPROTECT $A 0x2000 1", "ioctl $U WRITEPROTECT $A 0x1000 0", "ioctl $U WRITEPROTECT $A+0x1000 0x1000 2", "load $A 2"],
+    [...INIT_OK, "ok", "ok", "ok = = = 0x17c", "ok = = =", "ok = = =", "ok = = =", `ok ${digestOf(new Uint8Array([1, 1]))}`]],
+  ["WRITEPROTECT on a MISSING-only VMA: ENOENT; on a range with no VMA: ENOENT",
+    [...COPY_SETUP, "ioctl $U WRITEPROTECT $A 0x1000 1", "anon P 1 3", "munmap $P 1", "ioctl $U WRITEPROTECT $P 0x1000 1"],
+    [...COPY_SETUP_OK, "err ENOENT = = =", "ok", "ok", "err ENOENT = = ="]],
+  ["WRITEPROTECT over [WP VMA][unregistered VMA]: ENOENT (not atomic)",
+    [...INIT, "anon A 2 3", "ioctl $U REGISTER $A 0x1000 2 0", "ioctl $U WRITEPROTECT $A 0x2000 1"], [...INIT_OK, "ok", "ok = = = 0x17c", "err ENOENT = = ="]],
+  ["shmem: COPY or ZEROPAGE onto a page already in the cache (PTE empty): EEXIST (-17)",
+    [...INIT, "memfd M 1", "mapfd F $M 1 3", "ioctl $U REGISTER $F 0x1000 1 0", "mapfd G $M 1 3", "fill $G 0x1000 3", "anon S 1 3",
+      "ioctl $U COPY $F $S 0x1000 0 0x77", "ioctl $U ZEROPAGE $F 0x1000 0 0x77", "load $G 4096"],
+    [...INIT_OK, "ok fd", "ok", "ok = = = 0x13c", "ok", "ok", "ok", "err EEXIST = = = = -17", "err EEXIST = = = -17", dig(3)]],
+  ["private VMA, WP_UNPOPULATED: ZEROPAGE on a uffd-wp marker EEXIST (-17); COPY overwrites it",
+    ["uffd U 0x801", "ioctl $U API 0xaa 0x2000 0", "anon A 1 3", "ioctl $U REGISTER $A 0x1000 3 0", "ioctl $U WRITEPROTECT $A 0x1000 1", "anon S 1 3", "fill $S 0x1000 6",
+      "ioctl $U ZEROPAGE $A 0x1000 0 0x77", "ioctl $U COPY $A $S 0x1000 0 0x77", "load $A 4096"],
+    ["ok fd", API_OK, "ok", "ok = = = 0x17c", "ok = = =", "ok", "ok", "err EEXIST = = = -17", "ok = = = = 0x1000", dig(6)]],
+  ["ZEROPAGE and COPY onto a poisoned private page: ZEROPAGE EEXIST (-17), COPY succeeds",
+    [...COPY_SETUP, "ioctl $U POISON $A 0x1000 0 0", "ioctl $U ZEROPAGE $A 0x1000 0 0x77", "ioctl $U COPY $A $S 0x1000 0 0x77"],
+    [...COPY_SETUP_OK, "ok = = = 0x1000", "err EEXIST = = = -17", "ok = = = = 0x1000"]],
+];
+
 const ALL: [string, Case[]][] = [
   ["creation (§3.2, §6.1)", creation], ["UFFDIO_API (§3.2, §6.8)", api], ["read() (§8.4)", reading],
   ["REGISTER mode table (§3.3)", modeTable], ["REGISTER / UNREGISTER (§3.3, §7.2, §7.3)", register],
   ["COPY (§3.3, §7.1, §7.5)", copy], ["ZEROPAGE (§3.3, §7.6)", zeropage], ["WAKE (§7.4)", wake], ["messages (§6.6, §8.4)", messages],
   ["MOVE (§7.10)", move], ["COPY whose source faults (§7.5)", copySource],
+  ["§7 rows: CONTINUE, POISON, WRITEPROTECT, page-cache and marker fills (§7.5–§7.9)", section7],
 ];
 
 /**

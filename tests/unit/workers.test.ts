@@ -4,6 +4,7 @@
 import { describe, it, expect } from "vitest";
 import { fileURLToPath } from "node:url";
 import { runInWorker, type Kernel, type Process, type Thread } from "../../host-ts/index.js";
+import * as H from "../../host-ts/abi.gen.js";
 import { boot, RW, ANON, PAGE, A } from "../helpers/kernel.js";
 // @ts-expect-error: a plain JS fixture without type declarations
 import { pattern } from "./fixtures/worker-writer.mjs";
@@ -136,6 +137,29 @@ describe("runInWorker", () => {
     // The same thread can still be used.
     const ok = await runInWorker<Result>(k, t, SCRIPT, { base: a, words: 16, slot: 0, stride: 1 });
     expect(ok.bad).toBe(0);
+    expect(k.checkInvariants()).toBe(true);
+  });
+
+  it("an aborted run terminates a worker parked in Atomics.wait on a userfault and rejects with the reason", async () => {
+    const { k, p } = await boot();
+    const uffd = p.userfaultfd(H.O_NONBLOCK | H.UFFD_USER_MODE_ONLY);
+    uffd.api();
+    const a = p.mmap(0, PAGE, RW, ANON);
+    uffd.register(a, PAGE, H.UFFDIO_REGISTER_MODE_MISSING);
+    const ac = new AbortController();
+    const run = runInWorker(k, p.newThread(), new URL("./fixtures/worker-fault.mjs", import.meta.url), { addr: a }, { signal: ac.signal });
+    const deadline = Date.now() + 10_000;
+    let msgs = uffd.read();
+    while (msgs.length === 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 1));
+      msgs = uffd.read();
+    }
+    expect(msgs).toHaveLength(1); // the worker is parked: nobody will resolve its fault
+    ac.abort(new Error("watchdog"));
+    await expect(run).rejects.toThrow("watchdog");
+    // An already-aborted signal refuses to start a worker.
+    await expect(runInWorker(k, p.newThread(), new URL("./fixtures/worker-fault.mjs", import.meta.url), { addr: a }, { signal: ac.signal })).rejects.toThrow("watchdog");
+    uffd.close(); // releases the ctx: the abandoned task is woken and dequeued
     expect(k.checkInvariants()).toBe(true);
   });
 });
