@@ -17,13 +17,20 @@ import { pte_offset_alloc, set_pte, pte_none, is_pte_marker, pte_marker_get, mak
   _PAGE_PRESENT, _PAGE_USER, _PAGE_SPECIAL, _PAGE_UFFD_WP, PTE_MARKER_UFFD_WP, PTE_MARKER_POISONED } from "./pgtable";
 import { VMA, vma_lookup, find_vma, vma_is_anonymous, linear_page_index, anon_vma_prepare, vma_inode } from "./vma";
 import { uffd_ops_alloc_folio, uffd_ops_filemap_add, uffd_ops_filemap_remove, uffd_ops_get_folio_noalloc, vma_has_get_folio_noalloc,
-  vma_uffd_ops, UFFD_OPS_NONE } from "./vm_ops";
+  vma_uffd_ops, UFFD_OPS_NONE, UFFD_OPS_GMEM } from "./vm_ops";
 import { copy_from_user } from "./uaccess";
 import { size_pages } from "./shmem";
 // UFFDIO_WRITEPROTECT (mwriteprotect_range / uffd_wp_range)
 import { pte_offset, pte_present, pte_special, pte_table_end, _PAGE_RW } from "./pgtable";
 import { pte_page } from "./memory";
 import { userfaultfd_wp_unpopulated } from "./userfaultfd_k";
+
+/**
+ * Whether EOF is the memory type's own business (7.1 hooks: alloc_folio / get_folio_noalloc
+ * have nothing there) rather than refused first with 6.18's errno, as shmem does (§2.3).
+ */
+// @ts-ignore: decorator
+@inline function vma_uffd_ops_eof_is_alloc(v: vm_area_struct): bool { return vma_uffd_ops(v) == UFFD_OPS_GMEM; }
 
 /** Fill modes (uffd_flags_t, §5.3). */
 export const MFILL_ATOMIC_COPY: u32 = 0;
@@ -111,9 +118,10 @@ function mfill_copy_folio(t: task_struct, s: mfill_state, p: page): i32 {
 function mfill_atomic_pte_folio(t: task_struct, s: mfill_state, mm: mm_struct, zero: bool): i32 {
   let v = VMA(s.vma);
   let shared = (v.vm_flags & VM_SHARED) != 0;
-  // shmem keeps 6.18's EFAULT at/after EOF (spec §2.2 row 3), before asking alloc_folio.
+  // shmem keeps 6.18's EFAULT at/after EOF (spec §2.2 row 3), before asking alloc_folio;
+  // guest_memfd leaves it to alloc_folio, which has nothing there: ENOMEM (7.1, row 4).
   let ino = vma_inode(v);
-  if (ino && linear_page_index(v, s.dst_addr) >= size_pages(ino)) return -EFAULT;
+  if (ino && !vma_uffd_ops_eof_is_alloc(v) && linear_page_index(v, s.dst_addr) >= size_pages(ino)) return -EFAULT;
   let p = uffd_ops_alloc_folio(v, s.dst_addr, shared);
   if (!p) return -ENOMEM;
   if (!zero) {
@@ -164,7 +172,8 @@ function mfill_atomic_pte_continue(s: mfill_state, mm: mm_struct): i32 {
   let v = VMA(s.vma);
   let ino = vma_inode(v);
   if (!ino) return -EINVAL;
-  if (linear_page_index(v, s.dst_addr) >= size_pages(ino)) return -EINVAL;
+  // guest_memfd: the lookup finds nothing at/after EOF, so EFAULT below (7.1, §2.2 row 6).
+  if (!vma_uffd_ops_eof_is_alloc(v) && linear_page_index(v, s.dst_addr) >= size_pages(ino)) return -EINVAL;
   let p = uffd_ops_get_folio_noalloc(v, s.dst_addr);
   if (!p) return -EFAULT;
   // A hardware-poisoned cache page → EIO (unreachable today: nothing sets PG_hwpoison).
