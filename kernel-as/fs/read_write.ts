@@ -169,8 +169,10 @@ export function sys_pwrite64(t: task_struct, fd: i64, ubuf: u64, count: u64, pos
 export function sys_lseek(t: task_struct, fd: i64, offset: i64, whence: u32): i64 {
   let f = fget(FILES(t), fd);
   if (!f) return -EBADF;
+  // ksys_lseek refuses an unknown whence before vfs_llseek looks at FMODE_LSEEK.
+  if (whence > SEEK_MAX) return -EINVAL;
   if (f.f_kind == FILE_PIPE || f.f_kind == FILE_GMEM) return -ESPIPE;
-  if (f.f_kind != FILE_SHMEM) return whence > SEEK_MAX ? -EINVAL : <i64>f.f_pos;
+  if (f.f_kind != FILE_SHMEM) return <i64>f.f_pos;
   let ino = file_inode(f);
   let size = ino.i_size;
   let pos: i64;

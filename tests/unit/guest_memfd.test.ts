@@ -234,6 +234,7 @@ describe("lseek on memfds (added with guest_memfd's ESPIPE)", () => {
     expect(p.lseek(fd, 10, A.SEEK_CUR)).toBe(BigInt(3 * PAGE + 20));
     const [r] = p.pipe();
     expect(p.syscall(A.__NR_lseek, r, 0, A.SEEK_SET)).toBe(errno("ESPIPE"));
+    expect(p.syscall(A.__NR_lseek, r, 0, 5)).toBe(errno("EINVAL")); // whence first
     const uffd = p.userfaultfd(0);
     expect(p.lseek(uffd.fd, 0, A.SEEK_SET)).toBe(0n);
   });

@@ -322,6 +322,27 @@ describe("guest accesses (the vCPU-like accessor)", () => {
     k.checkInvariants();
   });
 
+  it("a process exiting with its VM, slots, guest_memfds and mappings open frees them all", async () => {
+    const { k, p } = await boot();
+    const before = k.stats();
+    const vmm = k.spawn();
+    const vm = Kvm.open(vmm).createVm();
+    const g = gmem(vm, 8);
+    const a = g.mmap(8 * PAGE);
+    vm.setUserMemoryRegion2({ slot: 1, flags: GMEM, guestPhysAddr: GPA, memorySize: 8 * PAGE, userspaceAddr: a, guestMemfd: g.fd });
+    vmm.thread.fill(a, 1, 8 * PAGE);
+    vm.vcpu().write(GPA, new Uint8Array([2]));
+    const child = vmm.fork();
+    child.exit();
+    vmm.exit();
+    const after = k.stats();
+    expect(after.inodes).toBe(before.inodes);
+    expect(after.tasks).toBe(before.tasks);
+    expect(after.freeFrames + (after.slabFrames - before.slabFrames)).toBe(before.freeFrames);
+    k.checkInvariants();
+    void p;
+  });
+
   it("nothing leaks: VM, slots and guest_memfd pages are freed when the last reference goes", async () => {
     const { k, p } = await boot();
     const before = k.stats();
