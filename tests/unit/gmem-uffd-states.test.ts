@@ -290,6 +290,19 @@ describe("§10.11 edge cases", () => {
     }
   });
 
+  it("plain (synchronous) WP on guest_memfd, accepted by 7.1: a write to a protected page is a WP message until resolved", async () => {
+    const c = await setup("WP", false);
+    c.p.thread.store8(c.V + c.P, 1);
+    c.uffd.writeProtect(c.V + c.P, PAGE, A.UFFDIO_WRITEPROTECT_MODE_WP);
+    expect(c.faulter.load8(c.V + c.P)).toBe(1); // reads are fine
+    expect(() => c.faulter.store8(c.V + c.P, 2)).toThrow(WouldBlockError);
+    expect(c.uffd.read()).toMatchObject([{ event: "pagefault", flags: BigInt(A.UFFD_PAGEFAULT_FLAG_WP | A.UFFD_PAGEFAULT_FLAG_WRITE), address: c.V + c.P }]);
+    c.uffd.writeProtect(c.V + c.P, PAGE, 0);
+    c.faulter.store8(c.V + c.P, 2);
+    expect(c.p.thread.load8(c.Wm + c.P)).toBe(2);
+    c.k.checkInvariants();
+  });
+
   it("filemap_remove after a failed install: COPY onto a guard marker is EEXIST and leaves P a hole", async () => {
     const c = await setup("MISSING", false);
     c.p.madvise(c.V + c.P, PAGE, A.MADV_GUARD_INSTALL);

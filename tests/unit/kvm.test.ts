@@ -3,7 +3,8 @@
 import { describe, it, expect } from "vitest";
 import { boot, A, PAGE, RW, ANON, expectErrno } from "../helpers/kernel.js";
 import { bootVm, gmem, setRegion, errno, MMAP, INIT_SHARED, SHARED, GMEM } from "../helpers/kvm.js";
-import { Kvm, WouldBlockError, memoryRegion2Bytes, createGuestMemfdBytes, type MemoryRegion } from "../../host-ts/index.js";
+import { fileURLToPath } from "node:url";
+import { Kvm, Userfaultfd, WouldBlockError, runInWorker, memoryRegion2Bytes, createGuestMemfdBytes, type MemoryRegion } from "../../host-ts/index.js";
 
 const GPA = 0x1_0000_0000; // 4 GiB, as test_guest_memfd_guest uses
 
@@ -364,17 +365,29 @@ describe("guest accesses (the vCPU-like accessor)", () => {
   });
 });
 
+/**
+ * A VMM with a guest_memfd of `pages` pages (MMAP|INIT_SHARED) mapped at `hva` (and at `alias`,
+ * unregistered), bound to slot 1 at GPA with userspace_addr = hva, `hva` registered `mode` on an
+ * O_NONBLOCK userfaultfd created with `uffdFlags`.
+ */
+async function registeredSlot(pages: number, mode: bigint, uffdFlags = 0) {
+  const { k, p, vm } = await bootVm();
+  const g = gmem(vm, pages, SHARED);
+  const hva = g.mmap(pages * PAGE);
+  const alias = g.mmap(pages * PAGE);
+  vm.setUserMemoryRegion2({ slot: 1, flags: GMEM, guestPhysAddr: GPA, memorySize: pages * PAGE, userspaceAddr: hva, guestMemfd: g.fd });
+  const uffd = p.userfaultfd(A.O_NONBLOCK | uffdFlags);
+  uffd.api();
+  uffd.register(hva, pages * PAGE, mode);
+  const src = p.mmap(0, PAGE, RW, ANON);
+  p.thread.fill(src, 0xab, PAGE);
+  return { k, p, vm, g, hva, alias, uffd, src };
+}
+
 describe("KVM touching guest memory through the userspace mapping raises userfaults (why the series exists)", () => {
   it("kvmRead of a MISSING-registered page: a PAGEFAULT message; the access waits; COPY resolves it", async () => {
-    const { k, p, vm } = await bootVm();
-    const g = gmem(vm, 4, SHARED);
-    const hva = g.mmap(4 * PAGE);
-    vm.setUserMemoryRegion2({ slot: 1, flags: GMEM, guestPhysAddr: GPA, memorySize: 4 * PAGE, userspaceAddr: hva, guestMemfd: g.fd });
-    const uffd = p.userfaultfd(A.O_NONBLOCK);
-    uffd.api();
-    uffd.register(hva, 4 * PAGE, A.UFFDIO_REGISTER_MODE_MISSING);
-    const vcpuThread = p.newThread();
-    const cpu = vm.vcpu(vcpuThread);
+    const { k, p, vm, hva, uffd, src } = await registeredSlot(4, A.UFFDIO_REGISTER_MODE_MISSING);
+    const cpu = vm.vcpu(p.newThread());
     // The guest's own access (kvm_gmem_get_pfn) never raises a userfault...
     expect(cpu.read(GPA + 2 * PAGE, 1)[0]).toBe(0);
     expect(uffd.read()).toEqual([]);
@@ -383,8 +396,6 @@ describe("KVM touching guest memory through the userspace mapping raises userfau
     const msgs = uffd.read();
     expect(msgs).toHaveLength(1);
     expect(msgs[0]).toMatchObject({ event: "pagefault", flags: 0n, address: hva + PAGE });
-    const src = p.mmap(0, PAGE, RW, ANON);
-    p.thread.fill(src, 0xab, PAGE);
     expect(uffd.copy(hva + PAGE, src, PAGE)).toBe(BigInt(PAGE));
     expect(cpu.kvmRead(GPA + PAGE + 8, 8)).toEqual(new Uint8Array(8).fill(0xab));
     expect(uffd.read()).toEqual([]);
@@ -392,26 +403,13 @@ describe("KVM touching guest memory through the userspace mapping raises userfau
   });
 
   it("with UFFD_USER_MODE_ONLY the kernel-mode fault is not handled: kvmRead fails with EFAULT, no message", async () => {
-    const { p, vm } = await bootVm();
-    const g = gmem(vm, 2, SHARED);
-    const hva = g.mmap(2 * PAGE);
-    vm.setUserMemoryRegion2({ slot: 1, flags: GMEM, guestPhysAddr: GPA, memorySize: 2 * PAGE, userspaceAddr: hva, guestMemfd: g.fd });
-    const uffd = p.userfaultfd(A.O_NONBLOCK | A.UFFD_USER_MODE_ONLY);
-    uffd.api();
-    uffd.register(hva, 2 * PAGE, A.UFFDIO_REGISTER_MODE_MISSING);
+    const { vm, uffd } = await registeredSlot(2, A.UFFDIO_REGISTER_MODE_MISSING, A.UFFD_USER_MODE_ONLY);
     expectErrno(() => vm.vcpu().kvmRead(GPA, 4), "EFAULT");
     expect(uffd.read()).toEqual([]);
   });
 
   it("kvmWrite of a MINOR-registered cached page: a MINOR|WRITE message; CONTINUE resolves it", async () => {
-    const { p, vm } = await bootVm();
-    const g = gmem(vm, 4, SHARED);
-    const hva = g.mmap(4 * PAGE);
-    const alias = g.mmap(4 * PAGE);
-    vm.setUserMemoryRegion2({ slot: 1, flags: GMEM, guestPhysAddr: GPA, memorySize: 4 * PAGE, userspaceAddr: hva, guestMemfd: g.fd });
-    const uffd = p.userfaultfd(A.O_NONBLOCK);
-    uffd.api();
-    uffd.register(hva, 4 * PAGE, A.UFFDIO_REGISTER_MODE_MINOR);
+    const { p, vm, hva, alias, uffd } = await registeredSlot(4, A.UFFDIO_REGISTER_MODE_MINOR);
     p.thread.fill(alias + PAGE, 0xcd, PAGE);
     const cpu = vm.vcpu(p.newThread());
     expect(() => cpu.kvmWrite(GPA + PAGE, new Uint8Array([1]))).toThrow(WouldBlockError);
@@ -423,35 +421,44 @@ describe("KVM touching guest memory through the userspace mapping raises userfau
     expect(p.thread.read(alias + PAGE, 2)).toEqual(new Uint8Array([1, 0xcd]));
   });
 
-  it("a worker-style vCPU (waitMode atomics) blocks in kvmRead until the handler's COPY wakes it", async () => {
-    const { p, vm, k } = await bootVm();
-    const g = gmem(vm, 2, SHARED);
-    const hva = g.mmap(2 * PAGE);
-    vm.setUserMemoryRegion2({ slot: 1, flags: GMEM, guestPhysAddr: GPA, memorySize: 2 * PAGE, userspaceAddr: hva, guestMemfd: g.fd });
-    const uffd = p.userfaultfd(A.O_NONBLOCK);
-    uffd.api();
-    uffd.register(hva, 2 * PAGE, A.UFFDIO_REGISTER_MODE_MISSING);
-    const src = p.mmap(0, PAGE, RW, ANON);
-    p.thread.fill(src, 0x42, PAGE);
+  it("an async-thread vCPU blocks in kvmRead until the handler body's COPY wakes it", async () => {
+    const { k, p, vm, hva, uffd, src } = await registeredSlot(2, A.UFFDIO_REGISTER_MODE_MISSING);
     const order: string[] = [];
+    const handler = p.newThread();
+    const hu = new Userfaultfd(p, uffd.fd, handler);
     await k.run(7, [
       [p.newThread(), async (t) => {
         const cpu = vm.vcpu(t.thread);
         const b = await t.op(() => cpu.kvmRead(GPA, 4));
         order.push(`vcpu read ${b[0]}`);
       }],
-      [p.newThread(), async (t) => {
+      [handler, async (t) => {
         for (;;) {
-          const msgs = await t.op(() => new (uffd.constructor as typeof import("../../host-ts/index.js").Userfaultfd)(p, uffd.fd, t.thread).read());
+          const msgs = await t.op(() => hu.read());
           if (msgs.length) {
             order.push("fault");
-            await t.op(() => new (uffd.constructor as typeof import("../../host-ts/index.js").Userfaultfd)(p, uffd.fd, t.thread).copy(hva, src, PAGE));
+            await t.op(() => hu.copy(hva, src, PAGE));
             return;
           }
           await t.yield();
         }
       }],
     ]);
-    expect(order).toEqual(["fault", "vcpu read 66"]);
+    expect(order).toEqual(["fault", "vcpu read 171"]);
+  });
+
+  it("a vCPU in a worker thread blocks in kvmRead (Atomics.wait) until the main thread's COPY wakes it", async () => {
+    const { k, p, vm, hva, uffd, src } = await registeredSlot(2, A.UFFDIO_REGISTER_MODE_MISSING);
+    const script = fileURLToPath(new URL("./fixtures/worker-vcpu.mjs", import.meta.url));
+    const done = runInWorker<number[]>(k, p.newThread(), script, { vmfd: vm.fd, gpa: GPA + PAGE });
+    let msgs: ReturnType<typeof uffd.read> = [];
+    const deadline = Date.now() + 20_000;
+    while (msgs.length === 0 && Date.now() < deadline) {
+      msgs = uffd.read();
+      if (msgs.length === 0) await new Promise((r) => setTimeout(r, 1));
+    }
+    expect(msgs).toMatchObject([{ event: "pagefault", address: hva + PAGE }]);
+    uffd.copy(hva + PAGE, src, PAGE);
+    expect(await done).toEqual([0xab, 0xab, 0xab, 0xab]);
   });
 });
