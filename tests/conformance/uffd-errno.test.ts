@@ -1,6 +1,6 @@
 // userfaultfd ioctls, errno for errno: every case runs on the host kernel (tests/oracle/uffd_oracle.c)
 // and on uffdlab (tests/conformance/uffd-runner.ts), and both must print the expected lines, taken
-// from LINUX-SEMANTICS.md §3.2, §3.3, §6.1, §6.8, §6.9, §7.1–§7.6, §8.4. The step language and the
+// from LINUX-SEMANTICS.md §3.2, §3.3, §6.1, §6.8, §6.9, §7.1–§7.6, §7.10, §8.4. The step language and the
 // result format are described at the top of uffd_oracle.c. In ioctl results `=` is a word the call
 // left as the caller stored it (the out-fields are preset to markers such as 0x77 where "not written"
 // matters), any other word is its value after the call.
@@ -16,6 +16,7 @@ const INIT = ["uffd U 0x801", "ioctl $U API 0xaa 0 0"];
 const INIT_OK = ["ok fd", API_OK];
 const dig = (byte: number, len = 4096) => `ok ${digestOf(new Uint8Array(len).fill(byte))}`;
 const ZERO_PAGE = dig(0);
+const ZERO_1 = dig(0, 1);
 
 type Case = [name: string, steps: string[], expected: string[]];
 
@@ -255,10 +256,115 @@ const messages: Case[] = [
   ["close() of the userfaultfd wakes the faulter; it reads zero", [...FAULT, "close $U", "tjoin"], [...FAULT_OK, "ok", "ok 0x00"]],
 ];
 
+// UFFDIO_MOVE (§7.10). $A: 4 registered anon pages; $S: 4 source pages filled with 0x5a.
+const MOVE_SETUP = [...COPY_SETUP];
+const MOVE_SETUP_OK = [...COPY_SETUP_OK];
+const M = (dst: string, src: string, len: string, mode = "0", out = "0x77") => `ioctl $U MOVE ${dst} ${src} ${len} ${mode} ${out}`;
+const moved = (n: string) => `ok = = = = ${n}`;
+const moveFail = (e: string, n: number) => `err ${e} = = = = ${n}`;
+const move: Case[] = [
+  ["MOVE two pages after UFFDIO_API with features 0: move = 8192; dst has the data, src reads 0",
+    [...MOVE_SETUP, M("$A", "$S", "0x2000"), "load $A+0x1000 4096", "load $S 4096", "load $S+0x2000 4096"],
+    [...MOVE_SETUP_OK, moved("0x2000"), dig(0x5a), ZERO_PAGE, dig(0x5a)]],
+  ["MOVE before UFFDIO_API: EINVAL, out-field untouched", ["uffd U 0x801", "anon A 1 3", "anon S 1 3", M("$A", "$S", "0x1000")], ["ok fd", "ok", "ok", "err EINVAL = = = = ="]],
+  ["MOVE with a NULL argument: EFAULT", [...INIT, "ioctl0 $U MOVE"], [...INIT_OK, "err EFAULT"]],
+  ["MOVE mode 4 / mode 0x80: EINVAL untouched; ALLOW_SRC_HOLES|DONTWAKE allowed",
+    [...MOVE_SETUP, M("$A", "$S", "0x1000", "4"), M("$A", "$S", "0x1000", "0x80"), M("$A", "$S", "0x1000", "3")],
+    [...MOVE_SETUP_OK, "err EINVAL = = = = =", "err EINVAL = = = = =", moved("0x1000")]],
+  ["MOVE range checks: misaligned dst or src, len 0, len not a page multiple, wrapping, src beyond TASK_SIZE: EINVAL untouched",
+    [...MOVE_SETUP, M("$A+8", "$S", "0x1000"), M("$A", "$S+8", "0x1000"), M("$A", "$S", "0"), M("$A", "$S", "0x1800"), M("$A", "$S", "0xfffffffffffff000"), M("$A", "0x7ffffffff000", "0x1000")],
+    [...MOVE_SETUP_OK, "err EINVAL = = = = =", "err EINVAL = = = = =", "err EINVAL = = = = =", "err EINVAL = = = = =", "err EINVAL = = = = =", "err EINVAL = = = = ="]],
+  ["MOVE with no VMA at dst or at src: ENOENT (-2)",
+    [...MOVE_SETUP, "anon G 1 3", "munmap $G 1", M("$G", "$S", "0x1000"), M("$A", "$G", "0x1000")],
+    [...MOVE_SETUP_OK, "ok", "ok", moveFail("ENOENT", -2), moveFail("ENOENT", -2)]],
+  ["MOVE from or to a MAP_SHARED anonymous VMA: EINVAL (-22)",
+    [...MOVE_SETUP, "sanon B 2 3", "fill $B 0x1000 1", "ioctl $U REGISTER $B 0x2000 1 0", M("$A", "$B", "0x1000"), M("$B+0x1000", "$S", "0x1000")],
+    [...MOVE_SETUP_OK, "ok", "ok", "ok = = = 0x13c", moveFail("EINVAL", -22), moveFail("EINVAL", -22)]],
+  ["MOVE crossing the end of the src VMA or of the dst VMA: EINVAL (-22)",
+    [...MOVE_SETUP, M("$A", "$S+0x3000", "0x2000"), M("$A+0x3000", "$S", "0x2000")],
+    [...MOVE_SETUP_OK, moveFail("EINVAL", -22), moveFail("EINVAL", -22)]],
+  ["MOVE from a read-only or PROT_NONE source: EINVAL; with both read-only: EINVAL (src not writable)",
+    [...MOVE_SETUP, "mprotect $S 1 1", M("$A", "$S", "0x1000"), "mprotect $S 1 0", M("$A", "$S", "0x1000"), "anon R 2 1", "ioctl $U REGISTER $R 0x2000 1 0", "anon Q 1 1", "load $Q 1", M("$R", "$Q", "0x1000")],
+    [...MOVE_SETUP_OK, "ok", moveFail("EINVAL", -22), "ok", moveFail("EINVAL", -22), "ok", "ok = = = 0x13c", "ok", ZERO_1, moveFail("EINVAL", -22)]],
+  ["MOVE from PROT_READ|PROT_WRITE|PROT_EXEC to PROT_READ|PROT_WRITE: EINVAL (access flags differ)",
+    [...MOVE_SETUP, "mprotect $S 1 7", M("$A", "$S", "0x1000"), "mprotect $S 1 3", M("$A", "$S", "0x1000")],
+    [...MOVE_SETUP_OK, "ok", moveFail("EINVAL", -22), "ok", moved("0x1000")]],
+  ["MOVE from an mlocked source: EINVAL (mlock state differs); both mlocked (mlock of the missing dst fails to populate, ENOMEM, but locks): moves",
+    [...MOVE_SETUP, "mlock $S 1", M("$A", "$S", "0x1000"), "mlock $A 1", M("$A", "$S", "0x1000")],
+    [...MOVE_SETUP_OK, "ok", moveFail("EINVAL", -22), "err ENOMEM", moved("0x1000")]],
+  ["MOVE to an unregistered VMA, or one registered with another userfaultfd: EINVAL; COPY through that one works",
+    [...MOVE_SETUP, "anon P 1 3", M("$P", "$S", "0x1000"), "uffd V 0x801", "ioctl $V API 0xaa 0 0", "ioctl $V MOVE $A $S 0x1000 0 0x77", "ioctl $V COPY $A $S 0x1000 0 0x77"],
+    [...MOVE_SETUP_OK, "ok", moveFail("EINVAL", -22), "ok fd", API_OK, moveFail("EINVAL", -22), "ok = = = = 0x1000"]],
+  ["MOVE from a hole: ENOENT (-2); with ALLOW_SRC_HOLES the hole counts as moved",
+    [...INIT, "anon A 4 3", "ioctl $U REGISTER $A 0x4000 1 0", "anon S 4 3", M("$A", "$S", "0x2000"), M("$A", "$S", "0x2000", "2"), "fill $S+0x3000 1 9", M("$A+0x2000", "$S+0x2000", "0x2000", "2"), "load $A+0x3000 1", M("$A", "$S", "0x1000")],
+    [...INIT_OK, "ok", "ok = = = 0x13c", "ok", moveFail("ENOENT", -2), moved("0x2000"), "ok", moved("0x2000"), `ok ${digestOf(new Uint8Array([9]))}`, moveFail("ENOENT", -2)]],
+  ["MOVE onto a populated dst page: EEXIST (-17); 3 pages, the 2nd populated: EAGAIN (4096)",
+    [...MOVE_SETUP, "ioctl $U COPY $A+0x1000 $S 0x1000 0 0", M("$A+0x1000", "$S", "0x1000"), M("$A", "$S+0x1000", "0x3000")],
+    [...MOVE_SETUP_OK, "ok = = = = 0x1000", moveFail("EEXIST", -17), "err EAGAIN = = = = 0x1000"]],
+  ["MOVE: the dst check comes before the src hole check once a src page table exists",
+    [...MOVE_SETUP, "madvise $S 1 4", "ioctl $U ZEROPAGE $A 0x1000 0 0", M("$A", "$S", "0x1000"), M("$A+0x1000", "$S", "0x1000")],
+    [...MOVE_SETUP_OK, "ok", "ok = = = 0x1000", moveFail("EEXIST", -17), moveFail("ENOENT", -2)]],
+  ["MOVE of a zero-page PTE moves it: dst reads 0, a second MOVE there is EEXIST",
+    [...INIT, "anon A 2 3", "ioctl $U REGISTER $A 0x2000 1 0", "anon S 2 3", "load $S 4096", M("$A", "$S", "0x1000"), "load $A 4096", M("$A", "$S+0x1000", "0x1000", "2"), M("$A", "$S", "0x1000", "2")],
+    [...INIT_OK, "ok", "ok = = = 0x13c", "ok", ZERO_PAGE, moved("0x1000"), ZERO_PAGE, moveFail("EEXIST", -17), moveFail("EEXIST", -17)]],
+  ["MOVE inside one registered VMA: [p+1, p+3) to [p, p+2) moves both; [p, p+2) to [p+1, p+3) with p+1 populated: EEXIST",
+    [...INIT, "anon A 4 3", "ioctl $U REGISTER $A 0x4000 1 0", "anon S 4 3", "fill $S 0x1000 1", "fill $S+0x1000 0x1000 2", "fill $S+0x2000 0x1000 3",
+      "ioctl $U COPY $A+0x1000 $S+0x1000 0x2000 0 0", M("$A", "$A+0x1000", "0x2000"), "load $A 4096", "load $A+0x1000 4096", "ioctl $U COPY $A+0x2000 $S 0x1000 0 0x77",
+      M("$A+0x1000", "$A", "0x2000")],
+    [...INIT_OK, "ok", "ok = = = 0x13c", "ok", "ok", "ok", "ok", "ok = = = = 0x2000", moved("0x2000"), dig(2), dig(3), "ok = = = = 0x1000", moveFail("EEXIST", -17)]],
+  ["MOVE from a page shared with a fork child: EBUSY (-16), still after the child exited; a write makes it exclusive again",
+    [...MOVE_SETUP, "fork", M("$A", "$S", "0x1000"), "reap", M("$A", "$S", "0x1000"), "fill $S 1 1", M("$A", "$S", "0x1000"), "load $A 1"],
+    [...MOVE_SETUP_OK, "ok", moveFail("EBUSY", -16), "ok", moveFail("EBUSY", -16), "ok", moved("0x1000"), `ok ${digestOf(new Uint8Array([1]))}`]],
+  ["MOVE from an MADV_DONTFORK source after fork: moves",
+    [...MOVE_SETUP, "madvise $S 4 10", "fork", M("$A", "$S", "0x4000"), "reap", "load $A+0x3000 4096"],
+    [...MOVE_SETUP_OK, "ok", "ok", moved("0x4000"), "ok", dig(0x5a)]],
+  ["MOVE onto a poisoned dst page: EEXIST; from a poisoned src page: EFAULT (-14)",
+    [...MOVE_SETUP, "ioctl $U 0xc020aa08 $A 0x1000 0 0", M("$A", "$S", "0x1000"), "anon P 1 3", "ioctl $U REGISTER $P 0x1000 1 0", "ioctl $U 0xc020aa08 $P 0x1000 0 0", M("$A+0x1000", "$P", "0x1000"), M("$A+0x1000", "$P", "0x1000", "2")],
+    [...MOVE_SETUP_OK, "ok = = = 0x1000", moveFail("EEXIST", -17), "ok", "ok = = = 0x13c", "ok = = = 0x1000", moveFail("EFAULT", -14), moveFail("EFAULT", -14)]],
+  ["MOVE resolves a MISSING fault and wakes the faulter; the source, itself registered, then faults again",
+    [...INIT, "anon A 2 3", "ioctl $U REGISTER $A 0x2000 1 0", "anon S 2 3", "fill $S 0x2000 0x42", "ioctl $U REGISTER $S 0x2000 1 0",
+      "tfault $A+0x1010 r", "readwait $U 64", M("$A+0x1000", "$S", "0x1000"), "tjoin", "tfault $S+8 r", "readwait $U 64", "ioctl $U ZEROPAGE $S 0x1000 0 0", "tjoin"],
+    [...INIT_OK, "ok", "ok = = = 0x13c", "ok", "ok", "ok = = = 0x13c",
+      "ok", "ok 32 ev=0x12 flags=0x0 addr=$A+0x1000 ptid=0 zero=1", moved("0x1000"), "ok 0x42", "ok", "ok 32 ev=0x12 flags=0x0 addr=$S ptid=0 zero=1", "ok = = = 0x1000", "ok 0x00"]],
+  ["MOVE of a write-protected page into a MISSING|WP VMA: the protection does not travel (a write raises no WP fault)",
+    [...INIT, "anon A 2 3", "ioctl $U REGISTER $A 0x2000 3 0", "anon S 2 3", "fill $S 0x2000 7", "ioctl $U REGISTER $S 0x2000 2 0",
+      "ioctl $U 0xc018aa06 $S 0x1000 1", M("$A", "$S", "0x1000"), "tfault $A+4 w 9", "tjoin", "read $U 32"],
+    [...INIT_OK, "ok", "ok = = = 0x17c", "ok", "ok", "ok = = = 0x17c", "ok = = =", moved("0x1000"), "ok", "ok 0x09", "err EAGAIN"]],
+  ["MOVE with DONTWAKE leaves the faulter waiting until WAKE",
+    [...MOVE_SETUP, "tfault $A+0x2000 r", "readwait $U 64", M("$A+0x2000", "$S", "0x1000", "1"), "ioctl $U WAKE $A 0x1000", "ioctl $U WAKE $A+0x2000 0x1000", "tjoin"],
+    [...MOVE_SETUP_OK, "ok", "ok 32 ev=0x12 flags=0x0 addr=$A+0x2000 ptid=0 zero=1", moved("0x1000"), "ok = =", "ok = =", "ok 0x5a"]],
+];
+
+// The seed's COPY source-fault path (§7.5, §2.2 row 9): a second thread's COPY whose source is a
+// MISSING userfault of a fd without UFFD_USER_MODE_ONLY waits in the kernel until it is served, then
+// completes; pages copied before the wait are not copied again.
+const SRC_SETUP = ["uffd U 0x800", "ioctl $U API 0xaa 0 0", "anon A 4 3", "ioctl $U REGISTER $A 0x4000 1 0", "anon S 4 3", "ioctl $U REGISTER $S 0x4000 1 0",
+  "anon B 2 3", "fill $B 0x2000 0x33"];
+const SRC_SETUP_OK = ["ok fd", API_OK, "ok", "ok = = = 0x13c", "ok", "ok = = = 0x13c", "ok", "ok"];
+const SRC_MSG = (off: string) => `ok 32 ev=0x12 flags=0x0 addr=$S${off} ptid=0 zero=1`;
+const copySource: Case[] = [
+  ["COPY whose 2nd source page is a userfault: the caller waits, the fault is served, the COPY completes (0x2000)",
+    [...SRC_SETUP, "ioctl $U COPY $S $B 0x1000 0 0", "tioctl $U COPY $A $S 0x2000 0 0x77", "readwait $U 64", "ioctl $U COPY $S+0x1000 $B+0x1000 0x1000 0 0x77", "tioctljoin", "load $A+0x1000 4096", "read $U 32"],
+    [...SRC_SETUP_OK, "ok = = = = 0x1000", "ok", SRC_MSG("+0x1000"), "ok = = = = 0x1000", "ok = = = = 0x2000", dig(0x33), "err EAGAIN"]],
+  ["COPY waiting for its source: the dst VMA unmapped meanwhile, EAGAIN with the page done before (0x1000)",
+    [...SRC_SETUP, "ioctl $U COPY $S $B 0x1000 0 0", "tioctl $U COPY $A $S 0x2000 0 0x77", "readwait $U 64", "munmap $A 4", "ioctl $U ZEROPAGE $S+0x1000 0x1000 0 0x77", "tioctljoin"],
+    [...SRC_SETUP_OK, "ok = = = = 0x1000", "ok", SRC_MSG("+0x1000"), "ok", "ok = = = 0x1000", "err EAGAIN = = = = 0x1000"]],
+  ["COPY waiting for its source: UNREGISTER of the source wakes it; it copies zeros",
+    [...SRC_SETUP, "tioctl $U COPY $A $S 0x1000 0 0x77", "readwait $U 64", "ioctl $U UNREGISTER $S 0x4000", "tioctljoin", "load $A 4096"],
+    [...SRC_SETUP_OK, "ok", SRC_MSG(""), "ok = =", "ok = = = = 0x1000", ZERO_PAGE]],
+  ["COPY waiting for its source: its next dst page filled meanwhile, EAGAIN (0x1000) once resumed",
+    [...SRC_SETUP, "ioctl $U COPY $S $B 0x1000 0 0", "tioctl $U COPY $A $S 0x2000 0 0x77", "readwait $U 64", "ioctl $U COPY $A+0x1000 $B 0x1000 0 0", "ioctl $U COPY $S+0x1000 $B+0x1000 0x1000 0 0x77", "tioctljoin"],
+    [...SRC_SETUP_OK, "ok = = = = 0x1000", "ok", SRC_MSG("+0x1000"), "ok = = = = 0x1000", "ok = = = = 0x1000", "err EAGAIN = = = = 0x1000"]],
+  ["COPY waiting for its source: with UFFD_USER_MODE_ONLY the kernel's access fails instead, EFAULT (-14)",
+    ["uffd U 0x801", ...SRC_SETUP.slice(1), "tioctl $U COPY $A $S 0x1000 0 0x77", "tioctljoin", "read $U 32"],
+    [...SRC_SETUP_OK, "ok", "err EFAULT = = = = -14", "err EAGAIN"]],
+];
+
 const ALL: [string, Case[]][] = [
   ["creation (§3.2, §6.1)", creation], ["UFFDIO_API (§3.2, §6.8)", api], ["read() (§8.4)", reading],
   ["REGISTER mode table (§3.3)", modeTable], ["REGISTER / UNREGISTER (§3.3, §7.2, §7.3)", register],
   ["COPY (§3.3, §7.1, §7.5)", copy], ["ZEROPAGE (§3.3, §7.6)", zeropage], ["WAKE (§7.4)", wake], ["messages (§6.6, §8.4)", messages],
+  ["MOVE (§7.10)", move], ["COPY whose source faults (§7.5)", copySource],
 ];
 
 /**

@@ -5,9 +5,9 @@
  * syscalls, Thread.fill/read, and k.run for the second thread). Both print the same normalised lines.
  *
  * uffdlab specifics: the process is spawned with CAP_SYS_PTRACE (the host oracle runs as root) unless
- * the first step is `nopriv`, which spawns it without capabilities. A scenario with `tfault` runs
- * under the deterministic scheduler: the steps run on one simulated thread, the faulting access on a
- * second one; `readwait` (until poll(fd, POLLIN, 0) reports anything, as the oracle's poll) and `tjoin`
+ * the first step is `nopriv`, which spawns it without capabilities. A scenario with `tfault` or `tioctl`
+ * runs under the deterministic scheduler: the steps run on one simulated thread, the faulting access
+ * (or the ioctl, which may wait in the kernel and is then reissued after the wake) on a second one; `readwait` (until poll(fd, POLLIN, 0) reports anything, as the oracle's poll) and `tjoin`
  * yield, at most WAIT_TURNS turns, where the host waits at most 3 s.
  */
 import { spawnSync } from 'node:child_process';
@@ -66,7 +66,7 @@ export function runUffdNative(steps: string[]): string[] {
 // ── uffdlab ────────────────────────────────────────────────────────────────────────────────────────
 const IOCTLS: Record<string, number> = {
   API: A.UFFDIO_API, REGISTER: A.UFFDIO_REGISTER, UNREGISTER: A.UFFDIO_UNREGISTER, WAKE: A.UFFDIO_WAKE,
-  COPY: A.UFFDIO_COPY, ZEROPAGE: A.UFFDIO_ZEROPAGE,
+  COPY: A.UFFDIO_COPY, ZEROPAGE: A.UFFDIO_ZEROPAGE, MOVE: A.UFFDIO_MOVE,
 };
 const ename = (e: number): string => (A.ERRNO_NAMES as Record<number, string>)[e] ?? `E${e}`;
 const isErr = (r: bigint) => r < 0n && r > -4096n;
@@ -78,7 +78,11 @@ const word = (v: bigint): string => {
 class Bad extends Error {}
 
 /** The second thread's access (tfault), and how far it got. */
-interface Fault { addr: number; write: boolean; byte: number; go: boolean; done: boolean; result: number; tid: number }
+interface Fault {
+  addr: number; write: boolean; byte: number; go: boolean; done: boolean; result: number; tid: number; end: boolean;
+  /** tioctl: the call the second thread makes instead of an access, and its result line */
+  ioctl?: { fd: bigint; cmd: number; words: bigint[] }; line: string;
+}
 
 class UffdlabRunner {
   private readonly names = new Map<string, { val: bigint; len: bigint }>();
@@ -86,6 +90,8 @@ class UffdlabRunner {
   t: Thread;
   wait: () => Promise<void> = async () => { throw new Bad('bad timeout'); };
   fault?: Fault;
+  /** the `fork` child (kept until `reap`) */
+  child?: Process;
 
   constructor(readonly k: Kernel, readonly p: Process) {
     this.t = p.thread;
@@ -137,6 +143,28 @@ class UffdlabRunner {
       if (e instanceof Bad) return e.message;
       throw e;
     }
+  }
+
+  /** The `ioctl FD CMD W0 …` operands; the argument is _IOC_SIZE(CMD) bytes. */
+  private ioctlArgs(tok: string[]): { fd: bigint; cmd: number; words: bigint[] } {
+    const fd = this.v(tok[1]);
+    const cmd = IOCTLS[tok[2]] ?? Number(this.v(tok[2]));
+    const nw = ((cmd >>> 16) & 0x3fff) / 8;
+    if (tok.length - 3 > nw) throw new Bad('bad too many words');
+    const words = Array.from({ length: nw }, (_, i) => (i + 3 < tok.length ? this.v(tok[i + 3]) : 0n));
+    return { fd, cmd, words };
+  }
+
+  /** Issue the ioctl on thread `t`; the oracle's result line. */
+  ioctlLine(fd: bigint, cmd: number, words: bigint[], t: Thread): string {
+    const inb = new Uint8Array(Math.max(words.length * 8, 8));
+    const dv = new DataView(inb.buffer);
+    words.forEach((w, i) => dv.setBigUint64(i * 8, w, true));
+    const { ret, bytes } = this.p.ioctl(fd, cmd, inb, t);
+    const odv = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+    let line = isErr(ret) ? `err ${ename(Number(-ret))}` : ret === 0n ? 'ok' : `ok ${ret}`;
+    for (let i = 0; i < words.length; i++) line += words[i] === odv.getBigUint64(i * 8, true) ? ' =' : word(odv.getBigUint64(i * 8, true));
+    return line;
   }
 
   private async stepInner(tok: string[]): Promise<string> {
@@ -196,21 +224,8 @@ class UffdlabRunner {
       case 'load':
         return `ok ${digestOf(this.t.read(Number(this.v(tok[1])), Number(this.v(tok[2]))))}`;
       case 'ioctl': {
-        const fd = this.v(tok[1]);
-        const cmd = IOCTLS[tok[2]] ?? Number(this.v(tok[2]));
-        const nw = ((cmd >>> 16) & 0x3fff) / 8;
-        if (tok.length - 3 > nw) return 'bad too many words';
-        const inb = new Uint8Array(Math.max(nw * 8, 8));
-        const dv = new DataView(inb.buffer);
-        for (let i = 3; i < tok.length; i++) dv.setBigUint64((i - 3) * 8, this.v(tok[i]), true);
-        const { ret, bytes } = this.p.ioctl(fd, cmd, inb, this.t);
-        const odv = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
-        let line = isErr(ret) ? err(ret) : ret === 0n ? 'ok' : `ok ${ret}`;
-        for (let i = 0; i < nw; i++) {
-          const a = dv.getBigUint64(i * 8, true), b = odv.getBigUint64(i * 8, true);
-          line += a === b ? ' =' : word(b);
-        }
-        return line;
+        const { fd, cmd, words } = this.ioctlArgs(tok);
+        return this.ioctlLine(fd, cmd, words, this.t);
       }
       case 'ioctl0': {
         const r = this.sys(A.__NR_ioctl, this.v(tok[1]), BigInt(IOCTLS[tok[2]] ?? Number(this.v(tok[2]))), 0n);
@@ -275,18 +290,58 @@ class UffdlabRunner {
       }
       case 'tfault': {
         if (!this.fault) return 'bad no faulting thread in this mode';
+        if (this.fault.go && !this.fault.done) return 'bad a faulting thread is already running';
         this.fault.addr = Number(this.v(tok[1]));
         this.fault.write = tok[2] === 'w';
         this.fault.byte = tok[3] === undefined ? 0 : Number(this.v(tok[3]));
+        this.fault.ioctl = undefined;
+        this.fault.done = false;
         this.fault.go = true;
         return 'ok';
+      }
+      case 'tioctl': {
+        if (!this.fault) return 'bad no calling thread in this mode';
+        if (this.fault.go && !this.fault.done) return 'bad a calling thread is already running';
+        this.fault.ioctl = this.ioctlArgs(tok);
+        this.fault.done = false;
+        this.fault.go = true;
+        return 'ok';
+      }
+      case 'tioctljoin': {
+        if (!this.fault?.go || !this.fault.ioctl) return 'bad no calling thread';
+        for (let i = 0; !this.fault.done && i < WAIT_TURNS; i++) await this.wait();
+        if (!this.fault.done) return 'bad timeout';
+        this.fault.go = false;
+        this.fault.ioctl = undefined;
+        return this.fault.line;
       }
       case 'tjoin': {
         if (!this.fault?.go) return 'bad no faulting thread';
         for (let i = 0; !this.fault.done && i < WAIT_TURNS; i++) await this.wait();
         if (!this.fault.done) return 'bad timeout';
+        this.fault.go = false;
         return `ok 0x${this.fault.result.toString(16).padStart(2, '0')}`;
       }
+      // verbs for UFFDIO_MOVE
+      case 'mprotect':
+      case 'madvise': {
+        const nr = op === 'mprotect' ? A.__NR_mprotect : A.__NR_madvise;
+        const r = this.sys(nr, this.v(tok[1]), this.v(tok[2]) * PAGE, this.v(tok[3]));
+        return isErr(r) ? err(r) : 'ok';
+      }
+      case 'mlock': {
+        const r = this.sys(A.__NR_mlock, this.v(tok[1]), this.v(tok[2]) * PAGE);
+        return isErr(r) ? err(r) : 'ok';
+      }
+      case 'fork':
+        if (this.child) return 'bad a child is already running';
+        this.child = this.p.fork();
+        return 'ok';
+      case 'reap':
+        if (!this.child) return 'bad no child';
+        this.child.exit(0);
+        this.child = undefined;
+        return 'ok';
       default:
         return this.kvmStep(tok) ?? `bad unknown op '${op}'`;
     }
@@ -388,10 +443,6 @@ class UffdlabRunner {
         this.names.set(tok[1], { val: r, len });
         return 'ok';
       }
-      case 'mprotect':
-        return res(this.sys(A.__NR_mprotect, this.v(tok[1]), this.v(tok[2]) * PAGE, this.v(tok[3])));
-      case 'madvise':
-        return res(this.sys(A.__NR_madvise, this.v(tok[1]), this.v(tok[2]) * PAGE, this.v(tok[3])));
       case 'touch': {
         const a = Number(this.v(tok[1]));
         try {
@@ -422,10 +473,10 @@ export async function runUffdUffdlab(steps: string[]): Promise<string[]> {
   const p = k.spawn(steps[0]?.trim() === 'nopriv' ? {} : { caps: CAP_SYS_PTRACE });
   const r = new UffdlabRunner(k, p);
   const out: string[] = [];
-  if (!steps.some((s) => s.trim().startsWith('tfault'))) {
+  if (!steps.some((s) => /^(tfault|tioctl)\b/.test(s.trim()))) {
     for (const s of steps) out.push(await r.step(s));
   } else {
-    const fault: Fault = { addr: 0, write: false, byte: 0, go: false, done: false, result: -1, tid: -1 };
+    const fault: Fault = { addr: 0, write: false, byte: 0, go: false, done: false, result: -1, tid: -1, end: false, line: '' };
     r.fault = fault;
     const [ft, ht] = [p.newThread(), p.newThread()];
     fault.tid = ft.tid;
@@ -434,13 +485,21 @@ export async function runUffdUffdlab(steps: string[]): Promise<string[]> {
       [ht, async (at) => {
         r.wait = () => at.yield();
         for (const s of steps) out.push(await r.step(s));
+        fault.end = true;
       }],
       [ft, async (at) => {
-        for (let i = 0; !fault.go && i < 100 * WAIT_TURNS; i++) await at.yield();
-        if (!fault.go) return;
-        if (fault.write) await at.store8(fault.addr, fault.byte);
-        fault.result = await at.load8(fault.addr);
-        fault.done = true;
+        // one access per tfault (after the previous one's tjoin), until the steps end
+        for (;;) {
+          for (let i = 0; !(fault.go && !fault.done) && !fault.end && i < 100 * WAIT_TURNS; i++) await at.yield();
+          if (!fault.go || fault.done) return;
+          const call = fault.ioctl;
+          if (call) fault.line = await at.op(() => r.ioctlLine(call.fd, call.cmd, call.words, ft));
+          else {
+            if (fault.write) await at.store8(fault.addr, fault.byte);
+            fault.result = await at.load8(fault.addr);
+          }
+          fault.done = true;
+        }
       }],
     ]);
   }

@@ -18,8 +18,8 @@
  *   fill ADDR LEN BYTE            memset by the main thread                           → ok
  *   load ADDR LEN                 → ok digest=… first=0x.. nonzero=N
  *   ioctl FD CMD W0 W1 …          the argument is the words W0…; its size is _IOC_SIZE(CMD) (missing
- *                                 words are 0). CMD: API REGISTER UNREGISTER WAKE COPY ZEROPAGE or a
- *                                 number. → ok|err E, then one token per word after the call:
+ *                                 words are 0). CMD: API REGISTER UNREGISTER WAKE COPY ZEROPAGE MOVE or
+ *                                 a number. → ok|err E, then one token per word after the call:
  *                                 `=` if unchanged, else the value (-N for -4095..-1, else 0x-hex)
  *   read FD LEN                   read(FD, buf, LEN) → ok N {msg} | err E
  *                                 msg = ev=0x.. flags=0x.. addr=$NAME+0x.. ptid=N zero=0|1
@@ -35,6 +35,15 @@
  *   tfault ADDR r|w [BYTE]        a second thread (pthread) loads / stores one byte at ADDR → ok
  *   tjoin                         wait (≤ 3 s) for it → ok 0xHH (the byte it read, or read back) |
  *                                 bad timeout
+ *
+ * For UFFDIO_MOVE and the COPY source-fault path:
+ *   mprotect ADDR PAGES PROT      → ok | err E
+ *   madvise ADDR PAGES ADVICE     → ok | err E
+ *   mlock ADDR PAGES              → ok | err E
+ *   fork                          fork(); the child sleeps until `reap` (≤ 8 s)      → ok
+ *   reap                          kill the child and wait for it                      → ok
+ *   tioctl FD CMD W0 …            a second thread (pthread) issues the ioctl (as `ioctl`)  → ok
+ *   tioctljoin                    wait (≤ 3 s) for it → its `ioctl` result line | bad timeout
  *
  * KVM and guest_memfd verbs (their own block below, `kvm_step`; for tests/conformance/kvm-errno.test.ts):
  *
@@ -55,8 +64,6 @@
  *   getfl FD                      fcntl(F_GETFL) → ok 0x..
  *   mapgmem NAME FD PAGES PROT FLAGS OFFPAGES   mmap(NULL, PAGES*4096, PROT, FLAGS, FD, OFFPAGES*4096)
  *                                                                                      → ok | err E
- *   mprotect ADDR PAGES PROT      → ok | err E
- *   madvise ADDR PAGES ADVICE     → ok | err E
  *   touch ADDR r|w [BYTE]         one load / store by the main thread → ok 0xHH | sig SIGBUS|SIGSEGV
  *   memset ADDR LEN BYTE          memset that may fault → ok | sig SIGBUS at +0xOFF (bytes before it written)
  *
@@ -70,7 +77,6 @@
 #include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
-#include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <stdarg.h>
@@ -80,6 +86,8 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
+#include <signal.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -187,6 +195,7 @@ static long ioctl_nr(const char *t)
     if (!strcmp(t, "WAKE")) return 0x8010AA02;
     if (!strcmp(t, "COPY")) return 0xC028AA03;
     if (!strcmp(t, "ZEROPAGE")) return 0xC020AA04;
+    if (!strcmp(t, "MOVE")) return 0xC028AA05;
     return (long)val(t);
 }
 
@@ -369,13 +378,6 @@ static int kvm_step(int n, char **tok)
         if (p == MAP_FAILED) { outf("err %s", ename(errno)); return 1; }
         bind(tok[1], (uint64_t)(uintptr_t)p, pages * PAGE);
         outf("ok");
-    } else if (!strcmp(op, "mprotect") || !strcmp(op, "madvise")) {
-        NEED(4);
-        uint64_t a = val(tok[1]), pages = val(tok[2]), x = val(tok[3]);
-        CHECK();
-        int r = op[1] == 'p' ? mprotect((void *)(uintptr_t)a, pages * PAGE, (int)x) : madvise((void *)(uintptr_t)a, pages * PAGE, (int)x);
-        SYSRES(r);
-        outf("ok");
     } else if (!strcmp(op, "touch")) {
         NEED(3);
         uint64_t a = val(tok[1]), b = n > 3 ? val(tok[3]) : 0;
@@ -417,12 +419,105 @@ static int kvm_step(int n, char **tok)
 #undef CHECK
 #undef SYSRES
 
+/* ---- verbs for UFFDIO_MOVE (protections, mlock, a forked child sharing the pages) and for the
+ * COPY source-fault path (an ioctl issued by a second thread, which may wait in the kernel) ---- */
+static pid_t child = -1;
+
+static pthread_t ct;
+static int ct_started;
+static int ct_fd, ct_errno;
+static unsigned long ct_cmd;
+static long ct_ret;
+static size_t ct_nw;
+static uint64_t ct_w[16], ct_before[16];
+
+static void *caller(void *arg)
+{
+    (void)arg;
+    ct_ret = syscall(SYS_ioctl, ct_fd, ct_cmd, ct_w);
+    ct_errno = errno;
+    return NULL;
+}
+
+static long ioctl_nr(const char *t);
+
+/* An `ioctl` result line: ok|ok N|err E, then `=` or the new value of each argument word. */
+static void put_ioctl_result(long r, int err, const uint64_t *w, const uint64_t *before, size_t nw)
+{
+    if (r < 0) outf("err %s", ename(err));
+    else if (r == 0) outf("ok");
+    else outf("ok %ld", r);
+    for (size_t i = 0; i < nw; i++) {
+        if (w[i] == before[i]) outf(" =");
+        else put_word(w[i]);
+    }
+}
+
+static int move_copy_verb(int n, char **tok)
+{
+    const char *op = tok[0];
+    if (!strcmp(op, "tioctl")) {
+        if (n < 3) { outf("bad wrong argument count"); return 1; }
+        if (ct_started) { outf("bad a calling thread is already running"); return 1; }
+        ct_fd = (int)val(tok[1]);
+        ct_cmd = (unsigned long)ioctl_nr(tok[2]);
+        ct_nw = ((ct_cmd >> 16) & 0x3fff) / 8;
+        if (ct_nw > 16 || (size_t)(n - 3) > ct_nw) { outf("bad too many words"); return 1; }
+        memset(ct_w, 0, sizeof ct_w);
+        for (int i = 3; i < n; i++) ct_w[i - 3] = val(tok[i]);
+        if (bad) { outf("%s", bad); return 1; }
+        memcpy(ct_before, ct_w, sizeof ct_w);
+        int e = pthread_create(&ct, NULL, caller, NULL);
+        if (e) { outf("bad pthread_create: %s", ename(e)); return 1; }
+        ct_started = 1;
+        outf("ok");
+    } else if (!strcmp(op, "tioctljoin")) {
+        if (!ct_started) { outf("bad no calling thread"); return 1; }
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += 3;
+        int e = pthread_timedjoin_np(ct, NULL, &ts);
+        if (e == ETIMEDOUT) { outf("bad timeout"); return 1; }
+        if (e) { outf("bad pthread_join: %s", ename(e)); return 1; }
+        ct_started = 0;
+        put_ioctl_result(ct_ret, ct_errno, ct_w, ct_before, ct_nw);
+    } else if (!strcmp(op, "mprotect") || !strcmp(op, "madvise")) {
+        if (n < 4) { outf("bad wrong argument count"); return 1; }
+        uint64_t a = val(tok[1]), pages = val(tok[2]), arg = val(tok[3]);
+        if (bad) { outf("%s", bad); return 1; }
+        int r = op[1] == 'p' ? mprotect((void *)(uintptr_t)a, pages * PAGE, (int)arg) : madvise((void *)(uintptr_t)a, pages * PAGE, (int)arg);
+        if (r) outf("err %s", ename(errno)); else outf("ok");
+    } else if (!strcmp(op, "mlock")) {
+        if (n < 3) { outf("bad wrong argument count"); return 1; }
+        uint64_t a = val(tok[1]), pages = val(tok[2]);
+        if (bad) { outf("%s", bad); return 1; }
+        if (mlock((void *)(uintptr_t)a, pages * PAGE)) outf("err %s", ename(errno)); else outf("ok");
+    } else if (!strcmp(op, "fork")) {
+        if (child > 0) { outf("bad a child is already running"); return 1; }
+        fflush(stdout);
+        child = fork();
+        if (child < 0) { outf("bad fork: %s", ename(errno)); return 1; }
+        if (child == 0) { alarm(8); for (;;) pause(); }
+        outf("ok");
+    } else if (!strcmp(op, "reap")) {
+        if (child <= 0) { outf("bad no child"); return 1; }
+        kill(child, SIGKILL);
+        waitpid(child, NULL, 0);
+        child = -1;
+        outf("ok");
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
 static void step(int n, char **tok)
 {
     const char *op = tok[0];
 #define NEED(k) do { if (n < (k)) { outf("bad wrong argument count"); return; } } while (0)
 #define CHECK() do { if (bad) { outf("%s", bad); return; } } while (0)
 #define SYSRES(r) do { if ((r) < 0) { outf("err %s", ename(errno)); return; } } while (0)
+    if (move_copy_verb(n, tok)) return;
     if (!strcmp(op, "nopriv")) {
         FILE *f = fopen("/proc/sys/vm/unprivileged_userfaultfd", "r");
         int v = -1;
@@ -521,13 +616,7 @@ static void step(int n, char **tok)
         CHECK();
         memcpy(before, w, sizeof w);
         long r = syscall(SYS_ioctl, (int)fd, cmd, w);
-        if (r < 0) outf("err %s", ename(errno));
-        else if (r == 0) outf("ok");
-        else outf("ok %ld", r);
-        for (size_t i = 0; i < nw; i++) {
-            if (w[i] == before[i]) outf(" =");
-            else put_word(w[i]);
-        }
+        put_ioctl_result(r, errno, w, before, nw);
     } else if (!strcmp(op, "ioctl0")) {
         NEED(3);
         uint64_t fd = val(tok[1]);
@@ -652,5 +741,6 @@ int main(void)
         printf("%s\n", out);
         fflush(stdout);
     }
+    if (child > 0) { kill(child, SIGKILL); waitpid(child, NULL, 0); }
     return 0;
 }
