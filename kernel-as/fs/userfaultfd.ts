@@ -479,13 +479,17 @@ function mmap_changing_eagain(t: task_struct, arg: u64, outoff: u64): i64 {
 function userfaultfd_copy(t: task_struct, f: file, ctx: userfaultfd_ctx, arg: u64): i64 {
   let c = changetype<U.uffdio_copy>(task_scratch(t));
   let done: u64 = 0;
+  let resumed = false;
   if (t.restart_file == changetype<u32>(f) && t.restart_arg == arg) {
     // A reissue after the wait: the same call, unless the argument changed meanwhile.
     let e = copy_from_user(t, changetype<usize>(c), arg, 32);
     if (e == -ERESTARTSYS) return e; // the argument itself waits: keep the restart state
     t.restart_file = 0;
     if (e < 0) return e;
-    if (c.dst == t.restart_dst && c.src == t.restart_src && c.len == t.restart_len && c.mode == t.restart_mode) done = t.restart_done;
+    if (c.dst == t.restart_dst && c.src == t.restart_src && c.len == t.restart_len && c.mode == t.restart_mode) {
+      done = t.restart_done;
+      resumed = true;
+    }
   }
   if (done == 0) {
     t.restart_file = 0;
@@ -497,7 +501,7 @@ function userfaultfd_copy(t: task_struct, f: file, ctx: userfaultfd_ctx, arg: u6
   let mm = MMOF(ctx);
   let dst = c.dst, src = c.src, len = c.len, mode = c.mode;
   if (mm.dead && done == 0) return -ESRCH;
-  let res = mm.dead ? <i64>done : mfill_atomic_copy(t, changetype<u32>(ctx), mm, dst, src, len, (mode & U.UFFDIO_COPY_MODE_WP) != 0, done);
+  let res = mm.dead ? <i64>done : mfill_atomic_copy(t, changetype<u32>(ctx), mm, dst, src, len, (mode & U.UFFDIO_COPY_MODE_WP) != 0, done, resumed);
   if (res == -ERESTARTSYS) {
     t.restart_file = changetype<u32>(f);
     t.restart_arg = arg;

@@ -281,9 +281,11 @@ function mfill_atomic_pte(t: task_struct, s: mfill_state, mm: mm_struct): i32 {
  * mfill_atomic: the page loop, starting `done` bytes in (a resumed COPY). Returns bytes done
  * (> 0, counting those before the resumption), or -errno when nothing was done, or
  * -ERESTARTSYS with the task queued on a source userfault: mfill_resume_offset(t) then says
- * where to resume.
+ * where to resume. `resumed`: this is that reissue, and the retry snapshot of mfill_state
+ * (still in the task's scratch page) describes the destination VMA as it was when the call
+ * waited: Linux re-takes its locks at this point, after the wait inside copy_from_user.
  */
-function mfill_atomic(t: task_struct, ctx: u32, mm: mm_struct, dst: u64, src: u64, len: u64, flags: u32, done: u64): i64 {
+function mfill_atomic(t: task_struct, ctx: u32, mm: mm_struct, dst: u64, src: u64, len: u64, flags: u32, done: u64, resumed: bool = false): i64 {
   let s = mfill_state_of(t);
   s.ctx = ctx;
   s.flags = flags;
@@ -294,6 +296,11 @@ function mfill_atomic(t: task_struct, ctx: u32, mm: mm_struct, dst: u64, src: u6
   s.src_addr = src + done;
   s.vma = 0;
   let err = mfill_get_vma(s, mm);
+  // guest_memfd (7.1, spec §2.2 row 9): the VMA changed while the call waited → EAGAIN.
+  if (err == 0 && resumed && s.retry_ops == VMA_OPS_GMEM && mfill_retry_state_changed(s)) {
+    mfill_put_vma(s);
+    err = -EAGAIN;
+  }
   if (err < 0) return done > 0 ? <i64>done : <i64>err;
   while (done < len) {
     err = mfill_atomic_pte(t, s, mm);
@@ -313,9 +320,9 @@ export function mfill_resume_offset(t: task_struct): u64 {
   return s.dst_addr - s.dst_start;
 }
 
-/** UFFDIO_COPY; `done` > 0 resumes a copy that waited for its source. */
-export function mfill_atomic_copy(t: task_struct, ctx: u32, mm: mm_struct, dst: u64, src: u64, len: u64, wp: bool, done: u64): i64 {
-  return mfill_atomic(t, ctx, mm, dst, src, len, MFILL_ATOMIC_COPY | (wp ? MFILL_ATOMIC_WP : 0), done);
+/** UFFDIO_COPY; `resumed` (after `done` bytes) continues a copy that waited for its source. */
+export function mfill_atomic_copy(t: task_struct, ctx: u32, mm: mm_struct, dst: u64, src: u64, len: u64, wp: bool, done: u64, resumed: bool = false): i64 {
+  return mfill_atomic(t, ctx, mm, dst, src, len, MFILL_ATOMIC_COPY | (wp ? MFILL_ATOMIC_WP : 0), done, resumed);
 }
 
 export function mfill_atomic_zeropage(t: task_struct, ctx: u32, mm: mm_struct, start: u64, len: u64): i64 {

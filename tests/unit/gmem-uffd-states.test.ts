@@ -9,7 +9,7 @@
 import { describe, it, expect } from "vitest";
 import { A, PAGE, RW, ANON, expectSignal } from "../helpers/kernel.js";
 import { bootVm, gmem, GMEM, MMAP, SHARED } from "../helpers/kvm.js";
-import { FillError, SystemError, WouldBlockError, type Thread } from "../../host-ts/index.js";
+import { FillError, SystemError, Userfaultfd, WouldBlockError, type Thread } from "../../host-ts/index.js";
 
 type State = "HOLE" | "CACHED" | "MAPPED";
 type Mode = "MISSING" | "MINOR" | "WP" | "MISSING|MINOR";
@@ -301,6 +301,32 @@ describe("§10.11 edge cases", () => {
     c.faulter.store8(c.V + c.P, 2);
     expect(c.p.thread.load8(c.Wm + c.P)).toBe(2);
     c.k.checkInvariants();
+  });
+
+  it("COPY whose source faults (§2.2 row 9, 7.1): resumes if the guest_memfd VMA is unchanged, EAGAIN if its uffd mode changed", async () => {
+    for (const change of [false, true]) {
+      const c = await setup("MISSING", false);
+      // A source region that is itself MISSING-registered, page 0 present, page 1 a hole.
+      const s = c.p.mmap(0, 2 * PAGE, RW, ANON);
+      c.uffd.register(s, 2 * PAGE, A.UFFDIO_REGISTER_MODE_MISSING);
+      c.uffd.copy(s, c.src, PAGE);
+      const caller = new Userfaultfd(c.p, c.uffd.fd, c.p.newThread());
+      expect(() => caller.copy(c.V + c.P, s + PAGE, PAGE)).toThrow(WouldBlockError);
+      expect(c.uffd.read()).toMatchObject([{ event: "pagefault", address: s + PAGE }]);
+      if (change) {
+        c.uffd.unregister(c.V, 8 * PAGE);
+        c.uffd.register(c.V, 8 * PAGE, A.UFFDIO_REGISTER_MODE_MINOR);
+      }
+      c.uffd.copy(s + PAGE, c.src, PAGE); // serve the source fault: wakes the caller
+      if (change) {
+        expect(fill(() => caller.copy(c.V + c.P, s + PAGE, PAGE))).toEqual({ errno: "EAGAIN", out: -11 });
+        expect(c.state()).toBe("HOLE");
+      } else {
+        expect(caller.copy(c.V + c.P, s + PAGE, PAGE)).toBe(BigInt(PAGE));
+        expect(c.p.thread.load8(c.V + c.P)).toBe(0xab);
+      }
+      c.k.checkInvariants();
+    }
   });
 
   it("filemap_remove after a failed install: COPY onto a guard marker is EEXIST and leaves P a hole", async () => {
