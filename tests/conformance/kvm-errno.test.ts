@@ -32,8 +32,8 @@ const c = (name: string, steps: string[], expected: string[], v71?: string[]): C
 const kvm: Case[] = [
   c("KVM_GET_API_VERSION 12; with a non-zero argument EINVAL", ["kvm K", "ioctlv $K 0xae00 0", "ioctlv $K 0xae00 5"], ["ok fd", "ok 12", "err EINVAL"]),
   c("KVM_CHECK_EXTENSION on /dev/kvm: GUEST_MEMFD 1, GUEST_MEMFD_FLAGS 3, USER_MEMORY2 1, NR_MEMSLOTS 32764, VM_TYPES 1, MULTI_ADDRESS_SPACE 0, MEMORY_ATTRIBUTES 0",
-    ["kvm K", "cap $K 234", "cap $K 244", "cap $K 231", "cap $K 10", "cap $K 235", "cap $K 118", "cap $K 233", "cap $K 3"],
-    ["ok fd", "ok 1", "ok 3", "ok 1", "ok 32764", "ok 1", "ok 0", "ok 0", "ok 1"]),
+    ["kvm K", "cap $K 234", "cap $K 244", "cap $K 231", "cap $K 10", "cap $K 235", "cap $K 118", "cap $K 233", "cap $K 3", "cap $K 21", "cap $K 30", "cap $K 105"],
+    ["ok fd", "ok 1", "ok 3", "ok 1", "ok 32764", "ok 1", "ok 0", "ok 0", "ok 1", "ok 1", "ok 1", "ok 1"]),
   c("KVM_CHECK_EXTENSION on a VM fd: the same memory capabilities", [...INIT, "cap $V 234", "cap $V 244", "cap $V 231", "cap $V 10", "cap $V 233"],
     [...INIT_OK, "ok 1", "ok 3", "ok 1", "ok 32764", "ok 0"]),
   c("KVM_CREATE_VM: type 1 and 99 EINVAL", ["kvm K", "vm V $K 1", "vm W $K 99"], ["ok fd", "err EINVAL", "err EINVAL"]),
