@@ -462,3 +462,54 @@ describe("KVM touching guest memory through the userspace mapping raises userfau
     expect(await done).toEqual([0xab, 0xab, 0xab, 0xab]);
   });
 });
+
+describe("garbage in, errno out", () => {
+  it("random ioctls on /dev/kvm, VM and guest_memfd fds and random guest accesses never trap or break an invariant", async () => {
+    const { k, p, kvm, vm } = await bootVm();
+    const g = gmem(vm, 4, SHARED);
+    const hva = g.mmap(4 * PAGE);
+    let seed = 12345;
+    const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    const pick = <T,>(a: T[]): T => a[Math.floor(rnd() * a.length)];
+    const big = () => BigInt(Math.floor(rnd() * 2 ** 32)) << BigInt(pick([0, 0, 12, 32])) | BigInt(Math.floor(rnd() * 2 ** 32));
+    const cmds = [A.KVM_GET_API_VERSION, A.KVM_CREATE_VM, A.KVM_CHECK_EXTENSION, A.KVM_CREATE_GUEST_MEMFD,
+      A.KVM_SET_USER_MEMORY_REGION, A.KVM_SET_USER_MEMORY_REGION2, 0xaeff, 0];
+    const fds = [kvm.fd, vm.fd, g.fd, 999, -1];
+    let ok = 0;
+    for (let i = 0; i < 3000; i++) {
+      const bytes = new Uint8Array(160).map(() => (rnd() < 0.7 ? 0 : Math.floor(rnd() * 256)));
+      // Keep the memslot fields plausible half the time, so the deep checks are reached.
+      if (rnd() < 0.5) {
+        const dv = new DataView(bytes.buffer);
+        dv.setUint32(0, Math.floor(rnd() * 4), true);
+        dv.setUint32(4, pick([0, 1, 2, 4, 5, 6, 8]), true);
+        dv.setBigUint64(8, BigInt(pick([0, PAGE, 0x100000, 0x1001])), true);
+        dv.setBigUint64(16, BigInt(pick([0, PAGE, 2 * PAGE, 4 * PAGE, 8 * PAGE])), true);
+        dv.setBigUint64(24, BigInt(pick([0, hva, hva + PAGE])), true);
+        dv.setBigUint64(32, BigInt(pick([0, PAGE, 3 * PAGE, 1])), true);
+        dv.setUint32(40, pick([g.fd, vm.fd, 999]), true);
+      }
+      const cmd = pick(cmds);
+      const fd = pick(fds);
+      const r = rnd() < 0.8 ? p.ioctl(fd, cmd, bytes).ret : p.syscall(A.__NR_ioctl, fd, cmd, big());
+      if (r >= 0n) ok++;
+      if ((cmd === A.KVM_CREATE_VM || cmd === A.KVM_CREATE_GUEST_MEMFD) && r > 2n && r !== BigInt(g.fd)) p.close(r);
+      try {
+        const cpu = vm.vcpu();
+        const gpa = Number(pick([0n, BigInt(PAGE), 0x100000n, big()]));
+        if (rnd() < 0.5) cpu.read(gpa, Math.floor(rnd() * 9000));
+        else cpu.kvmWrite(gpa, new Uint8Array(Math.floor(rnd() * 64)));
+      } catch (e) {
+        expect((e as Error).name).toBe("SystemError");
+      }
+    }
+    expect(ok).toBeGreaterThan(100);
+    // the raw export with nonsense arguments
+    expect(k.exports.kvm_vcpu_access(p.thread.tid, vm.fd, NaN, -5, 0)).toBe(-A.EINVAL);
+    expect(k.exports.kvm_vcpu_access(p.thread.tid, 12345, 0, 4, 0)).toBe(-A.EBADF);
+    expect(k.exports.kvm_vcpu_access(99999, vm.fd, 0, 4, 0)).toBe(-A.ESRCH);
+    expect(k.exports.kvm_vcpu_access(p.thread.tid, kvm.fd, 0, 4, 0)).toBe(-A.EINVAL);
+    k.checkInvariants();
+  });
+});
+
