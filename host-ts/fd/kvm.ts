@@ -7,6 +7,7 @@ import type { Process } from "../process.js";
 import { waitForWake, type Thread } from "../thread.js";
 
 const ERESTARTSYS = -A.ERESTARTSYS;
+const EMPTY = new Uint8Array(0);
 
 function struct(size: number, fields: [number, bigint | number, 4 | 8][]): Uint8Array {
   const b = new Uint8Array(size);
@@ -139,7 +140,7 @@ export class Vcpu {
   private access(gpa: number, len: number, flags: number, data: Uint8Array | null): Uint8Array {
     const t = this.thread;
     const k = t.kernel.exports;
-    const out = new Uint8Array(data ? 0 : len);
+    const out = data ? EMPTY : new Uint8Array(len);
     for (let done = 0; done < len; ) {
       const n = Math.min(A.BOUNCE_SIZE, len - done);
       if (data) t.bounce.set(data.subarray(done, done + n));

@@ -226,7 +226,7 @@ describe("§10.10 REMOVE events", () => {
 });
 
 describe("§10.10 summary rows: registration", () => {
-  it("REGISTER returns the 7.1 ioctl masks: MISSING 0x13c, MINOR 0x1bc, WP 0x17c", async () => {
+  it("REGISTER returns the 7.1 ioctl masks (those of shmem, §14 item 8): MISSING 0x13c, MINOR 0x1bc, WP 0x17c, WP|MINOR 0x1fc", async () => {
     const { p, vm } = await bootVm();
     const g = gmem(vm, 4, SHARED);
     const V = g.mmap(4 * PAGE);
@@ -235,6 +235,8 @@ describe("§10.10 summary rows: registration", () => {
     expect(uffd.register(V, 4 * PAGE, A.UFFDIO_REGISTER_MODE_MISSING)).toBe(0x13cn);
     expect(uffd.register(V, 4 * PAGE, A.UFFDIO_REGISTER_MODE_MINOR)).toBe(0x1bcn);
     expect(uffd.register(V, 4 * PAGE, A.UFFDIO_REGISTER_MODE_WP)).toBe(0x17cn);
+    expect(uffd.register(V, 4 * PAGE, A.UFFDIO_REGISTER_MODE_MISSING | A.UFFDIO_REGISTER_MODE_MINOR)).toBe(0x1bcn);
+    expect(uffd.register(V, 4 * PAGE, A.UFFDIO_REGISTER_MODE_WP | A.UFFDIO_REGISTER_MODE_MINOR)).toBe(0x1fcn);
   });
 
   it("without INIT_SHARED every mode is EINVAL, except WP alone with WP_ASYNC (0x17c, as on 6.18)", async () => {
