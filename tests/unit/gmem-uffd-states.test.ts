@@ -7,7 +7,7 @@
 // VMA's rss; the page cache by a throw-away probe mapping registered MISSING on a second
 // userfaultfd (a hole raises a message there, a cached page maps silently).
 import { describe, it, expect } from "vitest";
-import { A, PAGE, RW, ANON, expectSignal } from "../helpers/kernel.js";
+import { A, PAGE, RW, ANON, expectSignal, expectErrno } from "../helpers/kernel.js";
 import { bootVm, gmem, GMEM, MMAP, SHARED } from "../helpers/kvm.js";
 import { FillError, SystemError, Userfaultfd, WouldBlockError, type Thread } from "../../host-ts/index.js";
 
@@ -74,7 +74,7 @@ const TABLE: Row[] = [
   { from: "MAPPED", action: "zeropage", modes: ALL, expect: { to: "MAPPED", result: { errno: "EEXIST", out: -17 } } },
   { from: "MAPPED", action: "continue", modes: ALL, expect: { to: "MAPPED", result: { errno: "EEXIST", out: -17 } } },
   { from: "MAPPED", action: "poison", modes: ALL, expect: { to: "MAPPED", result: { errno: "EEXIST", out: -17 } } },
-  // (REMOVE events "if EVENT_REMOVE": see the skipped test below; without it, no message.)
+  // Without EVENT_REMOVE (these rows), no message; with it, see "§10.10 REMOVE events" below.
   { from: "MAPPED", action: "dontneed", modes: ALL, expect: { to: "CACHED", messages: [] } },
   { from: "CACHED", action: "punch", modes: ALL, expect: { to: "HOLE", messages: [] } },
   { from: "MAPPED", action: "punch", modes: ALL, expect: { to: "HOLE", messages: [] } },
@@ -221,8 +221,58 @@ describe("§10.10 per-page state machine (guest_memfd MMAP|INIT_SHARED, 7.1 sema
   }
 });
 
-describe("§10.10 REMOVE events", () => {
-  it.skip("MADV_DONTNEED / MADV_REMOVE with UFFD_FEATURE_EVENT_REMOVE queue a REMOVE message — non-cooperative events are not in this kernel yet (events branch)", () => {});
+describe("§10.10 REMOVE events (UFFD_FEATURE_EVENT_REMOVE, as on shmem: §8.6, §10.11)", () => {
+  const REMOVES = [
+    { from: "MAPPED", advice: "MADV_DONTNEED", to: "CACHED" },
+    { from: "MAPPED", advice: "MADV_DONTNEED_LOCKED", to: "CACHED" },
+    { from: "CACHED", advice: "MADV_REMOVE", to: "HOLE" },
+    { from: "MAPPED", advice: "MADV_REMOVE", to: "HOLE" },
+  ] as const;
+  for (const { from, advice, to } of REMOVES) {
+    for (const mode of ALL) {
+      it(`${from} --${advice}--> ${to} [${mode}]: REMOVE {V+P, V+2P} before the drop; fills EAGAIN while unread; the reissue drops once`, async () => {
+        const c = await setup(mode, true);
+        const { p, V, P, uffd } = c;
+        p.thread.fill(c.Wm + P, 0x5a, PAGE);
+        if (from === "MAPPED") {
+          if (mode.includes("MINOR")) uffd.continue(V + P, PAGE);
+          else p.thread.load8(V + P);
+        }
+        expect(c.state()).toBe(from);
+        const producer = p.newThread();
+        const madv = () => producer.syscall(A.__NR_madvise, V + P, PAGE, A[advice]);
+        expect(madv).toThrow(WouldBlockError);
+        // Delivered before anything is dropped: P is untouched, and mmap_changing is set.
+        expect(c.state()).toBe(from);
+        expect(fill(() => uffd.zeropage(V + 2 * P, PAGE))).toEqual({ errno: "EAGAIN", out: -11 });
+        expect(uffd.read()).toEqual([{ event: "remove", start: V + P, end: V + 2 * P }]);
+        expect(c.state()).toBe(from); // still: the producer drops when it runs again
+        expect(madv()).toBe(0n);
+        expect(c.state()).toBe(to);
+        expect(uffd.read()).toEqual([]);
+        expect(c.k.stats().uffdEvents).toBe(0);
+        // The guest sees the same file: after MADV_REMOVE the page is gone for it too.
+        expect(c.vm.vcpu().read(P, 1)[0]).toBe(to === "HOLE" ? 0 : 0x5a);
+        c.k.checkInvariants();
+      });
+    }
+  }
+
+  it("fallocate(PUNCH_HOLE) sends no REMOVE; MADV_FREE is EINVAL before any event", async () => {
+    const c = await setup("MISSING", true);
+    const { p, V, P, uffd } = c;
+    p.thread.fill(c.Wm + P, 0x5a, 2 * PAGE);
+    p.thread.load8(V + P);
+    c.g.punchHole(P, PAGE);
+    expect(c.state()).toBe("HOLE");
+    expectErrno(() => p.madvise(V + 2 * P, PAGE, A.MADV_FREE), "EINVAL");
+    expect(uffd.read()).toEqual([]);
+    expect(c.k.stats().uffdEvents).toBe(0);
+    // The next access through V is a MISSING fault again (§10.11).
+    expect(() => c.faulter.load8(V + P)).toThrow(WouldBlockError);
+    expect(uffd.read()).toMatchObject([{ event: "pagefault", flags: 0n, address: V + P }]);
+    c.k.checkInvariants();
+  });
 });
 
 describe("§10.10 summary rows: registration", () => {
