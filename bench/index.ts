@@ -7,6 +7,7 @@ import { runHost, type HostResult } from "./native.js";
 import { anonWriteFault } from "./anon-write-fault.js";
 import { residentAccess } from "./translate.js";
 import { uffdRoundTrip } from "./uffd-roundtrip.js";
+import { gmemRoundTrip } from "./gmem-roundtrip.js";
 
 export interface BenchOptions {
   /** Fewer samples (npm start). */
@@ -37,7 +38,7 @@ export async function runBenchmarks(o: BenchOptions): Promise<BenchReport> {
   const started = performance.now();
   const p = params(o.quick);
   const host = runHost(p);
-  const measured = [await anonWriteFault(p), ...(await residentAccess(p)), ...(await uffdRoundTrip(p))];
+  const measured = [await anonWriteFault(p), ...(await residentAccess(p)), ...(await uffdRoundTrip(p)), ...(await gmemRoundTrip(p))];
   const rows: BenchRow[] = measured.map((m) => {
     const h = host.scenarios?.[m.host] ?? null;
     return { ...m, hostSummary: h, ratio: h ? { p50: m.uffdlab.p50 / h.p50, mean: m.uffdlab.mean / h.mean } : null };
@@ -120,6 +121,9 @@ function print(r: BenchReport): void {
   else if (r.host.uffdSkipped) console.log(`host userfaultfd rows skipped: ${r.host.uffdSkipped}`);
   if (r.rows.some((x) => x.host.startsWith("uffd_"))) {
     console.log("uffd rows: one op = fault → read() → UFFDIO_COPY/ZEROPAGE → resumed load. Host: sync/async vs a faulter pthread and a blocking-read() handler pinned to one CPU; worker vs two CPUs, handler spinning on an O_NONBLOCK read().");
+  }
+  if (r.rows.some((x) => x.host.startsWith("uffd_shmem_"))) {
+    console.log("gmem rows: uffdlab on guest_memfd (7.1 semantics); host column = the host kernel's memfd (shmem) round trip, because 6.18 cannot register a guest_memfd mapping for MISSING or MINOR.");
   }
 
   if (!r.quick) {

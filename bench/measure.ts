@@ -112,7 +112,9 @@ export function chaseLayout(pages: number, pageSize: number): number[] {
 export type HostScenario =
   | "anon_write_fault" | "resident_load"
   // bench/native/uffd_bench.c: the real userfaultfd round trip (see its header)
-  | "uffd_copy_same_cpu" | "uffd_zeropage_same_cpu" | "uffd_copy_cross_cpu";
+  | "uffd_copy_same_cpu" | "uffd_zeropage_same_cpu" | "uffd_copy_cross_cpu"
+  // the same on a memfd: the host's comparison for the guest_memfd rows (6.18 cannot register guest_memfd)
+  | "uffd_shmem_copy_same_cpu" | "uffd_shmem_continue_same_cpu";
 
 /** One row of the report, as a scenario file returns it (index.ts adds the host side). */
 export interface Measured {

@@ -33,7 +33,10 @@ interface RawOutput {
 }
 
 interface RawUffdMode { batch: number; same_cpu: boolean; handler: string; pages: number; messages: number; bad_values: number; batch_ns: number[] }
-type RawUffd = { skipped: string } | { page_size: number; copy_same_cpu: RawUffdMode; zeropage_same_cpu: RawUffdMode; copy_cross_cpu: RawUffdMode | { skipped: string } };
+type RawUffd = { skipped: string } | {
+  page_size: number; copy_same_cpu: RawUffdMode; zeropage_same_cpu: RawUffdMode; copy_cross_cpu: RawUffdMode | { skipped: string };
+  shmem_copy_same_cpu: RawUffdMode; shmem_continue_same_cpu: RawUffdMode;
+};
 
 /** bench/native/<file>, from bench/ (run by tsx/vitest) or from dist/cli.js (bundled). */
 function findSource(file: string): string | null {
@@ -102,6 +105,7 @@ export function runHost(p: Params): HostResult {
       r.uffd = {};
       const modes: [HostScenario, RawUffdMode | { skipped: string }][] = [
         ["uffd_copy_same_cpu", u.copy_same_cpu], ["uffd_zeropage_same_cpu", u.zeropage_same_cpu], ["uffd_copy_cross_cpu", u.copy_cross_cpu],
+        ["uffd_shmem_copy_same_cpu", u.shmem_copy_same_cpu], ["uffd_shmem_continue_same_cpu", u.shmem_continue_same_cpu],
       ];
       for (const [key, m] of modes) {
         if ("skipped" in m) {

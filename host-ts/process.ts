@@ -90,6 +90,7 @@ export class Process {
   ftruncate(fd: Num, length: Num): void { this.call("ftruncate", A.__NR_ftruncate, fd, length); }
   fallocate(fd: Num, mode: number, offset: Num, len: Num): void { this.call("fallocate", A.__NR_fallocate, fd, mode, offset, len); }
   close(fd: Num): void { this.call("close", A.__NR_close, fd); }
+  lseek(fd: Num, offset: Num, whence: number): bigint { return this.call("lseek", A.__NR_lseek, fd, offset, whence); }
   dup(fd: Num): number { return Number(this.call("dup", A.__NR_dup, fd)); }
   fcntl(fd: Num, cmd: number, arg: Num = 0): number { return Number(this.call("fcntl", A.__NR_fcntl, fd, cmd, arg)); }
 

@@ -15,6 +15,7 @@ export interface KernelExports {
   uaccess_write(tid: number, addr: number, len: number): number;
   uaccess_translate(tid: number, addr: number, write: number): number;
   mm_dump_vmas(tid: number, first: number): number;
+  kvm_vcpu_access(tid: number, vmfd: number, gpa: number, len: number, flags: number): number;
   mm_vma_name(tid: number, index: number): number;
   proc_fdinfo(tid: number, fd: number): number;
   proc_pagemap(tid: number, addr: number): number;

@@ -21,6 +21,7 @@ import { ACCESS_RETRY } from "./abi/kernel";
 import { host_frame, maps_record } from "./abi/kernel";
 import { stat } from "./abi/uapi";
 import { KSTATE_ADDR } from "./init/layout";
+import { kvm_guest_access } from "./virt/kvm/kvm_main";
 
 /** kernel_state.smp, at a fixed offset (see init/state.ts). */
 const SMP_ADDR: usize = KSTATE_ADDR + 8;
@@ -129,6 +130,23 @@ export function uaccess_translate(tid: i32, addr: f64, write: i32): f64 {
   let r = user_translate(tid, addr, write != 0);
   unlock();
   return r;
+}
+
+/**
+ * A guest memory access by a vCPU thread `tid` of the VM `vmfd` (KVM_ACCESS_* flags): `len`
+ * (<= BOUNCE_SIZE) bytes at guest-physical `gpa` to or from the bounce page. Returns len, or
+ * -errno; -ERESTARTSYS means the task waits for a userfault (wait word): repeat after the wake.
+ */
+export function kvm_vcpu_access(tid: i32, vmfd: i32, gpa: f64, len: i32, flags: i32): i32 {
+  lock();
+  let t = task_enter(tid);
+  let r: i64 = -ESRCH;
+  if (t && t.mm != 0) {
+    r = kvm_guest_access(t, <i64>vmfd, !(gpa >= 0) || gpa >= 1.8446744073709552e19 ? <u64>-1 : <u64>gpa, len, flags);
+    task_frame(t).si_signo = 0;
+  }
+  unlock();
+  return <i32>r;
 }
 
 /** Write maps records for VMAs from index `first` into the bounce page: the count. */

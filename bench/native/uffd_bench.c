@@ -17,6 +17,12 @@
 //   copy_cross_cpu     faulter and handler on two CPUs, O_NONBLOCK fd, the handler spinning
 //                      on read() (EAGAIN): the set-up of uffdlab's worker row (a worker
 //                      faulting, the main thread polling); skipped with one CPU
+//   shmem_copy_same_cpu      as copy_same_cpu on a memfd mapped MAP_SHARED (MISSING + COPY)
+//   shmem_continue_same_cpu  a memfd mapped twice: the whole region written through the
+//                      unregistered alias first (untimed), the other mapping registered MINOR;
+//                      each fault is a MINOR message resolved by UFFDIO_CONTINUE. These two are
+//                      the host's comparison for uffdlab's guest_memfd rows: 6.18 cannot
+//                      register a guest_memfd mapping (MISSING/MINOR need the series).
 //
 // If no userfaultfd can be created, prints {"skipped":"<reason>"} and exits 0.
 //
@@ -45,6 +51,9 @@
 #endif
 
 #define PATTERN 0x5a
+
+/** Memory kinds of a mode's regions. */
+enum kind { ANON, SHMEM_MISSING, SHMEM_MINOR };
 
 static long page;
 static long region_pages, batch, samples;
@@ -115,6 +124,7 @@ enum cmd { CMD_NONE, CMD_WARM, CMD_TIMED, CMD_STOP };
 
 struct run {
   int uffd, zeropage, spin, faulter_cpu;
+  enum kind kind;
   pthread_mutex_t mu;
   pthread_cond_t cv;
   enum cmd cmd;      // set by main, cleared by the faulter when it took it
@@ -168,14 +178,17 @@ static long serve(struct run *r, char *region, const char *src) {
       if (msgs[i].event != UFFD_EVENT_PAGEFAULT) continue;
       unsigned long addr = (unsigned long)msgs[i].arg.pagefault.address & ~(unsigned long)(page - 1);
       int rc;
-      if (r->zeropage) {
+      if (r->kind == SHMEM_MINOR) {
+        struct uffdio_continue c = { .range = { .start = addr, .len = (unsigned long)page }, .mode = 0 };
+        rc = ioctl(r->uffd, UFFDIO_CONTINUE, &c);
+      } else if (r->zeropage) {
         struct uffdio_zeropage z = { .range = { .start = addr, .len = (unsigned long)page }, .mode = 0 };
         rc = ioctl(r->uffd, UFFDIO_ZEROPAGE, &z);
       } else {
         struct uffdio_copy c = { .dst = addr, .src = (unsigned long)src, .len = (unsigned long)page, .mode = 0 };
         rc = ioctl(r->uffd, UFFDIO_COPY, &c);
       }
-      if (rc && errno != EEXIST) die(r->zeropage ? "UFFDIO_ZEROPAGE" : "UFFDIO_COPY");
+      if (rc && errno != EEXIST) die(r->kind == SHMEM_MINOR ? "UFFDIO_CONTINUE" : r->zeropage ? "UFFDIO_ZEROPAGE" : "UFFDIO_COPY");
       handled++;
     }
   }
@@ -196,9 +209,9 @@ static void command(struct run *r, enum cmd c, char *region) {
 }
 
 /** Runs one mode and prints `"name":{...}`. */
-static void run_mode(const char *name, int zeropage, int spin, int handler_cpu, int faulter_cpu, const char *src, int first) {
+static void run_mode(const char *name, enum kind kind, int zeropage, int spin, int handler_cpu, int faulter_cpu, const char *src, int first) {
   const char *why = NULL;
-  struct run r = { .zeropage = zeropage, .spin = spin, .faulter_cpu = faulter_cpu, .cmd = CMD_NONE };
+  struct run r = { .zeropage = zeropage, .spin = spin, .faulter_cpu = faulter_cpu, .cmd = CMD_NONE, .kind = kind };
   r.uffd = new_uffd(O_CLOEXEC | (spin ? O_NONBLOCK : 0), &why);
   if (r.uffd < 0) {
     fprintf(stderr, "uffd_bench: %s\n", why);
@@ -219,12 +232,26 @@ static void run_mode(const char *name, int zeropage, int spin, int handler_cpu, 
   for (int warm = 1;;) {
     if (warm && now_ns() >= warm_end) warm = 0;
     if (!warm && r.n >= samples) break;
-    char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    char *p, *alias = NULL;
+    int mfd = -1;
+    if (kind == ANON) {
+      p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    } else {
+      mfd = (int)syscall(SYS_memfd_create, "uffd_bench", 0);
+      if (mfd < 0 || ftruncate(mfd, (off_t)len)) die("memfd");
+      p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+      if (kind == SHMEM_MINOR) {
+        alias = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+        if (alias == MAP_FAILED) die("mmap alias");
+        memset(alias, PATTERN, len);
+      }
+    }
     if (p == MAP_FAILED) die("mmap");
 #ifdef MADV_NOHUGEPAGE
     madvise(p, len, MADV_NOHUGEPAGE);
 #endif
-    struct uffdio_register reg = { .range = { .start = (unsigned long)p, .len = len }, .mode = UFFDIO_REGISTER_MODE_MISSING };
+    struct uffdio_register reg = { .range = { .start = (unsigned long)p, .len = len },
+                                   .mode = kind == SHMEM_MINOR ? UFFDIO_REGISTER_MODE_MINOR : UFFDIO_REGISTER_MODE_MISSING };
     if (ioctl(r.uffd, UFFDIO_REGISTER, &reg)) die("UFFDIO_REGISTER");
     command(&r, warm ? CMD_WARM : CMD_TIMED, p);
     long m = serve(&r, p, src);
@@ -233,6 +260,8 @@ static void run_mode(const char *name, int zeropage, int spin, int handler_cpu, 
       timed_pages += region_pages;
     }
     if (munmap(p, len)) die("munmap");
+    if (alias && munmap(alias, len)) die("munmap alias");
+    if (mfd >= 0) close(mfd);
   }
   command(&r, CMD_STOP, NULL);
   pthread_join(th, NULL);
@@ -282,10 +311,12 @@ int main(int argc, char **argv) {
   for (int c = 0; c < CPU_SETSIZE && ncpu < 2; c++) if (CPU_ISSET(c, &allowed)) cpus[ncpu++] = c;
 
   printf("{\"page_size\":%ld,\"region_pages\":%ld,", page, region_pages);
-  run_mode("copy_same_cpu", 0, 0, cpus[0], cpus[0], src, 1);
-  run_mode("zeropage_same_cpu", 1, 0, cpus[0], cpus[0], src, 0);
-  if (ncpu >= 2) run_mode("copy_cross_cpu", 0, 1, cpus[0], cpus[1], src, 0);
+  run_mode("copy_same_cpu", ANON, 0, 0, cpus[0], cpus[0], src, 1);
+  run_mode("zeropage_same_cpu", ANON, 1, 0, cpus[0], cpus[0], src, 0);
+  if (ncpu >= 2) run_mode("copy_cross_cpu", ANON, 0, 1, cpus[0], cpus[1], src, 0);
   else printf(",\"copy_cross_cpu\":{\"skipped\":\"only one CPU available\"}");
+  run_mode("shmem_copy_same_cpu", SHMEM_MISSING, 0, 0, cpus[0], cpus[0], src, 0);
+  run_mode("shmem_continue_same_cpu", SHMEM_MINOR, 0, 0, cpus[0], cpus[0], src, 0);
   printf("}\n");
   return 0;
 }

@@ -11,6 +11,7 @@ type ArgKind = "hex" | "dec" | "fd" | "prot" | "map" | "madv" | "mremap" | "ptr"
 const SIG: Record<number, [string, ArgKind[]]> = {
   [A.__NR_read]: ["read", ["fd", "ptr", "dec"]],
   [A.__NR_write]: ["write", ["fd", "ptr", "dec"]],
+  [A.__NR_lseek]: ["lseek", ["fd", "dec", "dec"]],
   [A.__NR_open]: ["open", ["ptr", "hex", "hex"]],
   [A.__NR_openat]: ["openat", ["fd", "ptr", "hex", "hex"]],
   [A.__NR_close]: ["close", ["fd"]],

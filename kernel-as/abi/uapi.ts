@@ -5,6 +5,7 @@
 // ---- system call numbers (arch/x86/entry/syscalls/syscall_64.tbl) -------------------
 export const __NR_read: i32 = 0;
 export const __NR_write: i32 = 1;
+export const __NR_lseek: i32 = 8;
 export const __NR_open: i32 = 2;
 export const __NR_close: i32 = 3;
 export const __NR_fstat: i32 = 5;
@@ -351,3 +352,11 @@ export const DEFAULT_POLLMASK: i32 = 0x0145;
   events: i16;
   revents: i16;
 }
+
+// ---- lseek whence ----
+export const SEEK_SET: u32 = 0;
+export const SEEK_CUR: u32 = 1;
+export const SEEK_END: u32 = 2;
+export const SEEK_DATA: u32 = 3;
+export const SEEK_HOLE: u32 = 4;
+export const SEEK_MAX: u32 = 4;

@@ -2,13 +2,15 @@
 import { CACHE_FILE, CACHE_FILES } from "../init/state";
 import { kmem_cache_alloc, kmem_cache_free } from "../mm/slab";
 import { alloc_kernel_page, free_page, page_address, virt_to_page } from "../mm/page_alloc";
-import { file, inode, FILE_SHMEM, FILE_PIPE, FILE_GMEM, FILE_UFFD } from "./types";
+import { file, inode, FILE_SHMEM, FILE_PIPE, FILE_GMEM, FILE_UFFD, FILE_KVM_VM } from "./types";
 import { files_struct, FILES_CLOEXEC_OFFSET } from "../kernel/types";
 import { EBADF, EMFILE, ENOMEM } from "../abi/errno";
 import { NR_OPEN_DEFAULT } from "../abi/uapi";
 import { iput } from "./inode";
 import { pipe_release } from "./pipe";
 import { userfaultfd_release } from "./userfaultfd";
+import { kvm_gmem_release } from "../virt/kvm/guest_memfd";
+import { kvm_vm_release } from "../virt/kvm/kvm_main";
 
 // @ts-ignore: decorator
 @inline export function FILE(p: u32): file { return changetype<file>(<usize>p); }
@@ -37,9 +39,8 @@ export function fput(f: file): void {
   let kind = f.f_kind;
   if (kind == FILE_PIPE) pipe_release(f);
   else if (kind == FILE_UFFD) userfaultfd_release(f);
-  else if (kind == FILE_SHMEM || kind == FILE_GMEM) {
-    // nothing file-specific; the inode goes below
-  }
+  else if (kind == FILE_GMEM) kvm_gmem_release(f);
+  else if (kind == FILE_KVM_VM) kvm_vm_release(f);
   let ino = f.f_inode;
   kmem_cache_free(CACHE_FILE, changetype<usize>(f));
   if (ino) iput(changetype<inode>(<usize>ino));

@@ -5,11 +5,12 @@
 //   /proc/self/fd/N, /proc/<pid>/fd/N   reopen an open memfd with new access flags
 //                                        (a new struct file on the same inode)
 //   /dev/userfaultfd                    the userfaultfd misc device (USERFAULTFD_IOC_NEW)
+//   /dev/kvm                            KVM (virt/kvm/kvm_main.ts)
 // Every other path: ENOENT.
 import { task_struct, files_struct } from "../kernel/types";
 import { ENOENT, EFAULT, ENAMETOOLONG, ENXIO, EBADF, EISDIR, ENOMEM, ERESTARTSYS } from "../abi/errno";
 import { O_ACCMODE, O_RDONLY, O_WRONLY, O_RDWR, O_CLOEXEC, O_NONBLOCK, O_LARGEFILE, O_TRUNC, PATH_MAX } from "../abi/uapi";
-import { FILE_SHMEM, FILE_DEV_UFFD, FMODE_READ, FMODE_WRITE } from "./types";
+import { FILE_SHMEM, FILE_DEV_UFFD, FILE_KVM, FMODE_READ, FMODE_WRITE } from "./types";
 import { fget, file_inode, install_new_file } from "./file";
 import { ihold } from "./inode";
 import { strncpy_from_user } from "../mm/uaccess";
@@ -50,6 +51,11 @@ export function sys_openat(t: task_struct, dfd: i64, upath: u64, flags: i32, mod
     let acc = flags & O_ACCMODE;
     let fm: u32 = acc == O_RDONLY ? FMODE_READ : acc == O_WRONLY ? FMODE_WRITE : FMODE_READ | FMODE_WRITE;
     return install_new_file(changetype<files_struct>(<usize>t.files), FILE_DEV_UFFD, null, <u32>(flags & (O_ACCMODE | O_NONBLOCK)), fm, (flags & O_CLOEXEC) != 0);
+  }
+  if (end - p == 8 && starts_with(p, end, "/dev/kvm")) {
+    let acc = flags & O_ACCMODE;
+    let fm: u32 = acc == O_RDONLY ? FMODE_READ : acc == O_WRONLY ? FMODE_WRITE : FMODE_READ | FMODE_WRITE;
+    return install_new_file(changetype<files_struct>(<usize>t.files), FILE_KVM, null, <u32>(flags & (O_ACCMODE | O_NONBLOCK) | O_LARGEFILE), fm, (flags & O_CLOEXEC) != 0);
   }
   if (starts_with(p, end, "/proc/self/fd/")) p += 14;
   else if (starts_with(p, end, "/proc/")) {

@@ -1,6 +1,7 @@
 // ftruncate and fallocate (fs/open.c: do_ftruncate, vfs_fallocate; mm/shmem.c: shmem_setattr,
 // shmem_fallocate).
-import { file, inode, FILE_SHMEM, FILE_PIPE, FILE_GMEM, FMODE_WRITE, INODE_SHMEM } from "./types";
+import { file, inode, FILE_SHMEM, FILE_PIPE, FILE_GMEM, FMODE_WRITE, INODE_SHMEM, INODE_GMEM } from "./types";
+import { kvm_gmem_fallocate } from "../virt/kvm/guest_memfd";
 import { fget, file_inode } from "./file";
 import { EINVAL, EBADF, EPERM, EFBIG, ESPIPE, ENODEV, EOPNOTSUPP } from "../abi/errno";
 import { FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, FALLOC_FL_COLLAPSE_RANGE, FALLOC_FL_ZERO_RANGE,
@@ -54,6 +55,7 @@ export function vfs_fallocate(f: file, mode: i32, offset: i64, len: i64): i32 {
   if (!is_reg(f)) return -ENODEV;
   if (offset + len > MAX_LFS_FILESIZE || offset + len < 0) return -EFBIG;
   let ino = file_inode(f);
+  if (ino.i_kind == INODE_GMEM) return kvm_gmem_fallocate(f, mode, offset, len);
   if (ino.i_kind != INODE_SHMEM) return -EOPNOTSUPP;
   return shmem_fallocate(ino, mode, offset, len);
 }

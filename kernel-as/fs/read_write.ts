@@ -1,12 +1,13 @@
 // read, write, pread64, pwrite64 (fs/read_write.c; shmem_file_read_iter / shmem_file_write_iter;
 // pipe_read / pipe_write).
 import { task_struct, files_struct } from "../kernel/types";
-import { EBADF, EINVAL, ESPIPE, EPERM, EFBIG, EFAULT } from "../abi/errno";
+import { EBADF, EINVAL, ESPIPE, EPERM, EFBIG, EFAULT, ENXIO } from "../abi/errno";
 import { F_SEAL_WRITE, F_SEAL_FUTURE_WRITE, F_SEAL_GROW, MAX_LFS_FILESIZE, PAGE_SIZE } from "../abi/uapi";
 import { userfaultfd_read } from "./userfaultfd";
-import { file, FILE_UFFD, FILE_SHMEM, FILE_PIPE, FMODE_READ, FMODE_WRITE, INODE_SHMEM } from "./types";
+import { file, FILE_UFFD, FILE_SHMEM, FILE_PIPE, FILE_GMEM, FILE_KVM, FILE_KVM_VM, FMODE_READ, FMODE_WRITE, INODE_SHMEM } from "./types";
 import { fget, file_inode } from "./file";
-import { shmem_read, shmem_write, shmem_write_failed } from "../mm/shmem";
+import { shmem_read, shmem_write, shmem_write_failed, shmem_seek_hole_data } from "../mm/shmem";
+import { SEEK_SET, SEEK_CUR, SEEK_END, SEEK_DATA, SEEK_HOLE, SEEK_MAX } from "../abi/uapi";
 import { pipe_peek, pipe_consume, pipe_write } from "./pipe";
 import { copy_from_user, copy_to_user, access_ok, copy_user_partial } from "../mm/uaccess";
 import { task_scratch } from "../kernel/sched";
@@ -16,8 +17,20 @@ const CHUNK: u32 = 1024;
 // @ts-ignore: decorator
 @inline function FILES(t: task_struct): files_struct { return changetype<files_struct>(<usize>t.files); }
 
+/**
+ * FMODE_CAN_READ / FMODE_CAN_WRITE: files without read/write operations (guest_memfd, /dev/kvm,
+ * VM fds) refuse both with EINVAL, before the buffer is looked at.
+ */
+// @ts-ignore: decorator
+@inline function file_can_rw(f: file): bool { return f.f_kind != FILE_GMEM && f.f_kind != FILE_KVM && f.f_kind != FILE_KVM_VM; }
+
+/** FMODE_PREAD / FMODE_PWRITE: pipes and guest_memfd refuse positioned I/O (ESPIPE). */
+// @ts-ignore: decorator
+@inline function file_can_pread(f: file): bool { return f.f_kind != FILE_PIPE && f.f_kind != FILE_GMEM; }
+
 function do_read(t: task_struct, f: file, ubuf: u64, count: u64, pos: u64, use_pos: bool): i64 {
   if (!(f.f_mode & FMODE_READ)) return -EBADF;
+  if (!file_can_rw(f)) return -EINVAL;
   if (f.f_kind == FILE_UFFD) return use_pos ? -ESPIPE : userfaultfd_read(t, f, ubuf, count);
   if (!access_ok(ubuf, count)) return -EFAULT;
   if (count == 0) return 0;
@@ -59,6 +72,7 @@ function do_read(t: task_struct, f: file, ubuf: u64, count: u64, pos: u64, use_p
 
 function do_write(t: task_struct, f: file, ubuf: u64, count: u64, pos: u64, use_pos: bool): i64 {
   if (!(f.f_mode & FMODE_WRITE)) return -EBADF;
+  if (!file_can_rw(f)) return -EINVAL;
   if (!access_ok(ubuf, count)) return -EFAULT;
   if (count == 0) return 0;
   let buf = task_scratch(t);
@@ -134,8 +148,8 @@ export function sys_pread64(t: task_struct, fd: i64, ubuf: u64, count: u64, pos:
   if (pos < 0) return -EINVAL;
   let f = fget(FILES(t), fd);
   if (!f) return -EBADF;
-  // Files without FMODE_PREAD (pipes) refuse positioned I/O before anything else.
-  if (f.f_kind == FILE_PIPE) return -ESPIPE;
+  // Files without FMODE_PREAD (pipes, guest_memfd) refuse positioned I/O before anything else.
+  if (!file_can_pread(f)) return -ESPIPE;
   return do_read(t, f, ubuf, count, <u64>pos, true);
 }
 
@@ -143,6 +157,38 @@ export function sys_pwrite64(t: task_struct, fd: i64, ubuf: u64, count: u64, pos
   if (pos < 0) return -EINVAL;
   let f = fget(FILES(t), fd);
   if (!f) return -EBADF;
-  if (f.f_kind == FILE_PIPE) return -ESPIPE;
+  if (!file_can_pread(f)) return -ESPIPE;
   return do_write(t, f, ubuf, count, <u64>pos, true);
+}
+
+/**
+ * lseek(2). Pipes and guest_memfd cannot seek (ESPIPE); userfaultfd, /dev/kvm and VM fds use
+ * noop_llseek (0, nothing moves); shmem is shmem_file_llseek: SEEK_SET/CUR/END, and
+ * SEEK_DATA/SEEK_HOLE over the page cache (ENXIO at/after EOF).
+ */
+export function sys_lseek(t: task_struct, fd: i64, offset: i64, whence: u32): i64 {
+  let f = fget(FILES(t), fd);
+  if (!f) return -EBADF;
+  // ksys_lseek refuses an unknown whence before vfs_llseek looks at FMODE_LSEEK.
+  if (whence > SEEK_MAX) return -EINVAL;
+  if (f.f_kind == FILE_PIPE || f.f_kind == FILE_GMEM) return -ESPIPE;
+  if (f.f_kind != FILE_SHMEM) return <i64>f.f_pos;
+  let ino = file_inode(f);
+  let size = ino.i_size;
+  let pos: i64;
+  switch (whence) {
+    case SEEK_SET: pos = offset; break;
+    case SEEK_CUR: pos = <i64>f.f_pos + offset; break;
+    case SEEK_END: pos = size + offset; break;
+    case SEEK_DATA: case SEEK_HOLE: {
+      if (offset < 0 || offset >= size) return -ENXIO;
+      pos = shmem_seek_hole_data(ino, offset, size, whence == SEEK_DATA);
+      if (pos < 0) return -ENXIO;
+      break;
+    }
+    default: return -EINVAL;
+  }
+  if (pos < 0) return -EINVAL;
+  f.f_pos = <u64>pos;
+  return pos;
 }

@@ -873,18 +873,23 @@ function userfaultfd_copy(t: task_struct, f: file, ctx: userfaultfd_ctx, arg: u6
   if (!validate_range(c.dst, c.len) || !validate_unaligned_range(c.src, c.len)) return -EINVAL;
   if (c.mode & ~(U.UFFDIO_COPY_MODE_DONTWAKE | U.UFFDIO_COPY_MODE_WP)) return -EINVAL;
   if (MMOF(ctx).dead) return -ESRCH;
-  return userfaultfd_copy_from(t, f, ctx, arg, c.dst, c.src, c.len, c.mode, 0);
+  return userfaultfd_copy_from(t, f, ctx, arg, c.dst, c.src, c.len, c.mode, 0, false);
 }
 
-/** The page loop of a COPY from `done` bytes in, and the §7.1 result; a source userfault records the restart. */
-function userfaultfd_copy_from(t: task_struct, f: file, ctx: userfaultfd_ctx, arg: u64, dst: u64, src: u64, len: u64, mode: u64, done: u64): i64 {
+/**
+ * The page loop of a COPY from `done` bytes in, and the §7.1 result; a source userfault
+ * records the restart. `resumed`: this is the reissue after that wait (userfaultfd_copy_restart),
+ * so mfill_atomic compares the destination VMA with its retry snapshot (guest_memfd: EAGAIN
+ * if it changed, spec §2.2 row 9).
+ */
+function userfaultfd_copy_from(t: task_struct, f: file, ctx: userfaultfd_ctx, arg: u64, dst: u64, src: u64, len: u64, mode: u64, done: u64, resumed: bool): i64 {
   let mm = MMOF(ctx);
   let res: i64;
   if (mm.dead) {
     if (done == 0) return -ESRCH;
     res = <i64>done;
   } else {
-    res = mfill_atomic_copy(t, changetype<u32>(ctx), mm, dst, src, len, (mode & U.UFFDIO_COPY_MODE_WP) != 0, done);
+    res = mfill_atomic_copy(t, changetype<u32>(ctx), mm, dst, src, len, (mode & U.UFFDIO_COPY_MODE_WP) != 0, done, resumed);
   }
   if (res == -ERESTARTSYS) {
     restart_set(t, RESTART_UFFD_COPY, <i64>mfill_resume_offset(t));
@@ -922,7 +927,7 @@ export function userfaultfd_copy_restart(t: task_struct): i64 {
   let dst = t.restart_a, src = t.restart_b, len = t.restart_c, mode = t.restart_d;
   restart_clear(t);
   t.restart_file = 0;
-  let r = userfaultfd_copy_from(t, f, CTX(f.private_data), arg, dst, src, len, mode, done);
+  let r = userfaultfd_copy_from(t, f, CTX(f.private_data), arg, dst, src, len, mode, done, true);
   fput(f);
   return r;
 }

@@ -67,6 +67,7 @@ export const CACHE_FILE: i32 = 2;
 export const CACHE_INODE: i32 = 3;
 export const CACHE_FILES: i32 = 4;
 export const CACHE_UFFD_CTX: i32 = 5;
+/** 64-byte objects: struct kvm and struct kvm_memory_slot (virt/kvm/kvm_host.ts). */
 export const CACHE_SMALL: i32 = 6;
 export const CACHE_UFFD_EVENT: i32 = 7;
 export const NR_CACHES: i32 = 8;

@@ -11,7 +11,7 @@ import { sys_madvise } from "../mm/madvise";
 import { sys_memfd_create } from "../mm/memfd";
 import { sys_ftruncate, sys_fallocate } from "../fs/open";
 import { sys_fstat } from "../fs/stat";
-import { sys_read, sys_write, sys_pread64, sys_pwrite64 } from "../fs/read_write";
+import { sys_read, sys_write, sys_pread64, sys_pwrite64, sys_lseek } from "../fs/read_write";
 import { sys_close, sys_dup, sys_fcntl, sys_pipe2 } from "../fs/fcntl";
 import { sys_fork, do_exit, do_group_exit } from "./fork";
 import { K } from "../init/state";
@@ -86,6 +86,7 @@ export function do_syscall(t: task_struct): i64 {
   switch (f.nr) {
     case U.__NR_read: return sys_read(t, <i64>a0, a1, a2);
     case U.__NR_write: return sys_write(t, <i64>a0, a1, a2);
+    case U.__NR_lseek: return sys_lseek(t, <i64><i32>a0, <i64>a1, <u32>a2);
     case U.__NR_open: return sys_openat(t, U.AT_FDCWD, a0, <i32>a1, <i32>a2);
     case U.__NR_openat: return sys_openat(t, <i64><i32>a0, a1, <i32>a2, <i32>a3);
     case U.__NR_close: return sys_close(t, <i64><i32>a0);

@@ -2,7 +2,7 @@
 // pure hints return Linux's results and change only the VMA flags Linux changes.
 import { vm_area_struct, mm_struct } from "./types";
 import { VM_READ, VM_WRITE, VM_EXEC, VM_SHARED, VM_MAYWRITE, VM_LOCKED, VM_DONTCOPY, VM_WIPEONFORK, VM_DONTDUMP,
-  VM_HUGEPAGE, VM_NOHUGEPAGE, VM_MERGEABLE, VM_SEQ_READ, VM_RAND_READ, VM_DROPPABLE } from "../abi/kernel";
+  VM_HUGEPAGE, VM_NOHUGEPAGE, VM_MERGEABLE, VM_SEQ_READ, VM_RAND_READ, VM_DROPPABLE, VMA_OPS_GMEM } from "../abi/kernel";
 import * as U from "../abi/uapi";
 import { EINVAL, ENOMEM, EACCES, EFAULT, EPERM, EBADF, ERESTARTSYS } from "../abi/errno";
 import { PAGE_ALIGN, offset_in_page } from "../lib/bitops";
@@ -120,7 +120,8 @@ function madvise_vma(t: task_struct, mm: mm_struct, v: vm_area_struct, start: u6
     case U.MADV_UNMERGEABLE: return madvise_update_vma(mm, v, start, end, f & ~VM_MERGEABLE);
     case U.MADV_HUGEPAGE: return madvise_update_vma(mm, v, start, end, (f & ~VM_NOHUGEPAGE) | VM_HUGEPAGE);
     case U.MADV_NOHUGEPAGE: return madvise_update_vma(mm, v, start, end, (f & ~VM_HUGEPAGE) | VM_NOHUGEPAGE);
-    case U.MADV_COLLAPSE: return 0;
+    // No THP here; guest_memfd can never be collapsed (its folios are order 0): EINVAL.
+    case U.MADV_COLLAPSE: return v.vm_ops == VMA_OPS_GMEM ? -EINVAL : 0;
     case U.MADV_POPULATE_READ: case U.MADV_POPULATE_WRITE: {
       let write = b == U.MADV_POPULATE_WRITE;
       // GUP's check_vma_flags: reading needs VM_READ itself (a PROT_WRITE- or PROT_EXEC-only

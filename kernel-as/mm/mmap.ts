@@ -1,7 +1,7 @@
 // mmap, munmap and the address-space layout (mm/mmap.c, mm/vma.c, mm/util.c).
 import { vm_area_struct, mm_struct, VM_FAULT_ERROR, VM_FAULT_RETRY, VM_FAULT_OOM, VM_FAULT_HWPOISON, FAULT_FLAG_WRITE } from "./types";
 import { VM_READ, VM_WRITE, VM_EXEC, VM_SHARED, VM_MAYREAD, VM_MAYWRITE, VM_MAYEXEC, VM_MAYSHARE, VM_GROWSDOWN,
-  VM_LOCKED, VM_NORESERVE, VM_DROPPABLE, VM_WIPEONFORK, VM_NOHUGEPAGE, VM_ACCOUNT, VMA_OPS_ANON, VMA_OPS_SHMEM } from "../abi/kernel";
+  VM_LOCKED, VM_NORESERVE, VM_DROPPABLE, VM_WIPEONFORK, VM_NOHUGEPAGE, VM_ACCOUNT, VMA_OPS_ANON, VMA_OPS_SHMEM, VMA_OPS_GMEM } from "../abi/kernel";
 import { PROT_READ, PROT_WRITE, PROT_EXEC, MAP_SHARED, MAP_PRIVATE, MAP_SHARED_VALIDATE, MAP_DROPPABLE, MAP_TYPE,
   MAP_FIXED, MAP_ANONYMOUS, MAP_GROWSDOWN, MAP_LOCKED, MAP_NORESERVE, MAP_POPULATE, MAP_NONBLOCK, MAP_STACK,
   MAP_HUGETLB, MAP_FIXED_NOREPLACE, MAP_DENYWRITE, MAP_EXECUTABLE, MAP_UNINITIALIZED, MAP_SYNC,
@@ -13,6 +13,7 @@ import { unmap_region, handle_mm_fault } from "./memory";
 import { file, inode, FILE_SHMEM, FILE_GMEM, FMODE_READ, FMODE_WRITE } from "../fs/types";
 import { FILE, file_inode, get_file, fput, alloc_file } from "../fs/file";
 import { shmem_new_inode } from "./shmem";
+import { kvm_gmem_mmap } from "../virt/kvm/guest_memfd";
 import { iput } from "../fs/inode";
 import { task_struct, files_struct } from "../kernel/types";
 import { task_vmf } from "../kernel/sched";
@@ -243,7 +244,7 @@ export function do_mmap(t: task_struct, mm: mm_struct, f: file | null, addr: u64
     let ino = file_inode(f);
     // file_mmap_ok
     if (len > <u64>MAX_LFS_FILESIZE || pgoff > ((<u64>MAX_LFS_FILESIZE - len) >> 12)) return -EOVERFLOW;
-    let mappable = f.f_kind == FILE_SHMEM || f.f_kind == FILE_GMEM;
+    let mappable = f.f_kind == FILE_SHMEM;
     if (type == MAP_SHARED || type == MAP_SHARED_VALIDATE) {
       if (type == MAP_SHARED) flags &= LEGACY_MAP_MASK;
       else if ((flags & ~LEGACY_MAP_MASK) || flags_hi) return -EOPNOTSUPP;
@@ -256,6 +257,16 @@ export function do_mmap(t: task_struct, mm: mm_struct, f: file | null, addr: u64
       return -EINVAL;
     }
     if (!(f.f_mode & FMODE_READ)) return -EACCES;
+    if (f.f_kind == FILE_GMEM) {
+      // guest_memfd's pseudo file system is noexec (path_noexec): PROT_EXEC → EPERM, and
+      // without VM_MAYEXEC a later mprotect adding PROT_EXEC is EACCES.
+      if (vm_flags & VM_EXEC) return -EPERM;
+      vm_flags &= ~VM_MAYEXEC;
+      if (vm_flags & VM_GROWSDOWN) return -EINVAL;
+      let r = kvm_gmem_mmap(f, vm_flags);
+      if (r < 0) return r;
+      return finish_mmap(t, mm, f, addr, len, <u64>r, pgoff, VMA_OPS_GMEM, flags);
+    }
     if (!mappable) return -ENODEV;
     if (vm_flags & VM_GROWSDOWN) return -EINVAL;
     if (f.f_kind == FILE_SHMEM) {
@@ -263,8 +274,6 @@ export function do_mmap(t: task_struct, mm: mm_struct, f: file | null, addr: u64
       if (r < 0) return r;
       vm_flags = <u64>r;
       ops = VMA_OPS_SHMEM;
-    } else {
-      return -ENODEV; // guest_memfd mmap arrives with the guest_memfd issue
     }
     return finish_mmap(t, mm, f, addr, len, vm_flags, pgoff, ops, flags);
   }

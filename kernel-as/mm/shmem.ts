@@ -43,12 +43,18 @@ export function filemap_get(ino: inode, index: u64): page | null {
 }
 
 /** Add a page to the cache at `index` (filemap_add_folio); takes the caller's reference. */
-export function shmem_add_to_page_cache(ino: inode, p: page, index: u64): bool {
+export function filemap_add_folio(ino: inode, p: page, index: u64): bool {
   if (!radix_insert(i_pages(ino), index, changetype<u32>(p))) return false;
   p.mapping = changetype<u32>(ino);
   p.index = index;
-  p.flags |= PG_uptodate;
   ino.nrpages++;
+  return true;
+}
+
+/** filemap_add_folio for shmem, whose new pages are zeroed and so up to date at once. */
+export function shmem_add_to_page_cache(ino: inode, p: page, index: u64): bool {
+  if (!filemap_add_folio(ino, p, index)) return false;
+  p.flags |= PG_uptodate;
   return true;
 }
 
@@ -254,4 +260,23 @@ export function shmem_write(ino: inode, pos: u64, src: usize, len: u32): i32 {
 /** Free every cached page of a dying inode (shmem_evict_inode). */
 export function shmem_evict_inode(ino: inode): void {
   shmem_undo_range(ino, 0, <u64>-1);
+}
+
+/**
+ * SEEK_DATA / SEEK_HOLE from `pos` (< size): the first byte at or after it that is in a cached
+ * page (data) or in a hole (a hole always exists at EOF). -1: no data before EOF.
+ */
+export function shmem_seek_hole_data(ino: inode, pos: i64, size: i64, data: bool): i64 {
+  let idx = <u64>pos >> 12;
+  if (data) {
+    let out = KSCRATCH_ADDR + 8;
+    if (radix_next(i_pages(ino), idx, out) == 0) return -1;
+    let at = <i64>(load<u64>(out) << 12);
+    if (at >= size) return -1;
+    return at > pos ? at : pos;
+  }
+  while (filemap_get(ino, idx) != null) idx++;
+  let at = <i64>(idx << 12);
+  if (at >= size) return size;
+  return at > pos ? at : pos;
 }

@@ -21,13 +21,20 @@ import { pte_offset_alloc, set_pte, pte_none, is_pte_marker, pte_marker_get, mak
   _PAGE_PRESENT, _PAGE_USER, _PAGE_SPECIAL, _PAGE_UFFD_WP, PTE_MARKER_UFFD_WP, PTE_MARKER_POISONED } from "./pgtable";
 import { VMA, vma_lookup, find_vma, vma_is_anonymous, linear_page_index, anon_vma_prepare, vma_inode, __VM_UFFD_FLAGS } from "./vma";
 import { uffd_ops_alloc_folio, uffd_ops_filemap_add, uffd_ops_filemap_remove, uffd_ops_get_folio_noalloc, vma_has_get_folio_noalloc,
-  vma_uffd_ops, UFFD_OPS_NONE } from "./vm_ops";
+  vma_uffd_ops, UFFD_OPS_NONE, UFFD_OPS_GMEM } from "./vm_ops";
 import { copy_from_user, copy_from_user_nofault } from "./uaccess";
 import { size_pages } from "./shmem";
 // UFFDIO_WRITEPROTECT (mwriteprotect_range / uffd_wp_range), UFFDIO_MOVE (move_pages)
 import { pte_offset, pte_present, pte_special, pte_table_end, _PAGE_RW, _PAGE_DIRTY, _PAGE_SOFT_DIRTY } from "./pgtable";
 import { pte_page, page_add_new_anon_rmap } from "./memory";
 import { userfaultfd_wp_unpopulated, CTX } from "./userfaultfd_k";
+
+/**
+ * Whether EOF is the memory type's own business (7.1 hooks: alloc_folio / get_folio_noalloc
+ * have nothing there) rather than refused first with 6.18's errno, as shmem does (§2.3).
+ */
+// @ts-ignore: decorator
+@inline function vma_uffd_ops_eof_is_alloc(v: vm_area_struct): bool { return vma_uffd_ops(v) == UFFD_OPS_GMEM; }
 
 /** Fill modes (uffd_flags_t, §5.3). */
 export const MFILL_ATOMIC_COPY: u32 = 0;
@@ -161,9 +168,10 @@ function mfill_copy_folio_retry(t: task_struct, s: mfill_state, mm: mm_struct, p
 function mfill_atomic_pte_folio(t: task_struct, s: mfill_state, mm: mm_struct, zero: bool): i32 {
   let v = VMA(s.vma);
   let shared = (v.vm_flags & VM_SHARED) != 0;
-  // shmem keeps 6.18's EFAULT at/after EOF (spec §2.2 row 3), before asking alloc_folio.
+  // shmem keeps 6.18's EFAULT at/after EOF (spec §2.2 row 3), before asking alloc_folio;
+  // guest_memfd leaves it to alloc_folio, which has nothing there: ENOMEM (7.1, row 4).
   let ino = vma_inode(v);
-  if (ino && linear_page_index(v, s.dst_addr) >= size_pages(ino)) return -EFAULT;
+  if (ino && !vma_uffd_ops_eof_is_alloc(v) && linear_page_index(v, s.dst_addr) >= size_pages(ino)) return -EFAULT;
   let p = uffd_ops_alloc_folio(v, s.dst_addr, shared);
   if (!p) return -ENOMEM;
   if (!zero && mfill_copy_folio_locked(t, s, p) < 0) {
@@ -222,7 +230,8 @@ function mfill_atomic_pte_continue(s: mfill_state, mm: mm_struct): i32 {
   let v = VMA(s.vma);
   let ino = vma_inode(v);
   if (!ino) return -EINVAL;
-  if (linear_page_index(v, s.dst_addr) >= size_pages(ino)) return -EINVAL;
+  // guest_memfd: the lookup finds nothing at/after EOF, so EFAULT below (7.1, §2.2 row 6).
+  if (!vma_uffd_ops_eof_is_alloc(v) && linear_page_index(v, s.dst_addr) >= size_pages(ino)) return -EINVAL;
   let p = uffd_ops_get_folio_noalloc(v, s.dst_addr);
   if (!p) return -EFAULT;
   // A hardware-poisoned cache page → EIO (unreachable today: nothing sets PG_hwpoison).
@@ -272,9 +281,11 @@ function mfill_atomic_pte(t: task_struct, s: mfill_state, mm: mm_struct): i32 {
  * mfill_atomic: the page loop, starting `done` bytes in (a resumed COPY). Returns bytes done
  * (> 0, counting those before the resumption), or -errno when nothing was done, or
  * -ERESTARTSYS with the task queued on a source userfault: mfill_resume_offset(t) then says
- * where to resume.
+ * where to resume. `resumed`: this is that reissue, and the retry snapshot of mfill_state
+ * (still in the task's scratch page) describes the destination VMA as it was when the call
+ * waited: Linux re-takes its locks at this point, after the wait inside copy_from_user.
  */
-function mfill_atomic(t: task_struct, ctx: u32, mm: mm_struct, dst: u64, src: u64, len: u64, flags: u32, done: u64): i64 {
+function mfill_atomic(t: task_struct, ctx: u32, mm: mm_struct, dst: u64, src: u64, len: u64, flags: u32, done: u64, resumed: bool = false): i64 {
   let s = mfill_state_of(t);
   s.ctx = ctx;
   s.flags = flags;
@@ -285,6 +296,11 @@ function mfill_atomic(t: task_struct, ctx: u32, mm: mm_struct, dst: u64, src: u6
   s.src_addr = src + done;
   s.vma = 0;
   let err = mfill_get_vma(s, mm);
+  // guest_memfd (7.1, spec §2.2 row 9): the VMA changed while the call waited → EAGAIN.
+  if (err == 0 && resumed && s.retry_ops == VMA_OPS_GMEM && mfill_retry_state_changed(s)) {
+    mfill_put_vma(s);
+    err = -EAGAIN;
+  }
   if (err < 0) return done > 0 ? <i64>done : <i64>err;
   while (done < len) {
     err = mfill_atomic_pte(t, s, mm);
@@ -304,9 +320,9 @@ export function mfill_resume_offset(t: task_struct): u64 {
   return s.dst_addr - s.dst_start;
 }
 
-/** UFFDIO_COPY; `done` > 0 resumes a copy that waited for its source. */
-export function mfill_atomic_copy(t: task_struct, ctx: u32, mm: mm_struct, dst: u64, src: u64, len: u64, wp: bool, done: u64): i64 {
-  return mfill_atomic(t, ctx, mm, dst, src, len, MFILL_ATOMIC_COPY | (wp ? MFILL_ATOMIC_WP : 0), done);
+/** UFFDIO_COPY; `resumed` (after `done` bytes) continues a copy that waited for its source. */
+export function mfill_atomic_copy(t: task_struct, ctx: u32, mm: mm_struct, dst: u64, src: u64, len: u64, wp: bool, done: u64, resumed: bool = false): i64 {
+  return mfill_atomic(t, ctx, mm, dst, src, len, MFILL_ATOMIC_COPY | (wp ? MFILL_ATOMIC_WP : 0), done, resumed);
 }
 
 export function mfill_atomic_zeropage(t: task_struct, ctx: u32, mm: mm_struct, start: u64, len: u64): i64 {

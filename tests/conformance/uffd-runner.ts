@@ -20,7 +20,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CAP_SYS_PTRACE, DeadlockError, Kernel, type Process, type Thread } from '../../host-ts/index.js';
+import { CAP_SYS_PTRACE, DeadlockError, Kernel, SignalError, type Process, type Thread } from '../../host-ts/index.js';
 import * as A from '../../host-ts/abi.gen.js';
 import { digestOf } from '../helpers/scenario.js';
 
@@ -48,6 +48,16 @@ export function uffdNativeAvailable(): { ok: true } | { ok: false; reason: strin
     return { ok: true as const, bin };
   })();
   return built.ok ? { ok: true } : { ok: false, reason: built.reason };
+}
+
+/** The oracle can also drive the host's /dev/kvm (a default VM and a guest_memfd with MMAP|INIT_SHARED); the reason to skip otherwise. */
+export function kvmNativeAvailable(): { ok: true } | { ok: false; reason: string } {
+  const u = uffdNativeAvailable();
+  if (!u.ok) return u;
+  if (!existsSync('/dev/kvm')) return { ok: false, reason: 'host has no /dev/kvm' };
+  const got = runUffdNative(['kvm K', 'vm V $K 0', 'gmem G $V 4096 3']);
+  if (got.join('|') !== 'ok fd|ok fd|ok fd') return { ok: false, reason: `host /dev/kvm unusable for guest_memfd MMAP|INIT_SHARED: ${got.join(' / ')}` };
+  return { ok: true };
 }
 
 export function runUffdNative(steps: string[]): string[] {
@@ -448,8 +458,127 @@ class UffdlabRunner {
         this.forked = undefined;
         return 'ok';
       default:
-        return `bad unknown op '${op}'`;
+        return this.kvmStep(tok) ?? `bad unknown op '${op}'`;
     }
+  }
+
+  // ── KVM and guest_memfd verbs (the oracle's kvm_step block) ──────────────────────────────────────
+  private kvmStep(tok: string[]): string | null {
+    const [op] = tok;
+    const err = (r: bigint) => `err ${ename(Number(-r))}`;
+    const res = (r: bigint, ok = 'ok') => (isErr(r) ? err(r) : ok);
+    const bindFd = (r: bigint) => {
+      if (isErr(r)) return err(r);
+      this.names.set(tok[1], { val: r, len: 0n });
+      return 'ok fd';
+    };
+    const le = (size: number, fields: [number, bigint, 4 | 8][]) => {
+      const b = new Uint8Array(size);
+      const dv = new DataView(b.buffer);
+      for (const [o, v, w] of fields) {
+        if (w === 8) dv.setBigUint64(o, v, true);
+        else dv.setUint32(o, Number(BigInt.asUintN(32, v)), true);
+      }
+      return b;
+    };
+    const sig = (e: unknown) => {
+      if (e instanceof SignalError) return `sig ${e.name}`;
+      throw e;
+    };
+    switch (op) {
+      case 'kvm': {
+        const path = new TextEncoder().encode('/dev/kvm\0');
+        return bindFd(this.sys(A.__NR_open, this.t.stage(path), BigInt(A.O_RDWR), 0n));
+      }
+      case 'vm':
+        return bindFd(this.sys(A.__NR_ioctl, this.v(tok[2]), BigInt(A.KVM_CREATE_VM), this.v(tok[3])));
+      case 'cap': {
+        const r = this.sys(A.__NR_ioctl, this.v(tok[1]), BigInt(A.KVM_CHECK_EXTENSION), this.v(tok[2]));
+        return res(r, `ok ${r}`);
+      }
+      case 'ioctlv': {
+        const r = this.sys(A.__NR_ioctl, this.v(tok[1]), this.v(tok[2]), this.v(tok[3]));
+        return res(r, `ok ${r}`);
+      }
+      case 'gmem': {
+        const G = A.kvm_create_guest_memfd;
+        const b = le(G.SIZEOF, [[G.size, this.v(tok[3]), 8], [G.flags, this.v(tok[4]), 8],
+          [G.reserved0, tok[5] ? this.v(tok[5]) : 0n, 8], [G.reserved5, tok[6] ? this.v(tok[6]) : 0n, 8]]);
+        return bindFd(this.p.ioctl(this.v(tok[2]), A.KVM_CREATE_GUEST_MEMFD, b, this.t).ret);
+      }
+      case 'slot':
+      case 'slot1': {
+        const M = A.kvm_userspace_memory_region2;
+        if (tok.length < (op === 'slot' ? 9 : 7)) return 'bad wrong argument count';
+        const f: [number, bigint, 4 | 8][] = [[M.slot, this.v(tok[2]), 4], [M.flags, this.v(tok[3]), 4], [M.guest_phys_addr, this.v(tok[4]), 8],
+          [M.memory_size, this.v(tok[5]), 8], [M.userspace_addr, this.v(tok[6]), 8]];
+        if (op === 'slot') f.push([M.guest_memfd, this.v(tok[7]), 4], [M.guest_memfd_offset, this.v(tok[8]), 8], [M.pad1, tok[9] ? this.v(tok[9]) : 0n, 4]);
+        const b = le(op === 'slot' ? M.SIZEOF : A.kvm_userspace_memory_region.SIZEOF, f);
+        return res(this.p.ioctl(this.v(tok[1]), op === 'slot' ? A.KVM_SET_USER_MEMORY_REGION2 : A.KVM_SET_USER_MEMORY_REGION, b, this.t).ret);
+      }
+      case 'fallocate':
+        return res(this.sys(A.__NR_fallocate, this.v(tok[1]), this.v(tok[2]), this.v(tok[3]), this.v(tok[4])));
+      case 'ftruncate':
+        return res(this.sys(A.__NR_ftruncate, this.v(tok[1]), this.v(tok[2])));
+      case 'fstat':
+      case 'sameino': {
+        const st = (fd: bigint) => {
+          const r = this.sys(A.__NR_fstat, fd, BigInt(A.HOST_STAGING_BASE));
+          if (isErr(r)) return r;
+          const b = this.t.bounce;
+          return new DataView(b.buffer.slice(b.byteOffset, b.byteOffset + A.stat.SIZEOF) as ArrayBuffer);
+        };
+        const a = st(this.v(tok[1]));
+        if (typeof a === 'bigint') return err(a);
+        if (op === 'sameino') {
+          const b = st(this.v(tok[2]));
+          if (typeof b === 'bigint') return err(b);
+          return `ok ${a.getBigUint64(A.stat.st_ino, true) === b.getBigUint64(A.stat.st_ino, true) ? 'same' : 'differ'}`;
+        }
+        return `ok size=${a.getBigInt64(A.stat.st_size, true)} blksize=${a.getBigInt64(A.stat.st_blksize, true)} blocks=${a.getBigInt64(A.stat.st_blocks, true)}` +
+          ` mode=0${a.getUint32(A.stat.st_mode, true).toString(8)} nlink=${a.getBigUint64(A.stat.st_nlink, true)}`;
+      }
+      case 'pread':
+      case 'pwrite': {
+        const r = this.sys(op === 'pread' ? A.__NR_pread64 : A.__NR_pwrite64, this.v(tok[1]), BigInt(A.HOST_STAGING_BASE), this.v(tok[2]), this.v(tok[3]));
+        return res(r, `ok ${r}`);
+      }
+      case 'lseek': {
+        const r = this.sys(A.__NR_lseek, this.v(tok[1]), this.v(tok[2]), this.v(tok[3]));
+        return res(r, `ok ${r}`);
+      }
+      case 'getfl': {
+        const r = this.sys(A.__NR_fcntl, this.v(tok[1]), BigInt(A.F_GETFL), 0n);
+        return res(r, `ok 0x${r.toString(16)}`);
+      }
+      case 'mapgmem': {
+        const len = this.v(tok[3]) * PAGE;
+        const r = this.sys(A.__NR_mmap, 0n, len, this.v(tok[4]), this.v(tok[5]), this.v(tok[2]), this.v(tok[6]) * PAGE);
+        if (isErr(r)) return err(r);
+        this.names.set(tok[1], { val: r, len });
+        return 'ok';
+      }
+      case 'touch': {
+        const a = Number(this.v(tok[1]));
+        try {
+          if (tok[2] === 'w') this.t.store8(a, Number(tok[3] ? this.v(tok[3]) : 0n));
+          return `ok 0x${this.t.load8(a).toString(16).padStart(2, '0')}`;
+        } catch (e) {
+          return sig(e);
+        }
+      }
+      case 'memset': {
+        const a = Number(this.v(tok[1]));
+        try {
+          this.t.fill(a, Number(this.v(tok[3])), Number(this.v(tok[2])));
+          return 'ok';
+        } catch (e) {
+          if (e instanceof SignalError) return `sig ${e.name} at +0x${(e.addr - a).toString(16)}`;
+          throw e;
+        }
+      }
+    }
+    return null;
   }
 }
 

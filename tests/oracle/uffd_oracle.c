@@ -1,7 +1,7 @@
 /*
  * uffd_oracle: runs a userfaultfd scenario on the host kernel and prints one normalised line per step.
- * Used by tests/conformance/uffd-errno.test.ts and uffd-events.test.ts, which run the same steps on uffdlab
- * (tests/conformance/uffd-runner.ts) and compare the lines. Build: cc -O1 -Wall -pthread.
+ * Used by tests/conformance/uffd-errno.test.ts, uffd-events.test.ts and kvm-errno.test.ts, which run the
+ * same steps on uffdlab (tests/conformance/uffd-runner.ts) and compare the lines. Build: cc -O1 -Wall -pthread.
  *
  * Input: one step per line on stdin (whitespace tokens). VALUE = integer (decimal, 0x-hex, may be
  * negative: two's complement) or $NAME / $NAME+OFF / $NAME-OFF (a mapping's address or an fd).
@@ -66,6 +66,28 @@
  *   tioctl FD CMD W0 …            another thread (pthread) issues the ioctl (as `ioctl`)  → ok
  *   tioctljoin                    wait (≤ 3 s) for it → its `ioctl` result line | bad timeout
  *
+ * KVM and guest_memfd verbs (their own block below, `kvm_step`; for tests/conformance/kvm-errno.test.ts):
+ *
+ *   kvm NAME                      open("/dev/kvm", O_RDWR)                            → ok fd | err E
+ *   vm NAME KVMFD TYPE            ioctl(KVMFD, KVM_CREATE_VM, TYPE)                    → ok fd | err E
+ *   cap FD CAP                    ioctl(FD, KVM_CHECK_EXTENSION, CAP)                  → ok N | err E
+ *   ioctlv FD CMD ARG             ioctl(FD, CMD, ARG) with a plain value               → ok N | err E
+ *   gmem NAME VMFD SIZE FLAGS [R0 [R5]]   KVM_CREATE_GUEST_MEMFD, reserved[0] = R0, reserved[5] = R5
+ *                                                                                      → ok fd | err E
+ *   slot VMFD SLOT FLAGS GPA SIZE UADDR GMEMFD OFF [PAD1]   KVM_SET_USER_MEMORY_REGION2 → ok | err E
+ *   slot1 VMFD SLOT FLAGS GPA SIZE UADDR                 KVM_SET_USER_MEMORY_REGION    → ok | err E
+ *   fallocate FD MODE OFF LEN     → ok | err E
+ *   ftruncate FD LEN              → ok | err E
+ *   fstat FD                      → ok size=N blksize=N blocks=N mode=0OCT nlink=N | err E
+ *   sameino FD1 FD2               → ok same|differ (st_ino)
+ *   pread FD LEN OFF / pwrite FD LEN OFF   → ok N | err E
+ *   lseek FD OFF WHENCE           → ok N | err E
+ *   getfl FD                      fcntl(F_GETFL) → ok 0x..
+ *   mapgmem NAME FD PAGES PROT FLAGS OFFPAGES   mmap(NULL, PAGES*4096, PROT, FLAGS, FD, OFFPAGES*4096)
+ *                                                                                      → ok | err E
+ *   touch ADDR r|w [BYTE]         one load / store by the main thread → ok 0xHH | sig SIGBUS|SIGSEGV
+ *   memset ADDR LEN BYTE          memset that may fault → ok | sig SIGBUS at +0xOFF (bytes before it written)
+ *
  * Malformed steps give `bad …`. Every wait is bounded; an alarm ends the whole run after 8 s.
  */
 #define _GNU_SOURCE
@@ -75,6 +97,9 @@
 #include <linux/capability.h>
 #include <poll.h>
 #include <pthread.h>
+#include <setjmp.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -150,6 +175,7 @@ static const char *ename(int e)
     case EBUSY: return "EBUSY"; case EEXIST: return "EEXIST"; case ENODEV: return "ENODEV";
     case EINVAL: return "EINVAL"; case ENOTTY: return "ENOTTY"; case ENOSYS: return "ENOSYS";
     case EOPNOTSUPP: return "EOPNOTSUPP";
+    case EIO: return "EIO"; case ENXIO: return "ENXIO"; case ESPIPE: return "ESPIPE"; case EFBIG: return "EFBIG";
     }
     static char b[16];
     snprintf(b, sizeof b, "E%d", e);
@@ -301,6 +327,207 @@ static void put_call_result(const char *verb, const char *name, uint64_t *a, lon
 }
 
 static unsigned char iobuf[8192];
+
+#define NEED(k) do { if (n < (k)) { outf("bad wrong argument count"); return 1; } } while (0)
+#define CHECK() do { if (bad) { outf("%s", bad); return 1; } } while (0)
+#define SYSRES(r) do { if ((r) < 0) { outf("err %s", ename(errno)); return 1; } } while (0)
+
+/* ==== KVM and guest_memfd verbs (see the header); kept apart from the userfaultfd verbs ==== */
+struct kvm_create_guest_memfd_o { uint64_t size, flags, reserved[6]; };
+struct kvm_userspace_memory_region2_o {
+    uint32_t slot, flags; uint64_t guest_phys_addr, memory_size, userspace_addr, guest_memfd_offset;
+    uint32_t guest_memfd, pad1; uint64_t pad2[14];
+};
+struct kvm_userspace_memory_region_o { uint32_t slot, flags; uint64_t guest_phys_addr, memory_size, userspace_addr; };
+#define KVM_CREATE_VM_O 0xAE01
+#define KVM_CHECK_EXTENSION_O 0xAE03
+#define KVM_CREATE_GUEST_MEMFD_O 0xC040AED4
+#define KVM_SET_USER_MEMORY_REGION2_O 0x40A0AE49
+#define KVM_SET_USER_MEMORY_REGION_O 0x4020AE46
+
+static sigjmp_buf kvm_jb;
+static volatile int kvm_sig;
+static void kvm_on_signal(int sig) { kvm_sig = sig; siglongjmp(kvm_jb, 1); }
+static void kvm_catch(int on)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on ? kvm_on_signal : SIG_DFL;
+    sa.sa_flags = SA_NODEFER;
+    sigaction(SIGBUS, &sa, NULL);
+    sigaction(SIGSEGV, &sa, NULL);
+}
+static volatile uint64_t kvm_progress;
+
+static int kvm_step(int n, char **tok)
+{
+    const char *op = tok[0];
+    if (!strcmp(op, "kvm")) {
+        NEED(2);
+        int fd = open("/dev/kvm", O_RDWR);
+        SYSRES(fd);
+        bind(tok[1], (uint64_t)fd, 0);
+        outf("ok fd");
+    } else if (!strcmp(op, "vm")) {
+        NEED(4);
+        uint64_t kfd = val(tok[2]), type = val(tok[3]);
+        CHECK();
+        long r = syscall(SYS_ioctl, (int)kfd, KVM_CREATE_VM_O, type);
+        SYSRES(r);
+        bind(tok[1], (uint64_t)r, 0);
+        outf("ok fd");
+    } else if (!strcmp(op, "cap")) {
+        NEED(3);
+        uint64_t fd = val(tok[1]), cap = val(tok[2]);
+        CHECK();
+        long r = syscall(SYS_ioctl, (int)fd, KVM_CHECK_EXTENSION_O, cap);
+        SYSRES(r);
+        outf("ok %ld", r);
+    } else if (!strcmp(op, "ioctlv")) {
+        NEED(4);
+        uint64_t fd = val(tok[1]), cmd = val(tok[2]), arg = val(tok[3]);
+        CHECK();
+        long r = syscall(SYS_ioctl, (int)fd, (unsigned long)cmd, arg);
+        SYSRES(r);
+        outf("ok %ld", r);
+    } else if (!strcmp(op, "gmem")) {
+        NEED(5);
+        struct kvm_create_guest_memfd_o g = { 0 };
+        uint64_t vfd = val(tok[2]);
+        g.size = val(tok[3]);
+        g.flags = val(tok[4]);
+        if (n > 5) g.reserved[0] = val(tok[5]);
+        if (n > 6) g.reserved[5] = val(tok[6]);
+        CHECK();
+        long r = syscall(SYS_ioctl, (int)vfd, KVM_CREATE_GUEST_MEMFD_O, &g);
+        SYSRES(r);
+        bind(tok[1], (uint64_t)r, 0);
+        outf("ok fd");
+    } else if (!strcmp(op, "slot")) {
+        NEED(9);
+        struct kvm_userspace_memory_region2_o m = { 0 };
+        uint64_t vfd = val(tok[1]);
+        m.slot = (uint32_t)val(tok[2]);
+        m.flags = (uint32_t)val(tok[3]);
+        m.guest_phys_addr = val(tok[4]);
+        m.memory_size = val(tok[5]);
+        m.userspace_addr = val(tok[6]);
+        m.guest_memfd = (uint32_t)val(tok[7]);
+        m.guest_memfd_offset = val(tok[8]);
+        if (n > 9) m.pad1 = (uint32_t)val(tok[9]);
+        CHECK();
+        SYSRES(syscall(SYS_ioctl, (int)vfd, KVM_SET_USER_MEMORY_REGION2_O, &m));
+        outf("ok");
+    } else if (!strcmp(op, "slot1")) {
+        NEED(7);
+        struct kvm_userspace_memory_region_o m = { 0 };
+        uint64_t vfd = val(tok[1]);
+        m.slot = (uint32_t)val(tok[2]);
+        m.flags = (uint32_t)val(tok[3]);
+        m.guest_phys_addr = val(tok[4]);
+        m.memory_size = val(tok[5]);
+        m.userspace_addr = val(tok[6]);
+        CHECK();
+        SYSRES(syscall(SYS_ioctl, (int)vfd, KVM_SET_USER_MEMORY_REGION_O, &m));
+        outf("ok");
+    } else if (!strcmp(op, "fallocate")) {
+        NEED(5);
+        uint64_t fd = val(tok[1]), mode = val(tok[2]), off = val(tok[3]), len = val(tok[4]);
+        CHECK();
+        SYSRES(syscall(SYS_fallocate, (int)fd, (int)mode, (int64_t)off, (int64_t)len));
+        outf("ok");
+    } else if (!strcmp(op, "ftruncate")) {
+        NEED(3);
+        uint64_t fd = val(tok[1]), len = val(tok[2]);
+        CHECK();
+        SYSRES(syscall(SYS_ftruncate, (int)fd, (int64_t)len));
+        outf("ok");
+    } else if (!strcmp(op, "fstat")) {
+        NEED(2);
+        uint64_t fd = val(tok[1]);
+        CHECK();
+        struct stat st;
+        SYSRES(fstat((int)fd, &st));
+        outf("ok size=%lld blksize=%ld blocks=%lld mode=0%o nlink=%lu", (long long)st.st_size, (long)st.st_blksize,
+             (long long)st.st_blocks, st.st_mode, (unsigned long)st.st_nlink);
+    } else if (!strcmp(op, "sameino")) {
+        NEED(3);
+        uint64_t a = val(tok[1]), b = val(tok[2]);
+        CHECK();
+        struct stat sa, sb;
+        SYSRES(fstat((int)a, &sa));
+        SYSRES(fstat((int)b, &sb));
+        outf("ok %s", sa.st_ino == sb.st_ino ? "same" : "differ");
+    } else if (!strcmp(op, "pread") || !strcmp(op, "pwrite")) {
+        NEED(4);
+        uint64_t fd = val(tok[1]), len = val(tok[2]), off = val(tok[3]);
+        CHECK();
+        if (len > sizeof iobuf) { outf("bad length"); return 1; }
+        long r = op[1] == 'r' ? syscall(SYS_pread64, (int)fd, iobuf, len, (int64_t)off) : syscall(SYS_pwrite64, (int)fd, iobuf, len, (int64_t)off);
+        SYSRES(r);
+        outf("ok %ld", r);
+    } else if (!strcmp(op, "lseek")) {
+        NEED(4);
+        uint64_t fd = val(tok[1]), off = val(tok[2]), wh = val(tok[3]);
+        CHECK();
+        long r = syscall(SYS_lseek, (int)fd, (int64_t)off, (unsigned)wh);
+        SYSRES(r);
+        outf("ok %ld", r);
+    } else if (!strcmp(op, "getfl")) {
+        NEED(2);
+        uint64_t fd = val(tok[1]);
+        CHECK();
+        int fl = fcntl((int)fd, F_GETFL);
+        SYSRES(fl);
+        outf("ok 0x%x", fl);
+    } else if (!strcmp(op, "mapgmem")) {
+        NEED(7);
+        uint64_t fd = val(tok[2]), pages = val(tok[3]), prot = val(tok[4]), fl = val(tok[5]), offp = val(tok[6]);
+        CHECK();
+        void *p = mmap(NULL, pages * PAGE, (int)prot, (int)fl, (int)fd, (off_t)(offp * PAGE));
+        if (p == MAP_FAILED) { outf("err %s", ename(errno)); return 1; }
+        bind(tok[1], (uint64_t)(uintptr_t)p, pages * PAGE);
+        outf("ok");
+    } else if (!strcmp(op, "touch")) {
+        NEED(3);
+        uint64_t a = val(tok[1]), b = n > 3 ? val(tok[3]) : 0;
+        CHECK();
+        volatile unsigned char *q = (volatile unsigned char *)(uintptr_t)a;
+        kvm_catch(1);
+        if (sigsetjmp(kvm_jb, 1)) {
+            kvm_catch(0);
+            outf("sig %s", kvm_sig == SIGBUS ? "SIGBUS" : "SIGSEGV");
+            return 1;
+        }
+        unsigned char v;
+        if (tok[2][0] == 'w') { *q = (unsigned char)b; v = *q; }
+        else v = *q;
+        kvm_catch(0);
+        outf("ok 0x%02x", v);
+    } else if (!strcmp(op, "memset")) {
+        NEED(4);
+        uint64_t a = val(tok[1]), len = val(tok[2]), b = val(tok[3]);
+        CHECK();
+        volatile unsigned char *q = (volatile unsigned char *)(uintptr_t)a;
+        kvm_progress = 0;
+        kvm_catch(1);
+        if (sigsetjmp(kvm_jb, 1)) {
+            kvm_catch(0);
+            outf("sig %s at +0x%" PRIx64, kvm_sig == SIGBUS ? "SIGBUS" : "SIGSEGV", kvm_progress);
+            return 1;
+        }
+        for (uint64_t i = 0; i < len; i++) { kvm_progress = i; q[i] = (unsigned char)b; }
+        kvm_catch(0);
+        outf("ok");
+    } else {
+        return 0;
+    }
+    return 1;
+}
+/* ==== end of the KVM verbs ==== */
+#undef NEED
+#undef CHECK
+#undef SYSRES
 
 /* ---- verbs for UFFDIO_MOVE (protections, mlock, a forked child sharing the pages) and for the
  * COPY source-fault path (an ioctl issued by a second thread, which may wait in the kernel) ---- */
@@ -681,7 +908,7 @@ static void step(int n, char **tok)
         }
         fclose(f);
         outf("ok pending=%s total=%s api=%s", pend, tot, api);
-    } else {
+    } else if (!kvm_step(n, tok)) {
         outf("bad unknown op '%s'", op);
     }
 }

@@ -46,6 +46,21 @@ describe("examples", () => {
     expect(r.stdout).toMatch(/\d+ reads checked against the snapshot/);
   });
 
+  it("gmem-restore: post-copy restore onto guest_memfd in MISSING (COPY) and MINOR (CONTINUE) mode, every page once", () => {
+    const dir = mkdtempSync(join(tmpdir(), "uffdlab-gsnap-"));
+    const file = join(dir, "guest.snap");
+    writeFileSync(file, new Uint8Array(10 * 4096 + 123).map((_, i) => (i * 13 + 5) & 0xff));
+    const script = fileURLToPath(new URL("../../examples/gmem-restore.mjs", import.meta.url));
+    const r = spawnSync(process.execPath, [script, file], { encoding: "utf8" });
+    rmSync(dir, { recursive: true, force: true });
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^MISSING: served 11 faults \(MISSING, COPY\), moved 45056 bytes of 11 pages, EEXIST 0, EAGAIN 0$/m);
+    expect(r.stdout).toMatch(/^MINOR: served 11 faults \(11 MINOR, CONTINUE\), moved 45056 bytes of 11 pages, EEXIST 0, EAGAIN 0$/m);
+    expect(r.stdout).toMatch(/^MISSING: per-fault service p50 [\d.]+ us, p99 [\d.]+ us; guest access p50/m);
+    expect(r.stdout).toMatch(/restored 45056 bytes twice from 41083-byte snapshot/);
+  });
+
   it("the demo (npm start's first half) exits 0 and reports intact invariants", () => {
     const cli = fileURLToPath(new URL("../../dist/cli.js", import.meta.url));
     const r = spawnSync(process.execPath, [cli, "demo"], { encoding: "utf8" });
