@@ -46,6 +46,7 @@ export function accessFailed(t: Thread, status: number, addr: number): never {
     case A.ACCESS_SIGBUS: throw new BusError(f.getInt32(A.host_frame.si_code, true), Number(f.getBigUint64(A.host_frame.si_addr, true)));
     case A.ACCESS_OOM: throw new OutOfMemoryError(addr);
     case A.ACCESS_RETRY: throw new WouldBlockError(addr);
+    case A.ACCESS_EINVAL: throw new RangeError(`bad access at 0x${addr.toString(16)}: task ${t.tid} has no address space (exited?) or the size is not 1, 2, 4 or 8`);
     default: throw new RangeError(`bad access (status ${status}) at 0x${addr.toString(16)}`);
   }
 }

@@ -61,6 +61,8 @@ export const ACCESS_EINVAL: i32 = -5;
 
 // ---- kernel configuration limits ------------------------------------------------------
 export const MAX_TASKS: i32 = 256;
+/** Linux's default pid_max (32768); task ids wrap there. A multiple of MAX_TASKS. */
+export const PID_MAX_DEFAULT: i32 = 32768;
 export const DEFAULT_MEM_BYTES: i32 = 256 * 1024 * 1024;
 /** Smallest memory the kernel boots in. */
 export const MIN_MEM_BYTES: i32 = 8 * 1024 * 1024;

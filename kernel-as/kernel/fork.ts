@@ -1,6 +1,6 @@
 // Processes and threads: creation (kernel/fork.c) and teardown (kernel/exit.c).
 import { task_struct, files_struct, TASK_RUNNING, TASK_DEAD } from "./types";
-import { alloc_task, free_task, find_task } from "./sched";
+import { alloc_task, free_task, find_task, task_in_slot } from "./sched";
 import { mm_struct, vm_area_struct } from "../mm/types";
 import { CACHE_MM } from "../init/state";
 import { kmem_cache_alloc, kmem_cache_free } from "../mm/slab";
@@ -164,8 +164,8 @@ export function do_exit(t: task_struct, code: i32): void {
 /** exit_group(2): every thread of the process exits. */
 export function do_group_exit(t: task_struct, code: i32): void {
   let tgid = t.tgid;
-  for (let i = 1; i <= MAX_TASKS; i++) {
-    let o = find_task(i);
+  for (let i = 0; i < MAX_TASKS; i++) {
+    let o = task_in_slot(i);
     if (o && o.tgid == tgid && o != t) do_exit(o, code);
   }
   do_exit(t, code);

@@ -3,7 +3,7 @@
 // A task is a simulated thread. Its slot holds task_struct, the host frame through which
 // the host passes system-call arguments and receives results, a per-task vm_fault, scratch
 // space for in-kernel records, and the bounce page for user data.
-import { MAX_TASKS, host_frame } from "../abi/kernel";
+import { MAX_TASKS, PID_MAX_DEFAULT, host_frame } from "../abi/kernel";
 import { K } from "../init/state";
 import { TASKS_ADDR, TASK_SLOT_SIZE } from "../init/layout";
 import { task_struct, TASK_UNUSED, TASK_RUNNING, TASK_FRAME_OFFSET, TASK_VMF_OFFSET, TASK_SCRATCH_OFFSET } from "./types";
@@ -33,30 +33,40 @@ import { PAGE_SIZE } from "../abi/uapi";
 }
 
 /**
- * Task ids are slot numbers + 1, so find_task is O(1). Linux pids are not reused this
- * way, but nothing a program can observe depends on their values.
+ * Task ids (pids) count up like Linux's and wrap at PID_MAX_DEFAULT; a task lives in slot
+ * (tid - 1) % MAX_TASKS, so find_task is O(1) and an id whose task exited finds nothing,
+ * even after its slot was reused (a stale host Thread gets ESRCH, not someone else's task).
  */
 export function find_task(tid: i32): task_struct | null {
-  if (tid < 1 || tid > MAX_TASKS) return null;
-  let t = task_slot(tid - 1);
-  if (t.state == TASK_UNUSED) return null;
+  if (tid < 1 || tid > PID_MAX_DEFAULT) return null;
+  let t = task_slot((tid - 1) % MAX_TASKS);
+  if (t.state == TASK_UNUSED || t.tid != tid) return null;
   return t;
 }
 
-/** A fresh task slot in TASK_RUNNING state, or null when all MAX_TASKS are in use. */
+/** The task slot i, or null if it is free (for walks over every task). */
+export function task_in_slot(i: i32): task_struct | null {
+  let t = task_slot(i);
+  return t.state == TASK_UNUSED ? null : t;
+}
+
+/**
+ * A fresh task in TASK_RUNNING state with the next free id, or null when all MAX_TASKS
+ * slots are in use. k.next_pid is the last id handed out.
+ */
 export function alloc_task(): task_struct | null {
   let k = K();
-  for (let n = 0; n < MAX_TASKS; n++) {
-    let i = (k.next_pid + n) % MAX_TASKS;
-    let t = task_slot(i);
+  for (let n = 1; n <= MAX_TASKS; n++) {
+    let tid = (k.next_pid + n - 1) % PID_MAX_DEFAULT + 1;
+    let t = task_slot((tid - 1) % MAX_TASKS);
     if (t.state != TASK_UNUSED) continue;
     memory.fill(changetype<usize>(t), 0, TASK_SLOT_SIZE);
-    t.tid = i + 1;
-    t.tgid = i + 1;
+    t.tid = tid;
+    t.tgid = tid;
     t.state = TASK_RUNNING;
     let f = task_frame(t);
     f.bounce = <u32>task_bounce(t);
-    k.next_pid = (i + 1) % MAX_TASKS;
+    k.next_pid = tid;
     k.nr_tasks++;
     return t;
   }

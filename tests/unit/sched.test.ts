@@ -176,3 +176,32 @@ describe("Kernel.run", () => {
     expect(k.checkInvariants()).toBe(true);
   });
 });
+
+describe("task ids", () => {
+  it("count up and are not reused at once: a stale Thread of an exited task reaches nothing, even in its reused slot", async () => {
+    const { k } = await boot();
+    const old = k.spawn();
+    const stale = old.thread;
+    const a = old.mmap(0, PAGE, RW, ANON);
+    stale.store32(a, 0x1234);
+    old.exit();
+    // Enough processes that the round-robin slot allocator hands out the exited task's slot again.
+    const procs: Process[] = [];
+    for (let i = 0; i < A.MAX_TASKS + 2; i++) {
+      const p = k.spawn();
+      if (p.thread.tid % A.MAX_TASKS === stale.tid % A.MAX_TASKS) procs.push(p);
+      else p.exit();
+    }
+    expect(procs.length).toBeGreaterThan(0);
+    const reuser = procs[0]!;
+    expect(reuser.thread.tid).not.toBe(stale.tid);
+    expect(reuser.thread.tid).toBeGreaterThan(stale.tid);
+    const b = reuser.mmap(0, PAGE, RW, ANON);
+    reuser.thread.store32(b, 0x5678);
+    expect(() => stale.load32(b)).toThrow(/has no address space/);
+    expect(() => stale.syscall(A.__NR_getpid)).toThrow(/ESRCH/);
+    expect(reuser.thread.load32(b)).toBe(0x5678);
+    for (const p of procs) p.exit();
+    expect(k.checkInvariants()).toBe(true);
+  });
+});
