@@ -20,7 +20,8 @@
  * REMAP, then the source's UNMAP); meanwhile every fill ioctl is EAGAIN with -EAGAIN in its
  * out-field and WRITEPROTECT is EAGAIN, while WAKE, REGISTER and UNREGISTER work; read() returns the
  * page faults first, then the events; the producer's next step reissues the call, which returns its
- * result exactly once after the read (or after close(), which drops the events and wakes it).
+ * result exactly once after the read (or after close(), which drops the events and wakes it), or
+ * makes another call instead (it gave up: its events go unread).
  *
  * After every step the kernel and the model must agree on the step's result (value, errno,
  * out-field, signal), on every thread's blocked state, on the number of live events and ctxs
@@ -171,7 +172,7 @@ const EAGAIN_FILL: Outcome = { errno: "EAGAIN", out: -A.EAGAIN };
 const ERRNO: Record<string, number> = { ENOENT: A.ENOENT, EEXIST: A.EEXIST, EINVAL: A.EINVAL, EAGAIN: A.EAGAIN, EFAULT: A.EFAULT };
 
 /** What a step produced: a loaded value, "ok" (a store), "blocked", a signal, or an ioctl result. */
-type Outcome = number | "ok" | "blocked" | "SIGBUS" | "SIGSEGV" | { errno?: string; out?: number } | { msgs: string[] };
+type Outcome = number | "ok" | "wrong pid" | "blocked" | "SIGBUS" | "SIGSEGV" | { errno?: string; out?: number } | { msgs: string[] };
 
 // ---- the system under test ----
 
@@ -250,7 +251,8 @@ type Cmd =
   | { op: "madvise"; page: number; n: number; remove: boolean }
   | { op: "munmap" }
   | { op: "mremap" }
-  | { op: "fork" };
+  | { op: "fork" }
+  | { op: "abandon" };
 
 const range = fc.integer({ min: 0, max: NPAGES - 1 }).chain((page) => fc.record({ page: fc.constant(page), n: fc.integer({ min: 1, max: NPAGES - page }) }));
 
@@ -556,6 +558,30 @@ const COMMANDS: Command[] = [
       return { got, want };
     },
   } as Command<Extract<Cmd, { op: "fork" }>>,
+  {
+    weight: 1,
+    arb: fc.constant({ op: "abandon" as const }),
+    run(s, m) {
+      // The producer makes another call instead of the reissue: it gave up its wait (as a fatal
+      // signal would end it, kernel/restart.ts). Its events go unread — off the ctx's queue, and
+      // mmap_changing drops — and what was left to do is forgotten (madvise's zap); what was done
+      // stays (munmap's unmap, after which the region is mapped again; mremap's move). A fork
+      // given up fails and takes its child along: tests/unit/userfaultfd-events.test.ts.
+      const pr = m.prod;
+      if (!pr || pr.nr === A.__NR_fork) return null;
+      const got: Outcome = s.prod.syscall(A.__NR_getpid) === BigInt(s.p.pid) ? "ok" : "wrong pid";
+      m.changing -= m.events.length + pr.rest.length;
+      m.events = [];
+      m.prod = null;
+      if (pr.nr === A.__NR_munmap) {
+        remapRegion(s, m);
+        m.mapped = true;
+        m.pages = m.pages.map(() => ({ kind: "none" }));
+        m.pte.fill("none");
+      }
+      return { got, want: "ok" };
+    },
+  } as Command<Extract<Cmd, { op: "abandon" }>>,
 ];
 
 /** The producer thread makes a call: its result, or "blocked" (it waits for an event's read). */
