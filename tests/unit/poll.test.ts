@@ -255,6 +255,24 @@ describe("blocking pipes (fs/pipe.ts)", () => {
     expect(p.read(r, 4096)).toHaveLength(1024); // ... until the buffer is drained and no writer is left
   });
 
+  it("a process that exits with threads waiting in poll() and on a pipe leaves nothing behind", async () => {
+    const { k } = await boot();
+    const before = k.stats();
+    const p = k.spawn();
+    const u = p.userfaultfd(A.UFFD_USER_MODE_ONLY | A.O_NONBLOCK);
+    u.api();
+    const [r, w] = p.pipe();
+    const [t1, t2] = [p.newThread(), p.newThread()];
+    pollWaits(p, t1, [{ fd: u.fd, events: A.POLLIN }, { fd: r, events: A.POLLIN }]);
+    expect(() => t2.syscall(A.__NR_read, r, A.HOST_STAGING_BASE, 1)).toThrow(WouldBlockError);
+    void w;
+    p.exit(0);
+    const after = k.stats();
+    expect({ inodes: after.inodes, uffdCtxs: after.uffdCtxs, tasks: after.tasks, frames: after.freeFrames + after.slabFrames })
+      .toEqual({ inodes: before.inodes, uffdCtxs: before.uffdCtxs, tasks: before.tasks, frames: before.freeFrames + before.slabFrames });
+    expect(k.checkInvariants()).toBe(true);
+  });
+
   it("async threads: a reader waits for a writer under the scheduler", async () => {
     const { k, p } = await boot();
     const [r, w] = p.pipe();
