@@ -1,14 +1,15 @@
 // read, write, pread64, pwrite64 (fs/read_write.c; shmem_file_read_iter / shmem_file_write_iter;
 // pipe_read / pipe_write).
 import { task_struct, files_struct } from "../kernel/types";
-import { EBADF, EINVAL, ESPIPE, EPERM, EFBIG, EFAULT, ENXIO } from "../abi/errno";
-import { F_SEAL_WRITE, F_SEAL_FUTURE_WRITE, F_SEAL_GROW, MAX_LFS_FILESIZE, PAGE_SIZE } from "../abi/uapi";
+import { EBADF, EINVAL, ESPIPE, EPERM, EFBIG, EFAULT, ENXIO, EAGAIN, ENOMEM, ERESTARTSYS } from "../abi/errno";
+import { F_SEAL_WRITE, F_SEAL_FUTURE_WRITE, F_SEAL_GROW, MAX_LFS_FILESIZE, PAGE_SIZE, O_NONBLOCK } from "../abi/uapi";
 import { userfaultfd_read } from "./userfaultfd";
 import { file, FILE_UFFD, FILE_SHMEM, FILE_PIPE, FILE_GMEM, FILE_KVM, FILE_KVM_VM, FMODE_READ, FMODE_WRITE, INODE_SHMEM } from "./types";
 import { fget, file_inode } from "./file";
 import { shmem_read, shmem_write, shmem_write_failed, shmem_seek_hole_data } from "../mm/shmem";
 import { SEEK_SET, SEEK_CUR, SEEK_END, SEEK_DATA, SEEK_HOLE, SEEK_MAX } from "../abi/uapi";
-import { pipe_peek, pipe_consume, pipe_write } from "./pipe";
+import { PIPE, pipe_peek, pipe_consume, pipe_write, pipe_rd_wait, pipe_wr_wait } from "./pipe";
+import { add_wait_queue, set_task_waiting, WQ_REF_INODE } from "../kernel/wait";
 import { copy_from_user, copy_to_user, access_ok, copy_user_partial } from "../mm/uaccess";
 import { task_scratch } from "../kernel/sched";
 
@@ -28,6 +29,16 @@ const CHUNK: u32 = 1024;
 // @ts-ignore: decorator
 @inline function file_can_pread(f: file): bool { return f.f_kind != FILE_PIPE && f.f_kind != FILE_GMEM; }
 
+/**
+ * A blocking pipe read or write that cannot proceed yet: wait on the pipe's queue and reissue
+ * (nothing was done: the reissue starts over, as pipe_read / pipe_write loop after their wait).
+ */
+function pipe_wait(t: task_struct, head: usize, f: file): i64 {
+  if (!add_wait_queue(t, head, WQ_REF_INODE, f.f_inode)) return -ENOMEM;
+  set_task_waiting(t);
+  return -ERESTARTSYS;
+}
+
 function do_read(t: task_struct, f: file, ubuf: u64, count: u64, pos: u64, use_pos: bool): i64 {
   if (!(f.f_mode & FMODE_READ)) return -EBADF;
   if (!file_can_rw(f)) return -EINVAL;
@@ -37,12 +48,13 @@ function do_read(t: task_struct, f: file, ubuf: u64, count: u64, pos: u64, use_p
   let buf = task_scratch(t);
   if (f.f_kind == FILE_PIPE) {
     if (use_pos) return -ESPIPE;
-    let ino = file_inode(f);
-    let n = pipe_peek(ino, buf, count < CHUNK ? <u32>count : CHUNK);
+    let pipe = PIPE(file_inode(f));
+    let n = pipe_peek(pipe, buf, count < CHUNK ? <u32>count : CHUNK);
+    if (n == -EAGAIN && !(f.f_flags & O_NONBLOCK)) return pipe_wait(t, pipe_rd_wait(pipe), f);
     if (n <= 0) return n;
     let r = copy_to_user(t, ubuf, buf, n);
     if (r < 0) return r; // nothing consumed: a retried read finds the bytes again
-    pipe_consume(ino, <u32>n);
+    pipe_consume(pipe, <u32>n);
     return <i64>n;
   }
   if (f.f_kind != FILE_SHMEM) return -EINVAL;
@@ -81,7 +93,10 @@ function do_write(t: task_struct, f: file, ubuf: u64, count: u64, pos: u64, use_
     let n = count < CHUNK ? <u32>count : CHUNK;
     let r = copy_from_user(t, buf, ubuf, n);
     if (r < 0) return r;
-    return pipe_write(file_inode(f), buf, n);
+    let pipe = PIPE(file_inode(f));
+    let w = pipe_write(pipe, buf, n);
+    if (w == -EAGAIN && !(f.f_flags & O_NONBLOCK)) return pipe_wait(t, pipe_wr_wait(pipe), f);
+    return w;
   }
   if (f.f_kind != FILE_SHMEM) return -EINVAL;
   let ino = file_inode(f);

@@ -30,6 +30,7 @@ import { kmem_cache_alloc, kmem_cache_free } from "../mm/slab";
 import { file, FILE_UFFD, FMODE_READ } from "./types";
 import { install_new_file, fget, get_file, fput, alloc_file, fd_install_lowest, fd_unused } from "./file";
 import { restart_set, restart_clear } from "../kernel/restart";
+import { add_wait_queue, set_task_waiting, wake_up_process, wake_up, WQ_REF_UFFD_CTX } from "../kernel/wait";
 import { RESTART_UFFD_EVENTS, RESTART_UFFD_OUTFIELD, RESTART_UFFD_COPY } from "../kernel/types";
 import { copy_from_user, copy_to_user } from "../mm/uaccess";
 import { VMA, find_vma, vma_modify, vma_try_merge, __VM_UFFD_FLAGS } from "../mm/vma";
@@ -55,24 +56,15 @@ const WQ_READER: u32 = 3;
 // ---- wait queues ---------------------------------------------------------------------------
 
 /** Park `t`: the host waits on its wait word. */
-function set_waiting(t: task_struct): void {
-  let w = changetype<usize>(task_frame(t)) + offsetof<host_frame>("wait_word");
-  if (ASC_FEATURE_THREADS) atomic.store<i32>(w, 1);
-  else store<i32>(w, 1);
-}
+// @ts-ignore: decorator
+@inline function set_waiting(t: task_struct): void { set_task_waiting(t); }
 
-/** Unpark `t` (wake_up): clear the wait word and notify a worker parked on it. */
+/** Unpark `t` (wake_up): off the ctx's queues, then clear the wait word and notify a worker parked on it. */
 function wake_task(t: task_struct): void {
   t.wq_state = WQ_NONE;
   t.wq_ctx = 0;
   t.wq_next = 0;
-  let w = changetype<usize>(task_frame(t)) + offsetof<host_frame>("wait_word");
-  if (ASC_FEATURE_THREADS) {
-    atomic.store<i32>(w, 0);
-    atomic.notify(w, 1);
-  } else {
-    store<i32>(w, 0);
-  }
+  wake_up_process(t);
 }
 
 function enqueue(head: usize, tail: usize, t: task_struct): void {
@@ -113,6 +105,8 @@ function unlink(head: usize, tail: usize, t: task_struct): bool {
 @inline function q_faults_tail(ctx: userfaultfd_ctx): usize { return changetype<usize>(ctx) + offsetof<userfaultfd_ctx>("faults_tail"); }
 // @ts-ignore: decorator
 @inline function q_readers(ctx: userfaultfd_ctx): usize { return changetype<usize>(ctx) + offsetof<userfaultfd_ctx>("readers_head"); }
+// @ts-ignore: decorator
+@inline function q_fd_wqh(ctx: userfaultfd_ctx): usize { return changetype<usize>(ctx) + offsetof<userfaultfd_ctx>("fd_wqh"); }
 
 /**
  * A task entering the kernel while still queued gave up its wait (the host stopped waiting,
@@ -132,8 +126,9 @@ export function userfaultfd_cancel_wait(t: task_struct): void {
   userfaultfd_ctx_put(ctx);
 }
 
-/** Wake the tasks in read() (a message arrived, or the ctx is going away). */
+/** Wake the tasks in read() and in poll() (a message arrived, or the ctx is going away). */
 function wake_readers(ctx: userfaultfd_ctx): void {
+  wake_up(q_fd_wqh(ctx));
   let p = ctx.readers_head;
   ctx.readers_head = 0;
   while (p != 0) {
@@ -175,7 +170,7 @@ export function userfaultfd_wake_range(ctx: userfaultfd_ctx, start: u64, len: u6
 // ---- lifetime ------------------------------------------------------------------------------
 
 // @ts-ignore: decorator
-@inline function userfaultfd_ctx_get(ctx: userfaultfd_ctx): void { ctx.refcount++; }
+@inline export function userfaultfd_ctx_get(ctx: userfaultfd_ctx): void { ctx.refcount++; }
 
 export function userfaultfd_ctx_put(ctx: userfaultfd_ctx): void {
   if (--ctx.refcount > 0) return;
@@ -1031,7 +1026,13 @@ export function userfaultfd_poll(f: file): i32 {
   return ctx.pending_head != 0 || ctx.events_head != 0 ? U.POLLIN : 0;
 }
 
-/** Park `t` on the fd's wait queue until a message arrives (blocking read or poll). */
+/** poll_wait on the ctx's fd_wqh (poll() of several files, fs/select.ts). False: no memory. */
+export function userfaultfd_poll_wait(t: task_struct, f: file): bool {
+  let ctx = CTX(f.private_data);
+  return add_wait_queue(t, q_fd_wqh(ctx), WQ_REF_UFFD_CTX, changetype<usize>(ctx));
+}
+
+/** Park `t` on the ctx's reader queue until a message arrives (a blocking read). */
 export function userfaultfd_wait_readable(t: task_struct, f: file): void {
   let ctx = CTX(f.private_data);
   userfaultfd_ctx_get(ctx);

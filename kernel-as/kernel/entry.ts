@@ -4,6 +4,7 @@ import { task_struct } from "./types";
 import { find_task } from "./sched";
 import { K } from "../init/state";
 import { userfaultfd_cancel_wait } from "../fs/userfaultfd";
+import { finish_wait } from "./wait";
 import { restart_abandon } from "./sys";
 
 /**
@@ -17,6 +18,7 @@ export function task_enter(tid: i32, syscall: bool = false): task_struct | null 
   K().current = changetype<u32>(t);
   // Still queued means the host stopped waiting for it (as a signal ends the sleep).
   if (t.wq_state != 0) userfaultfd_cancel_wait(t);
+  if (t.wait_head != 0) finish_wait(t);
   if (!syscall && (t.restart_fn != 0 || t.ev_head != 0)) restart_abandon(t);
   return t;
 }

@@ -13,6 +13,7 @@ import { VM_DONTCOPY, MAX_TASKS } from "../abi/kernel";
 import { ENOMEM, EAGAIN, ESRCH } from "../abi/errno";
 import { userfaultfd_cancel_wait, dup_userfaultfd, userfaultfd_events_abandon, userfaultfd_events_complete } from "../fs/userfaultfd";
 import { restart_abandon } from "./sys";
+import { finish_wait } from "./wait";
 
 /** mm_alloc: an empty address space with one user, or null. */
 export function mm_alloc(): mm_struct | null {
@@ -148,6 +149,7 @@ export function clone_thread(t: task_struct): i32 {
 export function do_exit(t: task_struct, code: i32): void {
   // A task that dies while queued on a userfaultfd leaves the queue first.
   if (t.wq_state != 0) userfaultfd_cancel_wait(t);
+  if (t.wait_head != 0) finish_wait(t); // and one in poll() or on a pipe
   // So does a producer waiting for its events to be read (a fatal signal ends that wait).
   if (t.restart_fn != 0 || t.ev_head != 0) restart_abandon(t);
   t.exit_code = code;

@@ -50,7 +50,8 @@ export const TASK_DEAD: i32 = 3;
   /** non-cooperative events this task produced and waits for (uffd_event list, in order) */
   ev_head: u32;
   ev_tail: u32;
-  _pad: u32;
+  /** the wait queues this task waits on (kernel/wait.ts: poll, pipes), its wait_queue_entry list */
+  wait_head: u32;
 }
 
 /** restart_fn values */

@@ -124,7 +124,7 @@ function check_mms_and_caches(): i32 {
   let ip = K().inode_list;
   while (ip != 0) {
     let ino = changetype<inode>(<usize>ip);
-    // Pipes have no page cache (fs/pipe.ts keeps its ring head in nrpages).
+    // Pipes have no page cache (their ring is fs/pipe.ts's pipe_inode_info).
     let r = ino.i_kind == INODE_PIPE ? INV_OK : check_page_cache(ino);
     if (r != INV_OK) return r;
     ip = ino.i_sb_next;

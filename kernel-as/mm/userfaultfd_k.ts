@@ -28,6 +28,8 @@ import { UFFD_FEATURE_WP_UNPOPULATED, UFFD_FEATURE_WP_ASYNC } from "../abi/uapi"
   nr_pending: u32;
   events_head: u32;
   events_tail: u32;
+  /** pollers (kernel/wait.ts wait queue head): woken with the readers */
+  fd_wqh: u32;
 }
 
 // A non-cooperative event (the userfaultfd_wait_queue a producer puts on event_wqh). Linux

@@ -1,6 +1,6 @@
 // userfaultfd non-cooperative events, differentially: every case runs on the host kernel
 // (tests/oracle/uffd_oracle.c, verbs tsys / tsbusy / tsjoin / madvise / mremap / mmapfix /
-// childexit / fdinfo) and on uffdlab (tests/conformance/uffd-runner.ts), and both must print the
+// childexit / fdinfo / pipe) and on uffdlab (tests/conformance/uffd-runner.ts), and both must print the
 // expected lines, from LINUX-SEMANTICS.md §7.1 step 1, §8.4, §8.5 and §8.6. `tsys CALL` runs a
 // producer in a third thread: it blocks until its event is read; `tsbusy` tells whether it still
 // waits. Messages print as ev=0x13 ufd=… / ev=0x14 from= to= len= / ev=0x15|0x16 start= end=.
@@ -163,8 +163,28 @@ const fork: Case[] = [
     [...INIT_OK, "ok", "ok", "ok child", "err EAGAIN", "ok"]],
 ];
 
+/**
+ * poll() of a userfaultfd and a pipe (the selftests' poll thread, §8.5): it sleeps on both, and a
+ * pipe write, a fault or the last writer's close ends the sleep (`tsys poll` polls with no timeout on
+ * uffdlab, 3 s on the host).
+ */
+const pollPipe: Case[] = [
+  ["a pipe write wakes a poll of a userfaultfd and the pipe",
+    [...init(0), "pipe R W", "tsys poll $U $R", "tsbusy", "write $W 1", "tsjoin", "poll $U"],
+    [...INIT_OK, "ok fd fd", "ok", "ok blocked", "ok 1", "ok 1 revents=0x0 0x1", "ok 0 revents=0x0"]],
+  ["a fault wakes it too, and the pipe reads as not ready",
+    [...init(0), "anon A 1 3", "ioctl $U REGISTER $A 0x1000 1 0", "pipe R W", "tsys poll $R $U", "tsbusy", "tfault $A r", "tsjoin",
+      "read $U 32 A", "ioctl $U ZEROPAGE $A 0x1000 0 0", "tjoin"],
+    [...INIT_OK, "ok", "ok = = = 0x13c", "ok fd fd", "ok", "ok blocked", "ok", "ok 1 revents=0x0 0x1",
+      "ok 32 ev=0x12 flags=0x0 addr=$A ptid=0 zero=1", "ok = = = 0x1000", "ok 0x00"]],
+  ["the last writer's close: POLLHUP on the read end",
+    [...init(0), "pipe R W", "tsys poll $U $R", "tsbusy", "close $W", "tsjoin"],
+    [...INIT_OK, "ok fd fd", "ok", "ok blocked", "ok", "ok 1 revents=0x0 0x10"]],
+];
+
 const ALL: [string, Case[]][] = [
   ["UNMAP (§8.6)", unmap], ["REMAP (§8.6)", remap], ["REMOVE (§8.6)", remove], ["ordering and fdinfo (§8.4, §8.5)", order], ["FORK (§8.6, §8.4)", fork],
+  ["poll of a userfaultfd and a pipe (§8.5)", pollPipe],
 ];
 void F_THREAD_ID;
 

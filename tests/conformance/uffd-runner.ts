@@ -90,7 +90,7 @@ interface Fault {
   ioctl?: { fd: bigint; cmd: number; words: bigint[] }; line: string;
 }
 /** The third thread's system call (tsys), and its result. */
-interface Call { verb: string; name: string; args: bigint[]; go: boolean; done: boolean; ret: bigint }
+interface Call { verb: string; name: string; args: bigint[]; go: boolean; done: boolean; ret: bigint; revents?: number[] }
 
 class UffdlabRunner {
   private readonly names = new Map<string, { val: bigint; len: bigint }>();
@@ -139,7 +139,7 @@ class UffdlabRunner {
   /** VERB ARGS of madvise / mremap / mmapfix / tsys (the oracle's parse_verb). */
   parseCall(tok: string[]): Call {
     const verb = tok[0];
-    const need: Record<string, number> = { munmap: 2, madvise: 3, mmapfix: 3, mremap: 4, fork: 0 };
+    const need: Record<string, number> = { munmap: 2, madvise: 3, mmapfix: 3, mremap: 4, fork: 0, poll: 2 };
     if (!(verb in need)) throw new Bad('bad unknown call');
     const first = verb === 'mremap' ? 2 : 1;
     const name = verb === 'mremap' ? (tok[1] ?? '') : '';
@@ -150,9 +150,22 @@ class UffdlabRunner {
   }
 
   /** Issue the call on thread `t` (the raw syscall: -errno or a value). */
-  static callOn(t: { syscall(nr: number, ...a: bigint[]): bigint }, c: Call): bigint {
+  static callOn(t: Thread, c: Call): bigint {
     const a = c.args;
     switch (c.verb) {
+      case 'poll': {
+        // poll({a0, POLLIN}, {a1, POLLIN}, -1): uffdlab has no clock; a wait nobody ends is tsjoin's timeout
+        const pfd = new Uint8Array(2 * A.pollfd.SIZEOF);
+        const dv = new DataView(pfd.buffer);
+        for (let i = 0; i < 2; i++) {
+          dv.setInt32(i * A.pollfd.SIZEOF + A.pollfd.fd, Number(BigInt.asIntN(32, a[i])), true);
+          dv.setInt16(i * A.pollfd.SIZEOF + A.pollfd.events, A.POLLIN, true);
+        }
+        const r = t.syscall(A.__NR_poll, t.stage(pfd), 2n, BigInt.asUintN(64, -1n));
+        const out = new DataView(t.bounce.buffer, t.bounce.byteOffset);
+        c.revents = [0, 1].map((i) => out.getInt16(i * A.pollfd.SIZEOF + A.pollfd.revents, true));
+        return r;
+      }
       case 'munmap': return t.syscall(A.__NR_munmap, a[0], a[1] * PAGE);
       case 'madvise': return t.syscall(A.__NR_madvise, a[0], a[1] * PAGE, a[2]);
       case 'mremap': return t.syscall(A.__NR_mremap, a[0], a[1] * PAGE, a[2] * PAGE, a[3], a[4]);
@@ -172,6 +185,7 @@ class UffdlabRunner {
       this.child = Number(c.ret);
       return 'ok child';
     }
+    if (c.verb === 'poll') return `ok ${c.ret} revents=${c.revents!.map((r) => `0x${r.toString(16)}`).join(' ')}`;
     return 'ok';
   }
 
@@ -351,6 +365,14 @@ class UffdlabRunner {
         const r = this.pollRaw(this.v(tok[1]));
         if (isErr(r.ret)) return err(r.ret);
         return `ok ${r.ret} revents=0x${r.revents.toString(16)}`;
+      }
+      case 'pipe': {
+        const r = this.sys(A.__NR_pipe2, BigInt(A.HOST_STAGING_BASE), 0n);
+        if (isErr(r)) return err(r);
+        const dv = new DataView(this.t.bounce.buffer, this.t.bounce.byteOffset, 8);
+        this.names.set(tok[1], { val: BigInt(dv.getInt32(0, true)), len: 0n });
+        this.names.set(tok[2], { val: BigInt(dv.getInt32(4, true)), len: 0n });
+        return 'ok fd fd';
       }
       case 'devopen': {
         const path = new TextEncoder().encode('/dev/userfaultfd\0');

@@ -47,6 +47,12 @@ const ROWS: [Step, string][] = [
   [{ op: 'write', fd: '$P', len: 5, byte: 0x33 }, 'ok 5'],
   [{ op: 'read', fd: '$R', len: 10 }, `ok 5 ${digestOf(filled(0x33, 5))}`],
   [{ op: 'read', fd: '$R', len: 10 }, 'bad blocked: call did not complete within 1 s'],
+  // the interrupted read consumed nothing and left the pipe usable; with the write end closed a read
+  // of the empty pipe is end of file, not a wait
+  [{ op: 'write', fd: '$P', len: 3, byte: 0x34 }, 'ok 3'],
+  [{ op: 'read', fd: '$R', len: 10 }, `ok 3 ${digestOf(filled(0x34, 3))}`],
+  [{ op: 'close', fd: '$P' }, 'ok'],
+  [{ op: 'read', fd: '$R', len: 10 }, 'ok 0'],
   [{ op: 'fork-check', addr: '$M+0x64', len: 2 }, loadOk(filled(0x44, 2))],
   [{ op: 'fork-check', addr: '$W' }, 'sig SIGSEGV SEGV_MAPERR at=$W'],
   [{ op: 'memfd_create', name: NULL_NAME, flags: 0 }, 'err EFAULT'],

@@ -24,13 +24,14 @@
  *     oracle's binary and stack), fds 0–2, the 256 MiB / 1 GiB allocation budgets, access
  *     lengths and bytes out of range, unsupported fcntl commands, unbound names. Their texts are the
  *     oracle's, word for word;
- *   - uffdlab's pipes never block: a read/write on a (blocking) pipe that uffdlab answers with EAGAIN is
- *     reported as the oracle reports the blocked call (`bad blocked: …`).
+ *   - a read/write of a blocking pipe that must wait (the synchronous API's WouldBlockError) is reported as
+ *     the oracle reports the call it interrupted after 1 s (`bad blocked: …`); the runner's thread gives
+ *     up the wait by making its next call, as the oracle's interrupted call ends it.
  *
  * After every step the debug build's invariant checker runs (`k.checkInvariants()`); a violation throws
  * out of runUffdlab with the step and the results so far — it is never turned into a result line.
  */
-import { Kernel, SignalError, SystemError, type Process, type Thread } from '../../host-ts/index.js';
+import { Kernel, SignalError, SystemError, WouldBlockError, type Process, type Thread } from '../../host-ts/index.js';
 import * as A from '../../host-ts/abi.gen.js';
 import {
   describeAddress,
@@ -450,9 +451,14 @@ class Runner {
       if (len > 0n) this.t.fill(Number(IO_AT), Number(byte), Number(len));
     }
     const nr = isWrite ? (hasOff ? NR.pwrite64 : NR.write) : hasOff ? NR.pread64 : NR.read;
-    const r = hasOff ? this.sys(nr, fd, IO_AT, len, off) : this.sys(nr, fd, IO_AT, len);
-    // uffdlab's pipes never block; the oracle's blocking pipe would have been interrupted.
-    if (!hasOff && r === -BigInt(A.EAGAIN)) return 'bad blocked: call did not complete within 1 s';
+    let r: bigint;
+    try {
+      r = hasOff ? this.sys(nr, fd, IO_AT, len, off) : this.sys(nr, fd, IO_AT, len);
+    } catch (e) {
+      // a blocking pipe with nothing to read (or no room): the oracle interrupts the call after 1 s
+      if (e instanceof WouldBlockError) return 'bad blocked: call did not complete within 1 s';
+      throw e;
+    }
     if (Runner.isErr(r)) return Runner.status(r);
     let line = `ok ${r}`;
     if (!isWrite && r > 0n) line += ` ${digestOf(this.readUser(IO_AT, Number(r)))}`;

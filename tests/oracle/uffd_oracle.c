@@ -13,6 +13,7 @@
  *   anon NAME PAGES PROT          mmap MAP_PRIVATE|MAP_ANONYMOUS                      → ok
  *   sanon NAME PAGES PROT         mmap MAP_SHARED|MAP_ANONYMOUS                       → ok
  *   memfd NAME PAGES              memfd_create + ftruncate(PAGES*4096)                → ok fd
+ *   pipe R W                      pipe2(0): R the read end, W the write end           → ok fd fd
  *   mapfd NAME FD PAGES PROT [ro] mmap MAP_SHARED of FD (ro: of a reopen O_RDONLY)    → ok
  *   munmap ADDR PAGES             → ok | err E
  *   fill ADDR LEN BYTE            memset by the main thread                           → ok
@@ -41,10 +42,12 @@
  *                                 NAME is bound to the result (NEW pages)            → ok | err E
  *   mmapfix ADDR PAGES PROT       mmap(ADDR, …, MAP_FIXED|MAP_PRIVATE|MAP_ANONYMOUS)    → ok | err E
  *   tsys munmap ADDR PAGES | tsys madvise ADDR PAGES ADV | tsys mremap NAME ADDR OLD NEW FL [TO] |
- *   tsys mmapfix ADDR PAGES PROT | tsys fork
+ *   tsys mmapfix ADDR PAGES PROT | tsys fork | tsys poll FD1 FD2
  *                                 the same call in a third thread (a producer that may block on
  *                                 its event) → ok. fork: the child blocks on a pipe until
- *                                 `childexit` (or the oracle's end), then _exit(0)s
+ *                                 `childexit` (or the oracle's end), then _exit(0)s. poll:
+ *                                 poll({FD1, POLLIN}, {FD2, POLLIN}, 3 s), whose tsjoin line is
+ *                                 ok N revents=0x.. 0x..
  *   tsbusy                        after 100 ms: → ok blocked (the call has not returned) | ok done
  *   tsjoin                        wait (≤ 3 s) for the call → ok | ok child (fork) | err E |
  *                                 bad timeout; mremap binds NAME here
@@ -259,6 +262,7 @@ static char st_verb[16], st_name[40];
 static uint64_t st_a[6];
 static long st_ret;
 static int st_errno;
+static short st_revents[2];
 static int child_pipe[2] = { -1, -1 };
 static pid_t child_pid = -1;
 
@@ -273,6 +277,13 @@ static long do_verb(const char *verb, const uint64_t *a)
     if (!strcmp(verb, "mmapfix")) {
         void *r = mmap((void *)(uintptr_t)a[0], a[1] * PAGE, (int)a[2], MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         return r == MAP_FAILED ? -1 : 0;
+    }
+    if (!strcmp(verb, "poll")) {
+        struct pollfd p[2] = { { (int)a[0], POLLIN, 0 }, { (int)a[1], POLLIN, 0 } };
+        int r = poll(p, 2, 3000);
+        st_revents[0] = p[0].revents;
+        st_revents[1] = p[1].revents;
+        return r;
     }
     if (!strcmp(verb, "fork")) {
         if (pipe(child_pipe)) return -1;
@@ -313,6 +324,7 @@ static int parse_verb(int n, char **tok, char *verb, char *name, uint64_t *a)
     else if (!strcmp(verb, "madvise") || !strcmp(verb, "mmapfix")) need = 3;
     else if (!strcmp(verb, "mremap")) { need = 4; if (n > 1) snprintf(name, 40, "%s", tok[1]); first = 2; }
     else if (!strcmp(verb, "fork")) need = 0;
+    else if (!strcmp(verb, "poll")) need = 2;
     else { bad = "bad unknown call"; return -1; }
     if (n - first < need) { bad = "bad wrong argument count"; return -1; }
     for (int i = first; i < n && i - first < 6; i++) a[i - first] = val(tok[i]);
@@ -323,6 +335,7 @@ static void put_call_result(const char *verb, const char *name, uint64_t *a, lon
 {
     if (r == -1) { outf("err %s", ename(e)); return; }
     if (!strcmp(verb, "mremap")) bind(name, (uint64_t)r, a[2] * PAGE);
+    if (!strcmp(verb, "poll")) { outf("ok %ld revents=0x%x 0x%x", r, st_revents[0], st_revents[1]); return; }
     outf(!strcmp(verb, "fork") ? "ok child" : "ok");
 }
 
@@ -679,6 +692,13 @@ static void step(int n, char **tok)
         if (ftruncate(fd, (off_t)(pages * PAGE))) { outf("err %s", ename(errno)); return; }
         bind(tok[1], (uint64_t)fd, 0);
         outf("ok fd");
+    } else if (!strcmp(op, "pipe")) {
+        NEED(3);
+        int fds[2];
+        if (pipe2(fds, 0)) { outf("err %s", ename(errno)); return; }
+        bind(tok[1], (uint64_t)fds[0], 0);
+        bind(tok[2], (uint64_t)fds[1], 0);
+        outf("ok fd fd");
     } else if (!strcmp(op, "mapfd")) {
         NEED(5);
         uint64_t fd = val(tok[2]), pages = val(tok[3]), prot = val(tok[4]);

@@ -14,7 +14,7 @@
 //   +8   the 64-bit counter, read and written through the simulated MMU;
 //   +16  a non-zero placeholder (1).
 // The shadow `count_verify[]` is a Float64Array (on a SharedArrayBuffer in the stress test).
-import { Userfaultfd, FillError, SystemError, type Process, type Thread, type UffdMsg } from "../../host-ts/index.js";
+import { Userfaultfd, FillError, SystemError, type AsyncThread, type Process, type Thread, type UffdMsg } from "../../host-ts/index.js";
 import * as A from "../../host-ts/abi.gen.js";
 
 export const PAGE = 4096;
@@ -302,15 +302,14 @@ export class UffdCommon {
 }
 
 /**
- * uffd_poll_thread for async scheduler threads: polls the userfaultfd and the pipe, the pipe
- * first; PAGEFAULT → the handler; REMOVE → UNREGISTER; other events are an error here (the event
- * helpers add FORK and REMAP). uffdlab's poll() sleeps only on userfaultfds (a pipe write does
- * not wake it), so this thread polls without a timeout and yields to the scheduler when nothing
- * is ready.
+ * uffd_poll_thread for async scheduler threads: poll(-1) on the userfaultfd and the pipe, which
+ * sleeps until either is ready; the pipe first (written when the test is done: the thread
+ * leaves); PAGEFAULT → the handler; REMOVE → UNREGISTER; other events are an error here (the
+ * event helpers add FORK and REMAP).
  */
-export async function uffdPollThread(at: { yield(): Promise<void>; thread: Thread }, c: UffdCommon, pipeRd: number, args: UffdArgs, p: Process): Promise<void> {
+export async function uffdPollThread(at: AsyncThread, c: UffdCommon, pipeRd: number, args: UffdArgs, p: Process): Promise<void> {
   for (;;) {
-    const [ur, pr] = p.poll([{ fd: c.uffd.fd, events: A.POLLIN }, { fd: pipeRd, events: A.POLLIN }], 0, at.thread);
+    const [ur, pr] = await at.op(() => p.poll([{ fd: c.uffd.fd, events: A.POLLIN }, { fd: pipeRd, events: A.POLLIN }], -1, at.thread));
     if (pr) {
       if (!(pr & A.POLLIN)) err(`pollfd[1].revents ${pr}`);
       const r = at.thread.syscall(A.__NR_read, pipeRd, A.HOST_STAGING_BASE, 1);
@@ -326,6 +325,5 @@ export async function uffdPollThread(at: { yield(): Promise<void>; thread: Threa
         else err(`unexpected msg event ${msg.event}`);
       }
     }
-    await at.yield();
   }
 }

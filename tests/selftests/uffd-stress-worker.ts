@@ -8,10 +8,11 @@
 //         resolves faults with uffd_handle_page_fault
 //   bg    background_thread: COPY the first half of its slice, write-protect the slice (WP runs),
 //         COPY the second half
-// The main thread (the test) drives the bounces through the control words below and stops the
-// uffd threads by writing their pipe and then faulting a "doorbell" page per uffd thread (uffdlab's
-// poll() sleeps on the userfaultfd only, and a blocking read needs a message to return), which the
-// uffd thread recognises by its address: it wakes the doorbell thread and leaves.
+// The main thread (the test) drives the bounces through the control words below. It stops the
+// uffd threads as uffd-stress does in poll bounces, by writing their pipe (poll() sleeps on the
+// userfaultfd and the pipe); in read bounces, where uffd-stress uses pthread_cancel, it faults a
+// "doorbell" page per uffd thread, which the reader recognises by its address: it wakes the
+// doorbell thread and leaves.
 import { Process, Userfaultfd, type Thread } from "../../host-ts/index.js";
 import * as A from "../../host-ts/abi.gen.js";
 import { PAGE, MUTEX_OFF, COUNT_OFF, UffdCommon, newArgs, err, type MemType, type UffdArea } from "./uffd-common.js";
@@ -168,9 +169,9 @@ export default function run(t: Thread, d: StressInit): { role: Role; bounces: nu
       }
       if (!msg) continue;
       phase(5);
-      if (isBell(msg)) {
+      if (!poll && isBell(msg)) {
         c.wake((msg as { address: number }).address, PAGE);
-        if (!poll && Atomics.load(ctl, C.UFFD_STOP)) break;
+        if (Atomics.load(ctl, C.UFFD_STOP)) break;
         continue;
       }
       if (!d.dropFaults) c.handlePageFault(msg, args);

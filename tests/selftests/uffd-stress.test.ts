@@ -71,8 +71,11 @@ async function uffdStress(memType: MemType, pagesPerCpu: number, bounces: number
   initCounters(p, area, shadow);
   const c = new UffdCommon(uffd, p.thread, area);
 
-  // Doorbells: one never-populated page per uffd thread, registered MISSING for the whole run,
-  // faulted by a dedicated thread each (a thread's new fault abandons its previous wait).
+  // Doorbells, for read bounces: uffd-stress stops a uffd_read_thread blocked in read() with
+  // pthread_cancel, which has no uffdlab equivalent; instead a dedicated thread per uffd thread
+  // faults a never-populated page registered MISSING for the whole run, and the reader that reads
+  // it leaves (a doorbell thread's new fault abandons its previous wait). Poll bounces stop their
+  // uffd_poll_threads by writing their pipe, as uffd-stress does: poll() sleeps on the pipe too.
   const bell = p.mmap(0, NR_CPUS * PAGE, A.PROT_READ | A.PROT_WRITE, A.MAP_PRIVATE | A.MAP_ANONYMOUS);
   uffd.register(bell, NR_CPUS * PAGE, A.UFFDIO_REGISTER_MODE_MISSING);
   const bellThreads = Array.from({ length: NR_CPUS }, () => p.newThread());
@@ -162,9 +165,9 @@ async function uffdStress(memType: MemType, pagesPerCpu: number, bounces: number
       await waitCount(C.LOCK_DONE, NR_CPUS, "the locking threads");
       Atomics.store(ctl, C.UFFD_STOP, 1);
       if (b & BOUNCE_POLL) for (const [, w] of pipes) p.write(w, new Uint8Array([0]));
-      ring();
+      else ring();
       await waitCount(C.UFFD_DONE, NR_CPUS, "the uffd threads");
-      uffd.wake(bell, NR_CPUS * PAGE); // doorbells nobody read (poll mode) and their threads
+      if (!(b & BOUNCE_POLL)) uffd.wake(bell, NR_CPUS * PAGE); // the doorbell threads
 
       if (testWp) c.wpRange(area.dst, nrPages * PAGE, false);
       uffd.unregister(area.dst, nrPages * PAGE);

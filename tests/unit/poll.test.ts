@@ -1,7 +1,31 @@
-// poll(2) on userfaultfds and other files (spec §8.5).
+// poll(2) on userfaultfds and other files (spec §8.5), and the pipe wait queues it sleeps on
+// (kernel/wait.ts, fs/pipe.ts): a poll sleeps on every file of its set that can become ready; a
+// blocking pipe read or write waits for data, room or the other end's close.
 import { describe, it, expect } from "vitest";
-import { boot, RW, ANON, PAGE, A } from "../helpers/kernel.js";
-import { Userfaultfd, WouldBlockError } from "../../host-ts/index.js";
+import { boot, RW, ANON, PAGE, A, expectErrno } from "../helpers/kernel.js";
+import { Userfaultfd, WouldBlockError, runInWorker, type Kernel, type Process, type Thread } from "../../host-ts/index.js";
+
+/** Whether `t` is parked (its wait word is 1). */
+const parked = (t: Thread) => Atomics.load(new Int32Array(t.frame.buffer, t.frame.byteOffset + A.host_frame.wait_word, 1), 0) === 1;
+
+/** poll by `t` with timeout -1 must wait: the synchronous API throws WouldBlockError and `t` is parked. */
+function pollWaits(p: Process, t: Thread, fds: { fd: number; events: number }[]): void {
+  expect(() => p.poll(fds, -1, t)).toThrow(WouldBlockError);
+  expect(parked(t)).toBe(true);
+}
+
+/** A non-blocking userfaultfd with a MISSING-registered page, and a pipe. */
+async function uffdAndPipe(pipeFlags = 0) {
+  const { k, p } = await boot();
+  const u = p.userfaultfd(A.UFFD_USER_MODE_ONLY | A.O_NONBLOCK);
+  u.api();
+  const a = p.mmap(0, PAGE, RW, ANON);
+  u.register(a, PAGE, 1);
+  const [r, w] = p.pipe(pipeFlags);
+  return { k, p, u, a, r, w };
+}
+
+const slab = (k: Kernel) => k.stats().slabFrames;
 
 describe("poll", () => {
   it("a userfaultfd: POLLERR before UFFDIO_API and when blocking, POLLIN with an unread fault, 0 once read", async () => {
@@ -55,6 +79,218 @@ describe("poll", () => {
       [faulter, async (t) => { await t.load8(a); }],
     ]);
     expect(rev).toEqual([A.POLLIN]);
+    expect(k.checkInvariants()).toBe(true);
+  });
+
+  it("a poll of a userfaultfd and a pipe sleeps on both: a pipe write wakes it (the selftests' poll thread)", async () => {
+    const { k, p, u, r, w } = await uffdAndPipe();
+    const t = p.newThread();
+    const fds = [{ fd: u.fd, events: A.POLLIN }, { fd: r, events: A.POLLIN }];
+    pollWaits(p, t, fds);
+    p.write(w, new Uint8Array([7]));
+    expect(parked(t)).toBe(false);
+    expect(p.poll(fds, -1, t)).toEqual([0, A.POLLIN]); // the reissue
+    expect(k.checkInvariants()).toBe(true);
+  });
+
+  it("... and so does a fault on the userfaultfd", async () => {
+    const { k, p, u, a, r } = await uffdAndPipe();
+    const [t, f] = [p.newThread(), p.newThread()];
+    const fds = [{ fd: r, events: A.POLLIN }, { fd: u.fd, events: A.POLLIN }];
+    pollWaits(p, t, fds);
+    expect(() => f.load8(a)).toThrow(WouldBlockError);
+    expect(parked(t)).toBe(false);
+    expect(p.poll(fds, -1, t)).toEqual([0, A.POLLIN]);
+    u.zeropage(a, PAGE);
+    expect(f.load8(a)).toBe(0);
+    expect(k.checkInvariants()).toBe(true);
+  });
+
+  it("a pipe read end: POLLHUP once the last writer closes, which wakes a sleeping poll", async () => {
+    const { k, p, r, w } = await uffdAndPipe();
+    const t = p.newThread();
+    pollWaits(p, t, [{ fd: r, events: A.POLLIN }]);
+    const w2 = p.dup(w);
+    p.close(w);
+    expect(parked(t)).toBe(true); // a writer is left
+    p.close(w2);
+    expect(parked(t)).toBe(false);
+    expect(p.poll([{ fd: r, events: A.POLLIN }], -1, t)).toEqual([A.POLLHUP]);
+    expect(k.checkInvariants()).toBe(true);
+  });
+
+  it("a pipe write end: POLLOUT when there is room (a read wakes the poll), POLLERR once the reader closes", async () => {
+    const { k, p, r, w } = await uffdAndPipe(A.O_NONBLOCK);
+    for (let i = 0; i < 4; i++) expect(p.write(w, new Uint8Array(1024))).toBe(1024);
+    expectErrno(() => p.write(w, new Uint8Array([1])), "EAGAIN"); // full
+    const t = p.newThread();
+    pollWaits(p, t, [{ fd: w, events: A.POLLOUT }]);
+    expect(p.read(r, 10)).toHaveLength(10);
+    expect(parked(t)).toBe(false);
+    expect(p.poll([{ fd: w, events: A.POLLOUT }], -1, t)).toEqual([A.POLLOUT]);
+    p.close(r);
+    expect(p.poll([{ fd: w, events: A.POLLOUT }], -1, t)).toEqual([A.POLLOUT | A.POLLERR]);
+    expectErrno(() => p.write(w, new Uint8Array([1])), "EPIPE");
+    expect(k.checkInvariants()).toBe(true);
+  });
+
+  it("a set with nothing that can become ready returns 0 at once (no clock); memfds are always ready", async () => {
+    const { p } = await boot();
+    const fd = p.memfdCreate("m");
+    expect(p.poll([{ fd, events: 0 }], -1)).toEqual([0]); // nothing to wait on: no WouldBlockError
+    expect(p.poll([{ fd, events: A.POLLIN }], -1)).toEqual([A.POLLIN]);
+  });
+
+  it("the last close() of a polled userfaultfd releases it and wakes the poll, whose reissue says POLLNVAL", async () => {
+    // Linux's poll holds the file, so there the close would release nothing until the poll
+    // returns; uffdlab's entries hold the ctx (kernel/wait.ts), as Userfaultfd.messages() needs.
+    const { k, p, u, r } = await uffdAndPipe();
+    const t = p.newThread();
+    const fds = [{ fd: u.fd, events: A.POLLIN }, { fd: r, events: A.POLLIN }];
+    pollWaits(p, t, fds);
+    u.close();
+    expect(parked(t)).toBe(false);
+    expect(k.stats().uffdCtxs).toBe(1); // held by the poll's queue entry until the task runs
+    expect(p.poll(fds, -1, t)).toEqual([A.POLLNVAL, 0]);
+    expect(k.stats().uffdCtxs).toBe(0);
+    // a poller that gives up (its next call is another one) drops its entries just the same
+    const [r2, w2] = p.pipe();
+    pollWaits(p, t, [{ fd: r2, events: A.POLLIN }]);
+    expect(t.syscall(A.__NR_getpid)).toBe(BigInt(p.pid));
+    p.close(r2);
+    p.close(w2);
+    expect(k.stats().inodes).toBe(1); // the first pipe's
+    expect(k.checkInvariants()).toBe(true);
+  });
+
+  it("abandoned and repeated waits leak nothing", async () => {
+    const { k, p, u, r, w } = await uffdAndPipe();
+    const t = p.newThread();
+    const fds = [{ fd: u.fd, events: A.POLLIN }, { fd: r, events: A.POLLIN }];
+    pollWaits(p, t, fds);
+    t.syscall(A.__NR_getpid);
+    const before = slab(k);
+    for (let i = 0; i < 200; i++) {
+      pollWaits(p, t, fds);
+      if (i % 2) t.syscall(A.__NR_getpid);
+    }
+    p.write(w, new Uint8Array([1]));
+    expect(p.poll(fds, -1, t)).toEqual([0, A.POLLIN]);
+    expect(slab(k)).toBe(before);
+    expect(k.checkInvariants()).toBe(true);
+  });
+
+  it("worker threads: a worker parked in poll() wakes when the main thread writes the pipe", async () => {
+    const { k, p, u, r, w } = await uffdAndPipe();
+    const wt = p.newThread();
+    const b = new Uint8Array(2 * A.pollfd.SIZEOF);
+    const dv = new DataView(b.buffer);
+    [u.fd, r].forEach((fd, i) => {
+      dv.setInt32(i * A.pollfd.SIZEOF + A.pollfd.fd, fd, true);
+      dv.setInt16(i * A.pollfd.SIZEOF + A.pollfd.events, A.POLLIN, true);
+    });
+    const at = wt.stage(b);
+    const done = runInWorker<string>(k, wt, new URL("./fixtures/worker-syscall.mjs", import.meta.url), { nr: A.__NR_poll, args: [at, 2, -1] });
+    const deadline = Date.now() + 10_000;
+    while (!parked(wt) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 1));
+    expect(parked(wt)).toBe(true);
+    p.write(w, new Uint8Array([1]));
+    expect(await done).toBe("1");
+    expect(new DataView(wt.bounce.buffer, wt.bounce.byteOffset).getInt16(A.pollfd.SIZEOF + A.pollfd.revents, true)).toBe(A.POLLIN);
+    expect(k.checkInvariants()).toBe(true);
+  });
+});
+
+describe("blocking pipes (fs/pipe.ts)", () => {
+  it("a read of an empty pipe waits for a write, and its reissue returns the bytes", async () => {
+    const { k, p } = await boot();
+    const [r, w] = p.pipe();
+    const t = p.newThread();
+    const read = () => t.syscall(A.__NR_read, r, A.HOST_STAGING_BASE, 8);
+    expect(read).toThrow(WouldBlockError);
+    expect(parked(t)).toBe(true);
+    p.write(w, new Uint8Array([1, 2, 3]));
+    expect(parked(t)).toBe(false);
+    expect(read()).toBe(3n);
+    expect([...t.bounce.slice(0, 3)]).toEqual([1, 2, 3]);
+    expect(read).toThrow(WouldBlockError); // empty again
+    p.close(w); // the last writer: end of file
+    expect(parked(t)).toBe(false);
+    expect(read()).toBe(0n);
+    expect(k.checkInvariants()).toBe(true);
+  });
+
+  it("a write that does not fit waits for room (up to PIPE_BUF bytes are never split); EPIPE once the reader is gone", async () => {
+    const { k, p } = await boot();
+    const [r, w] = p.pipe();
+    for (let i = 0; i < 3; i++) expect(p.write(w, new Uint8Array(1024).fill(i))).toBe(1024);
+    expect(p.write(w, new Uint8Array(1000).fill(3))).toBe(1000); // 24 bytes of room left
+    const t = p.newThread();
+    const write = () => t.syscall(A.__NR_write, w, t.stage(new Uint8Array(100).fill(9)), 100);
+    expect(write).toThrow(WouldBlockError);
+    expect(p.read(r, 50)).toHaveLength(50); // 74 bytes of room: still not enough, but a wake
+    expect(parked(t)).toBe(false);
+    expect(write).toThrow(WouldBlockError);
+    expect(p.read(r, 1024)).toHaveLength(1024);
+    expect(write()).toBe(100n);
+    expect(p.write(w, new Uint8Array(998))).toBe(998); // full again
+    expect(write).toThrow(WouldBlockError);
+    p.close(r);
+    expect(parked(t)).toBe(false);
+    expect(write()).toBe(-BigInt(A.EPIPE));
+    expect(k.checkInvariants()).toBe(true);
+  });
+
+  it("O_NONBLOCK: EAGAIN instead of a wait, for reads and for writes that do not fit", async () => {
+    const { p } = await boot();
+    const [r, w] = p.pipe(A.O_NONBLOCK);
+    expectErrno(() => p.read(r, 1), "EAGAIN");
+    for (let i = 0; i < 3; i++) p.write(w, new Uint8Array(1024));
+    p.write(w, new Uint8Array(1000));
+    expectErrno(() => p.write(w, new Uint8Array(100)), "EAGAIN");
+    expect(p.write(w, new Uint8Array(24))).toBe(24);
+    p.fcntl(r, A.F_SETFL, 0); // the flag is per open file: the read end now blocks ...
+    expect(p.read(r, 10)).toHaveLength(10);
+    p.close(w);
+    expect(p.read(r, 4096)).toHaveLength(1024); // ... until the buffer is drained and no writer is left
+  });
+
+  it("a process that exits with threads waiting in poll() and on a pipe leaves nothing behind", async () => {
+    const { k } = await boot();
+    const before = k.stats();
+    const p = k.spawn();
+    const u = p.userfaultfd(A.UFFD_USER_MODE_ONLY | A.O_NONBLOCK);
+    u.api();
+    const [r, w] = p.pipe();
+    const [t1, t2] = [p.newThread(), p.newThread()];
+    pollWaits(p, t1, [{ fd: u.fd, events: A.POLLIN }, { fd: r, events: A.POLLIN }]);
+    expect(() => t2.syscall(A.__NR_read, r, A.HOST_STAGING_BASE, 1)).toThrow(WouldBlockError);
+    void w;
+    p.exit(0);
+    const after = k.stats();
+    expect({ inodes: after.inodes, uffdCtxs: after.uffdCtxs, tasks: after.tasks, frames: after.freeFrames + after.slabFrames })
+      .toEqual({ inodes: before.inodes, uffdCtxs: before.uffdCtxs, tasks: before.tasks, frames: before.freeFrames + before.slabFrames });
+    expect(k.checkInvariants()).toBe(true);
+  });
+
+  it("async threads: a reader waits for a writer under the scheduler", async () => {
+    const { k, p } = await boot();
+    const [r, w] = p.pipe();
+    const [rt, wt] = [p.newThread(), p.newThread()];
+    const got: bigint[] = [];
+    await k.run(5, [
+      [rt, async (t) => {
+        for (let i = 0; i < 3; i++) got.push(await t.syscall(A.__NR_read, r, A.HOST_STAGING_BASE, 16));
+      }],
+      [wt, async (t) => {
+        for (let i = 0; i < 2; i++) {
+          await t.yield();
+          await t.syscall(A.__NR_write, w, t.thread.stage(new Uint8Array([i, i])), 2);
+        }
+        await t.syscall(A.__NR_close, w);
+      }],
+    ]);
+    expect(got).toEqual([2n, 2n, 0n]);
     expect(k.checkInvariants()).toBe(true);
   });
 });
