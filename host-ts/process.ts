@@ -3,8 +3,8 @@
 // policy lives in the kernel.
 import * as A from "./abi.gen.js";
 import type { Kernel } from "./kernel.js";
-import { SystemError } from "./errors.js";
-import { Thread, type Num } from "./thread.js";
+import { SystemError, WouldBlockError } from "./errors.js";
+import { Thread, waitForTimeout, type Num } from "./thread.js";
 import { readVmas, formatMaps, type VmaInfo } from "./debug/maps.js";
 import { Userfaultfd } from "./fd/userfaultfd.js";
 
@@ -151,8 +151,11 @@ export class Process {
   }
 
   /**
-   * poll(fds, timeout): the revents of each entry. uffdlab has no clock: timeout 0 polls
-   * once, any other value waits until an entry is ready (see kernel-as/fs/select.ts).
+   * poll(fds, timeout): the revents of each entry. Timeout 0 polls once, a negative one waits
+   * until an entry is ready, a positive one at most that many milliseconds (the host keeps the
+   * time: kernel-as/fs/select.ts). On a thread in "throw" wait mode (the default) a positive
+   * timeout blocks the JS thread for up to the timeout (a browser main thread, which cannot
+   * block, times out at once); a negative one throws WouldBlockError when it would wait.
    */
   poll(fds: { fd: number; events: number }[], timeout = 0, t: Thread = this.thread): number[] {
     const b = new Uint8Array(fds.length * A.pollfd.SIZEOF);
@@ -161,7 +164,16 @@ export class Process {
       dv.setInt32(i * A.pollfd.SIZEOF + A.pollfd.fd, p.fd, true);
       dv.setInt16(i * A.pollfd.SIZEOF + A.pollfd.events, p.events, true);
     });
-    const r = t.syscall(A.__NR_poll, t.stage(b), fds.length, timeout);
+    let r: bigint;
+    for (;;) {
+      try {
+        r = t.syscall(A.__NR_poll, t.stage(b), fds.length, timeout);
+        break;
+      } catch (e) {
+        if (!(e instanceof WouldBlockError) || t.waitTimeoutMs() < 0 || t.scheduled) throw e;
+        waitForTimeout(t);
+      }
+    }
     if (r < 0n) throw new SystemError(Number(-r), "poll");
     const out = new DataView(t.bounce.buffer, t.bounce.byteOffset, b.length);
     return fds.map((_, i) => out.getInt16(i * A.pollfd.SIZEOF + A.pollfd.revents, true));

@@ -20,7 +20,34 @@ export function waitForWake(t: Thread, spins: number): void {
   // Another thread may already have resolved the fault and woken this one between the
   // access returning RETRY and this check: then the word is 0 and the retry proceeds.
   for (let i = 0; i < spins; i++) if (Atomics.load(i32, 0) === 0) return;
-  while (Atomics.load(i32, 0) !== 0) Atomics.wait(i32, 0, 1, 1000);
+  const ms = t.waitTimeoutMs();
+  if (ms < 0) {
+    while (Atomics.load(i32, 0) !== 0) Atomics.wait(i32, 0, 1, 1000);
+    return;
+  }
+  // A wait with a timeout (poll): the timer is the host's. When it runs out first, tell the
+  // kernel, whose reissued call then returns without waiting again.
+  const deadline = performance.now() + ms;
+  for (;;) {
+    if (Atomics.load(i32, 0) === 0) return;
+    const left = deadline - performance.now();
+    if (left <= 0) break;
+    Atomics.wait(i32, 0, 1, Math.min(left, 1000));
+  }
+  t.timeout();
+}
+
+/**
+ * The synchronous API's wait for a call with a timeout: block the JS thread for at most the
+ * timeout where that is allowed (Node; a worker), then time the call out. On a browser main
+ * thread, where Atomics.wait throws, the timeout runs out at once.
+ */
+export function waitForTimeout(t: Thread): void {
+  try {
+    waitForWake(t, 0);
+  } catch {
+    t.timeout();
+  }
 }
 
 /**
@@ -114,6 +141,11 @@ export class Thread {
    * worker thread: spin briefly on the frame's wait word, then park with Atomics.wait).
    */
   waitMode: "throw" | "atomics" = "throw";
+  /**
+   * Set while an AsyncThread of the deterministic scheduler drives this thread: its waits,
+   * timeouts included, are the scheduler's (no convenience method blocks the JS thread).
+   */
+  scheduled = false;
   /** Spins before parking in "atomics" mode. */
   spinLimit = 2000;
 
@@ -196,6 +228,23 @@ export class Thread {
       if (this.waitMode === "throw") throw new WouldBlockError(0);
       waitForWake(this, this.spinLimit);
     }
+  }
+
+  /**
+   * The milliseconds the task's current wait may last (poll with a positive timeout), or -1:
+   * until woken. Meaningful after a call returned "must wait".
+   */
+  waitTimeoutMs(): number {
+    return this.frame.getInt32(A.host_frame.wait_timeout_ms, true);
+  }
+
+  /**
+   * The timeout of the task's current wait ran out: the kernel unparks it, and the reissued
+   * call returns without waiting again (poll returns 0 or what became ready). Returns whether
+   * the call was still waiting (false: a wake came first).
+   */
+  timeout(): boolean {
+    return this.k.task_timeout(this.tid) === 1;
   }
 
   /** Bytes written into the bounce page, reachable by system calls at HOST_STAGING_BASE. */

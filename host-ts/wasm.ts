@@ -8,6 +8,7 @@ export interface KernelExports {
   process_create(caps: number): number;
   thread_create(tid: number): number;
   task_frame_addr(tid: number): number;
+  task_timeout(tid: number): number;
   syscall(tid: number): number;
   uaccess_load(tid: number, addr: number, size: number): number;
   uaccess_store(tid: number, addr: number, size: number, value: number): number;

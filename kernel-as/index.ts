@@ -22,6 +22,7 @@ import { host_frame, maps_record } from "./abi/kernel";
 import { stat } from "./abi/uapi";
 import { KSTATE_ADDR } from "./init/layout";
 import { kvm_guest_access } from "./virt/kvm/kvm_main";
+import { poll_timeout } from "./fs/select";
 
 /** kernel_state.smp, at a fixed offset (see init/state.ts). */
 const SMP_ADDR: usize = KSTATE_ADDR + 8;
@@ -90,6 +91,18 @@ export function syscall(tid: i32): i32 {
   f.ret = r;
   unlock();
   return 0;
+}
+
+/**
+ * The host's timer for the task's waiting system call ran out (host_frame.wait_timeout_ms):
+ * 1 if the call was still waiting and now returns on its reissue, 0 if it was woken first.
+ */
+export function task_timeout(tid: i32): i32 {
+  lock();
+  let t = find_task(tid);
+  let r = t ? (poll_timeout(t) ? 1 : 0) : -ESRCH;
+  unlock();
+  return r;
 }
 
 /** Load 1, 2 or 4 bytes (as an unsigned number) or 8 bytes (into frame.value, returns 0). */

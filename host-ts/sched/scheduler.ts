@@ -5,8 +5,10 @@
 // with a seeded PRNG, so a seed fixes the interleaving. A thread whose access must wait
 // (ACCESS_RETRY: the kernel queued it, wait word = 1) leaves the ready set until the kernel
 // clears its wait word, then retries the access. If no thread is ready and none can be
-// woken, run() rejects with DeadlockError instead of hanging. Works on a browser main
-// thread: nothing here blocks.
+// woken, run() rejects with DeadlockError instead of hanging — unless one of them waits with
+// a timeout (poll): time is virtual, turns take none, and when nothing can run it jumps to the
+// earliest deadline, which times that wait out. Works on a browser main thread: nothing here
+// blocks.
 import * as A from "../abi.gen.js";
 import type { Kernel } from "../kernel.js";
 import { Thread, type Num } from "../thread.js";
@@ -32,10 +34,13 @@ function prng(seed: number): () => number {
 export class AsyncThread {
   state: State = "running";
   grant: (() => void) | null = null;
+  /** While blocked in a wait with a timeout: the scheduler's virtual time it runs out at. */
+  deadline = Infinity;
   private readonly word: Int32Array;
 
   constructor(readonly sched: Scheduler, readonly thread: Thread) {
     this.word = new Int32Array(thread.frame.buffer, thread.frame.byteOffset + A.host_frame.wait_word, 1);
+    thread.scheduled = true;
   }
 
   get tid(): number { return this.thread.tid; }
@@ -78,6 +83,11 @@ export class Scheduler {
   private kick: (() => void) | null = null;
   /** The tids in the order their turns were granted (the schedule a seed produced). */
   readonly trace: number[] = [];
+  /**
+   * Virtual milliseconds. Turns take no time; when every live thread is blocked, time jumps
+   * to the earliest deadline of a wait with a timeout (poll), which then times out.
+   */
+  now = 0;
 
   constructor(readonly kernel: Kernel, readonly seed: number) {
     this.rand = prng(seed);
@@ -94,6 +104,8 @@ export class Scheduler {
 
   /** Called by a thread whose access must wait for the kernel. */
   block(t: AsyncThread): Promise<void> {
+    const ms = t.thread.waitTimeoutMs();
+    t.deadline = ms >= 0 ? this.now + ms : Infinity;
     return new Promise<void>((resolve) => {
       t.state = "blocked";
       t.grant = resolve;
@@ -124,6 +136,7 @@ export class Scheduler {
           errors.push(e);
         } finally {
           at.state = "done";
+          th.scheduled = false;
           this.poke();
         }
       })();
@@ -134,7 +147,19 @@ export class Scheduler {
       const live = this.threads.filter((t) => t.state !== "done");
       if (live.length === 0) break;
       for (const t of live) if (t.state === "blocked" && t.woken()) t.state = "ready";
-      const ready = live.filter((t) => t.state === "ready");
+      let ready = live.filter((t) => t.state === "ready");
+      if (ready.length === 0) {
+        // Nobody can run: the earliest timeout (the first thread started, on a tie) runs out.
+        let first: AsyncThread | undefined;
+        for (const t of live) if (t.state === "blocked" && t.deadline < (first?.deadline ?? Infinity)) first = t;
+        if (first) {
+          this.now = first.deadline;
+          first.deadline = Infinity;
+          first.thread.timeout();
+          first.state = "ready";
+          ready = [first];
+        }
+      }
       if (ready.length === 0) {
         errors.push(new DeadlockError(live.map((t) => t.tid)));
         break;

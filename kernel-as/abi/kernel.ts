@@ -33,6 +33,12 @@
   si_code: i32;
   wait_word: i32;
   bounce: u32;
+  /**
+   * Set with wait_word by a wait that ends after a time (poll with a positive timeout): the
+   * milliseconds the host may wait before calling task_timeout; -1: wait until woken.
+   */
+  wait_timeout_ms: i32;
+  _pad0: i32;
 }
 
 /** Bytes in each task's bounce page (user data crossing the boundary). */

@@ -1,11 +1,15 @@
 // poll(2) (fs/select.c do_sys_poll), over the files uffdlab has.
 //
-// uffdlab has no clock: a zero timeout polls once; any other timeout waits until some entry
-// is ready. When nothing is, the task is queued (kernel/wait.ts) on the wait queue of every
-// file in the set that can become ready — a userfaultfd's fd_wqh, a pipe read end's rd_wait, a
-// pipe write end's wr_wait — and the call returns -ERESTARTSYS; the first wake_up on any of
-// them wakes it and the reissue looks again. A set with nothing that can become ready returns
-// 0 at once (Linux would sleep for the timeout).
+// A zero timeout polls once. Otherwise, when nothing is ready, the task is queued
+// (kernel/wait.ts) on the wait queue of every file in the set that can become ready — a
+// userfaultfd's fd_wqh, a pipe read end's rd_wait, a pipe write end's wr_wait — and the call
+// returns -ERESTARTSYS; the first wake_up on any of them wakes it and the reissue looks again.
+// The kernel has no clock: the timer is the host's. A positive timeout is left in the frame
+// (wait_timeout_ms); when it runs out before a wake, the host calls task_timeout
+// (poll_timeout below), and the reissue looks once more and returns (RESTART_POLL_TIMEOUT), as
+// do_poll does after schedule_hrtimeout_range. The timeout is not shortened across wake-ups
+// that find nothing ready. A set with nothing that can become ready sleeps for a positive
+// timeout; with a negative (infinite) one it returns 0 at once (Linux would sleep forever).
 import { task_struct, files_struct } from "../kernel/types";
 import { task_scratch } from "./../kernel/sched";
 import { EINVAL, EFAULT, ENOMEM, ERESTARTSYS } from "../abi/errno";
@@ -15,7 +19,12 @@ import { file, FILE_UFFD, FILE_PIPE, FMODE_READ } from "./types";
 import { copy_from_user, copy_to_user } from "../mm/uaccess";
 import { userfaultfd_poll, userfaultfd_poll_wait } from "./userfaultfd";
 import { PIPE, pipe_poll, pipe_rd_wait, pipe_wr_wait } from "./pipe";
-import { add_wait_queue, finish_wait, set_task_waiting, WQ_REF_INODE } from "../kernel/wait";
+import { add_wait_queue, finish_wait, set_task_waiting, wake_up_process, WQ_REF_INODE } from "../kernel/wait";
+import { host_frame } from "../abi/kernel";
+import { __NR_poll } from "../abi/uapi";
+import { task_frame } from "../kernel/sched";
+import { restart_set } from "../kernel/restart";
+import { RESTART_POLL_TIMEOUT } from "../kernel/types";
 
 /** f_op->poll */
 function vfs_poll(f: file): i32 {
@@ -70,11 +79,27 @@ export function sys_poll(t: task_struct, ufds: u64, nfds: u64, timeout: i32): i6
       }
       if (r > 0) queued = true;
     }
-    if (queued) {
+    if (queued || timeout > 0) {
+      if (timeout > 0) task_frame(t).wait_timeout_ms = timeout;
       set_task_waiting(t);
       return -ERESTARTSYS;
     }
   }
   if (copy_to_user(t, ufds, buf, size) < 0) return -EFAULT;
   return ready;
+}
+
+/**
+ * The host's timer for a waiting poll() ran out (the task_timeout export): if `t` is still
+ * parked in poll, take it off its queues, unpark it and record that the reissue must not wait
+ * again. False if it was woken first (the reissue then looks again as usual).
+ */
+export function poll_timeout(t: task_struct): bool {
+  let f = task_frame(t);
+  let w = changetype<usize>(f) + offsetof<host_frame>("wait_word");
+  if ((ASC_FEATURE_THREADS ? atomic.load<i32>(w) : load<i32>(w)) == 0 || f.nr != __NR_poll || f.wait_timeout_ms < 0) return false;
+  finish_wait(t);
+  restart_set(t, RESTART_POLL_TIMEOUT, 0);
+  wake_up_process(t);
+  return true;
 }

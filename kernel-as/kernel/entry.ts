@@ -1,7 +1,7 @@
 // Entering the kernel on behalf of a task (the role of the syscall/exception entry code):
 // find the task, make it `current`, and cancel a wait it abandoned.
 import { task_struct } from "./types";
-import { find_task } from "./sched";
+import { find_task, task_frame } from "./sched";
 import { K } from "../init/state";
 import { userfaultfd_cancel_wait } from "../fs/userfaultfd";
 import { finish_wait } from "./wait";
@@ -16,6 +16,8 @@ export function task_enter(tid: i32, syscall: bool = false): task_struct | null 
   let t = find_task(tid);
   if (!t) return null;
   K().current = changetype<u32>(t);
+  task_frame(t).wait_timeout_ms = -1; // a wait that ends after a time says so again
+
   // Still queued means the host stopped waiting for it (as a signal ends the sleep).
   if (t.wq_state != 0) userfaultfd_cancel_wait(t);
   if (t.wait_head != 0) finish_wait(t);

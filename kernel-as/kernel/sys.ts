@@ -22,7 +22,7 @@ import { sys_userfaultfd, userfaultfd_events_abandon, userfaultfd_events_pending
   userfaultfd_copy_is_reissue, userfaultfd_copy_restart } from "../fs/userfaultfd";
 import { madvise_restart } from "../mm/madvise";
 import { restart_matches, restart_clear } from "./restart";
-import { RESTART_MADVISE, RESTART_UFFD_OUTFIELD, RESTART_UFFD_EVENTS, RESTART_UFFD_COPY } from "./types";
+import { RESTART_MADVISE, RESTART_UFFD_OUTFIELD, RESTART_UFFD_EVENTS, RESTART_UFFD_COPY, RESTART_POLL_TIMEOUT } from "./types";
 import { find_task } from "./sched";
 import { host_frame } from "../abi/kernel";
 import { file } from "../fs/types";
@@ -58,6 +58,11 @@ function do_restart(t: task_struct): i64 {
   if (fn == RESTART_MADVISE) return madvise_restart(t);
   if (fn == RESTART_UFFD_OUTFIELD) return userfaultfd_outfield_restart(t);
   if (fn == RESTART_UFFD_COPY) return userfaultfd_copy_restart(t);
+  if (fn == RESTART_POLL_TIMEOUT) {
+    restart_clear(t);
+    let f = task_frame(t);
+    return sys_poll(t, f.arg0, f.arg1, 0);
+  }
   let r = t.restart_ret;
   restart_clear(t);
   return r;

@@ -70,6 +70,8 @@ export const RESTART_UFFD_OUTFIELD: u32 = 3;
  * the argument as first copied in (dst, src, len, mode), restart_file the userfaultfd
  */
 export const RESTART_UFFD_COPY: u32 = 4;
+/** poll() whose timeout expired while it waited (task_timeout): look once more, never wait */
+export const RESTART_POLL_TIMEOUT: u32 = 5;
 export const TASK_FRAME_OFFSET: usize = 256;
 export const TASK_VMF_OFFSET: usize = 512;
 export const TASK_SCRATCH_OFFSET: usize = 1024;

@@ -3,7 +3,7 @@
 // blocking pipe read or write waits for data, room or the other end's close.
 import { describe, it, expect } from "vitest";
 import { boot, RW, ANON, PAGE, A, expectErrno } from "../helpers/kernel.js";
-import { Userfaultfd, WouldBlockError, runInWorker, type Kernel, type Process, type Thread } from "../../host-ts/index.js";
+import { Userfaultfd, WouldBlockError, Scheduler, runInWorker, type Kernel, type Process, type Thread } from "../../host-ts/index.js";
 
 /** Whether `t` is parked (its wait word is 1). */
 const parked = (t: Thread) => Atomics.load(new Int32Array(t.frame.buffer, t.frame.byteOffset + A.host_frame.wait_word, 1), 0) === 1;
@@ -291,6 +291,82 @@ describe("blocking pipes (fs/pipe.ts)", () => {
       }],
     ]);
     expect(got).toEqual([2n, 2n, 0n]);
+    expect(k.checkInvariants()).toBe(true);
+  });
+});
+
+describe("poll timeouts (the host keeps the time: task_timeout)", () => {
+  it("synchronous API: a positive timeout with nothing ready returns 0 instead of throwing or hanging", async () => {
+    const { k, p, u, r } = await uffdAndPipe();
+    expect(p.poll([{ fd: u.fd, events: A.POLLIN }, { fd: r, events: A.POLLIN }], 20)).toEqual([0, 0]);
+    expect(parked(p.thread)).toBe(false);
+    // Nothing left queued: a later wake-up finds no sleeper, and nothing leaked.
+    const before = slab(k);
+    expect(p.poll([{ fd: u.fd, events: A.POLLIN }], 5)).toEqual([0]);
+    expect(slab(k)).toBe(before);
+    // A set with nothing that can become ready sleeps for the timeout, then returns 0.
+    expect(p.poll([{ fd: -1, events: A.POLLIN }], 5)).toEqual([0]);
+    expect(p.poll([], 5)).toEqual([]);
+    expect(k.checkInvariants()).toBe(true);
+  });
+
+  it("synchronous API: what is ready when the call starts is returned at once, whatever the timeout", async () => {
+    const { p, u, r, w } = await uffdAndPipe();
+    p.write(w, new Uint8Array([7]));
+    expect(p.poll([{ fd: u.fd, events: A.POLLIN }, { fd: r, events: A.POLLIN }], 60_000)).toEqual([0, A.POLLIN]);
+  });
+
+  it("async threads: with nobody to wake it, a poll times out in virtual time and returns 0 (no DeadlockError)", async () => {
+    const { k, p, u } = await boot().then(async ({ k, p }) => {
+      const u = p.userfaultfd(A.UFFD_USER_MODE_ONLY | A.O_NONBLOCK);
+      u.api();
+      return { k, p, u };
+    });
+    const th = p.newThread();
+    let rev: number[] | undefined;
+    const sched = new Scheduler(k, 1);
+    await sched.run([[th, async (t) => { rev = await t.op(() => p.poll([{ fd: u.fd, events: A.POLLIN }], 250, t.thread)); }]]);
+    expect(rev).toEqual([0]);
+    expect(sched.now).toBe(250);
+    expect(th.scheduled).toBe(false);
+    // Without a timeout the same wait is a deadlock, as before.
+    await expect(k.run(1, [[th, async (t) => { await t.op(() => p.poll([{ fd: u.fd, events: A.POLLIN }], -1, t.thread)); }]])).rejects.toThrow(/deadlock/i);
+  });
+
+  it("async threads: a fault before the timeout wakes the poll with POLLIN; the earliest of two timeouts runs out first", async () => {
+    const { k, p, u, a } = await uffdAndPipe();
+    const [poller, faulter, sleeper] = [p.newThread(), p.newThread(), p.newThread()];
+    const order: string[] = [];
+    await k.run(3, [
+      [poller, async (t) => {
+        const rev = await t.op(() => p.poll([{ fd: u.fd, events: A.POLLIN }], 10_000, t.thread));
+        order.push(`poller ${rev[0]}`);
+        const hu = new Userfaultfd(p, u.fd, t.thread);
+        expect(hu.read()).toHaveLength(1);
+        hu.zeropage(a, PAGE);
+      }],
+      [sleeper, async (t) => {
+        const rev = await t.op(() => p.poll([{ fd: -1, events: 0 }], 100, t.thread));
+        order.push(`sleeper ${rev[0]}`);
+        await t.load8(a); // the fault comes only after the sleeper's 100 ms: the poller is still waiting
+      }],
+      [faulter, async (t) => { await t.yield(); }],
+    ]);
+    expect(order).toEqual(["sleeper 0", `poller ${A.POLLIN}`]);
+    expect(k.checkInvariants()).toBe(true);
+  });
+
+  it("worker threads: a poll with a timeout parks the worker and returns 0 when the time runs out", async () => {
+    const { k, p, u } = await uffdAndPipe();
+    const wt = p.newThread();
+    const b = new Uint8Array(A.pollfd.SIZEOF);
+    const dv = new DataView(b.buffer);
+    dv.setInt32(A.pollfd.fd, u.fd, true);
+    dv.setInt16(A.pollfd.events, A.POLLIN, true);
+    const at = wt.stage(b);
+    const done = runInWorker<string>(k, wt, new URL("./fixtures/worker-syscall.mjs", import.meta.url), { nr: A.__NR_poll, args: [at, 1, 30] });
+    expect(await done).toBe("0");
+    expect(parked(wt)).toBe(false);
     expect(k.checkInvariants()).toBe(true);
   });
 });
