@@ -53,13 +53,21 @@ export function waitForTimeout(t: Thread): void {
 /**
  * Wait without blocking the JS thread until the kernel clears `t`'s wait word (for a thread
  * that cannot block, e.g. the main thread handling faults of workers): Atomics.waitAsync,
- * re-checked at least every `pollMs` in case a wake came without a notify.
+ * re-checked at least every `pollMs` in case a wake came without a notify. A wait with a
+ * timeout (poll) that runs out first is timed out (task_timeout), as waitForWake does.
  */
 export async function waitForWakeAsync(t: Thread, pollMs = 20): Promise<void> {
   const i32 = new Int32Array(t.frame.buffer, t.frame.byteOffset + A.host_frame.wait_word, 1);
   const waitAsync = (Atomics as unknown as { waitAsync?: (a: Int32Array, i: number, v: number, ms: number) => { async: boolean; value: unknown } }).waitAsync;
+  const ms = t.waitTimeoutMs();
+  const deadline = ms < 0 ? Infinity : performance.now() + ms;
   while (Atomics.load(i32, 0) !== 0) {
-    const r = waitAsync?.(i32, 0, 1, pollMs);
+    const left = deadline - performance.now();
+    if (left <= 0) {
+      t.timeout();
+      return;
+    }
+    const r = waitAsync?.(i32, 0, 1, Math.min(pollMs, left));
     if (r?.async) await r.value;
     else if (!r) await new Promise((res) => setTimeout(res, 1));
   }

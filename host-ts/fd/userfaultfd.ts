@@ -46,6 +46,9 @@ function struct(size: number, fields: [number, bigint | number][]): Uint8Array {
 const u64 = (b: Uint8Array, o: number) => new DataView(b.buffer, b.byteOffset).getBigUint64(o, true);
 const s64 = (b: Uint8Array, o: number) => new DataView(b.buffer, b.byteOffset).getBigInt64(o, true);
 
+/** The longest one poll of Userfaultfd.messages() sleeps before it looks again (ms). */
+export const MESSAGES_POLL_MS = 20;
+
 export class Userfaultfd implements Disposable, AsyncIterable<UffdMsg> {
   private closed = false;
 
@@ -153,9 +156,13 @@ export class Userfaultfd implements Disposable, AsyncIterable<UffdMsg> {
 
   /**
    * The messages as they arrive, each read waiting in the kernel until one is readable
-   * (poll(POLLIN) with no timeout on an O_NONBLOCK fd, a blocking read() otherwise), in
-   * order, as many per read as are pending. Ends when the fd is closed (EBADF / POLLNVAL)
-   * or close() was called. How it waits: with `at`, the AsyncThread of a `k.run` body,
+   * (poll(POLLIN) on an O_NONBLOCK fd, a blocking read() otherwise), in order, as many per
+   * read as are pending. Ends when the fd is closed (EBADF / POLLNVAL) or close() was called.
+   * A close() by another thread wakes no poll (a poll holds the file, §8.5), so each poll sleeps
+   * at most MESSAGES_POLL_MS and then looks again: the iteration ends at most that long after
+   * the close (under the scheduler the time is virtual and passes only when nothing else can
+   * run — so an iteration whose fd is never closed polls on rather than ending in a
+   * DeadlockError). How it waits: with `at`, the AsyncThread of a `k.run` body,
    * every read and wait is that thread's scheduling point; without, it reads on
    * `this.thread`: a worker in "atomics" mode blocks in the kernel call, a "throw"-mode thread
    * (the main thread serving workers' faults) awaits its wait word with Atomics.waitAsync.
@@ -184,12 +191,13 @@ export class Userfaultfd implements Disposable, AsyncIterable<UffdMsg> {
     while (!this.closed) {
       if (nonblock) {
         const revents = await run(() => {
-          const r = t.syscall(A.__NR_poll, t.stage(pfd), 1, -1);
+          const r = t.syscall(A.__NR_poll, t.stage(pfd), 1, MESSAGES_POLL_MS);
           if (r < 0n) throw new SystemError(Number(-r), "poll");
           return new DataView(t.bounce.buffer, t.bounce.byteOffset).getInt16(A.pollfd.revents, true);
         });
         if (revents & A.POLLNVAL) return;
         if (revents & A.POLLERR) throw new SystemError(A.EINVAL, "poll");
+        if (!(revents & A.POLLIN)) continue; // timed out: is the fd still open?
       }
       const msgs = await run(() => {
         const r = t.syscall(A.__NR_read, this.fd, A.HOST_STAGING_BASE, n);
