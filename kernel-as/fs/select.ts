@@ -4,6 +4,10 @@
 // (kernel/wait.ts) on the wait queue of every file in the set that can become ready — a
 // userfaultfd's fd_wqh, a pipe read end's rd_wait, a pipe write end's wr_wait — and the call
 // returns -ERESTARTSYS; the first wake_up on any of them wakes it and the reissue looks again.
+// Each entry holds a reference to its file, as __pollwait's get_file: a close() by another
+// thread meanwhile releases nothing and wakes nobody (§8.5); when the entries go (finish_wait:
+// at the reissue, the timeout, another call, exit), a last reference releases the file, and
+// the reissue reports POLLNVAL for the number no longer open.
 // The kernel has no clock: the timer is the host's. A positive timeout is left in the frame
 // (wait_timeout_ms); when it runs out before a wake, the host calls task_timeout
 // (poll_timeout below), and the reissue looks once more and returns (RESTART_POLL_TIMEOUT), as
@@ -19,7 +23,7 @@ import { file, FILE_UFFD, FILE_PIPE, FMODE_READ } from "./types";
 import { copy_from_user, copy_to_user } from "../mm/uaccess";
 import { userfaultfd_poll, userfaultfd_poll_wait } from "./userfaultfd";
 import { PIPE, pipe_poll, pipe_rd_wait, pipe_wr_wait } from "./pipe";
-import { add_wait_queue, finish_wait, set_task_waiting, wake_up_process, WQ_REF_INODE } from "../kernel/wait";
+import { add_wait_queue, finish_wait, set_task_waiting, wake_up_process, WQ_REF_FILE } from "../kernel/wait";
 import { host_frame } from "../abi/kernel";
 import { __NR_poll } from "../abi/uapi";
 import { task_frame } from "../kernel/sched";
@@ -42,7 +46,7 @@ function vfs_poll_wait(t: task_struct, f: file): i32 {
   if (f.f_kind == FILE_UFFD) ok = userfaultfd_poll_wait(t, f);
   else if (f.f_kind == FILE_PIPE) {
     let pipe = PIPE(file_inode(f));
-    ok = add_wait_queue(t, f.f_mode & FMODE_READ ? pipe_rd_wait(pipe) : pipe_wr_wait(pipe), WQ_REF_INODE, f.f_inode);
+    ok = add_wait_queue(t, f.f_mode & FMODE_READ ? pipe_rd_wait(pipe) : pipe_wr_wait(pipe), WQ_REF_FILE, changetype<usize>(f));
   } else return 0;
   return ok ? 1 : -ENOMEM;
 }

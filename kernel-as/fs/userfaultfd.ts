@@ -30,7 +30,7 @@ import { kmem_cache_alloc, kmem_cache_free } from "../mm/slab";
 import { file, FILE_UFFD, FMODE_READ } from "./types";
 import { install_new_file, fget, get_file, fput, alloc_file, fd_install_lowest, fd_unused } from "./file";
 import { restart_set, restart_clear } from "../kernel/restart";
-import { add_wait_queue, set_task_waiting, wake_up_process, wake_up, WQ_REF_UFFD_CTX } from "../kernel/wait";
+import { add_wait_queue, set_task_waiting, wake_up_process, wake_up, WQ_REF_FILE } from "../kernel/wait";
 import { RESTART_UFFD_EVENTS, RESTART_UFFD_OUTFIELD, RESTART_UFFD_COPY } from "../kernel/types";
 import { copy_from_user, copy_to_user } from "../mm/uaccess";
 import { VMA, find_vma, vma_modify, vma_try_merge, __VM_UFFD_FLAGS } from "../mm/vma";
@@ -1026,10 +1026,13 @@ export function userfaultfd_poll(f: file): i32 {
   return ctx.pending_head != 0 || ctx.events_head != 0 ? U.POLLIN : 0;
 }
 
-/** poll_wait on the ctx's fd_wqh (poll() of several files, fs/select.ts). False: no memory. */
+/**
+ * poll_wait on the ctx's fd_wqh (poll() of several files, fs/select.ts); the entry holds the
+ * file (§8.7: a poll in progress keeps the ctx from being released). False: no memory.
+ */
 export function userfaultfd_poll_wait(t: task_struct, f: file): bool {
   let ctx = CTX(f.private_data);
-  return add_wait_queue(t, q_fd_wqh(ctx), WQ_REF_UFFD_CTX, changetype<usize>(ctx));
+  return add_wait_queue(t, q_fd_wqh(ctx), WQ_REF_FILE, changetype<usize>(f));
 }
 
 /** Park `t` on the ctx's reader queue until a message arrives (a blocking read). */

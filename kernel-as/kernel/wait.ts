@@ -4,35 +4,35 @@
 //
 // A wait_queue_head is one u32 word inside its owner (pipe_inode_info.rd_wait / wr_wait,
 // userfaultfd_ctx.fd_wqh): the first entry. An entry is a CACHE_SMALL slab object on one queue
-// and on its task's list (task_struct.wait_head); it holds a reference to the queue's owner (the
-// pipe's inode, the userfaultfd ctx), so the owner outlives the entry. Linux's __pollwait holds
-// the *file* instead, so a close() by another thread releases nothing while a poll sleeps on the
-// file; here a last close releases the file as usual and wakes the sleepers (pipe_release,
-// userfaultfd_release), whose reissued poll() then reports POLLNVAL — as epoll would see the
-// hang-up; the host API's Userfaultfd.messages() ends this way. Nothing sleeps in the kernel: the
-// caller queues its entries, parks the task (wait word 1) and returns -ERESTARTSYS; wake_up()
-// unparks every task queued on a head and leaves the entries; the task's next entry into the
-// kernel (the host's reissue, another call, exit) takes all of its entries off (finish_wait), and
-// a reissued call looks again. One task can wait on several heads at once (poll).
+// and on its task's list (task_struct.wait_head); it holds a reference that keeps the queue
+// alive: a poll entry holds the polled *file*, as Linux's __pollwait does (get_file), a blocking
+// pipe read or write the pipe's inode. So a close() by another thread while a poll sleeps on the
+// file releases nothing and wakes nobody (§8.5, §8.7): the poll sleeps until its timeout or
+// another wake, and its reissue reports POLLNVAL for the number no longer open. Nothing sleeps in
+// the kernel: the caller queues its entries, parks the task (wait word 1) and returns
+// -ERESTARTSYS; wake_up() unparks every task queued on a head and leaves the entries; the task's
+// next entry into the kernel (the host's reissue, another call, exit) or the end of its timeout
+// takes all of its entries off (finish_wait), which drops their references — the last one of a
+// file releases it there (fput: userfaultfd_release wakes its faulters), as when Linux's poll
+// returns — and a reissued call looks again. One task can wait on several heads at once (poll).
 import { task_struct } from "./types";
 import { task_frame } from "./sched";
 import { host_frame } from "../abi/kernel";
 import { CACHE_SMALL } from "../init/state";
 import { kmem_cache_alloc, kmem_cache_free } from "../mm/slab";
-import { inode } from "../fs/types";
+import { inode, file } from "../fs/types";
 import { ihold, iput } from "../fs/inode";
-import { userfaultfd_ctx } from "../mm/userfaultfd_k";
-import { userfaultfd_ctx_get, userfaultfd_ctx_put } from "../fs/userfaultfd";
+import { get_file, fput } from "../fs/file";
 
 /** What an entry holds a reference to (wait_queue_entry.ref_kind). */
 export const WQ_REF_INODE: u32 = 1;
-export const WQ_REF_UFFD_CTX: u32 = 2;
+export const WQ_REF_FILE: u32 = 2;
 
 //   next       the next entry on the same queue
 //   head       the wait_queue_head word this entry is on
 //   task       the waiting task
 //   task_next  the next entry of the same task
-//   ref        the queue's owner, whose reference the entry holds; ref_kind: WQ_REF_*
+//   ref        what the entry holds a reference to (the polled file, a pipe's inode); ref_kind: WQ_REF_*
 @unmanaged export class wait_queue_entry {
   next: u32;
   head: u32;
@@ -65,7 +65,7 @@ export function wake_up_process(t: task_struct): void {
 
 /**
  * add_wait_queue for `t` on the queue at `head` (the address of the head word), taking a
- * reference to `ref`, the queue's owner, of kind `ref_kind` (WQ_REF_*). False: no memory.
+ * reference to `ref` of kind `ref_kind` (WQ_REF_*), which keeps the queue alive. False: no memory.
  */
 export function add_wait_queue(t: task_struct, head: usize, ref_kind: u32, ref: usize): bool {
   let p = kmem_cache_alloc(CACHE_SMALL);
@@ -80,7 +80,7 @@ export function add_wait_queue(t: task_struct, head: usize, ref_kind: u32, ref: 
   e.ref = <u32>ref;
   e.ref_kind = ref_kind;
   if (ref_kind == WQ_REF_INODE) ihold(changetype<inode>(ref));
-  else userfaultfd_ctx_get(changetype<userfaultfd_ctx>(ref));
+  else get_file(changetype<file>(ref));
   return true;
 }
 
@@ -100,8 +100,10 @@ function wait_queue_unlink(e: wait_queue_entry): void {
 }
 
 /**
- * finish_wait for every queue `t` is on: the entries go, with their references (which may be
- * the last: the owner is freed here). The wait word is cleared (a wait the host gave up on).
+ * finish_wait for every queue `t` is on: the entries go, with their references. A last file
+ * reference releases the file here (fput: pipe_release, userfaultfd_release), which may wake
+ * other tasks; each entry is off its queue before its reference goes. The wait word is
+ * cleared (a wait the host gave up on).
  */
 export function finish_wait(t: task_struct): void {
   while (t.wait_head != 0) {
@@ -112,7 +114,7 @@ export function finish_wait(t: task_struct): void {
     let kind = e.ref_kind;
     kmem_cache_free(CACHE_SMALL, changetype<usize>(e));
     if (kind == WQ_REF_INODE) iput(changetype<inode>(ref));
-    else userfaultfd_ctx_put(changetype<userfaultfd_ctx>(ref));
+    else fput(changetype<file>(ref));
   }
   wake_up_process(t);
 }

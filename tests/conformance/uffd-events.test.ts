@@ -165,7 +165,8 @@ const fork: Case[] = [
 
 /**
  * poll() of a userfaultfd and a pipe (the selftests' poll thread, §8.5): it sleeps on both, and a
- * pipe write, a fault or the last writer's close ends the sleep (`tsys poll` polls with no timeout on
+ * pipe write, a fault or the last writer's close ends the sleep; a close() of the userfaultfd does
+ * not (the poll holds the file) (`tsys poll` polls with no timeout on
  * uffdlab, 3 s on the host).
  */
 const pollPipe: Case[] = [
@@ -180,6 +181,11 @@ const pollPipe: Case[] = [
   ["the last writer's close: POLLHUP on the read end",
     [...init(0), "pipe R W", "tsys poll $U $R", "tsbusy", "close $W", "tsjoin"],
     [...INIT_OK, "ok fd fd", "ok", "ok blocked", "ok", "ok 1 revents=0x0 0x10"]],
+  ["a close() of the polled userfaultfd wakes nobody; a pipe write does: POLLNVAL, and the release as poll returns wakes the faulter",
+    [...init(0), "anon A 1 3", "ioctl $U REGISTER $A 0x1000 1 0", "tfault $A r", "readwait $U 32 A", "pipe R W", "tsys poll $U $R", "tsbusy",
+      "close $U", "tsbusy", "write $W 1", "tsjoin", "tjoin"],
+    [...INIT_OK, "ok", "ok = = = 0x13c", "ok", "ok 32 ev=0x12 flags=0x0 addr=$A ptid=0 zero=1", "ok fd fd", "ok", "ok blocked",
+      "ok", "ok blocked", "ok 1", "ok 2 revents=0x20 0x1", "ok 0x00"]],
 ];
 
 const ALL: [string, Case[]][] = [

@@ -141,28 +141,6 @@ describe("poll", () => {
     expect(p.poll([{ fd, events: A.POLLIN }], -1)).toEqual([A.POLLIN]);
   });
 
-  it("the last close() of a polled userfaultfd releases it and wakes the poll, whose reissue says POLLNVAL", async () => {
-    // Linux's poll holds the file, so there the close would release nothing until the poll
-    // returns; uffdlab's entries hold the ctx (kernel/wait.ts), as Userfaultfd.messages() needs.
-    const { k, p, u, r } = await uffdAndPipe();
-    const t = p.newThread();
-    const fds = [{ fd: u.fd, events: A.POLLIN }, { fd: r, events: A.POLLIN }];
-    pollWaits(p, t, fds);
-    u.close();
-    expect(parked(t)).toBe(false);
-    expect(k.stats().uffdCtxs).toBe(1); // held by the poll's queue entry until the task runs
-    expect(p.poll(fds, -1, t)).toEqual([A.POLLNVAL, 0]);
-    expect(k.stats().uffdCtxs).toBe(0);
-    // a poller that gives up (its next call is another one) drops its entries just the same
-    const [r2, w2] = p.pipe();
-    pollWaits(p, t, [{ fd: r2, events: A.POLLIN }]);
-    expect(t.syscall(A.__NR_getpid)).toBe(BigInt(p.pid));
-    p.close(r2);
-    p.close(w2);
-    expect(k.stats().inodes).toBe(1); // the first pipe's
-    expect(k.checkInvariants()).toBe(true);
-  });
-
   it("abandoned and repeated waits leak nothing", async () => {
     const { k, p, u, r, w } = await uffdAndPipe();
     const t = p.newThread();
@@ -197,6 +175,149 @@ describe("poll", () => {
     p.write(w, new Uint8Array([1]));
     expect(await done).toBe("1");
     expect(new DataView(wt.bounce.buffer, wt.bounce.byteOffset).getInt16(A.pollfd.SIZEOF + A.pollfd.revents, true)).toBe(A.POLLIN);
+    expect(k.checkInvariants()).toBe(true);
+  });
+});
+
+/** pollfds for a raw poll(2): each fd with POLLIN, staged in `t`'s bounce page. */
+function stagePoll(t: Thread, fds: number[]): bigint {
+  const b = new Uint8Array(fds.length * A.pollfd.SIZEOF);
+  const dv = new DataView(b.buffer);
+  fds.forEach((fd, i) => {
+    dv.setInt32(i * A.pollfd.SIZEOF + A.pollfd.fd, fd, true);
+    dv.setInt16(i * A.pollfd.SIZEOF + A.pollfd.events, A.POLLIN, true);
+  });
+  return t.stage(b);
+}
+const reventsOf = (t: Thread, n: number) =>
+  Array.from({ length: n }, (_, i) => new DataView(t.bounce.buffer, t.bounce.byteOffset).getInt16(i * A.pollfd.SIZEOF + A.pollfd.revents, true));
+
+/**
+ * A userfaultfd with a faulter blocked on its registered page (the fault read, so the fd does not
+ * poll ready), and a pipe: what a close() of the userfaultfd would release shows in `f`.
+ */
+async function blockedFaulter() {
+  const s = await uffdAndPipe();
+  const f = s.p.newThread();
+  expect(() => f.load8(s.a)).toThrow(WouldBlockError);
+  expect(s.u.read()).toHaveLength(1); // read but unresolved: poll says 0
+  return { ...s, f };
+}
+
+describe("a poll holds its files (§8.5, §8.7: no hang-up is observable)", () => {
+  it("a close() by another thread wakes nobody and releases nothing; at the poll's timeout POLLNVAL, then the release", async () => {
+    const { k, p, u, a, r, f } = await blockedFaulter();
+    const t = p.newThread();
+    const poll = () => t.syscall(A.__NR_poll, stagePoll(t, [u.fd, r]), 2, 1000);
+    expect(poll).toThrow(WouldBlockError);
+    expect(t.waitTimeoutMs()).toBe(1000);
+    u.close(); // the descriptor's reference: the poll's entry still holds the file
+    expect(parked(t)).toBe(true);
+    expect(parked(f)).toBe(true); // still registered, the faulter still blocked
+    expect(k.stats().uffdCtxs).toBe(1);
+    expect(p.poll([{ fd: u.fd, events: A.POLLIN }], -1)).toEqual([A.POLLNVAL]); // a poll started after the close: at once
+    expect(t.timeout()).toBe(true); // the host's timer runs out
+    expect(poll()).toBe(1n);
+    expect(reventsOf(t, 2)).toEqual([A.POLLNVAL, 0]);
+    // The poll let go of the file: released, the faulter woken, and the range unregistered.
+    expect(k.stats().uffdCtxs).toBe(0);
+    expect(parked(f)).toBe(false);
+    expect(f.load8(a)).toBe(0);
+    expect(k.checkInvariants()).toBe(true);
+  });
+
+  it("a wake by another file of the set ends the sleep: POLLNVAL for the closed one, released as the poll returns", async () => {
+    const { k, p, u, r, w, f } = await blockedFaulter();
+    const t = p.newThread();
+    const fds = [{ fd: u.fd, events: A.POLLIN }, { fd: r, events: A.POLLIN }];
+    pollWaits(p, t, fds);
+    const dup = p.dup(u.fd);
+    u.close();
+    p.close(dup); // the last descriptor: still nothing, the poll holds the file
+    expect(parked(t)).toBe(true);
+    expect(parked(f)).toBe(true);
+    p.write(w, new Uint8Array([1]));
+    expect(parked(t)).toBe(false);
+    expect(k.stats().uffdCtxs).toBe(1); // the entries go when the task runs again
+    expect(p.poll(fds, -1, t)).toEqual([A.POLLNVAL, A.POLLIN]);
+    expect(k.stats().uffdCtxs).toBe(0);
+    expect(parked(f)).toBe(false);
+    expect(k.checkInvariants()).toBe(true);
+  });
+
+  it("a poller that gives up (its next call is another one) lets go of its files just the same", async () => {
+    const { k, p, u, r, f } = await blockedFaulter();
+    const t = p.newThread();
+    pollWaits(p, t, [{ fd: u.fd, events: A.POLLIN }, { fd: r, events: A.POLLIN }]);
+    u.close();
+    expect(parked(f)).toBe(true);
+    expect(k.stats().uffdCtxs).toBe(1);
+    expect(t.syscall(A.__NR_getpid)).toBe(BigInt(p.pid));
+    expect(k.stats().uffdCtxs).toBe(0);
+    expect(parked(f)).toBe(false);
+    // A pipe end polled and closed: its inode stays until the poll lets go.
+    const [r2, w2] = p.pipe();
+    const inodes = k.stats().inodes;
+    pollWaits(p, t, [{ fd: r2, events: A.POLLIN }]);
+    p.close(r2);
+    p.close(w2);
+    expect(k.stats().inodes).toBe(inodes);
+    expect(t.syscall(A.__NR_getpid)).toBe(BigInt(p.pid));
+    expect(k.stats().inodes).toBe(inodes - 1);
+    expect(k.checkInvariants()).toBe(true);
+  });
+
+  it("async threads: the poller sleeps its whole (virtual) timeout after the close, then POLLNVAL; the faulter is released after", async () => {
+    for (const seed of [1, 2, 3, 4]) {
+      const { k, p, u, a, r } = await uffdAndPipe();
+      const [poller, faulter, closer] = [p.newThread(), p.newThread(), p.newThread()];
+      const order: string[] = [];
+      let read = false;
+      const sched = new Scheduler(k, seed);
+      await sched.run([
+        [poller, async (t) => {
+          expect(await t.op(() => p.poll([{ fd: u.fd, events: A.POLLIN }], -1, t.thread))).toEqual([A.POLLIN]);
+          expect(new Userfaultfd(p, u.fd, t.thread).read()).toHaveLength(1);
+          read = true;
+          const rev = await t.op(() => p.poll([{ fd: u.fd, events: A.POLLIN }, { fd: r, events: A.POLLIN }], 500, t.thread));
+          order.push(`poll ${rev.join(" ")} at ${sched.now}`);
+        }],
+        [faulter, async (t) => {
+          expect(await t.load8(a)).toBe(0);
+          order.push(`faulter at ${sched.now}`);
+        }],
+        [closer, async (t) => {
+          while (!(read && parked(poller))) await t.yield();
+          await t.op(() => u.close());
+          expect(parked(poller)).toBe(true);
+          expect(parked(faulter)).toBe(true);
+          expect(k.stats().uffdCtxs).toBe(1);
+          order.push("closed");
+        }],
+      ]);
+      expect(order).toEqual(["closed", `poll ${A.POLLNVAL} 0 at 500`, "faulter at 500"]);
+      expect(k.stats().uffdCtxs).toBe(0);
+      expect(k.checkInvariants()).toBe(true);
+    }
+  });
+
+  it("worker threads: a worker parked in poll() stays parked across the close, and its timeout reports POLLNVAL", async () => {
+    const { k, p, u, r, f } = await blockedFaulter();
+    const wt = p.newThread();
+    const at = stagePoll(wt, [u.fd, r]);
+    const done = runInWorker<string>(k, wt, new URL("./fixtures/worker-syscall.mjs", import.meta.url), { nr: A.__NR_poll, args: [at, 2, 300] });
+    const deadline = Date.now() + 10_000;
+    while (!parked(wt) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 1));
+    expect(parked(wt)).toBe(true);
+    u.close();
+    await new Promise((res) => setTimeout(res, 20));
+    expect(parked(wt)).toBe(true);
+    expect(parked(f)).toBe(true);
+    expect(k.stats().uffdCtxs).toBe(1);
+    expect(await done).toBe("1");
+    expect(reventsOf(wt, 2)).toEqual([A.POLLNVAL, 0]);
+    expect(k.stats().uffdCtxs).toBe(0);
+    expect(parked(f)).toBe(false);
     expect(k.checkInvariants()).toBe(true);
   });
 });

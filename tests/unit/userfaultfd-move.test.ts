@@ -342,7 +342,7 @@ describe("Userfaultfd host API", () => {
     await k.run(8, [
       [faulter, async (t) => {
         for (let i = 0; i < 3; i++) expect(await t.load8(a + i * PAGE)).toBe(i + 1);
-        await t.op(() => uffd.close()); // the last reference: release wakes the poller, whose poll sees POLLNVAL
+        await t.op(() => uffd.close()); // wakes no poll (§8.5): the monitor's next poll timeout sees POLLNVAL
       }],
       [h.thread, async (t) => {
         for await (const msg of h.messages(t)) {
