@@ -1,51 +1,53 @@
 /*
- * mm_oracle.c — run a uffdlab mm scenario against the host Linux kernel.
+ * oracle.c — run uffdlab scenarios against the host Linux kernel (the reference of LINUX-SEMANTICS.md).
  *
- * This is the reference the project checks itself against (LINUX-SEMANTICS.md §3.4). It reads a
- * scenario from stdin, one step per line, performs each step with a raw syscall(SYS_xxx, ...) so that
- * libc cannot alter an argument (only fork-check's fork() goes through libc, which keeps libc's own
- * state consistent in the child), and prints exactly one result line per step on stdout. Blank lines
- * and lines whose first non-blank character is '#' are not steps and print nothing.
+ * One program for every step language uffdlab has had: the mm system calls (formerly mm_oracle.c) and
+ * userfaultfd (formerly uffd_oracle.c). docs/scenarios.md is the user-facing grammar; in short:
  *
- * The step vocabulary and the result format are documented for both sides in
- * tests/helpers/scenario.ts; the short version:
+ *   value   := integer | '$' NAME [ ('+'|'-') uint ]      integer := ['-'] uint (two's complement)
+ *   uint    := decimal | '0x' hex                           NAME := [A-Za-z_][A-Za-z0-9_]{0,31}
  *
- *   value   := integer | '$' NAME [ ('+'|'-') uint ]
- *   integer := ['-'] uint                  (negative: two's complement in 64 bits, magnitude <= 2^63)
- *   uint    := decimal | '0x' hex          (up to 2^64-1; no octal, no other prefix or suffix)
- *   NAME    := [A-Za-z_][A-Za-z0-9_]{0,31} (bound by a successful step's "as NAME"; rebinding replaces)
+ *   mm verbs (table `ops`, handlers op_*, arguments parsed for them):
+ *     mmap addr len prot flags fd off [as NAME]     munmap addr len        mprotect addr len prot
+ *     mremap old oldlen newlen flags [newaddr] [as NAME]                    madvise addr len advice
+ *     mlock addr len     munlock addr len     memfd_create mname flags [as NAME]
+ *     ftruncate fd len   fallocate fd mode off len   fstat fd   close fd   fcntl fd cmd arg
+ *     pipe [as R W]      reopen fd flags [as NAME]   write fd len [byte]   pwrite fd len off byte
+ *     read fd len        pread fd len off            load addr [len]       store addr byte [len]
+ *     fill addr len byte fork-check addr [len]
+ *   userfaultfd verbs (function ustep, raw tokens; ported verbatim from uffd_oracle.c):
+ *     nopriv  uffd NAME FLAGS  devnew NAME CMD FLAGS  devopen NAME  anon NAME PAGES PROT
+ *     sanon NAME PAGES PROT  memfd NAME PAGES  mapfd NAME FD PAGES PROT [ro]  ioctl FD CMD W0 W1 ...
+ *     ioctl0 FD CMD  readwait FD LEN  fdflags FD  setfl FD FLAGS  poll FD
+ *     tfault ADDR r|w [BYTE] [as T]  tjoin [T]
  *
- *   mmap addr len prot flags fd off [as NAME]     munmap addr len
- *   mprotect addr len prot                        mremap old oldlen newlen flags [newaddr] [as NAME]
- *   madvise addr len advice                       mlock addr len          munlock addr len
- *   memfd_create mname flags [as NAME]            mname := "text" | *N | NULL | @value
- *   ftruncate fd len        fallocate fd mode off len        fstat fd        close fd
- *   fcntl fd cmd arg        (cmd: F_GETFD 1, F_GETFL 3, F_ADD_SEALS 1033, F_GET_SEALS 1034 only)
- *   pipe [as R W]           reopen fd flags [as NAME]    (openat("/proc/self/fd/<fd>", flags))
- *   write fd len byte       pwrite fd len off byte       read fd len       pread fd len off
- *   load addr [len]         store addr byte [len]        fork-check addr [len]
+ *   result := "ok" { SP word } | "err" SP ERRNO | "sig" SP SIGNAL SP CODE SP "at=" (addr | "?")
+ *           | "blocked" | "bad" SP reason
  *
- *   result  := "ok" { SP word } | "err" SP ERRNO | "sig" SP SIGNAL SP CODE SP "at=" (addr | "?")
- *            | "bad" SP reason
+ * `read` of a userfaultfd (an fd made by `uffd` or `devnew`) prints the messages it read instead of a
+ * digest. Addresses are never printed raw: relative to the scenario's own names. A step that waits
+ * longer than BLOCK_MS (a read, a main-thread access on a registered page, a tjoin) prints "blocked".
  *
- * Addresses are never printed raw: a returned address is printed as the address argument of the same
- * step that it equals ("$A", "$A+0x1000", or the absolute number the scenario itself wrote), else as the
- * word "addr". A fault address is printed relative to the name the access argument was based on. fds are
- * printed as the word "fd". Memory contents are printed as an FNV-1a-64 digest.
+ * Input: steps one per line; or a batch of scenarios, each "%scenario NAME" ... "%end", answered with
+ * the result lines and "%end ok" (or "%end died ..."). Every scenario runs in a fresh forked child of
+ * the oracle (so nothing one scenario does survives into the next, and a crash costs one scenario).
  *
  * Safety: the oracle must survive any input. Input lines are bounded, unknown or malformed steps give
  * "bad ...", a step that would unmap, remap, reprotect, advise or store into the oracle's own memory
  * (everything mapped at start-up, plus 8 MiB below the stack) or use fds 0-2 (other than in fstat,
  * or as the ignored fd of an anonymous mmap) is refused with "bad refused: ...", steps that would
- * allocate memory are charged against a budget, and a read, write or fork-check that blocks for more
- * than BLOCK_SECONDS is interrupted ("bad blocked: ...").
- * SIGPIPE is ignored, so writing to a pipe without a reader gives EPIPE.
+ * allocate memory are charged against a budget, every wait is bounded, and a scenario that runs longer
+ * than SCENARIO_SECONDS is killed. SIGPIPE is ignored, so writing to a pipe without a reader gives EPIPE.
  *
- * Build: cc -O1 -Wall -o mm_oracle mm_oracle.c   (C11 + GNU/Linux extensions, libc only)
+ * Build: cc -O1 -Wall -pthread -o oracle oracle.c   (C11 + GNU/Linux extensions, libc only)
  * Target: Linux x86-64 (the constants below are the x86-64 ABI values of §13.11).
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <inttypes.h>
+#include <linux/capability.h>
+#include <poll.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -54,9 +56,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 /* ---- Kernel ABI constants the oracle itself needs (x86-64, §13.11); independent of libc headers ---- */
@@ -77,7 +82,7 @@
 
 /* ---- Bounds: every loop in this file is bounded by one of these or by the input length ---- */
 #define MAX_LINE 4096             /* longest accepted input line (bytes, without the newline) */
-#define MAX_TOKENS 16             /* tokens per line */
+#define MAX_TOKENS 24             /* tokens per line */
 #define MAX_NAME 31               /* longest binding name */
 #define MAX_BINDINGS 128          /* distinct names per scenario */
 #define MAX_SELF 512              /* oracle mappings remembered from /proc/self/maps */
@@ -87,7 +92,12 @@
 #define STEP_BUDGET (256ull << 20) /* most memory one step may ask the kernel to allocate */
 #define TOTAL_BUDGET (1ull << 30) /* most memory a whole scenario may ask for */
 #define STACK_MARGIN (8ull << 20) /* protected room below the oracle's stack */
-#define BLOCK_SECONDS 1           /* a read/write/fork-check blocking longer is interrupted */
+#define BLOCK_MS 1000             /* a wait longer than this is interrupted: "blocked" */
+#define SCENARIO_SECONDS 20       /* a scenario child running longer is killed */
+#define MAX_THREADS 4             /* extra threads (tfault) per scenario */
+#define THREAD_STACK (256u << 10) /* their stacks, in .bss so that no step can unmap them */
+#define MAX_BLOCK (1u << 20)      /* longest scenario in batch mode (bytes) */
+#define MAX_FDS 1024              /* fds tracked as userfaultfds */
 #define OUT_MAX 1024              /* longest result line */
 
 /* ======================================================================================== */
@@ -207,6 +217,7 @@ static const char *codename(int sig, int code)
 
 static char bind_name[MAX_BINDINGS][MAX_NAME + 1];
 static uint64_t bind_val[MAX_BINDINGS];
+static uint64_t bind_len[MAX_BINDINGS]; /* a mapping's length (0: not a mapping): message addresses */
 static int nbind;
 
 static int lookup(const char *name, uint64_t *v)
@@ -216,14 +227,15 @@ static int lookup(const char *name, uint64_t *v)
     return 0;
 }
 
-/* Room is checked before the step runs (see run_line), so this cannot fail. */
-static void bind(const char *name, uint64_t v)
+/* Room is checked before an mm step runs (see run_line); a full table drops the name. */
+static void bind(const char *name, uint64_t v, uint64_t len)
 {
     for (int i = 0; i < nbind; i++)
-        if (strcmp(bind_name[i], name) == 0) { bind_val[i] = v; return; }
-    if (nbind < MAX_BINDINGS) {
+        if (strcmp(bind_name[i], name) == 0) { bind_val[i] = v; bind_len[i] = len; return; }
+    if (nbind < MAX_BINDINGS && strlen(name) <= MAX_NAME) {
         strcpy(bind_name[nbind], name);
-        bind_val[nbind++] = v;
+        bind_val[nbind] = v;
+        bind_len[nbind++] = len;
     }
 }
 
@@ -421,10 +433,11 @@ static int charge(uint64_t len)
 /* Guarded memory access and blocking guard                                                 */
 /* ======================================================================================== */
 
-static sigjmp_buf fault_env;
-static volatile sig_atomic_t fault_armed;
-static volatile int fault_sig, fault_code;
-static void *volatile fault_addr;
+/* Per thread: the main thread runs the steps, extra threads (tfault) one access each. */
+static __thread sigjmp_buf fault_env;
+static __thread volatile sig_atomic_t fault_armed;
+static __thread volatile int fault_sig, fault_code;
+static __thread void *volatile fault_addr;
 static volatile sig_atomic_t alarm_fired;
 
 static void fault_handler(int sig, siginfo_t *si, void *uc)
@@ -445,17 +458,34 @@ static void fault_handler(int sig, siginfo_t *si, void *uc)
     siglongjmp(fault_env, 1);
 }
 
+/* SIGALRM reaches only the main thread (extra threads block it). It interrupts a blocking system call
+ * (no SA_RESTART), or leaves an access that waits for a userfault ("blocked"). */
 static void alarm_handler(int sig)
 {
     (void)sig;
     alarm_fired = 1;
+    if (fault_armed) {
+        fault_armed = 0;
+        fault_sig = 0;
+        siglongjmp(fault_env, 2);
+    }
 }
 
-/* Arm/disarm the timer that interrupts a blocking system call (SIGALRM has no SA_RESTART). */
-static void guard_begin(void) { alarm_fired = 0; alarm(BLOCK_SECONDS); }
-static void guard_end(void) { alarm(0); }
+static void set_timer(unsigned ms)
+{
+    struct itimerval it;
+    memset(&it, 0, sizeof it);
+    it.it_value.tv_sec = ms / 1000;
+    it.it_value.tv_usec = (ms % 1000) * 1000;
+    setitimer(ITIMER_REAL, &it, NULL);
+}
+
+/* Arm/disarm the timer that interrupts a blocking step. */
+static void guard_begin(void) { alarm_fired = 0; set_timer(BLOCK_MS); }
+static void guard_end(void) { set_timer(0); }
 
 struct access_result {
+    int blocked;
     int sig, code;
     uint64_t fault;
     uint64_t hash, nonzero;
@@ -466,12 +496,12 @@ struct access_result {
 #define FNV_PRIME 0x100000001b3ull
 
 /* The access in progress. Kept in statics so that nothing live across sigsetjmp is an automatic. */
-static struct {
+static __thread struct {
     uint64_t addr, len;
     int store;
     unsigned char byte;
 } acc;
-static struct access_result accres;
+static __thread struct access_result accres;
 
 /*
  * The access proper; a fault leaves it through siglongjmp from fault_handler. Addresses come from the
@@ -504,6 +534,8 @@ static void touch(void)
  * fault happens exactly at the first inaccessible byte and everything before it has been done.
  * store: write `byte` to each address; otherwise read each byte into an FNV-1a-64 digest.
  */
+static __thread int in_extra_thread;
+
 static const struct access_result *do_access(uint64_t addr, uint64_t len, int store, unsigned char byte)
 {
     acc.addr = addr;
@@ -512,11 +544,18 @@ static const struct access_result *do_access(uint64_t addr, uint64_t len, int st
     acc.byte = byte;
     memset(&accres, 0, sizeof accres);
     accres.hash = FNV_OFFSET;
-    if (sigsetjmp(fault_env, 1) == 0) {
+    int main_thread = !in_extra_thread;
+    int k = sigsetjmp(fault_env, 1);
+    if (k == 0) {
+        if (main_thread) guard_begin();
         fault_armed = 1;
         touch();
         fault_armed = 0;
+        if (main_thread) guard_end();
+    } else if (k == 2) {
+        accres.blocked = 1; /* the timer left a wait for a userfault */
     } else {
+        if (main_thread) guard_end();
         accres.sig = fault_sig;
         accres.code = fault_code;
         accres.fault = (uint64_t)(uintptr_t)fault_addr;
@@ -531,7 +570,9 @@ static void put_digest(uint64_t h, unsigned first, uint64_t nonzero)
 
 static void put_access_result(const struct access_result *r, const struct arg *where, int store)
 {
-    if (r->sig) {
+    if (r->blocked) {
+        outf("blocked");
+    } else if (r->sig) {
         outf("sig %s %s at=", r->sig == SIGSEGV ? "SIGSEGV" : r->sig == SIGBUS ? "SIGBUS" : "SIG?",
              codename(r->sig, r->code));
         /* SI_KERNEL (a non-canonical address, #GP) carries si_addr 0: there is no fault address. */
@@ -566,6 +607,8 @@ struct step {
     const char *names[2];
 };
 
+static void mark_fd(uint64_t fd, int uffd);
+
 static void put_status(long r)
 {
     if (r == -1) outf("err %s", errname(errno));
@@ -584,7 +627,7 @@ static void op_mmap(struct step *s)
     const struct arg *c[] = { &s->a[0] };
     outf("ok ");
     put_addr_form((uint64_t)r, c, 1);
-    if (s->nnames) bind(s->names[0], (uint64_t)r);
+    if (s->nnames) bind(s->names[0], (uint64_t)r, (len + page_size - 1) & ~(page_size - 1));
 }
 
 static void op_munmap(struct step *s)
@@ -614,7 +657,7 @@ static void op_mremap(struct step *s)
     const struct arg *c[] = { &s->a[0], s->nargs > 4 ? &s->a[4] : NULL };
     outf("ok ");
     put_addr_form((uint64_t)r, c, 2);
-    if (s->nnames) bind(s->names[0], (uint64_t)r);
+    if (s->nnames) bind(s->names[0], (uint64_t)r, (newlen + page_size - 1) & ~(page_size - 1));
 }
 
 static void op_madvise(struct step *s)
@@ -662,7 +705,7 @@ static void op_memfd_create(struct step *s)
     long r = syscall(SYS_memfd_create, ptr, s->a[1].v);
     if (r == -1) { outf("err %s", errname(errno)); return; }
     outf("ok fd");
-    if (s->nnames) bind(s->names[0], (uint64_t)r);
+    if (s->nnames) bind(s->names[0], (uint64_t)r, 0);
 }
 
 static void op_ftruncate(struct step *s)
@@ -709,7 +752,9 @@ static void op_fstat(struct step *s)
 static void op_close(struct step *s)
 {
     if (refuse_fd(s->a[0].v)) return;
-    put_status(syscall(SYS_close, s->a[0].v));
+    long r = syscall(SYS_close, s->a[0].v);
+    if (r == 0) mark_fd((uint32_t)s->a[0].v, 0);
+    put_status(r);
 }
 
 static void op_fcntl(struct step *s)
@@ -732,7 +777,7 @@ static void op_pipe(struct step *s)
     int fds[2];
     if (syscall(SYS_pipe2, fds, 0) == -1) { outf("err %s", errname(errno)); return; }
     outf("ok fd fd");
-    if (s->nnames) { bind(s->names[0], (uint64_t)fds[0]); bind(s->names[1], (uint64_t)fds[1]); }
+    if (s->nnames) { bind(s->names[0], (uint64_t)fds[0], 0); bind(s->names[1], (uint64_t)fds[1], 0); }
 }
 
 static void op_reopen(struct step *s)
@@ -743,10 +788,53 @@ static void op_reopen(struct step *s)
     long r = syscall(SYS_openat, AT_FDCWD, path, s->a[1].v, 0);
     if (r == -1) { outf("err %s", errname(errno)); return; }
     outf("ok fd");
-    if (s->nnames) bind(s->names[0], (uint64_t)r);
+    if (s->nnames) bind(s->names[0], (uint64_t)r, 0);
 }
 
 static unsigned char iobuf[IO_MAX];
+
+/* fds made by `uffd` or `devnew` (a `read` of them prints messages); cleared by `close`. */
+static unsigned char is_uffd[MAX_FDS];
+static void mark_fd(uint64_t fd, int uffd)
+{
+    if (fd < MAX_FDS) is_uffd[fd] = (unsigned char)uffd;
+}
+
+/* An address in a uffd_msg: relative to the first named mapping that contains it. */
+static void put_addr(uint64_t a)
+{
+    for (int i = 0; i < nbind; i++)
+        if (bind_len[i] && a >= bind_val[i] && a - bind_val[i] < bind_len[i]) {
+            uint64_t off = a - bind_val[i];
+            if (off) outf("$%s+0x%" PRIx64, bind_name[i], off);
+            else outf("$%s", bind_name[i]);
+            return;
+        }
+    outf("0x%" PRIx64, a);
+}
+
+static void put_ptid(uint32_t ptid);
+
+/* struct uffd_msg, 32 bytes each: ev=event flags=.. addr=.. ptid=.. zero=1 if the reserved bytes are 0. */
+static void put_uffd_msgs(const unsigned char *buf, long r)
+{
+    for (long o = 0; o + 32 <= r; o += 32) {
+        const unsigned char *m = buf + o;
+        uint64_t flags, addr;
+        uint32_t ptid;
+        memcpy(&flags, m + 8, 8);
+        memcpy(&addr, m + 16, 8);
+        memcpy(&ptid, m + 24, 4);
+        int zero = 1;
+        for (int i = 1; i < 8; i++) zero &= m[i] == 0;
+        for (int i = 28; i < 32; i++) zero &= m[i] == 0;
+        outf(" ev=0x%02x flags=0x%" PRIx64 " addr=", m[0], flags);
+        put_addr(addr);
+        outf(" ptid=");
+        put_ptid(ptid);
+        outf(" zero=%d", zero);
+    }
+}
 
 /* Shared by write/pwrite (is_write) and read/pread (positional when has_off). */
 static void do_io(struct step *s, int is_write, int has_off)
@@ -755,7 +843,7 @@ static void do_io(struct step *s, int is_write, int has_off)
     if (refuse_fd(fd)) return;
     if (len > IO_MAX) { bad("io length must be at most %u", IO_MAX); return; }
     if (is_write) {
-        uint64_t byte = s->a[has_off ? 3 : 2].v;
+        uint64_t byte = s->nargs > (has_off ? 3 : 2) ? s->a[has_off ? 3 : 2].v : 0;
         if (byte > 255) { bad("byte must be 0..255"); return; }
         if (!charge(len)) return;
         memset(iobuf, (int)byte, len);
@@ -766,12 +854,15 @@ static void do_io(struct step *s, int is_write, int has_off)
     int e = errno;
     guard_end();
     if (alarm_fired && (r == -1 ? e == EINTR : (uint64_t)r < len)) {
-        bad("blocked: call did not complete within %d s", BLOCK_SECONDS);
+        out_reset();
+        outf("blocked");
         return;
     }
     if (r == -1) { outf("err %s", errname(e)); return; }
     outf("ok %ld", r);
-    if (!is_write && r > 0) {
+    if (!is_write && !has_off && (uint32_t)fd < MAX_FDS && is_uffd[(uint32_t)fd]) {
+        put_uffd_msgs(iobuf, r);
+    } else if (!is_write && r > 0) {
         uint64_t h = FNV_OFFSET, nz = 0;
         for (long i = 0; i < r; i++) { h = (h ^ iobuf[i]) * FNV_PRIME; nz += iobuf[i] != 0; }
         outf(" ");
@@ -800,6 +891,15 @@ static void op_store(struct step *s)
     put_access_result(do_access(addr, len, 1, (unsigned char)byte), &s->a[0], 1);
 }
 
+/* fill addr len byte: the userfaultfd language's spelling of `store addr byte len`. */
+static void op_fill(struct step *s)
+{
+    struct arg t = s->a[1];
+    s->a[1] = s->a[2];
+    s->a[2] = t;
+    op_store(s);
+}
+
 /* fork; the child loads [addr, addr+len) and sends its result line back through a pipe. */
 static void op_fork_check(struct step *s)
 {
@@ -816,7 +916,8 @@ static void op_fork_check(struct step *s)
     }
     if (pid == 0) {
         signal(SIGALRM, SIG_DFL);
-        alarm(2 * BLOCK_SECONDS + 1); /* the child can never outlive a stuck parent for long */
+        in_extra_thread = 1; /* no guard timer in the child: the parent's guard decides "blocked" */
+        alarm(2 * BLOCK_MS / 1000 + 1); /* the child can never outlive a stuck parent for long */
         syscall(SYS_close, p[0]);
         out_reset();
         put_access_result(do_access(addr, len, 0, 0), &s->a[0], 0);
@@ -840,7 +941,8 @@ static void op_fork_check(struct step *s)
     if (w != pid || timed_out) {
         kill(pid, SIGKILL);
         syscall(SYS_wait4, pid, &status, 0, NULL); /* SIGKILL cannot be ignored: this returns */
-        bad("blocked: fork-check child did not finish within %d s", BLOCK_SECONDS);
+        out_reset();
+        outf("blocked");
         return;
     }
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || n == 0) {
@@ -850,6 +952,327 @@ static void op_fork_check(struct step *s)
     buf[n] = 0;
     out_reset();
     outf("%s", buf);
+}
+
+/* ======================================================================================== */
+/* Extra threads: `tfault ADDR r|w [BYTE] [as T]` starts one access on thread T; `tjoin [T]`       */
+/* ======================================================================================== */
+
+static struct fthread {
+    char name[MAX_NAME + 1];
+    pthread_t th;
+    int started;
+    volatile int done;
+    uint64_t addr;
+    int write;
+    unsigned char byte, result;
+    struct access_result res;
+    struct arg where;
+    volatile pid_t tid;
+} fts[MAX_THREADS];
+static char tstack[MAX_THREADS][THREAD_STACK] __attribute__((aligned(4096)));
+
+static void put_ptid(uint32_t ptid)
+{
+    for (int i = 0; i < MAX_THREADS; i++)
+        if (ptid != 0 && fts[i].name[0] && (pid_t)ptid == fts[i].tid) { outf("%s", fts[i].name); return; }
+    outf("%u", ptid);
+}
+
+static void *faulter(void *arg)
+{
+    struct fthread *f = arg;
+    in_extra_thread = 1;
+    f->tid = (pid_t)syscall(SYS_gettid);
+    const struct access_result *r = NULL;
+    if (f->write) r = do_access(f->addr, 1, 1, f->byte);
+    if (!r || (!r->sig && !r->blocked)) r = do_access(f->addr, 1, 0, 0);
+    f->res = *r;
+    f->result = (unsigned char)r->first;
+    __atomic_store_n(&f->done, 1, __ATOMIC_RELEASE);
+    return NULL;
+}
+
+/* Start a thread on a static stack with SIGALRM blocked (so the main thread's guard reaches it). */
+static int start_thread(struct fthread *f, void *(*fn)(void *))
+{
+    pthread_attr_t at;
+    sigset_t all, old;
+    pthread_attr_init(&at);
+    pthread_attr_setstack(&at, tstack[f - fts], THREAD_STACK);
+    sigemptyset(&all);
+    sigaddset(&all, SIGALRM);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    int e = pthread_create(&f->th, &at, fn, f);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pthread_attr_destroy(&at);
+    return e;
+}
+
+/* ======================================================================================== */
+/* The userfaultfd language (from uffd_oracle.c): raw tokens, one `else if` per verb.        */
+/* A new verb is ported by copying its block; val/bind/ename/outf/put_word keep their meaning. */
+/* ======================================================================================== */
+
+#define PAGE 4096ULL
+static const char *ubad; /* set by val(): the step's "bad ..." line */
+static int steps_run;    /* steps of this scenario so far, this one included */
+
+static uint64_t val(const char *t)
+{
+    struct arg a;
+    if (ubad) return 0; /* the first bad token decides the line */
+    if (parse_value(t, &a) != 0) {
+        static char msg[OUT_MAX];
+        snprintf(msg, sizeof msg, "%s", out); /* parse_value wrote "bad ..." */
+        out_reset();
+        ubad = msg;
+        return 0;
+    }
+    return a.v;
+}
+
+static const char *ename(int e) { return errname(e); }
+
+static void put_word(uint64_t v)
+{
+    int64_t sv = (int64_t)v;
+    if (sv < 0 && sv >= -4095) outf(" %" PRId64, sv);
+    else outf(" 0x%" PRIx64, v);
+}
+
+static long ioctl_nr(const char *t)
+{
+    if (!strcmp(t, "API")) return 0xC018AA3F;
+    if (!strcmp(t, "REGISTER")) return 0xC020AA00;
+    if (!strcmp(t, "UNREGISTER")) return 0x8010AA01;
+    if (!strcmp(t, "WAKE")) return 0x8010AA02;
+    if (!strcmp(t, "COPY")) return 0xC028AA03;
+    if (!strcmp(t, "ZEROPAGE")) return 0xC020AA04;
+    if (!strcmp(t, "MOVE")) return 0xC028AA05;
+    if (!strcmp(t, "WRITEPROTECT")) return 0xC018AA06;
+    if (!strcmp(t, "CONTINUE")) return 0xC020AA07;
+    if (!strcmp(t, "POISON")) return 0xC020AA08;
+    return (long)val(t);
+}
+
+/* A blocking wait for fd readability, bounded by BLOCK_MS; 0: nothing came. */
+static int wait_readable(int fd)
+{
+    struct pollfd p = { fd, POLLIN, 0 };
+    return poll(&p, 1, BLOCK_MS) > 0;
+}
+
+/* Returns 0 if `op` is not a verb of this language. */
+static int ustep(int n, char **tok)
+{
+    const char *op = tok[0];
+#define NEED(k) do { if (n < (k)) { outf("bad wrong argument count"); return 1; } } while (0)
+#define CHECK() do { if (ubad) { outf("%s", ubad); return 1; } } while (0)
+#define SYSRES(r) do { if ((r) < 0) { outf("err %s", ename(errno)); return 1; } } while (0)
+    ubad = NULL;
+    if (!strcmp(op, "nopriv")) {
+        if (steps_run != 1) { outf("bad nopriv must be the first step"); return 1; }
+        FILE *f = fopen("/proc/sys/vm/unprivileged_userfaultfd", "r");
+        int v = -1;
+        if (f) { if (fscanf(f, "%d", &v) != 1) v = -1; fclose(f); }
+        if (v != 0) { outf("bad sysctl vm.unprivileged_userfaultfd is %d, not 0", v); return 1; }
+        struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+        struct __user_cap_data_struct d[2];
+        if (syscall(SYS_capget, &h, d)) { outf("bad capget: %s", ename(errno)); return 1; }
+        for (int i = 0; i < 2; i++) {
+            unsigned m = i == CAP_SYS_PTRACE / 32 ? 1u << (CAP_SYS_PTRACE % 32) : 0;
+            d[i].effective &= ~m; d[i].permitted &= ~m; d[i].inheritable &= ~m;
+        }
+        if (syscall(SYS_capset, &h, d)) { outf("bad capset: %s", ename(errno)); return 1; }
+        outf("ok");
+    } else if (!strcmp(op, "uffd")) {
+        NEED(3);
+        uint64_t fl = val(tok[2]);
+        CHECK();
+        long r = syscall(SYS_userfaultfd, fl);
+        SYSRES(r);
+        bind(tok[1], (uint64_t)r, 0);
+        mark_fd((uint64_t)r, 1);
+        outf("ok fd");
+    } else if (!strcmp(op, "devnew")) {
+        NEED(4);
+        uint64_t cmd = val(tok[2]), fl = val(tok[3]);
+        CHECK();
+        int dev = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
+        if (dev < 0) { outf("bad open /dev/userfaultfd: %s", ename(errno)); return 1; }
+        long r = syscall(SYS_ioctl, dev, cmd, fl);
+        int e = errno;
+        close(dev);
+        if (r < 0) { outf("err %s", ename(e)); return 1; }
+        bind(tok[1], (uint64_t)r, 0);
+        mark_fd((uint64_t)r, 1);
+        outf("ok fd");
+    } else if (!strcmp(op, "anon") || !strcmp(op, "sanon")) {
+        NEED(4);
+        uint64_t pages = val(tok[2]), prot = val(tok[3]);
+        CHECK();
+        if (!charge(pages * PAGE)) return 1;
+        int fl = MAP_ANONYMOUS | (op[0] == 's' ? MAP_SHARED : MAP_PRIVATE);
+        void *p = mmap(NULL, pages * PAGE, (int)prot, fl, -1, 0);
+        if (p == MAP_FAILED) { outf("err %s", ename(errno)); return 1; }
+        bind(tok[1], (uint64_t)(uintptr_t)p, pages * PAGE);
+        outf("ok");
+    } else if (!strcmp(op, "memfd")) {
+        NEED(3);
+        uint64_t pages = val(tok[2]);
+        CHECK();
+        int fd = (int)syscall(SYS_memfd_create, "uffd_oracle", 0);
+        SYSRES(fd);
+        if (ftruncate(fd, (off_t)(pages * PAGE))) { outf("err %s", ename(errno)); return 1; }
+        bind(tok[1], (uint64_t)fd, 0);
+        mark_fd((uint64_t)fd, 0);
+        outf("ok fd");
+    } else if (!strcmp(op, "mapfd")) {
+        NEED(5);
+        uint64_t fd = val(tok[2]), pages = val(tok[3]), prot = val(tok[4]);
+        CHECK();
+        if (refuse_fd(fd)) return 1;
+        int mfd = (int)fd;
+        if (n > 5 && !strcmp(tok[5], "ro")) {
+            char path[64];
+            snprintf(path, sizeof path, "/proc/self/fd/%d", (int)fd);
+            mfd = open(path, O_RDONLY);
+            SYSRES(mfd);
+            mark_fd((uint64_t)mfd, 0);
+        }
+        void *p = mmap(NULL, pages * PAGE, (int)prot, MAP_SHARED, mfd, 0);
+        if (p == MAP_FAILED) { outf("err %s", ename(errno)); return 1; }
+        bind(tok[1], (uint64_t)(uintptr_t)p, pages * PAGE);
+        outf("ok");
+    } else if (!strcmp(op, "ioctl")) {
+        NEED(3);
+        uint64_t fd = val(tok[1]);
+        unsigned long cmd = (unsigned long)ioctl_nr(tok[2]);
+        uint64_t w[16] = { 0 }, before[16];
+        size_t nw = ((cmd >> 16) & 0x3fff) / 8;
+        if (nw > 16 || (size_t)(n - 3) > nw) { outf("bad too many words"); return 1; }
+        for (int i = 3; i < n; i++) w[i - 3] = val(tok[i]);
+        CHECK();
+        if (refuse_fd(fd)) return 1;
+        memcpy(before, w, sizeof w);
+        guard_begin();
+        long r = syscall(SYS_ioctl, (int)fd, cmd, w);
+        int e = errno;
+        guard_end();
+        if (r < 0) outf("err %s", ename(e));
+        else if (r == 0) outf("ok");
+        else outf("ok %ld", r);
+        for (size_t i = 0; i < nw; i++) {
+            if (w[i] == before[i]) outf(" =");
+            else put_word(w[i]);
+        }
+    } else if (!strcmp(op, "ioctl0")) {
+        NEED(3);
+        uint64_t fd = val(tok[1]);
+        unsigned long cmd = (unsigned long)ioctl_nr(tok[2]);
+        CHECK();
+        if (refuse_fd(fd)) return 1;
+        long r = syscall(SYS_ioctl, (int)fd, cmd, NULL);
+        SYSRES(r);
+        outf("ok");
+    } else if (!strcmp(op, "readwait")) {
+        NEED(3);
+        uint64_t fd = val(tok[1]), len = val(tok[2]);
+        CHECK();
+        if (refuse_fd(fd)) return 1;
+        if (len > IO_MAX) { outf("bad read length"); return 1; }
+        if (!wait_readable((int)fd)) { outf("blocked"); return 1; }
+        memset(iobuf, 0xee, len);
+        long r = syscall(SYS_read, (int)fd, iobuf, len);
+        SYSRES(r);
+        outf("ok %ld", r);
+        if ((uint32_t)fd < MAX_FDS && is_uffd[(uint32_t)fd]) put_uffd_msgs(iobuf, r);
+        else if (r > 0) { outf(" "); uint64_t h = FNV_OFFSET, nz = 0; for (long i = 0; i < r; i++) { h = (h ^ iobuf[i]) * FNV_PRIME; nz += iobuf[i] != 0; } put_digest(h, iobuf[0], nz); }
+    } else if (!strcmp(op, "fdflags")) {
+        NEED(2);
+        uint64_t fd = val(tok[1]);
+        CHECK();
+        int fdf = fcntl((int)fd, F_GETFD);
+        SYSRES(fdf);
+        int fl = fcntl((int)fd, F_GETFL);
+        SYSRES(fl);
+        outf("ok cloexec=%d acc=%d nonblock=%d", fdf & FD_CLOEXEC ? 1 : 0, fl & O_ACCMODE, fl & O_NONBLOCK ? 1 : 0);
+    } else if (!strcmp(op, "setfl")) {
+        NEED(3);
+        uint64_t fd = val(tok[1]), fl = val(tok[2]);
+        CHECK();
+        if (refuse_fd(fd)) return 1;
+        SYSRES(fcntl((int)fd, F_SETFL, (int)fl));
+        outf("ok");
+    } else if (!strcmp(op, "poll")) {
+        NEED(2);
+        uint64_t fd = val(tok[1]);
+        CHECK();
+        struct pollfd p = { (int)fd, POLLIN, 0 };
+        int r = poll(&p, 1, 0);
+        SYSRES(r);
+        outf("ok %d revents=0x%x", r, p.revents);
+    } else if (!strcmp(op, "devopen")) {
+        NEED(2);
+        int dev = open("/dev/userfaultfd", O_RDWR);
+        SYSRES(dev);
+        bind(tok[1], (uint64_t)dev, 0);
+        mark_fd((uint64_t)dev, 0);
+        outf("ok fd");
+    } else if (!strcmp(op, "tfault")) {
+        NEED(3);
+        const char *tn = "T";
+        if (n >= 5 && !strcmp(tok[n - 2], "as")) { tn = tok[n - 1]; n -= 2; }
+        if (!valid_name(tn)) { outf("bad invalid name '%s'", clean(tn)); return 1; }
+        if (tok[2][0] != 'r' && tok[2][0] != 'w') { outf("bad tfault takes r or w"); return 1; }
+        struct arg where;
+        if (parse_value(tok[1], &where) != 0) return 1;
+        uint64_t b = n > 3 ? val(tok[3]) : 0;
+        CHECK();
+        if (b > 255) { outf("bad byte must be 0..255"); return 1; }
+        if (tok[2][0] == 'w' && bytes_touch_self(where.v, where.v + 1)) { outf("bad refused: range touches the oracle's own memory"); return 1; }
+        struct fthread *f = NULL;
+        for (int i = 0; i < MAX_THREADS && !f; i++)
+            if (!strcmp(fts[i].name, tn)) f = &fts[i];
+        if (f && f->started) { outf("bad thread %s is already running", tn); return 1; }
+        for (int i = 0; i < MAX_THREADS && !f; i++)
+            if (!fts[i].name[0]) { f = &fts[i]; strcpy(f->name, tn); }
+        if (!f) { outf("bad at most %d threads", MAX_THREADS); return 1; }
+        f->addr = where.v;
+        f->where = where;
+        f->write = tok[2][0] == 'w';
+        f->byte = (unsigned char)b;
+        f->done = 0;
+        f->tid = -1;
+        int e = start_thread(f, faulter);
+        if (e) { outf("bad pthread_create: %s", ename(e)); return 1; }
+        f->started = 1;
+        outf("ok");
+    } else if (!strcmp(op, "tjoin")) {
+        const char *tn = n > 1 ? tok[1] : "T";
+        struct fthread *f = NULL;
+        for (int i = 0; i < MAX_THREADS && !f; i++)
+            if (fts[i].started && !strcmp(fts[i].name, tn)) f = &fts[i];
+        if (!f) { outf("bad no faulting thread"); return 1; }
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += (long)(BLOCK_MS % 1000) * 1000000L;
+        ts.tv_sec += BLOCK_MS / 1000 + ts.tv_nsec / 1000000000L;
+        ts.tv_nsec %= 1000000000L;
+        int e = pthread_timedjoin_np(f->th, NULL, &ts);
+        if (e == ETIMEDOUT) { outf("blocked"); return 1; }
+        if (e) { outf("bad pthread_join: %s", ename(e)); return 1; }
+        f->started = 0;
+        if (f->res.sig || f->res.blocked) put_access_result(&f->res, &f->where, 0);
+        else outf("ok 0x%02x", f->result);
+    } else {
+        return 0;
+    }
+    return 1;
+#undef NEED
+#undef CHECK
+#undef SYSRES
 }
 
 /* ======================================================================================== */
@@ -880,13 +1303,14 @@ static const struct opdef ops[] = {
     { "fcntl", 3, 3, 0, 0, op_fcntl },
     { "pipe", 0, 0, 2, 0, op_pipe },
     { "reopen", 2, 2, 1, 0, op_reopen },
-    { "write", 3, 3, 0, 0, op_write },
+    { "write", 2, 3, 0, 0, op_write },
     { "pwrite", 4, 4, 0, 0, op_pwrite },
     { "read", 2, 2, 0, 0, op_read },
     { "pread", 3, 3, 0, 0, op_pread },
     { "load", 1, 2, 0, 0, op_load },
     { "store", 2, 3, 0, 0, op_store },
     { "fork-check", 1, 2, 0, 0, op_fork_check },
+    { "fill", 3, 3, 0, 0, op_fill },
 };
 
 /* Run one non-blank, non-comment line; leaves exactly one result in `out`. */
@@ -905,7 +1329,10 @@ static void run_line(char *line)
     const struct opdef *op = NULL;
     for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
         if (strcmp(tok[0], ops[i].name) == 0) op = &ops[i];
-    if (!op) { bad("unknown op '%s'", clean(tok[0])); return; }
+    if (!op) {
+        if (!ustep(ntok, tok)) bad("unknown op '%s'", clean(tok[0]));
+        return;
+    }
 
     struct step s;
     memset(&s, 0, sizeof s);
@@ -970,6 +1397,71 @@ static int read_line(char *line, size_t cap)
     return too_long ? 2 : 1;
 }
 
+/* ---- Scenarios: each runs in a forked child, from a block of lines held in .bss ---- */
+
+static char block[MAX_BLOCK];
+static size_t blockn;
+static int block_steps;
+
+static void run_block(void)
+{
+    static char line[MAX_LINE + 1];
+    for (size_t pos = 0; pos < blockn;) {
+        size_t e = pos;
+        while (e < blockn && block[e] != '\n') e++;
+        size_t n = e - pos;
+        int too_long = n > MAX_LINE;
+        if (too_long) n = MAX_LINE;
+        memcpy(line, block + pos, n);
+        line[n] = 0;
+        pos = e + 1;
+        if (n > 0 && line[n - 1] == '\r') line[--n] = 0;
+        out_reset();
+        if (too_long) {
+            bad("line too long (at most %d bytes)", MAX_LINE);
+        } else {
+            const char *p = line;
+            while (*p == ' ' || *p == '\t') p++;
+            if (*p == 0 || *p == '#') continue; /* not a step: no output */
+            steps_run++;
+            run_line(line);
+        }
+        emit_line();
+    }
+}
+
+/* Run the block in a child; in batch mode, follow its lines with "%end ok" or "%end died ...". */
+static void run_scenario(int batch)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        run_block();
+        _exit(0);
+    }
+    int status = 0;
+    if (pid > 0) {
+        alarm_fired = 0;
+        alarm(SCENARIO_SECONDS);
+        long w;
+        while ((w = syscall(SYS_wait4, pid, &status, 0, NULL)) == -1 && errno == EINTR && !alarm_fired) {}
+        if (w != pid) {
+            kill(pid, SIGKILL);
+            syscall(SYS_wait4, pid, &status, 0, NULL);
+        }
+        alarm(0);
+    }
+    if (!batch) return;
+    out_reset();
+    if (pid < 0) outf("%%end died fork failed: %s", errname(errno));
+    else if (WIFEXITED(status) && WEXITSTATUS(status) == 0) outf("%%end ok");
+    else if (WIFSIGNALED(status)) outf("%%end died signal %d", WTERMSIG(status));
+    else outf("%%end died status %d", WEXITSTATUS(status));
+    emit_line();
+}
+
+/* A warm-up thread: the first pthread_create allocates what it needs before the snapshot. */
+static void *warm(void *arg) { return arg; }
+
 int main(void)
 {
     static char line[MAX_LINE + 1];
@@ -989,28 +1481,50 @@ int main(void)
     if (sigaction(SIGALRM, &sa, NULL) != 0) return 2;
     signal(SIGPIPE, SIG_IGN);
 
-    /* Last: after this no memory is mapped by the oracle itself (no malloc, no stdio buffers). */
+    /* Everything the oracle will ever map must exist before the snapshot: malloc's heap, a thread. */
+    free(malloc(64));
+    FILE *f = fopen("/proc/self/maps", "r");
+    if (f) fclose(f);
+    struct fthread *w0 = &fts[0];
+    if (start_thread(w0, warm) == 0) pthread_join(w0->th, NULL);
+    memset(w0, 0, sizeof *w0);
+
+    /* Last: after this no memory is mapped by the oracle itself (no new heap, no stdio buffers). */
     if (snapshot_self() != 0) {
-        static const char msg[] = "mm_oracle: cannot read /proc/self/maps\n";
+        static const char msg[] = "oracle: cannot read /proc/self/maps\n";
         write_all(2, msg, sizeof msg - 1);
         return 2;
     }
 
+    int batch = 0, in_scenario = 0;
     for (;;) {
         int k = read_line(line, sizeof line);
         if (k == 0) break;
-        size_t n = strlen(line);
-        if (n > 0 && line[n - 1] == '\r') line[--n] = 0;
-        out_reset();
-        if (k == 2) {
-            bad("line too long (at most %d bytes)", MAX_LINE);
-        } else {
-            const char *p = line;
-            while (*p == ' ' || *p == '\t') p++;
-            if (*p == 0 || *p == '#') continue; /* not a step: no output */
-            run_line(line);
+        if (!strncmp(line, "%scenario", 9)) {
+            batch = 1;
+            in_scenario = 1;
+            blockn = 0;
+            block_steps = 0;
+            continue;
         }
-        emit_line();
+        if (!strncmp(line, "%end", 4) && batch) {
+            if (in_scenario) run_scenario(1);
+            in_scenario = 0;
+            continue;
+        }
+        if (batch && !in_scenario) continue; /* between scenarios: ignored */
+        size_t n = k == 2 ? MAX_LINE + 1 : strlen(line); /* an over-long line stays over-long */
+        if (blockn + n + 1 > sizeof block) {
+            static const char msg[] = "oracle: scenario too long\n";
+            write_all(2, msg, sizeof msg - 1);
+            return 2;
+        }
+        if (k == 2) memset(block + blockn, 'x', n);
+        else memcpy(block + blockn, line, n);
+        blockn += n;
+        block[blockn++] = '\n';
+        block_steps++;
     }
+    if (!batch && blockn > 0) run_scenario(0);
     return 0;
 }

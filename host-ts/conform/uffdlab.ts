@@ -1,0 +1,823 @@
+/**
+ * Run a scenario (docs/scenarios.md) on a fresh uffdlab kernel and print the same normalised result
+ * lines as the native oracle (tests/oracle/oracle.c), step for step.
+ *
+ * How each step runs (mirroring oracle.c):
+ *   - system calls are raw `thread.syscall(nr, ...)` with the resolved 64-bit arguments, so garbage
+ *     (wrapping lengths, high bits, kernel addresses, fd -1) reaches the kernel unchanged;
+ *   - string and struct arguments live in ordinary user memory of the simulated process — the runner's
+ *     "scratch" mapping at SELF_BASE — as the C oracle passes pointers into its own .bss; a second
+ *     runner mapping stands for the oracle's stack (SELF_RANGES); steps touching either are refused;
+ *   - fds 0, 1 and 2 are taken before the first step, so fds are numbered as on the host;
+ *   - accesses go through the simulated MMU; a fault is `sig …` at the first inaccessible byte; an
+ *     access or call that must wait for a userfault is `blocked` (the host's guard timer);
+ *   - a scenario with `tfault` runs under the deterministic scheduler (seed 1): the steps on one
+ *     simulated thread, each tfault access on its own; `readwait` and `tjoin` yield (at most
+ *     WAIT_TURNS turns) where the host waits at most BLOCK_MS;
+ *   - the process has CAP_SYS_PTRACE (the oracle runs as root) unless the first step is `nopriv`.
+ *
+ * After every step the debug build's invariant checker runs; a violation throws out of runUffdlab.
+ */
+import { Kernel, CAP_SYS_PTRACE } from "../kernel.js";
+import type { Process } from "../process.js";
+import type { Thread } from "../thread.js";
+import { SignalError, WouldBlockError, DeadlockError } from "../errors.js";
+import * as A from "../abi.gen.js";
+import { clean, codename, digestOf, errname, formatRelative, SI_KERNEL } from "./format.js";
+
+// ── limits: the oracle's ───────────────────────────────────────────────────────────────────────────
+const ACCESS_MAX = 64n << 20n;
+const IO_MAX = 1n << 20n;
+const STEP_BUDGET = 256n << 20n;
+const TOTAL_BUDGET = 1n << 30n;
+const PAGE = 4096n;
+const U64 = (1n << 64n) - 1n;
+const MAX_TOKENS = 24;
+const MAX_NAME = 31;
+const MAX_BINDINGS = 128;
+const MAX_MEMFD_NAME = 4096;
+const MAX_THREADS = 4;
+/** Turns a `readwait` or `tjoin` yields before it reports `blocked`. */
+export const WAIT_TURNS = 2000;
+
+// ── the runner's own memory in the simulated process (laid out like the oracle's on the host) ───────
+export const SELF_BASE = 0x555555554000n;
+const NAME_AT = SELF_BASE; // memfd names: up to 4096 bytes + NUL (2 pages)
+const STAT_AT = SELF_BASE + 0x2000n; // struct stat (144 bytes)
+const PIPE_AT = SELF_BASE + 0x2200n; // int[2]
+const PATH_AT = SELF_BASE + 0x2400n; // "/proc/self/fd/N", "/dev/userfaultfd"
+const POLL_AT = SELF_BASE + 0x2600n; // struct pollfd
+const ARG_AT = SELF_BASE + 0x2800n; // ioctl argument (up to 16 words)
+const IO_AT = SELF_BASE + 0x3000n; // read/write buffer, IO_MAX bytes
+export const SELF_END = IO_AT + IO_MAX;
+export const STACK_TOP = 0x7ffd00000000n;
+const STACK_SIZE = 0x21000n;
+const STACK_MARGIN = 8n << 20n;
+export const SELF_RANGES: readonly (readonly [bigint, bigint])[] = [
+  [SELF_BASE, SELF_END],
+  [STACK_TOP - STACK_SIZE - STACK_MARGIN, STACK_TOP],
+];
+
+const NR = {
+  read: 0, write: 1, open: 2, close: 3, fstat: 5, poll: 7, mmap: 9, mprotect: 10, munmap: 11, ioctl: 16,
+  pread64: 17, pwrite64: 18, mremap: 25, madvise: 28, dup: 32, fcntl: 72, ftruncate: 77, capget: 125,
+  mlock: 149, munlock: 150, openat: 257, fallocate: 285, pipe2: 293, userfaultfd: 323, memfd_create: 319,
+} as const;
+const AT_FDCWD = -100n;
+const K_MAP_FIXED = 0x10n, K_MAP_ANONYMOUS = 0x20n, K_MAP_LOCKED = 0x2000n, K_MAP_POPULATE = 0x8000n;
+const K_MAP_FIXED_NOREPLACE = 0x100000n, K_MREMAP_MAYMOVE = 0x1n, K_MREMAP_FIXED = 0x2n;
+const K_MADV_POPULATE_READ = 22n, K_MADV_POPULATE_WRITE = 23n, K_FALLOC_FL_PUNCH_HOLE = 0x2n;
+const FCNTL_CMDS = new Set([1n, 3n, 1033n, 1034n]);
+
+const IOCTLS: Record<string, number> = {
+  API: 0xc018aa3f, REGISTER: 0xc020aa00, UNREGISTER: 0x8010aa01, WAKE: 0x8010aa02, COPY: 0xc028aa03,
+  ZEROPAGE: 0xc020aa04, MOVE: 0xc028aa05, WRITEPROTECT: 0xc018aa06, CONTINUE: 0xc020aa07, POISON: 0xc020aa08,
+};
+
+/** A step that cannot produce a normal result: its line (`bad …` or `blocked`). */
+class Bad extends Error {
+  constructor(readonly line: string) {
+    super(line);
+  }
+}
+
+interface Arg { v: bigint; named: boolean; base: string; basev: bigint }
+
+/** An mm verb: [min args, max args, names after `as`, argument 0 is a memfd name]. */
+const OPS: Record<string, [number, number, number, boolean]> = {
+  mmap: [6, 6, 1, false], munmap: [2, 2, 0, false], mprotect: [3, 3, 0, false], mremap: [4, 5, 1, false],
+  madvise: [3, 3, 0, false], mlock: [2, 2, 0, false], munlock: [2, 2, 0, false], memfd_create: [2, 2, 1, true],
+  ftruncate: [2, 2, 0, false], fallocate: [4, 4, 0, false], fstat: [1, 1, 0, false], close: [1, 1, 0, false],
+  fcntl: [3, 3, 0, false], pipe: [0, 0, 2, false], reopen: [2, 2, 1, false], write: [2, 3, 0, false],
+  pwrite: [4, 4, 0, false], read: [2, 2, 0, false], pread: [3, 3, 0, false], load: [1, 2, 0, false],
+  store: [2, 3, 0, false], "fork-check": [1, 2, 0, false], fill: [3, 3, 0, false],
+};
+
+const NAME_RE = /^[A-Za-z_][A-Za-z0-9_]{0,31}$/;
+const isErr = (r: bigint) => r < 0n && r > -4096n;
+
+function parseUint(s: string): bigint | undefined {
+  if (/^0[xX][0-9a-fA-F]+$/.test(s) || /^[0-9]+$/.test(s)) {
+    const v = BigInt(s);
+    return v > U64 ? undefined : v;
+  }
+  return undefined;
+}
+
+/** One extra thread of a scenario (tfault). */
+interface FThread {
+  name: string; thread: Thread; go: boolean; done: boolean; addr: number; write: boolean; byte: number;
+  where: Arg; result: string;
+}
+
+export interface UffdlabRunOptions {
+  /** Simulated memory for the kernel (default 64 MiB). */
+  memoryBytes?: number;
+  /** Run the invariant checker after every step (default true). */
+  checkEveryStep?: boolean;
+}
+
+/** Run the steps on a fresh uffdlab kernel (debug build); one result line per step (comments and blank lines excluded). */
+export async function runUffdlab(lines: string[], opts: UffdlabRunOptions = {}): Promise<string[]> {
+  const steps = lines.map((l) => l.replace(/\r$/, "")).filter((l) => !/^[ \t]*(#|$)/.test(l));
+  const k = await Kernel.boot({ memoryBytes: opts.memoryBytes ?? 64 << 20, build: "debug" });
+  const first = steps[0]?.trim().split(/[ \t]+/)[0];
+  const p = k.spawn(first === "nopriv" ? {} : { caps: CAP_SYS_PTRACE });
+  const r = new Runner(k, p);
+  const out: string[] = [];
+  const check = (i: number) => {
+    if (opts.checkEveryStep === false && i < steps.length - 1) return;
+    try {
+      if (!k.checkInvariants()) throw new Error("the debug build has no invariant checker");
+    } catch (e) {
+      const trace = steps.slice(0, i + 1).map((s, j) => `  ${s}  →  ${out[j]}`).join("\n");
+      throw new Error(`uffdlab: ${(e as Error).message} after step ${i} (${steps[i]})\n${trace}`);
+    }
+  };
+  if (!steps.some((s) => /^[ \t]*tfault[ \t]/.test(s))) {
+    for (let i = 0; i < steps.length; i++) {
+      out.push(await r.step(steps[i]));
+      check(i);
+    }
+    return out;
+  }
+  // with extra threads: under the deterministic scheduler
+  const main = p.newThread();
+  r.t = main;
+  let finished = false;
+  for (let i = 0; i < MAX_THREADS; i++) {
+    r.threads.push({ name: "", thread: p.newThread(), go: false, done: false, addr: 0, write: false, byte: 0,
+      where: { v: 0n, named: false, base: "", basev: 0n }, result: "" });
+  }
+  const bodies: [Thread, (t: import("../sched/scheduler.js").AsyncThread) => Promise<void>][] = [
+    [main, async (at) => {
+      r.wait = () => at.yield();
+      try {
+        for (let i = 0; i < steps.length; i++) {
+          out.push(await r.step(steps[i]));
+          check(i);
+        }
+      } finally {
+        finished = true;
+      }
+    }],
+  ];
+  for (const f of r.threads) {
+    bodies.push([f.thread, async (at) => {
+      for (;;) {
+        while (!f.go && !finished) await at.yield();
+        if (!f.go) return;
+        f.result = await r.threadAccess(at, f);
+        f.go = false;
+        f.done = true;
+      }
+    }]);
+  }
+  try {
+    await k.run(1, bodies);
+  } catch (e) {
+    // threads still waiting for a userfault when the steps ran out: the host's child just exits
+    if (!(e instanceof DeadlockError && finished)) throw e;
+  }
+  return out;
+}
+
+class Runner {
+  private readonly names = new Map<string, { val: bigint; len: bigint }>();
+  private budgetUsed = 0n;
+  private readonly uffds = new Set<bigint>();
+  private stepsRun = 0;
+  t: Thread;
+  threads: FThread[] = [];
+  wait: () => Promise<void> = async () => { throw new Bad("blocked"); };
+
+  constructor(readonly k: Kernel, readonly p: Process) {
+    this.t = p.thread;
+    this.setup();
+  }
+
+  /** The scratch mapping and fds 0–2, made with raw calls; any failure here is a runner bug. */
+  private setup(): void {
+    const must = (what: string, r: bigint): bigint => {
+      if (isErr(r)) throw new Error(`uffdlab runner setup: ${what} failed: ${errname(Number(-r))}`);
+      return r;
+    };
+    const len = SELF_END - SELF_BASE;
+    const a = must("mmap scratch", this.sys(NR.mmap, SELF_BASE, len, 3n, 0x22n | K_MAP_FIXED_NOREPLACE, U64, 0n));
+    if (a !== SELF_BASE) throw new Error(`uffdlab runner setup: scratch mapped at 0x${a.toString(16)}`);
+    const st = STACK_TOP - STACK_SIZE;
+    if (must("mmap stack", this.sys(NR.mmap, st, STACK_SIZE, 3n, 0x22n | K_MAP_FIXED_NOREPLACE, U64, 0n)) !== st) {
+      throw new Error("uffdlab runner setup: stack not mapped where asked");
+    }
+    must("pipe2", this.sys(NR.pipe2, PIPE_AT, 0n));
+    const dv = new DataView(this.readUser(PIPE_AT, 8).buffer);
+    if (dv.getInt32(0, true) !== 0 || dv.getInt32(4, true) !== 1) throw new Error("uffdlab runner setup: pipe is not fds 0, 1");
+    if (must("dup", this.sys(NR.dup, 1n)) !== 2n) throw new Error("uffdlab runner setup: dup is not fd 2");
+  }
+
+  private sys(nr: number, ...args: bigint[]): bigint {
+    try {
+      return this.t.syscall(nr, ...args);
+    } catch (e) {
+      if (e instanceof WouldBlockError) throw new Bad("blocked");
+      throw e;
+    }
+  }
+
+  // ── names and values ─────────────────────────────────────────────────────────────────────────────
+  private bind(name: string, v: bigint, len = 0n): void {
+    if (this.names.has(name) || (this.names.size < MAX_BINDINGS && name.length <= MAX_NAME)) {
+      this.names.set(name, { val: BigInt.asUintN(64, v), len });
+    }
+  }
+
+  /** The oracle's parse_value, with its `bad …` texts. */
+  private arg(tok: string): Arg {
+    if (tok.startsWith("$")) {
+      const p = tok.slice(1);
+      let n = 0;
+      while (n < p.length && p[n] !== "+" && p[n] !== "-" && n <= MAX_NAME) n++;
+      if (n === 0 || n > MAX_NAME) throw new Bad(`bad malformed reference '${clean(tok)}'`);
+      const base = p.slice(0, n);
+      if (!NAME_RE.test(base)) throw new Bad(`bad malformed reference '${clean(tok)}'`);
+      const b = this.names.get(base);
+      if (!b) throw new Bad(`bad unbound name $${base}`);
+      let off = 0n;
+      if (n < p.length) {
+        const o = parseUint(p.slice(n + 1));
+        if (o === undefined) throw new Bad(`bad malformed offset in '${clean(tok)}'`);
+        off = o;
+      }
+      return { v: BigInt.asUintN(64, p[n] === "-" ? b.val - off : b.val + off), named: true, base, basev: b.val };
+    }
+    if (tok.startsWith("-")) {
+      const m = parseUint(tok.slice(1));
+      if (m === undefined || m > 1n << 63n) throw new Bad(`bad malformed integer '${clean(tok)}'`);
+      return { v: BigInt.asUintN(64, -m), named: false, base: "", basev: 0n };
+    }
+    const m = parseUint(tok);
+    if (m === undefined) throw new Bad(`bad malformed integer '${clean(tok)}'`);
+    return { v: m, named: false, base: "", basev: 0n };
+  }
+  private v(tok: string | undefined): bigint {
+    if (tok === undefined) throw new Bad("bad wrong argument count");
+    return this.arg(tok).v;
+  }
+
+  private expr(a: Arg, v: bigint): string {
+    return a.named ? formatRelative(a.base, a.basev, v) : `0x${BigInt.asUintN(64, v).toString(16)}`;
+  }
+  /** A returned address: as the first candidate argument it equals, else "addr". */
+  private addrForm(r: bigint, cands: (Arg | undefined)[]): string {
+    for (const c of cands) if (c && c.v === BigInt.asUintN(64, r)) return this.expr(c, r);
+    return "addr";
+  }
+  /** An address in a uffd_msg: relative to the first named mapping containing it. */
+  private msgAddr(a: bigint): string {
+    for (const [n, b] of this.names) {
+      if (b.len > 0n && a >= b.val && a - b.val < b.len) return a === b.val ? `$${n}` : `$${n}+0x${(a - b.val).toString(16)}`;
+    }
+    return `0x${a.toString(16)}`;
+  }
+
+  // ── the oracle's refusals ────────────────────────────────────────────────────────────────────────
+  private bytesTouchSelf(start: bigint, end: bigint): boolean {
+    return SELF_RANGES.some(([s, e]) => start < e && s < end);
+  }
+  private refuseSelf(addr: bigint, len: bigint): void {
+    if (len === 0n || (addr & (PAGE - 1n)) !== 0n) return;
+    const end = (addr + len) & U64;
+    if (end < addr || ((end + PAGE - 1n) & U64) < end) return;
+    if (this.bytesTouchSelf(addr, (end + PAGE - 1n) & ~(PAGE - 1n))) throw new Bad("bad refused: range touches the oracle's own memory");
+  }
+  private refuseFd(fd: bigint): void {
+    const low = fd & 0xffffffffn;
+    if (low <= 2n) throw new Bad(`bad refused: fd ${low} belongs to the oracle`);
+  }
+  private charge(len: bigint): void {
+    if (len > STEP_BUDGET || len > TOTAL_BUDGET - this.budgetUsed) {
+      throw new Bad("bad refused: step would allocate more than the oracle's memory budget");
+    }
+    this.budgetUsed += len;
+  }
+  private accessArgsOk(addr: bigint, len: bigint): void {
+    if (len === 0n || len > ACCESS_MAX) throw new Bad(`bad access length must be 1..${ACCESS_MAX}`);
+    if (addr + len > U64) throw new Bad("bad access range wraps around");
+  }
+
+  private readUser(addr: bigint, len: number): Uint8Array {
+    return this.t.read(Number(addr), len);
+  }
+  private writeUser(addr: bigint, bytes: Uint8Array): void {
+    this.t.write(Number(addr), bytes);
+  }
+  private static status(r: bigint): string {
+    if (isErr(r)) return `err ${errname(Number(-r))}`;
+    return r === 0n ? "ok" : `ok ${r}`;
+  }
+  private ptid(ptid: number): string {
+    const f = this.threads.find((x) => x.name !== "" && x.thread.tid === ptid);
+    return ptid !== 0 && f ? f.name : String(ptid);
+  }
+  private msgs(b: Uint8Array, r: number): string {
+    let line = "";
+    const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    for (let o = 0; o + 32 <= r; o += 32) {
+      let zero = 1;
+      for (const i of [1, 2, 3, 4, 5, 6, 7, 28, 29, 30, 31]) if (b[o + i] !== 0) zero = 0;
+      line += ` ev=0x${b[o].toString(16).padStart(2, "0")} flags=0x${dv.getBigUint64(o + 8, true).toString(16)}`;
+      line += ` addr=${this.msgAddr(dv.getBigUint64(o + 16, true))} ptid=${this.ptid(dv.getUint32(o + 24, true))} zero=${zero}`;
+    }
+    return line;
+  }
+
+  /** One step → one result line. */
+  async step(line: string): Promise<string> {
+    this.stepsRun++;
+    try {
+      return await this.run(line);
+    } catch (e) {
+      if (e instanceof Bad) return e.line;
+      throw e;
+    }
+  }
+
+  private async run(line: string): Promise<string> {
+    const tok = line.split(/[ \t]+/).filter((t) => t !== "");
+    if (tok.length > MAX_TOKENS) return `bad too many tokens (at most ${MAX_TOKENS})`;
+    const def = OPS[tok[0]];
+    if (!def) return this.ustep(tok);
+    const [min, max, maxNames, firstIsMname] = def;
+    const args: string[] = [];
+    const names: string[] = [];
+    let i = 1;
+    for (; i < tok.length && tok[i] !== "as"; i++) args.push(tok[i]);
+    if (i < tok.length) {
+      for (i++; i < tok.length; i++) {
+        if (names.length === maxNames) return `bad ${tok[0]} binds at most ${maxNames} name(s)`;
+        names.push(tok[i]);
+      }
+      if (names.length === 0) return "bad 'as' without a name";
+    }
+    if (args.length < min || args.length > max) {
+      return min === max ? `bad ${tok[0]} takes ${min} argument(s), got ${args.length}` : `bad ${tok[0]} takes ${min} to ${max} arguments, got ${args.length}`;
+    }
+    let fresh = 0;
+    for (const n of names) {
+      if (!NAME_RE.test(n)) return `bad invalid name '${clean(n)}'`;
+      if (!this.names.has(n)) fresh++;
+    }
+    if (this.names.size + fresh > MAX_BINDINGS) return `bad too many names (at most ${MAX_BINDINGS})`;
+    const a: Arg[] = [];
+    for (let j = 0; j < args.length; j++) a.push(firstIsMname && j === 0 ? { v: 0n, named: false, base: "", basev: 0n } : this.arg(args[j]));
+    return this.mm(tok[0], a, args, names);
+  }
+
+  private mm(op: string, a: Arg[], raw: string[], names: string[]): string {
+    const x = a.map((y) => y.v);
+    switch (op) {
+      case "mmap": {
+        const [addr, len, prot, flags, fd, off] = x;
+        if (flags & K_MAP_FIXED && !(flags & K_MAP_FIXED_NOREPLACE)) this.refuseSelf(addr, len);
+        if (!(flags & K_MAP_ANONYMOUS)) this.refuseFd(fd);
+        if (flags & (K_MAP_POPULATE | K_MAP_LOCKED)) this.charge(len);
+        const r = this.sys(NR.mmap, addr, len, prot, flags, fd, off);
+        if (isErr(r)) return Runner.status(r);
+        const out = `ok ${this.addrForm(r, [a[0]])}`;
+        if (names.length) this.bind(names[0], r, (len + PAGE - 1n) & ~(PAGE - 1n) & U64);
+        return out;
+      }
+      case "munmap":
+        this.refuseSelf(x[0], x[1]);
+        return Runner.status(this.sys(NR.munmap, x[0], x[1]));
+      case "mprotect":
+        this.refuseSelf(x[0], x[1]);
+        return Runner.status(this.sys(NR.mprotect, x[0], x[1], x[2]));
+      case "mremap": {
+        const [old, oldLen, newLen, flags] = x;
+        const newAddr = x.length > 4 ? x[4] : 0n;
+        this.refuseSelf(old, oldLen);
+        if ((flags & (K_MREMAP_MAYMOVE | K_MREMAP_FIXED)) === (K_MREMAP_MAYMOVE | K_MREMAP_FIXED)) this.refuseSelf(newAddr, newLen);
+        if (newLen > oldLen) this.charge(newLen - oldLen);
+        const r = this.sys(NR.mremap, old, oldLen, newLen, flags, newAddr);
+        if (isErr(r)) return Runner.status(r);
+        const out = `ok ${this.addrForm(r, [a[0], a[4]])}`;
+        if (names.length) this.bind(names[0], r, (newLen + PAGE - 1n) & ~(PAGE - 1n) & U64);
+        return out;
+      }
+      case "madvise":
+        this.refuseSelf(x[0], x[1]);
+        if (x[2] === K_MADV_POPULATE_READ || x[2] === K_MADV_POPULATE_WRITE) this.charge(x[1]);
+        return Runner.status(this.sys(NR.madvise, x[0], x[1], x[2]));
+      case "mlock":
+        this.charge(x[1]);
+        return Runner.status(this.sys(NR.mlock, x[0], x[1]));
+      case "munlock":
+        return Runner.status(this.sys(NR.munlock, x[0], x[1]));
+      case "memfd_create": {
+        const ptr = this.memfdName(raw[0]);
+        const r = this.sys(NR.memfd_create, ptr, x[1]);
+        if (isErr(r)) return Runner.status(r);
+        if (names.length) this.bind(names[0], r);
+        return "ok fd";
+      }
+      case "ftruncate":
+        this.refuseFd(x[0]);
+        return Runner.status(this.sys(NR.ftruncate, x[0], x[1]));
+      case "fallocate": {
+        const [fd, mode, off, len] = x;
+        this.refuseFd(fd);
+        const soff = BigInt.asIntN(64, off), slen = BigInt.asIntN(64, len);
+        if (!(mode & K_FALLOC_FL_PUNCH_HOLE) && soff >= 0n && slen > 0n && off + len <= (1n << 63n) - 1n) this.charge(len);
+        return Runner.status(this.sys(NR.fallocate, fd, mode, off, len));
+      }
+      case "fstat": {
+        this.writeUser(STAT_AT, new Uint8Array(A.stat.SIZEOF));
+        const r = this.sys(NR.fstat, x[0], STAT_AT);
+        if (isErr(r)) return Runner.status(r);
+        const b = this.readUser(STAT_AT, A.stat.SIZEOF);
+        const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+        const mode = dv.getUint32(A.stat.st_mode, true);
+        return `ok type=${ftype(mode)} mode=0${(mode & 0o7777).toString(8).padStart(3, "0")} ` +
+          `size=${dv.getBigInt64(A.stat.st_size, true)} blocks=${dv.getBigInt64(A.stat.st_blocks, true)} ` +
+          `blksize=${dv.getBigInt64(A.stat.st_blksize, true)} nlink=${dv.getBigUint64(A.stat.st_nlink, true)}`;
+      }
+      case "close": {
+        this.refuseFd(x[0]);
+        const r = this.sys(NR.close, x[0]);
+        if (r === 0n) this.uffds.delete(x[0] & 0xffffffffn);
+        return Runner.status(r);
+      }
+      case "fcntl": {
+        const [fd, cmd, arg] = x;
+        if (!FCNTL_CMDS.has(cmd)) return `bad fcntl cmd ${cmd} not supported (F_GETFD 1, F_GETFL 3, F_ADD_SEALS 1033, F_GET_SEALS 1034)`;
+        this.refuseFd(fd);
+        const r = this.sys(NR.fcntl, fd, cmd, arg);
+        if (isErr(r)) return Runner.status(r);
+        return `ok 0x${BigInt.asUintN(64, r).toString(16)}`;
+      }
+      case "pipe": {
+        if (names.length !== 0 && names.length !== 2) return "bad pipe takes 'as R W' or nothing";
+        const r = this.sys(NR.pipe2, PIPE_AT, 0n);
+        if (isErr(r)) return Runner.status(r);
+        const dv = new DataView(this.readUser(PIPE_AT, 8).buffer);
+        if (names.length) {
+          this.bind(names[0], BigInt(dv.getInt32(0, true)));
+          this.bind(names[1], BigInt(dv.getInt32(4, true)));
+        }
+        return "ok fd fd";
+      }
+      case "reopen": {
+        this.refuseFd(x[0]);
+        this.writeUser(PATH_AT, cstring(`/proc/self/fd/${BigInt.asIntN(64, x[0])}`));
+        const r = this.sys(NR.openat, BigInt.asUintN(64, AT_FDCWD), PATH_AT, x[1], 0n);
+        if (isErr(r)) return Runner.status(r);
+        if (names.length) this.bind(names[0], r);
+        return "ok fd";
+      }
+      case "write":
+      case "pwrite":
+      case "read":
+      case "pread":
+        return this.io(op, x);
+      case "load": {
+        const [addr] = x;
+        const len = x.length > 1 ? x[1] : 1n;
+        this.accessArgsOk(addr, len);
+        this.charge(len);
+        return this.access(this.t, addr, len, a[0], null);
+      }
+      case "store":
+      case "fill": {
+        const [addr, byte, len] = op === "store" ? [x[0], x[1], x.length > 2 ? x[2] : 1n] : [x[0], x[2], x[1]];
+        if (byte > 255n) return "bad byte must be 0..255";
+        this.accessArgsOk(addr, len);
+        this.charge(len);
+        if (this.bytesTouchSelf(addr, addr + len)) return "bad refused: range touches the oracle's own memory";
+        return this.access(this.t, addr, len, a[0], Number(byte));
+      }
+      case "fork-check": {
+        const [addr] = x;
+        const len = x.length > 1 ? x[1] : 1n;
+        this.accessArgsOk(addr, len);
+        this.charge(len);
+        const child = this.p.fork();
+        try {
+          return this.access(child.thread, addr, len, a[0], null);
+        } finally {
+          child.exit(0);
+        }
+      }
+    }
+    return `bad unknown op '${clean(op)}'`;
+  }
+
+  /** The pointer argument of memfd_create: "text", *N, NULL or @value, as the oracle reads it. */
+  private memfdName(t: string): bigint {
+    if (t === "NULL") return 0n;
+    if (t.startsWith("@")) return this.arg(t.slice(1)).v;
+    if (t.startsWith("*")) {
+      const n = parseUint(t.slice(1));
+      if (n === undefined || n > BigInt(MAX_MEMFD_NAME)) throw new Bad(`bad memfd name '*N' needs N in 0..${MAX_MEMFD_NAME}`);
+      const b = new Uint8Array(Number(n) + 1).fill(0x61);
+      b[Number(n)] = 0;
+      this.writeUser(NAME_AT, b);
+      return NAME_AT;
+    }
+    if (t.length >= 2 && t.startsWith('"') && t.endsWith('"')) {
+      this.writeUser(NAME_AT, cstring(t.slice(1, -1)));
+      return NAME_AT;
+    }
+    throw new Bad(`bad memfd name must be "text", *N, NULL or @value, not '${clean(t)}'`);
+  }
+
+  private io(op: string, x: bigint[]): string {
+    const isWrite = op === "write" || op === "pwrite";
+    const hasOff = op === "pwrite" || op === "pread";
+    const [fd, len] = x;
+    const off = hasOff ? x[2] : 0n;
+    this.refuseFd(fd);
+    if (len > IO_MAX) return `bad io length must be at most ${IO_MAX}`;
+    if (isWrite) {
+      const byte = x.length > (hasOff ? 3 : 2) ? x[hasOff ? 3 : 2] : 0n;
+      if (byte > 255n) return "bad byte must be 0..255";
+      this.charge(len);
+      if (len > 0n) this.t.fill(Number(IO_AT), Number(byte), Number(len));
+    }
+    const nr = isWrite ? (hasOff ? NR.pwrite64 : NR.write) : hasOff ? NR.pread64 : NR.read;
+    const r = hasOff ? this.sys(nr, fd, IO_AT, len, off) : this.sys(nr, fd, IO_AT, len);
+    const uffd = this.uffds.has(fd & 0xffffffffn);
+    // uffdlab's pipes never block: EAGAIN on a blocking pipe is where the host's call would block
+    if (!hasOff && !uffd && r === -BigInt(A.EAGAIN)) {
+      const fl = this.sys(NR.fcntl, fd, 3n, 0n);
+      if (!isErr(fl) && (fl & BigInt(A.O_NONBLOCK)) === 0n) return "blocked";
+    }
+    if (isErr(r)) return Runner.status(r);
+    let line = `ok ${r}`;
+    if (!isWrite && !hasOff && uffd) line += this.msgs(this.readUser(IO_AT, Number(r)), Number(r));
+    else if (!isWrite && r > 0n) line += ` ${digestOf(this.readUser(IO_AT, Number(r)))}`;
+    return line;
+  }
+
+  /** load (byte === null) or store of [addr, addr + len) by thread `t`: the result line. */
+  private access(t: Thread, addr: bigint, len: bigint, written: Arg, byte: number | null): string {
+    const a = Number(addr);
+    if (BigInt(a) !== addr) return `bad unsupported: access address 0x${addr.toString(16)} is not exact in a double`;
+    try {
+      if (byte === null) return `ok ${digestOf(t.read(a, Number(len)))}`;
+      t.fill(a, byte, Number(len));
+      return "ok";
+    } catch (e) {
+      return this.accessError(e, written);
+    }
+  }
+  private accessError(e: unknown, written: Arg): string {
+    if (e instanceof WouldBlockError) return "blocked";
+    if (!(e instanceof SignalError)) throw e;
+    const at = e.si_code === SI_KERNEL ? "at=?" : `at=${this.expr(written, BigInt(e.addr))}`;
+    return `sig ${e.signo === 11 ? "SIGSEGV" : e.signo === 7 ? "SIGBUS" : "SIG?"} ${codename(e.signo, e.si_code)} ${at}`;
+  }
+
+  /** The access of a tfault thread (it may wait, yielding, until a userfault is resolved). */
+  async threadAccess(at: import("../sched/scheduler.js").AsyncThread, f: FThread): Promise<string> {
+    try {
+      if (f.write) await at.store8(f.addr, f.byte);
+      const v = await at.load8(f.addr);
+      return `ok 0x${v.toString(16).padStart(2, "0")}`;
+    } catch (e) {
+      return this.accessError(e, f.where);
+    }
+  }
+
+  /** poll(fd, POLLIN, 0) with the struct pollfd in the scratch mapping. */
+  private pollRaw(fd: bigint): { ret: bigint; revents: number } {
+    const pfd = new Uint8Array(8);
+    const dv = new DataView(pfd.buffer);
+    dv.setInt32(0, Number(BigInt.asIntN(32, fd)), true);
+    dv.setInt16(4, A.POLLIN, true);
+    this.writeUser(POLL_AT, pfd);
+    const ret = this.sys(NR.poll, POLL_AT, 1n, 0n);
+    const b = this.readUser(POLL_AT, 8);
+    return { ret, revents: new DataView(b.buffer, b.byteOffset).getUint16(6, true) };
+  }
+
+  private openDev(flags: number): bigint {
+    this.writeUser(PATH_AT, cstring("/dev/userfaultfd"));
+    return this.sys(NR.open, PATH_AT, BigInt(flags), 0n);
+  }
+
+  /** The userfaultfd language (oracle.c's ustep). */
+  private async ustep(tok: string[]): Promise<string> {
+    const op = tok[0];
+    const err = (r: bigint) => `err ${errname(Number(-r))}`;
+    const need = (k: number) => { if (tok.length < k) throw new Bad("bad wrong argument count"); };
+    switch (op) {
+      case "nopriv":
+        if (this.stepsRun !== 1) return "bad nopriv must be the first step";
+        return "ok"; // applied at spawn
+      case "uffd": {
+        need(3);
+        const r = this.sys(NR.userfaultfd, this.v(tok[2]));
+        if (isErr(r)) return err(r);
+        this.bind(tok[1], r);
+        this.uffds.add(r);
+        return "ok fd";
+      }
+      case "devnew": {
+        need(4);
+        const cmd = this.v(tok[2]), fl = this.v(tok[3]);
+        const dev = this.openDev(A.O_RDWR | A.O_CLOEXEC);
+        if (isErr(dev)) return `bad open /dev/userfaultfd: ${errname(Number(-dev))}`;
+        const r = this.sys(NR.ioctl, dev, cmd, fl);
+        this.sys(NR.close, dev);
+        if (isErr(r)) return err(r);
+        this.bind(tok[1], r);
+        this.uffds.add(r);
+        return "ok fd";
+      }
+      case "anon":
+      case "sanon": {
+        need(4);
+        const pages = this.v(tok[2]), prot = this.v(tok[3]);
+        const len = (pages * PAGE) & U64;
+        this.charge(len);
+        const fl = A.MAP_ANONYMOUS | (op === "sanon" ? A.MAP_SHARED : A.MAP_PRIVATE);
+        const r = this.sys(NR.mmap, 0n, len, BigInt.asUintN(32, prot), BigInt(fl), U64, 0n);
+        if (isErr(r)) return err(r);
+        this.bind(tok[1], r, len);
+        return "ok";
+      }
+      case "memfd": {
+        need(3);
+        const pages = this.v(tok[2]);
+        this.writeUser(NAME_AT, cstring("uffd_oracle"));
+        const fd = this.sys(NR.memfd_create, NAME_AT, 0n);
+        if (isErr(fd)) return err(fd);
+        const r = this.sys(NR.ftruncate, fd, (pages * PAGE) & U64);
+        if (isErr(r)) return err(r);
+        this.bind(tok[1], fd);
+        this.uffds.delete(fd);
+        return "ok fd";
+      }
+      case "mapfd": {
+        need(5);
+        let fd = this.v(tok[2]);
+        const pages = this.v(tok[3]), prot = this.v(tok[4]);
+        this.refuseFd(fd);
+        const len = (pages * PAGE) & U64;
+        if (tok.length > 5 && tok[5] === "ro") {
+          this.writeUser(PATH_AT, cstring(`/proc/self/fd/${Number(BigInt.asIntN(32, fd))}`));
+          fd = this.sys(NR.openat, BigInt.asUintN(64, AT_FDCWD), PATH_AT, BigInt(A.O_RDONLY), 0n);
+          if (isErr(fd)) return err(fd);
+          this.uffds.delete(fd);
+        }
+        const r = this.sys(NR.mmap, 0n, len, BigInt.asUintN(32, prot), BigInt(A.MAP_SHARED), BigInt.asUintN(32, fd), 0n);
+        if (isErr(r)) return err(r);
+        this.bind(tok[1], r, len);
+        return "ok";
+      }
+      case "ioctl": {
+        need(3);
+        const fd = this.v(tok[1]);
+        const cmd = IOCTLS[tok[2]] ?? Number(BigInt.asUintN(32, this.v(tok[2])));
+        const nw = ((cmd >>> 16) & 0x3fff) >>> 3;
+        if (nw > 16 || tok.length - 3 > nw) return "bad too many words";
+        const inb = new Uint8Array(Math.max(nw * 8, 8));
+        const dv = new DataView(inb.buffer);
+        for (let i = 3; i < tok.length; i++) dv.setBigUint64((i - 3) * 8, this.v(tok[i]), true);
+        this.refuseFd(fd);
+        this.writeUser(ARG_AT, inb);
+        const ret = this.sys(NR.ioctl, BigInt.asUintN(32, fd), BigInt(cmd), ARG_AT);
+        const bytes = this.readUser(ARG_AT, inb.length);
+        const odv = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+        let line = isErr(ret) ? err(ret) : ret === 0n ? "ok" : `ok ${ret}`;
+        for (let i = 0; i < nw; i++) {
+          const a = dv.getBigUint64(i * 8, true), b = odv.getBigUint64(i * 8, true);
+          if (a === b) line += " =";
+          else {
+            const s = BigInt.asIntN(64, b);
+            line += s < 0n && s >= -4095n ? ` ${s}` : ` 0x${b.toString(16)}`;
+          }
+        }
+        return line;
+      }
+      case "ioctl0": {
+        need(3);
+        const fd = this.v(tok[1]);
+        const cmd = IOCTLS[tok[2]] ?? Number(BigInt.asUintN(32, this.v(tok[2])));
+        this.refuseFd(fd);
+        const r = this.sys(NR.ioctl, BigInt.asUintN(32, fd), BigInt(cmd), 0n);
+        return isErr(r) ? err(r) : "ok";
+      }
+      case "readwait": {
+        need(3);
+        const fd = this.v(tok[1]), len = this.v(tok[2]);
+        this.refuseFd(fd);
+        if (len > IO_MAX) return "bad read length";
+        let ready = false;
+        for (let i = 0; ; i++) {
+          const p = this.pollRaw(fd);
+          ready = isErr(p.ret) || p.ret > 0n;
+          if (ready || i >= WAIT_TURNS) break;
+          await this.wait();
+        }
+        if (!ready) return "blocked";
+        this.t.fill(Number(IO_AT), 0xee, Number(len));
+        const r = this.sys(NR.read, fd, IO_AT, len);
+        if (isErr(r)) return err(r);
+        let line = `ok ${r}`;
+        if (this.uffds.has(fd & 0xffffffffn)) line += this.msgs(this.readUser(IO_AT, Number(r)), Number(r));
+        else if (r > 0n) line += ` ${digestOf(this.readUser(IO_AT, Number(r)))}`;
+        return line;
+      }
+      case "fdflags": {
+        need(2);
+        const fd = this.v(tok[1]);
+        const fdf = this.sys(NR.fcntl, fd, BigInt(A.F_GETFD), 0n);
+        if (isErr(fdf)) return err(fdf);
+        const fl = this.sys(NR.fcntl, fd, BigInt(A.F_GETFL), 0n);
+        if (isErr(fl)) return err(fl);
+        const n = Number(fl);
+        return `ok cloexec=${(Number(fdf) & A.FD_CLOEXEC) !== 0 ? 1 : 0} acc=${n & A.O_ACCMODE} nonblock=${(n & A.O_NONBLOCK) !== 0 ? 1 : 0}`;
+      }
+      case "setfl": {
+        need(3);
+        const fd = this.v(tok[1]), fl = this.v(tok[2]);
+        this.refuseFd(fd);
+        const r = this.sys(NR.fcntl, fd, BigInt(A.F_SETFL), BigInt.asUintN(32, fl));
+        return isErr(r) ? err(r) : "ok";
+      }
+      case "poll": {
+        need(2);
+        const r = this.pollRaw(this.v(tok[1]));
+        if (isErr(r.ret)) return err(r.ret);
+        return `ok ${r.ret} revents=0x${r.revents.toString(16)}`;
+      }
+      case "devopen": {
+        need(2);
+        const dev = this.openDev(A.O_RDWR);
+        if (isErr(dev)) return err(dev);
+        this.bind(tok[1], dev);
+        this.uffds.delete(dev);
+        return "ok fd";
+      }
+      case "tfault": {
+        need(3);
+        let n = tok.length;
+        let tn = "T";
+        if (n >= 5 && tok[n - 2] === "as") { tn = tok[n - 1]; n -= 2; }
+        if (!NAME_RE.test(tn)) return `bad invalid name '${clean(tn)}'`;
+        if (tok[2][0] !== "r" && tok[2][0] !== "w") return "bad tfault takes r or w";
+        const where = this.arg(tok[1]);
+        const b = n > 3 ? this.v(tok[3]) : 0n;
+        if (b > 255n) return "bad byte must be 0..255";
+        if (tok[2][0] === "w" && this.bytesTouchSelf(where.v, where.v + 1n)) return "bad refused: range touches the oracle's own memory";
+        if (this.threads.length === 0) return "bad internal: no threads";
+        let f = this.threads.find((x) => x.name === tn);
+        if (f && f.result !== "") return `bad thread ${tn} is already running`;
+        f ??= this.threads.find((x) => x.name === "");
+        if (!f) return `bad at most ${MAX_THREADS} threads`;
+        f.name = tn;
+        f.addr = Number(where.v);
+        f.where = where;
+        f.write = tok[2][0] === "w";
+        f.byte = Number(b);
+        f.done = false;
+        f.result = "pending";
+        f.go = true;
+        return "ok";
+      }
+      case "tjoin": {
+        const tn = tok.length > 1 ? tok[1] : "T";
+        const f = this.threads.find((x) => x.name === tn && x.result !== "");
+        if (!f) return "bad no faulting thread";
+        for (let i = 0; !f.done && i < WAIT_TURNS; i++) await this.wait();
+        if (!f.done) return "blocked";
+        const res = f.result;
+        f.result = "";
+        return res;
+      }
+    }
+    return `bad unknown op '${clean(op)}'`;
+  }
+}
+
+function cstring(s: string): Uint8Array {
+  const b = new TextEncoder().encode(s);
+  const z = new Uint8Array(b.length + 1);
+  z.set(b);
+  return z;
+}
+
+function ftype(mode: number): string {
+  switch (mode & 0o170000) {
+    case 0o100000: return "reg";
+    case 0o040000: return "dir";
+    case 0o010000: return "fifo";
+    case 0o020000: return "chr";
+    case 0o060000: return "blk";
+    case 0o120000: return "lnk";
+    case 0o140000: return "sock";
+    default: return "unknown";
+  }
+}
