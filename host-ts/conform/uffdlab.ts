@@ -373,7 +373,7 @@ class Runner {
     return this.mm(tok[0], a, args, names);
   }
 
-  private mm(op: string, a: Arg[], raw: string[], names: string[]): string {
+  private mm(op: string, a: Arg[], raw: string[], names: string[]): string | Promise<string> {
     const x = a.map((y) => y.v);
     switch (op) {
       case "mmap": {
@@ -531,7 +531,23 @@ class Runner {
     throw new Bad(`bad memfd name must be "text", *N, NULL or @value, not '${clean(t)}'`);
   }
 
-  private io(op: string, x: bigint[]): string {
+  /**
+   * A call that may wait (a read of an empty blocking userfaultfd): where the host's call sleeps
+   * until another thread's fault queues a message (at most BLOCK_MS), yield and reissue it, at most
+   * WAIT_TURNS times; without extra threads nothing can come, so it is `blocked` at once.
+   */
+  private async waitingSys(nr: number, ...args: bigint[]): Promise<bigint> {
+    for (let i = 0; ; i++) {
+      try {
+        return this.sys(nr, ...args);
+      } catch (e) {
+        if (!(e instanceof Bad) || e.line !== "blocked" || i >= WAIT_TURNS) throw e;
+        await this.wait();
+      }
+    }
+  }
+
+  private async io(op: string, x: bigint[]): Promise<string> {
     const isWrite = op === "write" || op === "pwrite";
     const hasOff = op === "pwrite" || op === "pread";
     const [fd, len] = x;
@@ -545,8 +561,8 @@ class Runner {
       if (len > 0n) this.t.fill(Number(IO_AT), Number(byte), Number(len));
     }
     const nr = isWrite ? (hasOff ? NR.pwrite64 : NR.write) : hasOff ? NR.pread64 : NR.read;
-    const r = hasOff ? this.sys(nr, fd, IO_AT, len, off) : this.sys(nr, fd, IO_AT, len);
     const uffd = this.uffds.has(fd & 0xffffffffn);
+    const r = hasOff ? this.sys(nr, fd, IO_AT, len, off) : uffd && !isWrite ? await this.waitingSys(nr, fd, IO_AT, len) : this.sys(nr, fd, IO_AT, len);
     // uffdlab's pipes never block: EAGAIN on a blocking pipe is where the host's call would block
     if (!hasOff && !uffd && r === -BigInt(A.EAGAIN)) {
       const fl = this.sys(NR.fcntl, fd, 3n, 0n);
@@ -723,7 +739,7 @@ class Runner {
         }
         if (!ready) return "blocked";
         this.t.fill(Number(IO_AT), 0xee, Number(len));
-        const r = this.sys(NR.read, fd, IO_AT, len);
+        const r = await this.waitingSys(NR.read, fd, IO_AT, len);
         if (isErr(r)) return err(r);
         let line = `ok ${r}`;
         if (this.uffds.has(fd & 0xffffffffn)) line += this.msgs(this.readUser(IO_AT, Number(r)), Number(r));
