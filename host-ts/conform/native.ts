@@ -106,6 +106,8 @@ export function nativeMissing(steps: string[]): string | undefined {
     const u = userfaultfdAvailable();
     if (!u.ok) return u.reason;
   }
+  // KVM / guest_memfd verbs (kvm…, vm…, gmem…, slot…) need the device
+  if (steps.some((s) => /^[ \t]*(kvm|vm|gmem|slot)[a-z_]*([ \t]|$)/.test(s)) && !existsSync("/dev/kvm")) return "host has no /dev/kvm";
   return undefined;
 }
 
