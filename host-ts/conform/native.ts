@@ -135,6 +135,7 @@ const isStep = (l: string) => !/^[ \t]*(#|$)/.test(l.replace(/\r$/, ""));
  * lines excluded); a child that died early is padded with `bad oracle child died …` lines.
  */
 export function runNativeBatch(scenarios: string[][], timeoutMs = 600_000): string[][] {
+  if (scenarios.length === 0) return [];
   const input: string[] = [];
   for (const [i, steps] of scenarios.entries()) {
     input.push(`%scenario ${i}`);

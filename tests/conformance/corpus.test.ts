@@ -39,7 +39,7 @@ describe("scenario corpus: well-formedness", () => {
 
 const reasons = [...new Set([...skip.values()].filter((r): r is string => r !== undefined))];
 describe("scenario corpus: host kernel vs uffdlab", () => {
-  for (const r of reasons) it.skip(`host kernel not used for some scenarios: ${r}`, () => {});
+  for (const r of reasons) it.skip(`host kernel not used${onHost.length ? " for some scenarios" : ""}: ${r}`, () => {});
   for (const sc of scenarios) {
     it(`${sc.name}${sc.description ? `: ${sc.description}` : ""}`, async () => {
       const u = await runUffdlab(sc.steps);
