@@ -23,6 +23,21 @@ export function waitForWake(t: Thread, spins: number): void {
   while (Atomics.load(i32, 0) !== 0) Atomics.wait(i32, 0, 1, 1000);
 }
 
+/**
+ * Wait without blocking the JS thread until the kernel clears `t`'s wait word (for a thread
+ * that cannot block, e.g. the main thread handling faults of workers): Atomics.waitAsync,
+ * re-checked at least every `pollMs` in case a wake came without a notify.
+ */
+export async function waitForWakeAsync(t: Thread, pollMs = 20): Promise<void> {
+  const i32 = new Int32Array(t.frame.buffer, t.frame.byteOffset + A.host_frame.wait_word, 1);
+  const waitAsync = (Atomics as unknown as { waitAsync?: (a: Int32Array, i: number, v: number, ms: number) => { async: boolean; value: unknown } }).waitAsync;
+  while (Atomics.load(i32, 0) !== 0) {
+    const r = waitAsync?.(i32, 0, 1, pollMs);
+    if (r?.async) await r.value;
+    else if (!r) await new Promise((res) => setTimeout(res, 1));
+  }
+}
+
 /** Throw the error an access status stands for (never returns for status < 0). */
 export function accessFailed(t: Thread, status: number, addr: number): never {
   const f = t.frame;

@@ -74,7 +74,7 @@ export function task_frame_addr(tid: i32): u32 {
 /** Run the system call described by the task's host frame; the result goes to frame.ret. */
 export function syscall(tid: i32): i32 {
   lock();
-  let t = task_enter(tid);
+  let t = task_enter(tid, true);
   if (!t) {
     unlock();
     return -ESRCH;

@@ -47,7 +47,6 @@ const STAT_AT = SELF_BASE + 0x2000n; // struct stat (144 bytes)
 const PIPE_AT = SELF_BASE + 0x2200n; // int[2]
 const PATH_AT = SELF_BASE + 0x2400n; // "/proc/self/fd/N", "/dev/userfaultfd"
 const POLL_AT = SELF_BASE + 0x2600n; // struct pollfd
-const ARG_AT = SELF_BASE + 0x2800n; // ioctl argument (up to 16 words)
 const IO_AT = SELF_BASE + 0x3000n; // read/write buffer, IO_MAX bytes
 export const SELF_END = IO_AT + IO_MAX;
 export const STACK_TOP = 0x7ffd00000000n;
@@ -108,6 +107,8 @@ function parseUint(s: string): bigint | undefined {
 interface FThread {
   name: string; thread: Thread; go: boolean; done: boolean; addr: number; write: boolean; byte: number;
   where: Arg; result: string;
+  /** tioctl: the ioctl this thread makes instead of an access */
+  call?: { fd: bigint; cmd: number; words: bigint[] };
 }
 
 export interface UffdlabRunOptions {
@@ -134,11 +135,12 @@ export async function runUffdlab(lines: string[], opts: UffdlabRunOptions = {}):
       throw new Error(`uffdlab: ${(e as Error).message} after step ${i} (${steps[i]})\n${trace}`);
     }
   };
-  if (!steps.some((s) => /^[ \t]*tfault[ \t]/.test(s))) {
+  if (!steps.some((s) => /^[ \t]*(tfault|tioctl)[ \t]/.test(s))) {
     for (let i = 0; i < steps.length; i++) {
       out.push(await r.step(steps[i]));
       check(i);
     }
+    r.reap();
     return out;
   }
   // with extra threads: under the deterministic scheduler
@@ -179,6 +181,7 @@ export async function runUffdlab(lines: string[], opts: UffdlabRunOptions = {}):
     // threads still waiting for a userfault when the steps ran out: the host's child just exits
     if (!(e instanceof DeadlockError && finished)) throw e;
   }
+  r.reap();
   return out;
 }
 
@@ -189,6 +192,8 @@ class Runner {
   private stepsRun = 0;
   t: Thread;
   threads: FThread[] = [];
+  /** the `fork` child, kept until `reap` */
+  private child?: Process;
   wait: () => Promise<void> = async () => { throw new Bad("blocked"); };
 
   constructor(readonly k: Kernel, readonly p: Process) {
@@ -594,8 +599,51 @@ class Runner {
     return `sig ${e.signo === 11 ? "SIGSEGV" : e.signo === 7 ? "SIGBUS" : "SIG?"} ${codename(e.signo, e.si_code)} ${at}`;
   }
 
-  /** The access of a tfault thread (it may wait, yielding, until a userfault is resolved). */
+  /** Kill the `fork` child, if any (`reap`, and at the end of the scenario). */
+  reap(): void {
+    this.child?.exit(0);
+    this.child = undefined;
+  }
+
+  /** `ioctl FD CMD W0 …`: its operands (the argument is _IOC_SIZE(CMD) bytes). */
+  private ioctlArgs(tok: string[]): { fd: bigint; cmd: number; words: bigint[]; nw: number } | string {
+    const fd = this.v(tok[1]);
+    const cmd = IOCTLS[tok[2]] ?? Number(BigInt.asUintN(32, this.v(tok[2])));
+    const nw = ((cmd >>> 16) & 0x3fff) >>> 3;
+    if (nw > 16 || tok.length - 3 > nw) return "bad too many words";
+    const words: bigint[] = [];
+    for (let i = 0; i < nw; i++) words.push(i + 3 < tok.length ? this.v(tok[i + 3]) : 0n);
+    return { fd, cmd, words, nw };
+  }
+
+  /**
+   * Issue the ioctl on thread `t`, its argument in the thread's staging window (filling it enters no
+   * kernel code, so a reissued UFFDIO_COPY keeps its restart state); the result line. Throws
+   * WouldBlockError if the call must wait.
+   */
+  private ioctlLine(t: Thread, fd: bigint, cmd: number, words: bigint[]): string {
+    const inb = new Uint8Array(Math.max(words.length * 8, 8));
+    const dv = new DataView(inb.buffer);
+    words.forEach((w, i) => dv.setBigUint64(i * 8, w, true));
+    const ret = t.syscall(NR.ioctl, BigInt.asUintN(32, fd), BigInt(cmd), t.stage(inb));
+    const bytes = t.bounce.slice(0, inb.length);
+    const odv = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+    let line = isErr(ret) ? `err ${errname(Number(-ret))}` : ret === 0n ? "ok" : `ok ${ret}`;
+    for (let i = 0; i < words.length; i++) {
+      const b = odv.getBigUint64(i * 8, true);
+      if (words[i] === b) line += " =";
+      else {
+        const sv = BigInt.asIntN(64, b);
+        line += sv < 0n && sv >= -4095n ? ` ${sv}` : ` 0x${b.toString(16)}`;
+      }
+    }
+    return line;
+  }
+
+  /** The access (or the ioctl) of an extra thread; it may wait, yielding, until a userfault is resolved. */
   async threadAccess(at: import("../sched/scheduler.js").AsyncThread, f: FThread): Promise<string> {
+    const call = f.call;
+    if (call) return at.op(() => this.ioctlLine(f.thread, call.fd, call.cmd, call.words));
     try {
       if (f.write) await at.store8(f.addr, f.byte);
       const v = await at.load8(f.addr);
@@ -694,28 +742,15 @@ class Runner {
       }
       case "ioctl": {
         need(3);
-        const fd = this.v(tok[1]);
-        const cmd = IOCTLS[tok[2]] ?? Number(BigInt.asUintN(32, this.v(tok[2])));
-        const nw = ((cmd >>> 16) & 0x3fff) >>> 3;
-        if (nw > 16 || tok.length - 3 > nw) return "bad too many words";
-        const inb = new Uint8Array(Math.max(nw * 8, 8));
-        const dv = new DataView(inb.buffer);
-        for (let i = 3; i < tok.length; i++) dv.setBigUint64((i - 3) * 8, this.v(tok[i]), true);
-        this.refuseFd(fd);
-        this.writeUser(ARG_AT, inb);
-        const ret = this.sys(NR.ioctl, BigInt.asUintN(32, fd), BigInt(cmd), ARG_AT);
-        const bytes = this.readUser(ARG_AT, inb.length);
-        const odv = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
-        let line = isErr(ret) ? err(ret) : ret === 0n ? "ok" : `ok ${ret}`;
-        for (let i = 0; i < nw; i++) {
-          const a = dv.getBigUint64(i * 8, true), b = odv.getBigUint64(i * 8, true);
-          if (a === b) line += " =";
-          else {
-            const s = BigInt.asIntN(64, b);
-            line += s < 0n && s >= -4095n ? ` ${s}` : ` 0x${b.toString(16)}`;
-          }
+        const x = this.ioctlArgs(tok);
+        if (typeof x === "string") return x;
+        this.refuseFd(x.fd);
+        try {
+          return this.ioctlLine(this.t, x.fd, x.cmd, x.words);
+        } catch (e) {
+          if (e instanceof WouldBlockError) return "blocked";
+          throw e;
         }
-        return line;
       }
       case "ioctl0": {
         need(3);
@@ -794,6 +829,7 @@ class Runner {
         f ??= this.threads.find((x) => x.name === "");
         if (!f) return `bad at most ${MAX_THREADS} threads`;
         f.name = tn;
+        f.call = undefined;
         f.addr = Number(where.v);
         f.where = where;
         f.write = tok[2][0] === "w";
@@ -813,6 +849,39 @@ class Runner {
         f.result = "";
         return res;
       }
+      case "tioctl": {
+        need(3);
+        let f = this.threads.find((x) => x.name === "C");
+        if (f && f.result !== "") return "bad a calling thread is already running";
+        const x = this.ioctlArgs(tok);
+        if (typeof x === "string") return x;
+        this.refuseFd(x.fd);
+        f ??= this.threads.find((y) => y.name === "");
+        if (!f) return `bad at most ${MAX_THREADS} threads`;
+        f.name = "C";
+        f.call = { fd: x.fd, cmd: x.cmd, words: x.words };
+        f.done = false;
+        f.result = "pending";
+        f.go = true;
+        return "ok";
+      }
+      case "tioctljoin": {
+        const f = this.threads.find((x) => x.name === "C" && x.result !== "");
+        if (!f) return "bad no calling thread";
+        for (let i = 0; !f.done && i < WAIT_TURNS; i++) await this.wait();
+        if (!f.done) return "blocked";
+        const res = f.result;
+        f.result = "";
+        return res;
+      }
+      case "fork":
+        if (this.child) return "bad a child is already running";
+        this.child = this.p.fork();
+        return "ok";
+      case "reap":
+        if (!this.child) return "bad no child";
+        this.reap();
+        return "ok";
     }
     return `bad unknown op '${clean(op)}'`;
   }

@@ -1,9 +1,11 @@
 // A typed userfaultfd over the raw ioctl interface: every method builds the exact Linux
 // structure, issues one ioctl, and decodes the structure the kernel wrote back.
 import * as A from "../abi.gen.js";
-import { SystemError } from "../errors.js";
+import { SystemError, WouldBlockError } from "../errors.js";
+import { waitForWakeAsync } from "../thread.js";
 import type { Process } from "../process.js";
 import type { Thread } from "../thread.js";
+import type { AsyncThread } from "../sched/scheduler.js";
 
 /** A message read from a userfaultfd (struct uffd_msg, decoded). */
 export type UffdMsg =
@@ -44,7 +46,9 @@ function struct(size: number, fields: [number, bigint | number][]): Uint8Array {
 const u64 = (b: Uint8Array, o: number) => new DataView(b.buffer, b.byteOffset).getBigUint64(o, true);
 const s64 = (b: Uint8Array, o: number) => new DataView(b.buffer, b.byteOffset).getBigInt64(o, true);
 
-export class Userfaultfd {
+export class Userfaultfd implements Disposable, AsyncIterable<UffdMsg> {
+  private closed = false;
+
   constructor(readonly proc: Process, readonly fd: number, readonly thread: Thread = proc.thread) {}
 
   private ioctl(name: string, req: number, bytes: Uint8Array): Uint8Array {
@@ -102,6 +106,17 @@ export class Userfaultfd {
   }
 
   /**
+   * UFFDIO_MOVE: move the pages of [src, src + len) to dst (both in this userfaultfd's
+   * address space, which must be the calling thread's), without copying. `mode`:
+   * UFFDIO_MOVE_MODE_DONTWAKE, UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES. Returns bytes moved; a
+   * partial move or a failure throws FillError with the out-field in `bytes`.
+   */
+  move(dst: number, src: number, len: number, mode: bigint | number = 0): bigint {
+    return this.fill("UFFDIO_MOVE", A.UFFDIO_MOVE, A.uffdio_move.SIZEOF, A.uffdio_move.move,
+      [[A.uffdio_move.dst, dst], [A.uffdio_move.src, src], [A.uffdio_move.len, len], [A.uffdio_move.mode, mode]]);
+  }
+
+  /**
    * UFFDIO_WRITEPROTECT: `mode` UFFDIO_WRITEPROTECT_MODE_WP protects the range, 0 resolves it
    * (and wakes its faulters unless UFFDIO_WRITEPROTECT_MODE_DONTWAKE). No out-field.
    */
@@ -128,6 +143,76 @@ export class Userfaultfd {
     return out;
   }
 
-  close(): void { this.proc.close(this.fd); }
+  /**
+   * poll(2) readiness of the fd now (timeout 0): the revents for `events` — POLLIN while a
+   * message is unread; POLLERR before UFFDIO_API and on a blocking fd (§8.5).
+   */
+  poll(events: number = A.POLLIN): number {
+    return this.proc.poll([{ fd: this.fd, events }], 0, this.thread)[0];
+  }
+
+  /**
+   * The messages as they arrive, each read waiting in the kernel until one is readable
+   * (poll(POLLIN) with no timeout on an O_NONBLOCK fd, a blocking read() otherwise), in
+   * order, as many per read as are pending. Ends when the fd is closed (EBADF / POLLNVAL)
+   * or close() was called. How it waits: with `at`, the AsyncThread of a `k.run` body,
+   * every read and wait is that thread's scheduling point; without, it reads on
+   * `this.thread`: a worker in "atomics" mode blocks in the kernel call, a "throw"-mode thread
+   * (the main thread serving workers' faults) awaits its wait word with Atomics.waitAsync.
+   */
+  async *messages(at?: AsyncThread): AsyncGenerator<UffdMsg, void, undefined> {
+    const t = at ? at.thread : this.thread;
+    const run = async <T>(f: () => T): Promise<T> => {
+      if (at) return at.op(f);
+      for (;;) {
+        try {
+          return f();
+        } catch (e) {
+          if (!(e instanceof WouldBlockError)) throw e;
+          await waitForWakeAsync(t);
+        }
+      }
+    };
+    const fl = await run(() => t.syscall(A.__NR_fcntl, this.fd, A.F_GETFL, 0));
+    if (fl === -BigInt(A.EBADF)) return;
+    if (fl < 0n) throw new SystemError(Number(-fl), "fcntl");
+    const nonblock = (Number(fl) & A.O_NONBLOCK) !== 0;
+    const pfd = new Uint8Array(A.pollfd.SIZEOF);
+    new DataView(pfd.buffer).setInt32(A.pollfd.fd, this.fd, true);
+    new DataView(pfd.buffer).setInt16(A.pollfd.events, A.POLLIN, true);
+    const n = Math.floor(A.BOUNCE_SIZE / A.UFFD_MSG_SIZE) * A.UFFD_MSG_SIZE;
+    while (!this.closed) {
+      if (nonblock) {
+        const revents = await run(() => {
+          const r = t.syscall(A.__NR_poll, t.stage(pfd), 1, -1);
+          if (r < 0n) throw new SystemError(Number(-r), "poll");
+          return new DataView(t.bounce.buffer, t.bounce.byteOffset).getInt16(A.pollfd.revents, true);
+        });
+        if (revents & A.POLLNVAL) return;
+        if (revents & A.POLLERR) throw new SystemError(A.EINVAL, "poll");
+      }
+      const msgs = await run(() => {
+        const r = t.syscall(A.__NR_read, this.fd, A.HOST_STAGING_BASE, n);
+        if (r === -BigInt(A.EBADF)) return null;
+        if (r === -BigInt(A.EAGAIN)) return [];
+        if (r < 0n) throw new SystemError(Number(-r), "read");
+        const out: UffdMsg[] = [];
+        for (let o = 0; o < Number(r); o += A.UFFD_MSG_SIZE) out.push(decodeMsg(t.bounce.subarray(o, o + A.UFFD_MSG_SIZE)));
+        return out;
+      });
+      if (msgs === null) return;
+      yield* msgs;
+    }
+  }
+
+  /** `for await (const msg of uffd)`: messages() on this.thread. */
+  [Symbol.asyncIterator](): AsyncGenerator<UffdMsg, void, undefined> { return this.messages(); }
+
+  /** close(2) the fd (once; later calls do nothing). The last close releases the userfaultfd (§8.7). */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.proc.close(this.fd);
+  }
   [Symbol.dispose](): void { this.close(); }
 }

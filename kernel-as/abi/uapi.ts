@@ -235,6 +235,8 @@ export const UFFDIO_WRITEPROTECT_MODE_DONTWAKE: u64 = 0x2;
 export const UFFDIO_CONTINUE_MODE_DONTWAKE: u64 = 0x1;
 export const UFFDIO_CONTINUE_MODE_WP: u64 = 0x2;
 export const UFFDIO_POISON_MODE_DONTWAKE: u64 = 0x1;
+export const UFFDIO_MOVE_MODE_DONTWAKE: u64 = 0x1;
+export const UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES: u64 = 0x2;
 
 export const UFFD_EVENT_PAGEFAULT: u8 = 0x12;
 export const UFFD_EVENT_FORK: u8 = 0x13;
@@ -316,6 +318,14 @@ export const UFFD_MSG_SIZE: i32 = 32;
   len: u64;
   mode: u64;
   mapped: i64;
+}
+/** struct uffdio_move (40 bytes): dst, src, len, mode, out-field `move` at 32. */
+@unmanaged export class uffdio_move {
+  dst: u64;
+  src: u64;
+  len: u64;
+  mode: u64;
+  move: i64;
 }
 /** struct uffdio_poison (32 bytes): range, mode, out-field `updated` at 24. */
 @unmanaged export class uffdio_poison {

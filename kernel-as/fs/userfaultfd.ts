@@ -1,5 +1,6 @@
 // The userfaultfd file (fs/userfaultfd.c): contexts, the wait queues, handle_userfault,
-// read(), the ioctl parser, registration, release.
+// read(), the ioctl parser (COPY, ZEROPAGE, MOVE, WRITEPROTECT, CONTINUE, POISON, WAKE),
+// registration, release.
 //
 // Never walks page tables itself: filling ranges is mm/userfaultfd.ts (mfill_*), and the
 // per-memory-type decisions are the vm_uffd_ops dispatchers in mm/vm_ops.ts.
@@ -28,7 +29,7 @@ import { copy_from_user, copy_to_user } from "../mm/uaccess";
 import { VMA, find_vma, vma_modify, vma_try_merge } from "../mm/vma";
 import { vma_can_userfault } from "../mm/vm_ops";
 import { mfill_atomic_copy, mfill_atomic_zeropage, mfill_atomic_continue, mfill_atomic_poison, mwriteprotect_range, uffd_wp_range,
-  MFILL_ATOMIC_ZEROPAGE, MFILL_ATOMIC_CONTINUE, MFILL_ATOMIC_POISON } from "../mm/userfaultfd";
+  move_pages, mfill_resume_offset, MFILL_ATOMIC_ZEROPAGE, MFILL_ATOMIC_CONTINUE, MFILL_ATOMIC_POISON } from "../mm/userfaultfd";
 
 /** wq_state of a queued task */
 const WQ_NONE: u32 = 0;
@@ -475,17 +476,65 @@ function mmap_changing_eagain(t: task_struct, arg: u64, outoff: u64): i64 {
   return -EAGAIN;
 }
 
-function userfaultfd_copy(t: task_struct, ctx: userfaultfd_ctx, arg: u64): i64 {
-  if (ctx.mmap_changing) return mmap_changing_eagain(t, arg, 32);
+/**
+ * UFFDIO_COPY (§7.5). A copy whose source is a userfault returns -ERESTARTSYS with the task
+ * queued there (the seed's retry path, mm/userfaultfd.ts); the progress and the argument go
+ * to the task's restart_block, and the reissued call resumes after the pages already copied,
+ * so the caller sees one call that completed once the source fault was served, as on Linux.
+ */
+function userfaultfd_copy(t: task_struct, f: file, ctx: userfaultfd_ctx, arg: u64): i64 {
   let c = changetype<U.uffdio_copy>(task_scratch(t));
-  { let e = copy_from_user(t, changetype<usize>(c), arg, 32); if (e < 0) return e; } // a userfault on the argument: wait, then reissue
-  if (!validate_range(c.dst, c.len) || !validate_unaligned_range(c.src, c.len)) return -EINVAL;
-  if (c.mode & ~(U.UFFDIO_COPY_MODE_DONTWAKE | U.UFFDIO_COPY_MODE_WP)) return -EINVAL;
+  let done: u64 = 0;
+  if (t.restart_file == changetype<u32>(f) && t.restart_arg == arg) {
+    // A reissue after the wait: the same call, unless the argument changed meanwhile.
+    let e = copy_from_user(t, changetype<usize>(c), arg, 32);
+    if (e == -ERESTARTSYS) return e; // the argument itself waits: keep the restart state
+    t.restart_file = 0;
+    if (e < 0) return e;
+    if (c.dst == t.restart_dst && c.src == t.restart_src && c.len == t.restart_len && c.mode == t.restart_mode) done = t.restart_done;
+  }
+  if (done == 0) {
+    t.restart_file = 0;
+    if (ctx.mmap_changing) return mmap_changing_eagain(t, arg, 32);
+    { let e = copy_from_user(t, changetype<usize>(c), arg, 32); if (e < 0) return e; } // a userfault on the argument: wait, then reissue
+    if (!validate_range(c.dst, c.len) || !validate_unaligned_range(c.src, c.len)) return -EINVAL;
+    if (c.mode & ~(U.UFFDIO_COPY_MODE_DONTWAKE | U.UFFDIO_COPY_MODE_WP)) return -EINVAL;
+  }
+  let mm = MMOF(ctx);
+  let dst = c.dst, src = c.src, len = c.len, mode = c.mode;
+  if (mm.dead && done == 0) return -ESRCH;
+  let res = mm.dead ? <i64>done : mfill_atomic_copy(t, changetype<u32>(ctx), mm, dst, src, len, (mode & U.UFFDIO_COPY_MODE_WP) != 0, done);
+  if (res == -ERESTARTSYS) {
+    t.restart_file = changetype<u32>(f);
+    t.restart_arg = arg;
+    t.restart_dst = dst;
+    t.restart_src = src;
+    t.restart_len = len;
+    t.restart_mode = mode;
+    t.restart_done = mfill_resume_offset(t);
+    return res;
+  }
+  return fill_result(t, ctx, arg, 32, res, dst, len, (mode & U.UFFDIO_COPY_MODE_DONTWAKE) != 0);
+}
+
+/**
+ * UFFDIO_MOVE (§7.10): the §7.1 protocol with MOVE's own rules. mmap_changing → EAGAIN
+ * (out-field -EAGAIN) before the copy-in; then, leaving the out-field untouched: copy-in
+ * EFAULT, a caller whose address space is not the ctx's EINVAL, range checks of dst and src
+ * and the mode bits EINVAL, address space gone ESRCH. Needs no feature bit.
+ */
+function userfaultfd_move(t: task_struct, ctx: userfaultfd_ctx, arg: u64): i64 {
+  if (ctx.mmap_changing) return mmap_changing_eagain(t, arg, 32);
+  let m = changetype<U.uffdio_move>(task_scratch(t));
+  { let e = copy_from_user(t, changetype<usize>(m), arg, 32); if (e < 0) return e; } // a userfault on the argument: wait, then reissue
+  if (ctx.mm != t.mm) return -EINVAL;
+  if (!validate_range(m.dst, m.len) || !validate_range(m.src, m.len)) return -EINVAL;
+  if (m.mode & ~(U.UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES | U.UFFDIO_MOVE_MODE_DONTWAKE)) return -EINVAL;
   let mm = MMOF(ctx);
   if (mm.dead) return -ESRCH;
-  let dst = c.dst, src = c.src, len = c.len, mode = c.mode;
-  let res = mfill_atomic_copy(t, changetype<u32>(ctx), mm, dst, src, len, (mode & U.UFFDIO_COPY_MODE_WP) != 0);
-  return fill_result(t, ctx, arg, 32, res, dst, len, (mode & U.UFFDIO_COPY_MODE_DONTWAKE) != 0);
+  let dst = m.dst, len = m.len, mode = m.mode;
+  let res = move_pages(changetype<u32>(ctx), mm, dst, m.src, len, mode);
+  return fill_result(t, ctx, arg, 32, res, dst, len, (mode & U.UFFDIO_MOVE_MODE_DONTWAKE) != 0);
 }
 
 /**
@@ -543,7 +592,8 @@ export function userfaultfd_ioctl(t: task_struct, f: file, cmd: u32, arg: u64): 
     case U.UFFDIO_REGISTER: return userfaultfd_register(t, ctx, arg);
     case U.UFFDIO_UNREGISTER: return userfaultfd_unregister(t, ctx, arg);
     case U.UFFDIO_WAKE: return userfaultfd_wake(t, ctx, arg);
-    case U.UFFDIO_COPY: return userfaultfd_copy(t, ctx, arg);
+    case U.UFFDIO_COPY: return userfaultfd_copy(t, f, ctx, arg);
+    case U.UFFDIO_MOVE: return userfaultfd_move(t, ctx, arg);
     case U.UFFDIO_ZEROPAGE: return userfaultfd_range_fill(t, ctx, arg, MFILL_ATOMIC_ZEROPAGE, U.UFFDIO_ZEROPAGE_MODE_DONTWAKE);
     case U.UFFDIO_WRITEPROTECT: return userfaultfd_writeprotect(t, ctx, arg);
     case U.UFFDIO_CONTINUE: return userfaultfd_range_fill(t, ctx, arg, MFILL_ATOMIC_CONTINUE, U.UFFDIO_CONTINUE_MODE_DONTWAKE | U.UFFDIO_CONTINUE_MODE_WP);

@@ -25,6 +25,20 @@ export const TASK_DEAD: i32 = 3;
   wq_address: u64;
   wq_flags: u32;
   wq_state: u32;
+  /**
+   * restart_block of a UFFDIO_COPY that waited for its source's userfault (-ERESTARTSYS
+   * after some pages): the file and user argument of the call, its argument as first copied
+   * in, and the bytes already copied. The reissued call resumes there instead of starting
+   * over. restart_file 0 = none; any other entry into the kernel drops it (kernel/entry.ts).
+   */
+  restart_file: u32;
+  _pad0: u32;
+  restart_arg: u64;
+  restart_dst: u64;
+  restart_src: u64;
+  restart_len: u64;
+  restart_mode: u64;
+  restart_done: u64;
 }
 export const TASK_FRAME_OFFSET: usize = 256;
 export const TASK_VMF_OFFSET: usize = 512;

@@ -3,17 +3,17 @@
 //
 // Checked: each mm's VMA list (sorted, aligned, non-empty, non-overlapping, counted, linked
 // both ways); each page table's live-entry count; every present PTE lies inside a VMA and
-// is no more permissive than it; every user page's _mapcount equals the PTEs that map it and
+// is no more permissive than it; an anonymous page's anon_vma is its VMA's; every user page's _mapcount equals the PTEs that map it and
 // its _refcount equals mappings + page-cache reference; each inode's page cache agrees
 // with its pages (mapping, index, nrpages); the free list has pa_nr_free free frames.
 import { INV_OK, INV_NOT_COMPILED, INV_VMA_ORDER, INV_VMA_COUNT, INV_MAPCOUNT, INV_REFCOUNT, INV_PTE_OUTSIDE_VMA,
-  INV_PAGECACHE, INV_FREE_LIST, INV_PGTABLE_COUNT, INV_PTE_PERMS, MAX_TASKS, VM_WRITE, VM_READ, VM_EXEC } from "../abi/kernel";
+  INV_PAGECACHE, INV_FREE_LIST, INV_PGTABLE_COUNT, INV_PTE_PERMS, INV_ANON_VMA, MAX_TASKS, VM_WRITE, VM_READ, VM_EXEC } from "../abi/kernel";
 import { K, KSCRATCH_ADDR } from "../init/state";
 import { task_slot } from "../kernel/sched";
 import { TASK_UNUSED } from "../kernel/types";
 import { mm_struct } from "./types";
 import { VMA, find_vma } from "./vma";
-import { page, pfn_to_page, virt_to_page, pa_valid, PG_free, PG_slab, PG_table, PG_radix, PG_reserved, PG_kernel, PG_CHECK_SHIFT } from "./page_alloc";
+import { page, pfn_to_page, virt_to_page, pa_valid, PG_anon, PG_free, PG_slab, PG_table, PG_radix, PG_reserved, PG_kernel, PG_CHECK_SHIFT } from "./page_alloc";
 import { PTE_PFN_MASK, pte_present, pte_special, _PAGE_RW, _PAGE_USER } from "./pgtable";
 import { inode, INODE_PIPE } from "../fs/types";
 import { radix_next } from "../lib/radix";
@@ -75,6 +75,9 @@ function check_table(mm: mm_struct, table: usize, level: i32, base: u64): i32 {
     if (!pa_valid(pa)) return fail(INV_MAPCOUNT, addr);
     let p = virt_to_page(<usize>pa);
     if (p.flags & (PG_free | PG_slab | PG_table | PG_radix | PG_reserved | PG_kernel)) return fail(INV_MAPCOUNT, addr);
+    // An anonymous page hangs off the anon_vma of every VMA that maps it (fork shares the
+    // identity; UFFDIO_MOVE re-homes the page with folio_move_anon_rmap).
+    if ((p.flags & PG_anon) && p.priv != v.anon_vma) return fail(INV_ANON_VMA, addr);
     p.flags += 1 << PG_CHECK_SHIFT;
   }
   if (live != tp.priv) return fail(INV_PGTABLE_COUNT, base);

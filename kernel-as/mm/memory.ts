@@ -12,7 +12,7 @@ import { vm_area_struct, mm_struct, vm_fault, VM_FAULT_OOM, VM_FAULT_SIGBUS, VM_
   VM_FAULT_UFFD_MINOR, VM_FAULT_UFFD_MISSING, VM_FAULT_ERROR, VM_FAULT_RETRY, VM_FAULT_NOPAGE, FAULT_FLAG_WRITE } from "./types";
 import { VM_WRITE, VM_SHARED, VM_UFFD_MISSING, VM_UFFD_MINOR, VM_UFFD_WP, VM_WIPEONFORK, VMA_OPS_ANON } from "../abi/kernel";
 import { PAGE_SIZE } from "../abi/uapi";
-import { page, alloc_zeroed_page, alloc_page, page_address, virt_to_page, put_page, get_page, zero_page_pa, PG_anon, PG_reserved, PG_hwpoison } from "./page_alloc";
+import { page, alloc_zeroed_page, alloc_page, page_address, virt_to_page, put_page, get_page, zero_page_pa, PG_anon, PG_anon_exclusive, PG_reserved, PG_hwpoison } from "./page_alloc";
 import { pte_offset, pte_offset_alloc, set_pte, pte_present, pte_none, pte_write, pte_special, pte_pa, mk_pte, pte_mkdirty,
   pte_mkyoung, pte_wrprotect, pte_mkwrite, is_pte_marker, pte_marker_get, make_pte_marker, pte_table_end, free_pgtables,
   _PAGE_SPECIAL, _PAGE_PRESENT, _PAGE_USER, _PAGE_RW, _PAGE_UFFD_WP, PTE_MARKER_POISONED, PTE_MARKER_GUARD, PTE_MARKER_UFFD_WP } from "./pgtable";
@@ -30,6 +30,16 @@ import { K } from "../init/state";
 /** Account a new PTE mapping of `p` (the caller already holds the reference it transfers). */
 // @ts-ignore: decorator
 @inline function page_add_rmap(p: page): void { p._mapcount++; }
+
+/**
+ * page_add_new_anon_rmap (folio_add_new_anon_rmap): `p` becomes an exclusive anonymous page of
+ * `vma` at `addr` — its anon_vma identity and linear index. Precondition: anon_vma_prepare(vma).
+ */
+export function page_add_new_anon_rmap(p: page, vma: vm_area_struct, addr: u64): void {
+  p.flags |= PG_anon | PG_anon_exclusive;
+  p.priv = vma.anon_vma;
+  p.index = linear_page_index(vma, addr);
+}
 
 /** Undo one PTE mapping of `p`: mapcount and the mapping's reference. */
 // @ts-ignore: decorator
@@ -77,8 +87,7 @@ function do_anonymous_page(vmf: vm_fault): u32 {
   if (userfaultfd_missing(vma)) return handle_userfault(vmf, VM_UFFD_MISSING);
   let p = alloc_zeroed_page();
   if (!p) return VM_FAULT_OOM;
-  p.flags |= PG_anon;
-  p.index = vmf.address >> 12;
+  page_add_new_anon_rmap(p, vma, vmf.address);
   install_page(vmf, p, (vma.vm_flags & VM_WRITE) != 0, true);
   return 0;
 }
@@ -118,8 +127,7 @@ function do_cow_fault(vmf: vm_fault): u32 {
   let src = changetype<page>(<usize>vmf.page);
   memory.copy(page_address(np), page_address(src), PAGE_SIZE);
   put_page(src);
-  np.flags |= PG_anon;
-  np.index = vmf.address >> 12;
+  page_add_new_anon_rmap(np, VMA(vmf.vma), vmf.address);
   install_page(vmf, np, true, true);
   return ret;
 }
@@ -145,8 +153,7 @@ function wp_page_copy(vmf: vm_fault, old: page | null): u32 {
   if (!np) return VM_FAULT_OOM;
   if (old) memory.copy(page_address(np), page_address(old), PAGE_SIZE);
   anon_vma_prepare(VMA(vmf.vma));
-  np.flags |= PG_anon;
-  np.index = vmf.address >> 12;
+  page_add_new_anon_rmap(np, VMA(vmf.vma), vmf.address);
   set_pte(<usize>vmf.pte, 0);
   if (old) page_remove_rmap_put(old);
   install_page(vmf, np, true, true);
@@ -174,7 +181,8 @@ function do_wp_page(vmf: vm_fault): u32 {
     return 0;
   }
   if ((p.flags & PG_anon) && p._refcount == 1) {
-    // wp_page_reuse: nobody else holds this anonymous page.
+    // wp_page_reuse: nobody else holds this anonymous page; it is exclusive again.
+    p.flags |= PG_anon_exclusive;
     set_pte(<usize>vmf.pte, pte_mkdirty(pte_mkyoung(pte_mkwrite(pte))));
     return 0;
   }
@@ -353,6 +361,8 @@ export function copy_page_range(dst: mm_struct, src: mm_struct, vma: vm_area_str
         let p = pte_page(pte);
         get_page(p);
         p._mapcount++;
+        // folio_try_dup_anon_rmap: a shared anonymous page is no longer exclusive.
+        if (!shared) p.flags &= ~PG_anon_exclusive;
         if (!shared && pte_write(pte)) {
           set_pte(sp, pte_wrprotect(pte));
           child = pte_wrprotect(child);

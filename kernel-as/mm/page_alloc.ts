@@ -13,7 +13,8 @@ import { MEM_MAP_ADDR } from "../init/layout";
 //   +12 mapping    u32   owning inode for page-cache pages, 0 for anonymous pages
 //   +16 index      u64   page offset in the file (page cache), or the anon fault address >> 12
 //   +24 next       u32   free list / radix-node count / slab free count
-//   +28 priv       u32   slab: its kmem_cache id; page table: live entry count
+//   +28 priv       u32   slab: its kmem_cache id; page table: live entry count;
+//                        anonymous page: the anon_vma identity it hangs off (folio->mapping)
 @unmanaged export class page {
   flags: u32;
   _refcount: i32;
@@ -37,6 +38,12 @@ export const PG_zero: u32 = 1 << 9;
 export const PG_hwpoison: u32 = 1 << 10;
 /** A frame the kernel uses for its own records (fd arrays, pipe buffers). */
 export const PG_kernel: u32 = 1 << 11;
+/**
+ * PageAnonExclusive: this anonymous page is mapped by exactly one process and may be written
+ * (or moved by UFFDIO_MOVE) without a copy. Set when the page is created or reused after a
+ * write fault; cleared when fork shares it.
+ */
+export const PG_anon_exclusive: u32 = 1 << 12;
 /** Bits 16..31 of flags are scratch for the invariant checker's mapping count. */
 export const PG_CHECK_SHIFT: u32 = 16;
 

@@ -141,6 +141,27 @@ export function copy_from_user(t: task_struct, dst: usize, src: u64, len: u64): 
 export function copy_to_user(t: task_struct, dst: u64, src: usize, len: u64): i32 { return copy_user(t, src, dst, len, true); }
 
 /**
+ * copy_from_user with page faults disabled (pagefault_disable + __copy_from_user_inatomic):
+ * only what the page tables already allow; 0, or -EFAULT at the first page that would fault.
+ */
+export function copy_from_user_nofault(t: task_struct, dst: usize, src: u64, len: u64): i32 {
+  if (in_staging(src, len)) return copy_user(t, dst, src, len, false);
+  if (src + len < src || src + len > TASK_SIZE) return -EFAULT;
+  let pgd = <usize>MMOF(t).pgd;
+  let done: u64 = 0;
+  while (done < len) {
+    let at = src + done;
+    let n = <u64>PAGE_SIZE - (at & (PAGE_SIZE - 1));
+    if (n > len - done) n = len - done;
+    let pa = translate_fast(pgd, at, false);
+    if (pa == 0) return -EFAULT;
+    memory.copy(dst + <usize>done, pa, <usize>n);
+    done += n;
+  }
+  return 0;
+}
+
+/**
  * strnlen_user: length of the NUL-terminated user string at `u` including the NUL, at most
  * `max` (a result > max... is max + 1 when no NUL was found within max bytes); 0 on a fault.
  * The bytes are copied to `dst` (which has room for `max` bytes).

@@ -3,27 +3,31 @@
 //   -> mfill_atomic                (validate, find the VMA: mfill_get_vma / mfill_put_vma)
 //   -> mfill_atomic_pte            (per page, dispatch per mode and VMA kind)
 //   -> mfill_atomic_install_pte    (the one place that installs a PTE)
-// with one struct mfill_state carrying the operation. Knows nothing of fds or messages:
+// with one struct mfill_state carrying the operation. A COPY whose source is not mapped
+// yet drops its locks, copies with faults enabled and looks the VMA up again
+// (mfill_copy_folio_retry); if the source is itself a userfault the task waits and the call
+// resumes where it stopped (fs/userfaultfd.ts keeps the progress). UFFDIO_MOVE is
+// move_pages -> move_pages_pte, which moves PTEs between two anonymous VMAs. Knows nothing of fds or messages:
 // the caller (fs/userfaultfd.ts) turns the result into the out-field and wakes faulters.
 // Memory types are reached only through the vm_uffd_ops dispatchers (mm/vm_ops.ts).
 import { task_struct } from "../kernel/types";
 import { task_scratch } from "../kernel/sched";
 import { mm_struct, vm_area_struct } from "./types";
-import { VM_SHARED, VM_WRITE, VM_UFFD_WP, VM_READ, VM_EXEC } from "../abi/kernel";
-import { PAGE_SIZE } from "../abi/uapi";
-import { ENOENT, EINVAL, EEXIST, ENOMEM, EFAULT, EIO } from "../abi/errno";
-import { page, page_address, put_page, zero_page_pa, PG_anon, PG_hwpoison } from "./page_alloc";
+import { VM_SHARED, VM_WRITE, VM_UFFD_WP, VM_READ, VM_EXEC, VM_LOCKED, VMA_OPS_GMEM } from "../abi/kernel";
+import { PAGE_SIZE, UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES } from "../abi/uapi";
+import { ENOENT, EINVAL, EEXIST, ENOMEM, EFAULT, EIO, EAGAIN, EBUSY, ERESTARTSYS } from "../abi/errno";
+import { page, page_address, put_page, zero_page_pa, PG_anon, PG_anon_exclusive, PG_hwpoison } from "./page_alloc";
 import { pte_offset_alloc, set_pte, pte_none, is_pte_marker, pte_marker_get, make_pte_marker, mk_pte, pte_mkdirty, pte_mkyoung,
   _PAGE_PRESENT, _PAGE_USER, _PAGE_SPECIAL, _PAGE_UFFD_WP, PTE_MARKER_UFFD_WP, PTE_MARKER_POISONED } from "./pgtable";
-import { VMA, vma_lookup, find_vma, vma_is_anonymous, linear_page_index, anon_vma_prepare, vma_inode } from "./vma";
+import { VMA, vma_lookup, find_vma, vma_is_anonymous, linear_page_index, anon_vma_prepare, vma_inode, __VM_UFFD_FLAGS } from "./vma";
 import { uffd_ops_alloc_folio, uffd_ops_filemap_add, uffd_ops_filemap_remove, uffd_ops_get_folio_noalloc, vma_has_get_folio_noalloc,
   vma_uffd_ops, UFFD_OPS_NONE } from "./vm_ops";
-import { copy_from_user } from "./uaccess";
+import { copy_from_user, copy_from_user_nofault } from "./uaccess";
 import { size_pages } from "./shmem";
-// UFFDIO_WRITEPROTECT (mwriteprotect_range / uffd_wp_range)
-import { pte_offset, pte_present, pte_special, pte_table_end, _PAGE_RW } from "./pgtable";
-import { pte_page } from "./memory";
-import { userfaultfd_wp_unpopulated } from "./userfaultfd_k";
+// UFFDIO_WRITEPROTECT (mwriteprotect_range / uffd_wp_range), UFFDIO_MOVE (move_pages)
+import { pte_offset, pte_present, pte_special, pte_table_end, _PAGE_RW, _PAGE_DIRTY, _PAGE_SOFT_DIRTY } from "./pgtable";
+import { pte_page, page_add_new_anon_rmap } from "./memory";
+import { userfaultfd_wp_unpopulated, CTX } from "./userfaultfd_k";
 
 /** Fill modes (uffd_flags_t, §5.3). */
 export const MFILL_ATOMIC_COPY: u32 = 0;
@@ -44,6 +48,11 @@ export const MFILL_ATOMIC_WP: u32 = 0x4;
   _pad: u32;
   src_addr: u64;
   dst_addr: u64;
+  // struct mfill_retry_state: what the destination VMA was when the locks were dropped
+  retry_flags: u64;
+  retry_pgoff: u64;
+  retry_ops: u32;
+  retry_file: u32;
 }
 
 // @ts-ignore: decorator
@@ -62,6 +71,8 @@ function mfill_get_vma(s: mfill_state, mm: mm_struct): i32 {
   if (s.dst_start + s.len > v.vm_end) return -ENOENT;
   // The destination must be registered, with any userfaultfd of this address space.
   if (v.uffd_ctx == 0) return -ENOENT;
+  // Re-checked under the lock: an event may have started while the locks were dropped.
+  if (CTX(s.ctx).mmap_changing) return -EAGAIN;
   if ((s.flags & MFILL_ATOMIC_WP) && !(v.vm_flags & VM_UFFD_WP)) return -EINVAL;
   if (vma_uffd_ops(v) == UFFD_OPS_NONE) return -EINVAL;
   // CONTINUE needs ->get_folio_noalloc: anonymous memory has none (§7.7, measured EINVAL).
@@ -94,17 +105,56 @@ function mfill_atomic_install_pte(s: mfill_state, mm: mm_struct, p: page, newly_
   if (s.flags & MFILL_ATOMIC_WP) e = (e & ~(<u64>2)) | _PAGE_UFFD_WP;
   if (!page_in_cache && newly_allocated) {
     anon_vma_prepare(v);
-    p.flags |= PG_anon;
-    p.index = s.dst_addr >> 12;
+    page_add_new_anon_rmap(p, v, s.dst_addr);
   }
   p._mapcount++;
   set_pte(ptep, e);
   return 0;
 }
 
-/** Copy one page from the caller's memory at s.src_addr into `p` (mfill_copy_folio_locked). */
-function mfill_copy_folio(t: task_struct, s: mfill_state, p: page): i32 {
-  return copy_from_user(t, page_address(p), s.src_addr, PAGE_SIZE) < 0 ? -EFAULT : 0;
+/**
+ * mfill_copy_folio_locked: copy one page from the caller's memory at s.src_addr into `p`
+ * with page faults disabled (the locks are held). -EFAULT if the source is not mapped yet.
+ */
+function mfill_copy_folio_locked(t: task_struct, s: mfill_state, p: page): i32 {
+  return copy_from_user_nofault(t, page_address(p), s.src_addr, PAGE_SIZE);
+}
+
+/** Snapshot the destination VMA before the locks are dropped (struct mfill_retry_state). */
+function mfill_retry_state_save(s: mfill_state): void {
+  let v = VMA(s.vma);
+  s.retry_ops = v.vm_ops;
+  s.retry_file = v.vm_file;
+  s.retry_flags = v.vm_flags & (__VM_UFFD_FLAGS | VM_SHARED);
+  s.retry_pgoff = linear_page_index(v, s.dst_addr);
+}
+
+/** Whether the destination VMA found again differs from the snapshot (memory type, file, uffd mode, offset). */
+function mfill_retry_state_changed(s: mfill_state): bool {
+  let v = VMA(s.vma);
+  return v.vm_ops != s.retry_ops || v.vm_file != s.retry_file ||
+    (v.vm_flags & (__VM_UFFD_FLAGS | VM_SHARED)) != s.retry_flags || linear_page_index(v, s.dst_addr) != s.retry_pgoff;
+}
+
+/**
+ * mfill_copy_folio_retry (RFC patch 05): the source page faulted with the locks held. Drop
+ * them (mfill_put_vma), copy with page faults enabled, then look the destination VMA up
+ * again (mfill_get_vma). A source that is itself a userfault queues the task:
+ * -ERESTARTSYS, and the call resumes at s.dst_addr once the fault is served. An
+ * unreadable source → EFAULT. The VMA found again: for guest_memfd (7.1) any change of
+ * memory type, file, uffd mode or offset → EAGAIN; anonymous and shmem memory keep 6.18's
+ * rule (spec §2.2 row 9): whatever registered VMA is there now is filled.
+ */
+function mfill_copy_folio_retry(t: task_struct, s: mfill_state, mm: mm_struct, p: page): i32 {
+  mfill_retry_state_save(s);
+  mfill_put_vma(s);
+  let r = copy_from_user(t, page_address(p), s.src_addr, PAGE_SIZE);
+  if (r == -ERESTARTSYS) return r;
+  if (r < 0) return -EFAULT;
+  r = mfill_get_vma(s, mm);
+  if (r < 0) return r;
+  if (s.retry_ops == VMA_OPS_GMEM && mfill_retry_state_changed(s)) return -EAGAIN;
+  return 0;
 }
 
 /** mfill_atomic_pte_copy / _zeroed_folio: a new folio filled from the source or with zeros. */
@@ -116,11 +166,19 @@ function mfill_atomic_pte_folio(t: task_struct, s: mfill_state, mm: mm_struct, z
   if (ino && linear_page_index(v, s.dst_addr) >= size_pages(ino)) return -EFAULT;
   let p = uffd_ops_alloc_folio(v, s.dst_addr, shared);
   if (!p) return -ENOMEM;
-  if (!zero) {
-    let r = mfill_copy_folio(t, s, p);
+  if (!zero && mfill_copy_folio_locked(t, s, p) < 0) {
+    let r = mfill_copy_folio_retry(t, s, mm, p);
     if (r < 0) {
       put_page(p);
       return r;
+    }
+    // The VMA found again may be another one: fill it (6.18), re-checking EOF.
+    v = VMA(s.vma);
+    shared = (v.vm_flags & VM_SHARED) != 0;
+    ino = vma_inode(v);
+    if (ino && linear_page_index(v, s.dst_addr) >= size_pages(ino)) {
+      put_page(p);
+      return -EFAULT;
     }
   }
   if (shared) {
@@ -210,20 +268,24 @@ function mfill_atomic_pte(t: task_struct, s: mfill_state, mm: mm_struct): i32 {
   return -EINVAL;
 }
 
-/** mfill_atomic: the page loop. Returns bytes done (> 0), or -errno when nothing was done. */
-function mfill_atomic(t: task_struct, ctx: u32, mm: mm_struct, dst: u64, src: u64, len: u64, flags: u32): i64 {
+/**
+ * mfill_atomic: the page loop, starting `done` bytes in (a resumed COPY). Returns bytes done
+ * (> 0, counting those before the resumption), or -errno when nothing was done, or
+ * -ERESTARTSYS with the task queued on a source userfault: mfill_resume_offset(t) then says
+ * where to resume.
+ */
+function mfill_atomic(t: task_struct, ctx: u32, mm: mm_struct, dst: u64, src: u64, len: u64, flags: u32, done: u64): i64 {
   let s = mfill_state_of(t);
   s.ctx = ctx;
   s.flags = flags;
   s.dst_start = dst;
   s.src_start = src;
   s.len = len;
-  s.dst_addr = dst;
-  s.src_addr = src;
+  s.dst_addr = dst + done;
+  s.src_addr = src + done;
   s.vma = 0;
   let err = mfill_get_vma(s, mm);
-  if (err < 0) return err;
-  let done: u64 = 0;
+  if (err < 0) return done > 0 ? <i64>done : <i64>err;
   while (done < len) {
     err = mfill_atomic_pte(t, s, mm);
     if (err < 0) break;
@@ -232,15 +294,23 @@ function mfill_atomic(t: task_struct, ctx: u32, mm: mm_struct, dst: u64, src: u6
     s.src_addr += PAGE_SIZE;
   }
   mfill_put_vma(s);
+  if (err == -ERESTARTSYS) return err;
   return done > 0 ? <i64>done : <i64>err;
 }
 
-export function mfill_atomic_copy(t: task_struct, ctx: u32, mm: mm_struct, dst: u64, src: u64, len: u64, wp: bool): i64 {
-  return mfill_atomic(t, ctx, mm, dst, src, len, MFILL_ATOMIC_COPY | (wp ? MFILL_ATOMIC_WP : 0));
+/** Bytes a COPY that returned -ERESTARTSYS had done (where its reissue resumes). */
+export function mfill_resume_offset(t: task_struct): u64 {
+  let s = mfill_state_of(t);
+  return s.dst_addr - s.dst_start;
+}
+
+/** UFFDIO_COPY; `done` > 0 resumes a copy that waited for its source. */
+export function mfill_atomic_copy(t: task_struct, ctx: u32, mm: mm_struct, dst: u64, src: u64, len: u64, wp: bool, done: u64): i64 {
+  return mfill_atomic(t, ctx, mm, dst, src, len, MFILL_ATOMIC_COPY | (wp ? MFILL_ATOMIC_WP : 0), done);
 }
 
 export function mfill_atomic_zeropage(t: task_struct, ctx: u32, mm: mm_struct, start: u64, len: u64): i64 {
-  return mfill_atomic(t, ctx, mm, start, 0, len, MFILL_ATOMIC_ZEROPAGE);
+  return mfill_atomic(t, ctx, mm, start, 0, len, MFILL_ATOMIC_ZEROPAGE, 0);
 }
 
 // ---- write protection (§7.9) -----------------------------------------------------------------
@@ -332,9 +402,111 @@ export function mwriteprotect_range(mm: mm_struct, start: u64, len: u64, enable:
 }
 
 export function mfill_atomic_continue(t: task_struct, ctx: u32, mm: mm_struct, start: u64, len: u64, wp: bool): i64 {
-  return mfill_atomic(t, ctx, mm, start, 0, len, MFILL_ATOMIC_CONTINUE | (wp ? MFILL_ATOMIC_WP : 0));
+  return mfill_atomic(t, ctx, mm, start, 0, len, MFILL_ATOMIC_CONTINUE | (wp ? MFILL_ATOMIC_WP : 0), 0);
 }
 
 export function mfill_atomic_poison(t: task_struct, ctx: u32, mm: mm_struct, start: u64, len: u64): i64 {
-  return mfill_atomic(t, ctx, mm, start, 0, len, MFILL_ATOMIC_POISON);
+  return mfill_atomic(t, ctx, mm, start, 0, len, MFILL_ATOMIC_POISON, 0);
+}
+
+// ---- UFFDIO_MOVE (§7.10) ---------------------------------------------------------------------
+
+/**
+ * validate_move_areas: both VMAs private and anonymous with the same access flags (hence
+ * the same page protection) and mlock state, the source writable, the destination
+ * registered with this very ctx. (No VMA in uffdlab is PFNMAP, IO, hugetlb, MIXEDMAP or a
+ * shadow stack, so vma_move_compatible always holds.)
+ */
+function validate_move_areas(ctx: u32, sv: vm_area_struct, dv: vm_area_struct): i32 {
+  if ((sv.vm_flags & (VM_READ | VM_WRITE | VM_EXEC)) != (dv.vm_flags & (VM_READ | VM_WRITE | VM_EXEC))) return -EINVAL;
+  if ((sv.vm_flags & VM_LOCKED) != (dv.vm_flags & VM_LOCKED)) return -EINVAL;
+  if (!(sv.vm_flags & VM_WRITE)) return -EINVAL;
+  if (dv.uffd_ctx == 0 || dv.uffd_ctx != ctx) return -EINVAL;
+  if (!vma_is_anonymous(sv) || !vma_is_anonymous(dv)) return -EINVAL;
+  return 0;
+}
+
+/**
+ * move_present_pte: the source PTE maps an exclusive anonymous page; it moves to the
+ * destination (no copy), the page is re-homed in the destination VMA (folio_move_anon_rmap
+ * and its index), and the new PTE is writable, soft-dirty, and dirty if the old one was.
+ * Mapcount and refcount do not change: one mapping before, one after.
+ */
+function move_present_pte(dv: vm_area_struct, dst_addr: u64, dp: usize, sp: usize, spte: u64, p: page): void {
+  set_pte(sp, 0);
+  p.priv = dv.anon_vma;
+  p.index = linear_page_index(dv, dst_addr);
+  let e = pte_mkyoung(mk_pte(page_address(p), true)) | _PAGE_SOFT_DIRTY;
+  if (spte & _PAGE_DIRTY) e |= _PAGE_DIRTY;
+  set_pte(dp, e);
+}
+
+/** move_zeropage_pte: a zero-page PTE moves as a zero-page PTE (no soft-dirty bit). */
+function move_zeropage_pte(dp: usize, sp: usize): void {
+  set_pte(sp, 0);
+  set_pte(dp, pte_mkyoung(<u64>zero_page_pa() | _PAGE_PRESENT | _PAGE_USER | _PAGE_SPECIAL));
+}
+
+/**
+ * move_pages_pte: move one page from `sp` (src_addr) to `dp` (dst_addr). A non-empty
+ * destination → EEXIST (checked first, markers included); an empty source → ENOENT, or 0
+ * (a hole moved) with ALLOW_SRC_HOLES; a page that is not exclusively this process's (shared
+ * with a fork child) → EBUSY; a PTE marker (uffd-wp, poison: uffdlab has no swap or
+ * migration entries) → EFAULT. Pins and swap are not modelled, so their EBUSY rows cannot occur.
+ */
+function move_pages_pte(dv: vm_area_struct, dp: usize, sp: usize, dst_addr: u64, mode: u64): i32 {
+  if (!pte_none(load<u64>(dp))) return -EEXIST;
+  let spte = load<u64>(sp);
+  if (pte_none(spte)) return (mode & UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES) ? 0 : -ENOENT;
+  if (!pte_present(spte)) return -EFAULT;
+  if (pte_special(spte)) {
+    move_zeropage_pte(dp, sp);
+    return 0;
+  }
+  let p = pte_page(spte);
+  if (!(p.flags & PG_anon) || !(p.flags & PG_anon_exclusive)) return -EBUSY;
+  move_present_pte(dv, dst_addr, dp, sp, spte, p);
+  return 0;
+}
+
+/**
+ * move_pages (UFFDIO_MOVE): move [src_start, src_start + len) to dst_start in `mm`, page by
+ * page in ascending order with no overlap check, each step seeing the previous one's result.
+ * Returns bytes moved (> 0, a hole counting as moved with ALLOW_SRC_HOLES) or -errno when
+ * nothing moved. Lookup order as Linux's uffd_move_lock: the destination (ENOENT; its
+ * anon_vma is prepared), then the source (ENOENT); then mmap_changing (EAGAIN), VM_SHARED
+ * and range-crossing checks (EINVAL), validate_move_areas.
+ */
+export function move_pages(ctx: u32, mm: mm_struct, dst_start: u64, src_start: u64, len: u64, mode: u64): i64 {
+  let dv = vma_lookup(mm, dst_start);
+  if (!dv) return -ENOENT;
+  if (!(dv.vm_flags & VM_SHARED)) anon_vma_prepare(dv);
+  let sv = vma_lookup(mm, src_start);
+  if (!sv) return -ENOENT;
+  if (CTX(ctx).mmap_changing) return -EAGAIN;
+  if (sv.vm_flags & VM_SHARED) return -EINVAL;
+  if (src_start + len > sv.vm_end) return -EINVAL;
+  if (dv.vm_flags & VM_SHARED) return -EINVAL;
+  if (dst_start + len > dv.vm_end) return -EINVAL;
+  let err = validate_move_areas(ctx, sv, dv);
+  if (err < 0) return err;
+  let pgd = <usize>mm.pgd;
+  let moved: u64 = 0;
+  while (moved < len) {
+    let src_addr = src_start + moved;
+    let dst_addr = dst_start + moved;
+    // No page table over the source: a hole (Linux: no PMD, or pmd_none).
+    let sp = pte_offset(pgd, src_addr);
+    if (sp == 0) {
+      if (!(mode & UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES)) { err = -ENOENT; break; }
+      sp = pte_offset_alloc(pgd, src_addr);
+      if (sp == 0) { err = -ENOMEM; break; }
+    }
+    let dp = pte_offset_alloc(pgd, dst_addr);
+    if (dp == 0) { err = -ENOMEM; break; }
+    err = move_pages_pte(dv, dp, sp, dst_addr, mode);
+    if (err < 0) break;
+    moved += PAGE_SIZE;
+  }
+  return moved > 0 ? <i64>moved : <i64>err;
 }

@@ -19,7 +19,7 @@
  *     nopriv  uffd NAME FLAGS  devnew NAME CMD FLAGS  devopen NAME  anon NAME PAGES PROT
  *     sanon NAME PAGES PROT  memfd NAME PAGES  mapfd NAME FD PAGES PROT [ro]  ioctl FD CMD W0 W1 ...
  *     ioctl0 FD CMD  readwait FD LEN  fdflags FD  setfl FD FLAGS  poll FD
- *     tfault ADDR r|w [BYTE] [as T]  tjoin [T]
+ *     tfault ADDR r|w [BYTE] [as T]  tjoin [T]  tioctl FD CMD W0 ...  tioctljoin  fork  reap
  *
  *   result := "ok" { SP word } | "err" SP ERRNO | "sig" SP SIGNAL SP CODE SP "at=" (addr | "?")
  *           | "blocked" | "bad" SP reason
@@ -1063,6 +1063,49 @@ static int wait_readable(int fd)
     return poll(&p, 1, BLOCK_MS) > 0;
 }
 
+/* An `ioctl` result line: ok|ok N|err E, then `=` or the new value of each argument word. */
+static void put_ioctl_result(long r, int err, const uint64_t *w, const uint64_t *before, size_t nw)
+{
+    if (r < 0) outf("err %s", ename(err));
+    else if (r == 0) outf("ok");
+    else outf("ok %ld", r);
+    for (size_t i = 0; i < nw; i++) {
+        if (w[i] == before[i]) outf(" =");
+        else put_word(w[i]);
+    }
+}
+
+/* `tioctl`: one ioctl issued by a second thread (it may wait in the kernel), joined by `tioctljoin`.
+ * Its thread is named C in uffd messages. */
+static struct fthread *ct;
+static int ct_fd, ct_errno;
+static unsigned long ct_cmd;
+static long ct_ret;
+static size_t ct_nw;
+static uint64_t ct_w[16], ct_before[16];
+
+static void *caller(void *arg)
+{
+    struct fthread *f = arg;
+    in_extra_thread = 1;
+    f->tid = (pid_t)syscall(SYS_gettid);
+    ct_ret = syscall(SYS_ioctl, ct_fd, ct_cmd, ct_w);
+    ct_errno = errno;
+    __atomic_store_n(&f->done, 1, __ATOMIC_RELEASE);
+    return NULL;
+}
+
+/* `fork`: a child that shares nothing but sleeps until `reap` (or the end of the scenario). */
+static pid_t fork_child = -1;
+static void reap_child(void)
+{
+    if (fork_child > 0) {
+        kill(fork_child, SIGKILL);
+        syscall(SYS_wait4, fork_child, NULL, 0, NULL);
+        fork_child = -1;
+    }
+}
+
 /* Returns 0 if `op` is not a verb of this language. */
 static int ustep(int n, char **tok)
 {
@@ -1160,13 +1203,7 @@ static int ustep(int n, char **tok)
         long r = syscall(SYS_ioctl, (int)fd, cmd, w);
         int e = errno;
         guard_end();
-        if (r < 0) outf("err %s", ename(e));
-        else if (r == 0) outf("ok");
-        else outf("ok %ld", r);
-        for (size_t i = 0; i < nw; i++) {
-            if (w[i] == before[i]) outf(" =");
-            else put_word(w[i]);
-        }
+        put_ioctl_result(r, e, w, before, nw);
     } else if (!strcmp(op, "ioctl0")) {
         NEED(3);
         uint64_t fd = val(tok[1]);
@@ -1266,6 +1303,58 @@ static int ustep(int n, char **tok)
         f->started = 0;
         if (f->res.sig || f->res.blocked) put_access_result(&f->res, &f->where, 0);
         else outf("ok 0x%02x", f->result);
+    } else if (!strcmp(op, "tioctl")) {
+        NEED(3);
+        if (ct && ct->started) { outf("bad a calling thread is already running"); return 1; }
+        uint64_t fd = val(tok[1]);
+        unsigned long cmd = (unsigned long)ioctl_nr(tok[2]);
+        size_t nw = ((cmd >> 16) & 0x3fff) / 8;
+        if (nw > 16 || (size_t)(n - 3) > nw) { outf("bad too many words"); return 1; }
+        uint64_t w[16] = { 0 };
+        for (int i = 3; i < n; i++) w[i - 3] = val(tok[i]);
+        CHECK();
+        if (refuse_fd(fd)) return 1;
+        if (!ct) {
+            for (int i = 0; i < MAX_THREADS && !ct; i++)
+                if (!fts[i].name[0]) { ct = &fts[i]; strcpy(ct->name, "C"); }
+            if (!ct) { outf("bad at most %d threads", MAX_THREADS); return 1; }
+        }
+        ct_fd = (int)fd;
+        ct_cmd = cmd;
+        ct_nw = nw;
+        memcpy(ct_w, w, sizeof w);
+        memcpy(ct_before, w, sizeof w);
+        ct->done = 0;
+        int e = start_thread(ct, caller);
+        if (e) { outf("bad pthread_create: %s", ename(e)); return 1; }
+        ct->started = 1;
+        outf("ok");
+    } else if (!strcmp(op, "tioctljoin")) {
+        if (!ct || !ct->started) { outf("bad no calling thread"); return 1; }
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += (long)(BLOCK_MS % 1000) * 1000000L;
+        ts.tv_sec += BLOCK_MS / 1000 + ts.tv_nsec / 1000000000L;
+        ts.tv_nsec %= 1000000000L;
+        int e = pthread_timedjoin_np(ct->th, NULL, &ts);
+        if (e == ETIMEDOUT) { outf("blocked"); return 1; }
+        if (e) { outf("bad pthread_join: %s", ename(e)); return 1; }
+        ct->started = 0;
+        put_ioctl_result(ct_ret, ct_errno, ct_w, ct_before, ct_nw);
+    } else if (!strcmp(op, "fork")) {
+        if (fork_child > 0) { outf("bad a child is already running"); return 1; }
+        fork_child = fork();
+        if (fork_child < 0) { outf("bad fork: %s", ename(errno)); return 1; }
+        if (fork_child == 0) {
+            signal(SIGALRM, SIG_DFL);
+            alarm(SCENARIO_SECONDS);
+            for (;;) pause();
+        }
+        outf("ok");
+    } else if (!strcmp(op, "reap")) {
+        if (fork_child <= 0) { outf("bad no child"); return 1; }
+        reap_child();
+        outf("ok");
     } else {
         return 0;
     }
@@ -1436,6 +1525,7 @@ static void run_scenario(int batch)
     pid_t pid = fork();
     if (pid == 0) {
         run_block();
+        reap_child();
         _exit(0);
     }
     int status = 0;

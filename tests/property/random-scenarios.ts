@@ -132,8 +132,8 @@ const FEATURES = [0x1, 0x10, 0x20, 0x80, 0x100, 0x200, 0x400, 0x800, 0x1000, 0x2
 
 function uffdFamily(g: Gen): string[] {
   const nonblock = chance(g, 85);
-  // always UFFD_USER_MODE_ONLY: without it a fill ioctl whose source is a missing registered page
-  // waits for that userfault in the host kernel, killable only (see KNOWN-DIFFERENCES.json)
+  // always UFFD_USER_MODE_ONLY: without it a COPY from the main thread whose source is a missing
+  // registered page waits for that userfault in the host kernel, killable only (KNOWN-DIFFERENCES.json)
   const flags = nonblock ? pick(g, ["0x801", "0x801", "0x80801"]) : pick(g, ["0x1", "0x80001"]);
   const s = [`uffd U ${chance(g, 95) ? flags : pick(g, ["0x40", "0x2", u64(g)])}`];
   let features = 0;
