@@ -8,7 +8,7 @@
  *            fork-checks across it; ftruncate / fallocate / pwrite / pread / fstat on $F.
  *   uffd     a userfaultfd with random creation flags and features (never the non-cooperative event
  *            features: their events block mm calls until read), anonymous / shmem / memfd areas, and
- *            every UFFDIO_* ioctl on random (often invalid) ranges and modes; poll, non-blocking reads,
+ *            every UFFDIO_* ioctl (MOVE too) on random (often invalid) ranges and modes; poll, reads,
  *            loads of memory that is never registered.
  *   threads  up to three extra threads fault on pages of a MISSING-registered area in a fixed order
  *            (each tfault followed by the readwait that takes its message, when the page is missing),
@@ -137,7 +137,7 @@ function uffdFamily(g: Gen): string[] {
   const flags = nonblock ? pick(g, ["0x801", "0x801", "0x80801"]) : pick(g, ["0x1", "0x80001"]);
   const s = [`uffd U ${chance(g, 95) ? flags : pick(g, ["0x40", "0x2", u64(g)])}`];
   let features = 0;
-  for (const f of FEATURES) if (chance(g, 20)) features |= f;
+  for (const f of FEATURES) if (chance(g, f === 0x10000 ? 60 : 20)) features |= f; // MOVE needs its feature
   s.push(`ioctl $U API ${chance(g, 95) ? "0xaa" : pick(g, ["0xab", "0"])} ${hex(chance(g, 95) ? features : pick(g, [0x2, 0x20000, 0x8]))} 0`);
   s.push("anon A 4 3", "sanon B 4 3", "memfd M 4", "mapfd F $M 4 3", "anon S 4 3", `fill $S 0x4000 ${int(g, 1, 255)}`);
   const areas = ["A", "B", "F"];
@@ -168,7 +168,16 @@ function uffdFamily(g: Gen): string[] {
       case 6: s.push(`ioctl $U WAKE ${range()}`); break;
       case 7: s.push(`ioctl $U CONTINUE ${range()} ${mode(3)} 0x77`); break;
       case 8: s.push(`ioctl $U POISON ${range()} ${mode(1)} 0x77`); break;
-      case 9: s.push(`ioctl $U WRITEPROTECT ${range()} ${mode(3)}`); break;
+      case 9:
+        if (chance(g, 50)) s.push(`ioctl $U WRITEPROTECT ${range()} ${mode(3)}`);
+        else {
+          // mostly a plausible MOVE: anonymous $A (registered or not) from $S, whole pages
+          const p = int(g, 0, 3), q = int(g, 0, 3);
+          const [dst, l] = chance(g, 70) ? [`$A+${hex(p * P)}`, hex(int(g, 1, 4 - Math.max(p, q)) * P)] : range().split(" ");
+          const src = chance(g, 85) ? `$S+${hex(q * P)}` : pick(g, ["$A+0x2000", "$B", "0"]);
+          s.push(`ioctl $U MOVE ${dst} ${src} ${l} ${chance(g, 80) ? pick(g, ["0", "1", "2", "3"]) : mode(3)} 0x77`);
+        }
+        break;
       case 10: s.push("poll $U"); if (nonblock) s.push("read $U 32"); break;
       case 11: s.push(`load $S+${hex(int(g, 0, 3) * P)} ${int(g, 1, P)}`); break;
       default: s.push(chance(g, 20) ? "close $U" : "fdflags $U");
