@@ -58,19 +58,26 @@ export const SELF_RANGES: readonly (readonly [bigint, bigint])[] = [
 ];
 
 const NR = {
-  read: 0, write: 1, open: 2, close: 3, fstat: 5, poll: 7, mmap: 9, mprotect: 10, munmap: 11, ioctl: 16,
-  pread64: 17, pwrite64: 18, mremap: 25, madvise: 28, dup: 32, fcntl: 72, ftruncate: 77, capget: 125,
-  mlock: 149, munlock: 150, openat: 257, fallocate: 285, pipe2: 293, userfaultfd: 323, memfd_create: 319,
+  read: A.__NR_read, write: A.__NR_write, open: A.__NR_open, close: A.__NR_close, fstat: A.__NR_fstat, poll: A.__NR_poll,
+  mmap: A.__NR_mmap, mprotect: A.__NR_mprotect, munmap: A.__NR_munmap, ioctl: A.__NR_ioctl, pread64: A.__NR_pread64,
+  pwrite64: A.__NR_pwrite64, mremap: A.__NR_mremap, madvise: A.__NR_madvise, dup: A.__NR_dup, fcntl: A.__NR_fcntl,
+  ftruncate: A.__NR_ftruncate, mlock: A.__NR_mlock, munlock: A.__NR_munlock, openat: A.__NR_openat,
+  fallocate: A.__NR_fallocate, pipe2: A.__NR_pipe2, userfaultfd: A.__NR_userfaultfd, memfd_create: A.__NR_memfd_create,
 } as const;
 const AT_FDCWD = -100n;
-const K_MAP_FIXED = 0x10n, K_MAP_ANONYMOUS = 0x20n, K_MAP_LOCKED = 0x2000n, K_MAP_POPULATE = 0x8000n;
-const K_MAP_FIXED_NOREPLACE = 0x100000n, K_MREMAP_MAYMOVE = 0x1n, K_MREMAP_FIXED = 0x2n;
-const K_MADV_POPULATE_READ = 22n, K_MADV_POPULATE_WRITE = 23n, K_FALLOC_FL_PUNCH_HOLE = 0x2n;
-const FCNTL_CMDS = new Set([1n, 3n, 1033n, 1034n]);
+const K_MAP_FIXED = BigInt(A.MAP_FIXED), K_MAP_ANONYMOUS = BigInt(A.MAP_ANONYMOUS), K_MAP_LOCKED = BigInt(A.MAP_LOCKED);
+const K_MAP_POPULATE = BigInt(A.MAP_POPULATE), K_MAP_FIXED_NOREPLACE = BigInt(A.MAP_FIXED_NOREPLACE);
+const K_MREMAP_MAYMOVE = BigInt(A.MREMAP_MAYMOVE), K_MREMAP_FIXED = BigInt(A.MREMAP_FIXED);
+const K_MADV_POPULATE_READ = BigInt(A.MADV_POPULATE_READ), K_MADV_POPULATE_WRITE = BigInt(A.MADV_POPULATE_WRITE);
+const K_FALLOC_FL_PUNCH_HOLE = BigInt(A.FALLOC_FL_PUNCH_HOLE);
+const RW = BigInt(A.PROT_READ | A.PROT_WRITE), ANON_PRIVATE = BigInt(A.MAP_PRIVATE | A.MAP_ANONYMOUS);
+/** The fcntl commands the scenario language allows (the oracle refuses others). */
+const FCNTL_CMDS = new Set([A.F_GETFD, A.F_GETFL, A.F_ADD_SEALS, A.F_GET_SEALS].map(BigInt));
 
 const IOCTLS: Record<string, number> = {
-  API: 0xc018aa3f, REGISTER: 0xc020aa00, UNREGISTER: 0x8010aa01, WAKE: 0x8010aa02, COPY: 0xc028aa03,
-  ZEROPAGE: 0xc020aa04, MOVE: 0xc028aa05, WRITEPROTECT: 0xc018aa06, CONTINUE: 0xc020aa07, POISON: 0xc020aa08,
+  API: A.UFFDIO_API, REGISTER: A.UFFDIO_REGISTER, UNREGISTER: A.UFFDIO_UNREGISTER, WAKE: A.UFFDIO_WAKE, COPY: A.UFFDIO_COPY,
+  ZEROPAGE: A.UFFDIO_ZEROPAGE, MOVE: A.UFFDIO_MOVE, WRITEPROTECT: A.UFFDIO_WRITEPROTECT, CONTINUE: A.UFFDIO_CONTINUE,
+  POISON: A.UFFDIO_POISON,
 };
 
 /** A step that cannot produce a normal result: its line (`bad …` or `blocked`). */
@@ -208,10 +215,10 @@ class Runner {
       return r;
     };
     const len = SELF_END - SELF_BASE;
-    const a = must("mmap scratch", this.sys(NR.mmap, SELF_BASE, len, 3n, 0x22n | K_MAP_FIXED_NOREPLACE, U64, 0n));
+    const a = must("mmap scratch", this.sys(NR.mmap, SELF_BASE, len, RW, ANON_PRIVATE | K_MAP_FIXED_NOREPLACE, U64, 0n));
     if (a !== SELF_BASE) throw new Error(`uffdlab runner setup: scratch mapped at 0x${a.toString(16)}`);
     const st = STACK_TOP - STACK_SIZE;
-    if (must("mmap stack", this.sys(NR.mmap, st, STACK_SIZE, 3n, 0x22n | K_MAP_FIXED_NOREPLACE, U64, 0n)) !== st) {
+    if (must("mmap stack", this.sys(NR.mmap, st, STACK_SIZE, RW, ANON_PRIVATE | K_MAP_FIXED_NOREPLACE, U64, 0n)) !== st) {
       throw new Error("uffdlab runner setup: stack not mapped where asked");
     }
     must("pipe2", this.sys(NR.pipe2, PIPE_AT, 0n));
@@ -570,7 +577,7 @@ class Runner {
     const r = hasOff ? this.sys(nr, fd, IO_AT, len, off) : uffd && !isWrite ? await this.waitingSys(nr, fd, IO_AT, len) : this.sys(nr, fd, IO_AT, len);
     // uffdlab's pipes never block: EAGAIN on a blocking pipe is where the host's call would block
     if (!hasOff && !uffd && r === -BigInt(A.EAGAIN)) {
-      const fl = this.sys(NR.fcntl, fd, 3n, 0n);
+      const fl = this.sys(NR.fcntl, fd, BigInt(A.F_GETFL), 0n);
       if (!isErr(fl) && (fl & BigInt(A.O_NONBLOCK)) === 0n) return "blocked";
     }
     if (isErr(r)) return Runner.status(r);
@@ -596,7 +603,7 @@ class Runner {
     if (e instanceof WouldBlockError) return "blocked";
     if (!(e instanceof SignalError)) throw e;
     const at = e.si_code === SI_KERNEL ? "at=?" : `at=${this.expr(written, BigInt(e.addr))}`;
-    return `sig ${e.signo === 11 ? "SIGSEGV" : e.signo === 7 ? "SIGBUS" : "SIG?"} ${codename(e.signo, e.si_code)} ${at}`;
+    return `sig ${e.signo === A.SIGSEGV ? "SIGSEGV" : e.signo === A.SIGBUS ? "SIGBUS" : "SIG?"} ${codename(e.signo, e.si_code)} ${at}`;
   }
 
   /** Kill the `fork` child, if any (`reap`, and at the end of the scenario). */
