@@ -113,7 +113,9 @@ function madvise_vma(t: task_struct, mm: mm_struct, v: vm_area_struct, start: u6
       if (f & VM_DROPPABLE) return -EINVAL;
       return madvise_update_vma(mm, v, start, end, f & ~VM_WIPEONFORK);
     case U.MADV_DONTDUMP: return madvise_update_vma(mm, v, start, end, f | VM_DONTDUMP);
-    case U.MADV_DODUMP: return madvise_update_vma(mm, v, start, end, f & ~VM_DONTDUMP);
+    case U.MADV_DODUMP:
+      if (f & VM_DROPPABLE) return -EINVAL; // a droppable mapping is never dumped
+      return madvise_update_vma(mm, v, start, end, f & ~VM_DONTDUMP);
     case U.MADV_MERGEABLE:
       if (f & VM_SHARED) return 0;
       return madvise_update_vma(mm, v, start, end, f | VM_MERGEABLE);
