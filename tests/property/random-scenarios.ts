@@ -1,6 +1,6 @@
 /**
  * Seeded random scenarios (fast-check) in the scenario language of docs/scenarios.md, for the
- * differential test against the host kernel (conform-random.test.ts). Three families:
+ * differential test against the host kernel (conform-random.test.ts). Five families:
  *
  *   mm       a 32-page window $W (reserved, then released, so every address is relative to it) and a
  *            memfd $F; mmap MAP_FIXED / munmap / mprotect / mremap / madvise / mlock inside the window,
@@ -10,6 +10,11 @@
  *            features: their events block mm calls until read), anonymous / shmem / memfd areas, and
  *            every UFFDIO_* ioctl (MOVE too) on random (often invalid) ranges and modes; poll, reads,
  *            loads of memory that is never registered.
+ *   events   a userfaultfd with some of EVENT_REMAP / REMOVE / UNMAP over an anonymous area; one or two
+ *            munmap / madvise / mremap / mmap(MAP_FIXED) calls by the producer thread (tsys), each
+ *            followed by the reads that let it finish; fills before and after, then loads.
+ *   kvm      a VM and a guest_memfd with random size and flags, mapped with random prot and flags;
+ *            accesses, fallocate, madvise, mprotect, file calls, capabilities, memslots.
  *   threads  up to three extra threads fault on pages of a MISSING-registered area in a fixed order
  *            (each tfault followed by the readwait that takes its message, when the page is missing),
  *            resolved by COPY, ZEROPAGE, WAKE (a new fault), UNREGISTER or close, then joined.
@@ -245,11 +250,85 @@ function threadsFamily(g: Gen): string[] {
   return s;
 }
 
+/** A page run inside the `pages`-page area `x` (never beyond it: what lies there differs between the kernels). */
+function areaRun(g: Gen, x: string, pages: number): { at: string; n: number } {
+  const p = int(g, 0, pages - 1);
+  return { at: p === 0 ? `$${x}` : `$${x}+${hex(p * P)}`, n: int(g, 1, pages - p) };
+}
+
+function eventsFamily(g: Gen): string[] {
+  // a USER_MODE_ONLY, non-blocking userfaultfd with some of EVENT_REMAP / REMOVE / UNMAP
+  let features = 0;
+  for (const f of [0x4, 0x8, 0x40, 0x100]) if (chance(g, 60)) features |= f;
+  const s = ["uffd U 0x801", `ioctl $U API 0xaa ${hex(features)} 0`, `${chance(g, 60) ? "anon" : "sanon"} A 8 3`, "anon B 8 3",
+    "anon S 2 3", `fill $S 0x2000 ${int(g, 1, 255)}`, `ioctl $U REGISTER $A 0x8000 ${pick(g, ["1", "1", "3"])} 0`];
+  const fillPage = () => {
+    const pg = `$A+${hex(int(g, 0, 7) * P)}`;
+    s.push(chance(g, 60) ? `ioctl $U COPY ${pg} $S 0x1000 0 0x77` : `ioctl $U ZEROPAGE ${pg} 0x1000 0 0x77`);
+  };
+  for (let i = int(g, 0, 3); i > 0; i--) fillPage();
+  const calls = int(g, 1, 2);
+  for (let c = 0; c < calls; c++) {
+    const r = int(g, 0, 9);
+    const { at, n } = areaRun(g, "A", 8);
+    let call: string;
+    if (r < 3) call = `munmap ${at} ${hex(n * P)}`;
+    else if (r < 6) call = `madvise ${at} ${hex(n * P)} ${pick(g, [4, 4, 8, 9])}`;
+    else if (r < 8) {
+      call = chance(g, 30) ? `mremap ${at} ${hex(n * P)} ${hex(int(g, 1, n) * P)} 0` // shrink in place (growing depends on the layout)
+        : `mremap ${at} ${hex(n * P)} ${hex(n * P)} ${pick(g, ["3", "3", "7"])} $B+${hex(int(g, 0, 8 - n) * P)} as C${c}`;
+    } else call = `mmap ${at} ${hex(Math.min(n, 2) * P)} 3 0x32 -1 0`;
+    // the producer waits while its event is unread: read what it queued (a call queues at most two
+    // events here: REMOVE per VMA, or REMAP then UNMAP; munmap and mmap one), then join it
+    s.push(`tsys ${call}`, "tsbusy", "read $U 32");
+    if (/^(madvise|mremap) /.test(call)) s.push("tsbusy", "read $U 32");
+    s.push("tsjoin");
+    for (let i = int(g, 0, 2); i > 0; i--) fillPage();
+    if (chance(g, 30)) s.push("fdinfo $U");
+  }
+  // no access may wait for a userfault: unregister everything, then look at the memory
+  s.push("ioctl $U UNREGISTER $A 0x8000", "ioctl $U UNREGISTER $B 0x8000");
+  for (let p = 0; p < 8; p += int(g, 1, 4)) s.push(`load $A+${hex(p * P)} ${P}`);
+  s.push(`load $B ${hex(8 * P)}`);
+  return s;
+}
+
+/** guest_memfd (no userfaultfd: registering it differs between 6.18 and 7.1 by design). */
+function kvmFamily(g: Gen): string[] {
+  const pages = int(g, 1, 8);
+  const size = chance(g, 95) ? hex(pages * P) : pick(g, ["0", "1", "0x1001", "-4096"]);
+  const flags = chance(g, 95) ? pick(g, [3, 3, 3, 3, 3, 1, 2, 0]) : pick(g, [4, 7, 0x100]);
+  const mpages = int(g, 1, 8);
+  const s = ["kvm K", "vm V $K 0", `gmem G $V ${size} ${flags}`,
+    `mmap 0 ${hex(mpages * P)} ${pick(g, [3, 3, 3, 3, 1, 7, 0])} ${pick(g, [1, 1, 1, 1, 3, 2])} $G ${hex((chance(g, 90) ? 0 : int(g, 1, 8)) * P)} as M`];
+  const n = int(g, 2, 12);
+  for (let i = 0; i < n; i++) {
+    const p = int(g, 0, mpages - 1);
+    const at = p === 0 ? "$M" : `$M+${hex(p * P)}`;
+    switch (int(g, 0, 9)) {
+      case 0: case 1: s.push(`load ${at} ${int(g, 1, (mpages - p) * P)}`); break;
+      case 2: case 3: s.push(chance(g, 50) ? `store ${at} ${int(g, 0, 255)}` : `fill ${at} ${int(g, 1, (mpages - p) * P)} ${int(g, 0, 255)}`); break;
+      case 4: s.push(`fallocate $G ${pick(g, [3, 3, 1, 0, 2, 0x10])} ${hex(int(g, 0, 9) * P)} ${pick(g, [hex(int(g, 1, 4) * P), "0", "1"])}`); break;
+      case 5: s.push(`madvise ${at} ${hex(int(g, 1, mpages - p) * P)} ${pick(g, [4, 9, 14, 25])}`); break;
+      case 6: s.push(`mprotect ${at} ${hex(int(g, 1, mpages - p) * P)} ${pick(g, [0, 1, 3, 7])}`); break;
+      case 7: s.push(pick(g, ["fstat $G", `ftruncate $G ${hex(int(g, 0, 9) * P)}`, `pread $G 8 0`, `pwrite $G 8 0 1`, "lseek $G 0 0", "fcntl $G 3 0"])); break;
+      case 8: s.push(`cap ${pick(g, ["$K", "$V"])} ${pick(g, [234, 244, 231, 10, 235, 118, 233])}`); break;
+      default:
+        s.push(`slot $V ${int(g, 0, 3)} ${pick(g, [4, 4, 0, 6])} ${pick(g, ["0", "0x100000", "0x1000"])} ${pick(g, ["0x1000", "0x2000", "0", "0x1001"])} ` +
+          `${pick(g, ["0", "0", "0x10000", "0x1001"])} ${pick(g, ["$G", "$G", "999"])} ${pick(g, ["0", "0x1000", "0x3000", "1"])}`);
+    }
+  }
+  return s;
+}
+
+export type Family = "mm" | "uffd" | "threads" | "events" | "kvm";
+
 /** One random scenario of the given family (or any), from a fast-check generator. */
-export const scenarioArb = (family?: "mm" | "uffd" | "threads") =>
+export const scenarioArb = (family?: Family) =>
   fc.gen().map((g) => {
-    const f = family ?? pick(g, ["mm", "mm", "mm", "uffd", "uffd", "threads"] as const);
-    return { family: f, steps: f === "mm" ? mmFamily(g) : f === "uffd" ? uffdFamily(g) : threadsFamily(g) };
+    const f = family ?? pick(g, ["mm", "mm", "mm", "uffd", "uffd", "threads", "events", "kvm"] as const);
+    const steps = f === "mm" ? mmFamily(g) : f === "uffd" ? uffdFamily(g) : f === "threads" ? threadsFamily(g) : f === "events" ? eventsFamily(g) : kvmFamily(g);
+    return { family: f, steps };
   });
 
 /** `n` scenarios from `seed`: the same list every time. */
