@@ -45,7 +45,10 @@ export async function conform(paths: string[], o: ConformOptions = {}): Promise<
     const r = compare(sc, hostOut.get(sc), u, known);
     const unchecked = !hostOut.has(sc) && !sc.expect && !sc.linux71;
     if (o.verbose) {
-      sc.steps.forEach((st, i) => say(`  ${String(i).padStart(3)}  ${st}\n       kernel:  ${hostOut.get(sc)?.[i] ?? "-"}\n       uffdlab: ${u[i]}`));
+      sc.steps.forEach((st, i) => {
+        const l71 = sc.linux71?.expect[String(i)];
+        say(`  ${String(i).padStart(3)}  ${st}\n       kernel:  ${hostOut.get(sc)?.[i] ?? "-"}\n       uffdlab: ${u[i]}${l71 !== undefined ? `\n       7.1:     ${l71}` : ""}`);
+      });
     }
     if (r.failure) {
       failed++;
@@ -54,7 +57,7 @@ export async function conform(paths: string[], o: ConformOptions = {}): Promise<
       knownOnly++;
       say(`ok   ${sc.name} (known differences at step ${[...new Set(r.divergences.map((d) => d.step))].join(", ")})`);
     } else {
-      say(`ok   ${sc.name}${unchecked ? " (ran on uffdlab only, nothing to compare with)" : ""}`);
+      say(`ok   ${sc.name}${unchecked ? " (ran on uffdlab only, nothing to compare with)" : sc.linux71 ? ` (uffdlab follows Linux 7.1 at step ${Object.keys(sc.linux71.expect).join(", ")})` : ""}`);
     }
   }
   say(`${scenarios.length} scenario(s): ${scenarios.length - failed} agree${knownOnly ? ` (${knownOnly} with known differences)` : ""}, ${failed} diverge`);
