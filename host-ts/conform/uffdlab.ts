@@ -14,8 +14,9 @@
  *   - a scenario with `tfault`, `tioctl` or `tsys` runs under the deterministic scheduler (seed 1):
  *     the steps on one simulated thread, each tfault access, tioctl ioctl or tsys call on its own
  *     (a call that waits is reissued after the wake); `readwait`, `tjoin`, `tioctljoin` and
- *     `tsjoin` yield (at most WAIT_TURNS turns) where the host waits at most BLOCK_MS, `tsbusy`
- *     50 turns where the host sleeps 100 ms; `tsys fork`'s child lives until `childexit`;
+ *     `tsjoin` yield (at most WAIT_TURNS turns) where the host waits at most BLOCK_MS, and so does
+ *     `tsbusy` until the call returned or a userfaultfd is readable; `tsys fork`'s child lives
+ *     until `childexit`;
  *   - the process has CAP_SYS_PTRACE (the oracle runs as root) unless the first step is `nopriv`.
  *
  * After every step the debug build's invariant checker runs; a violation throws out of runUffdlab.
@@ -1023,7 +1024,12 @@ class Runner {
       case "tsbusy": {
         const f = this.threads.find((x) => x.name === "P" && x.result !== "");
         if (!f) return "bad no producer thread";
-        for (let i = 0; i < 50 && !f.done; i++) await this.wait();
+        // until the call returned or a userfaultfd has a message (the producer's event), bounded
+        const readable = () => [...this.uffds].some((fd) => {
+          const r = this.pollRaw(fd);
+          return !isErr(r.ret) && (r.revents & A.POLLIN) !== 0;
+        });
+        for (let i = 0; i < WAIT_TURNS && !f.done && !readable(); i++) await this.wait();
         return f.done ? "ok done" : "ok blocked";
       }
       case "tsjoin": {

@@ -1260,6 +1260,17 @@ struct k_userspace_memory_region { uint32_t slot, flags; uint64_t guest_phys_add
 #define K_KVM_SET_USER_MEMORY_REGION2 0x40A0AE49ul
 #define K_KVM_SET_USER_MEMORY_REGION 0x4020AE46ul
 
+/* Whether any userfaultfd of the scenario has a message to read (poll, no wait). */
+static int any_uffd_readable(void)
+{
+    for (int fd = 3; fd < MAX_FDS; fd++) {
+        if (!is_uffd[fd]) continue;
+        struct pollfd p = { fd, POLLIN, 0 };
+        if (poll(&p, 1, 0) > 0 && (p.revents & POLLIN)) return 1;
+    }
+    return 0;
+}
+
 /* A timed join of an extra thread (BLOCK_MS); ETIMEDOUT if it still runs. */
 static int join_bounded(struct fthread *f)
 {
@@ -1527,8 +1538,15 @@ static int ustep(int n, char **tok)
         outf("ok");
     } else if (!strcmp(op, "tsbusy")) {
         if (!pt || !pt->started) { outf("bad no producer thread"); return 1; }
-        usleep(100000);
-        outf(__atomic_load_n(&pt->done, __ATOMIC_ACQUIRE) ? "ok done" : "ok blocked");
+        /* Until the call returned or a userfaultfd has a message (the producer's event: it now
+         * waits for the read), at most BLOCK_MS: no fixed sleep a loaded machine could outlast. */
+        int done = 0;
+        for (int ms = 0; ms < BLOCK_MS; ms++) {
+            if ((done = __atomic_load_n(&pt->done, __ATOMIC_ACQUIRE))) break;
+            if (any_uffd_readable()) break;
+            usleep(1000);
+        }
+        outf(done ? "ok done" : "ok blocked");
     } else if (!strcmp(op, "tsjoin")) {
         if (!pt || !pt->started) { outf("bad no producer thread"); return 1; }
         int e = join_bounded(pt);
