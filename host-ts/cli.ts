@@ -14,4 +14,17 @@ program.command("bench").description("microbenchmarks, with the host kernel meas
     const { runBenchmarks } = await import("../bench/index.js");
     await runBenchmarks({ quick: !!o.quick, json: o.json });
   });
+program.command("conform").description("run scenario files (docs/scenarios.md) on the host kernel and on uffdlab; compare step by step")
+  .argument("<files...>", "scenario files or directories of them (*.json)")
+  .option("--known <file>", "known-differences file (default: the one shipped with uffdlab)")
+  .option("--no-known", "use no known-differences file")
+  .option("--no-host", "do not run the host kernel (check uffdlab against the scenarios' expect lines only)")
+  .option("-v, --verbose", "print every step with both kernels' lines")
+  .action(async (files: string[], o: { known?: string | boolean; host?: boolean; verbose?: boolean }) => {
+    const { conform } = await import("./conform/run.js");
+    process.exitCode = await conform(files, {
+      known: o.known === false ? null : typeof o.known === "string" ? o.known : undefined,
+      noHost: o.host === false, verbose: !!o.verbose,
+    });
+  });
 await program.parseAsync();

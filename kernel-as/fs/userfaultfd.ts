@@ -707,6 +707,12 @@ function set_uffd_range(mm: mm_struct, start: u64, end: u64, uflags: u64, c: u32
       addr = v.vm_end;
       continue;
     }
+    // REGISTER: a VMA already registered with this ctx for (at least) these modes is left alone,
+    // neither split nor narrowed (userfaultfd_register_range's "nothing to do").
+    if (only_ctx == 0 && c != 0 && v.uffd_ctx == c && (v.vm_flags & uflags) == uflags) {
+      addr = v.vm_end;
+      continue;
+    }
     let nflags = (v.vm_flags & ~(VM_UFFD_MISSING | VM_UFFD_WP | VM_UFFD_MINOR)) | uflags;
     if (nflags != v.vm_flags || v.uffd_ctx != c) {
       let m = vma_modify(mm, v, start > v.vm_start ? start : v.vm_start, end < v.vm_end ? end : v.vm_end);

@@ -113,7 +113,9 @@ function madvise_vma(t: task_struct, mm: mm_struct, v: vm_area_struct, start: u6
       if (f & VM_DROPPABLE) return -EINVAL;
       return madvise_update_vma(mm, v, start, end, f & ~VM_WIPEONFORK);
     case U.MADV_DONTDUMP: return madvise_update_vma(mm, v, start, end, f | VM_DONTDUMP);
-    case U.MADV_DODUMP: return madvise_update_vma(mm, v, start, end, f & ~VM_DONTDUMP);
+    case U.MADV_DODUMP:
+      if (f & VM_DROPPABLE) return -EINVAL; // a droppable mapping is never dumped
+      return madvise_update_vma(mm, v, start, end, f & ~VM_DONTDUMP);
     case U.MADV_MERGEABLE:
       if (f & VM_SHARED) return 0;
       return madvise_update_vma(mm, v, start, end, f | VM_MERGEABLE);
@@ -178,10 +180,10 @@ export function sys_madvise(t: task_struct, start: u64, len_in: u64, b: i32): i6
   return b == U.MADV_DONTNEED || b == U.MADV_DONTNEED_LOCKED || b == U.MADV_FREE || b == U.MADV_REMOVE;
 }
 
-/** Whether `b` may drop pages of `v` (madvise_dontneed_free_valid_vma, madvise_remove's checks); 0 or -errno. */
+/** Whether `b` may drop pages of `v` (madvise_dontneed_free_valid_vma, madvise_remove's checks); 0 or -errno.
+ *  MADV_FREE of non-anonymous memory passes: Linux refuses it (madvise_free_single_vma) after the REMOVE event. */
 function madvise_remove_valid(v: vm_area_struct, b: i32): i32 {
   if (b == U.MADV_DONTNEED && !can_madv_lru(v)) return -EINVAL;
-  if (b == U.MADV_FREE && !vma_is_anonymous(v)) return -EINVAL;
   if (b == U.MADV_REMOVE) {
     if (v.vm_flags & VM_LOCKED) return -EINVAL;
     if (v.vm_file == 0 || vma_is_anonymous(v)) return -EINVAL;

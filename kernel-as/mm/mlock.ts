@@ -50,14 +50,14 @@ function mm_populate(t: task_struct, mm: mm_struct, start: u64, end: u64): i32 {
     if (!v || v.vm_start >= end) break;
     let s = v.vm_start > addr ? v.vm_start : addr;
     let e = v.vm_end < end ? v.vm_end : end;
-    // PROT_NONE memory is locked but not faulted in.
-    if (v.vm_flags & (VM_READ | VM_WRITE | VM_EXEC)) {
-      let write = (v.vm_flags & (VM_WRITE | VM_SHARED)) == VM_WRITE;
-      let r = populate_range(t, mm, s, e, write);
-      if (r == -EFAULT) return -ENOMEM;
-      if (r == -ENOMEM) return -EAGAIN;
-      if (r < 0) return r;
-    }
+    // PROT_NONE memory is locked, but faulting it in fails (get_user_pages without FOLL_FORCE:
+    // -EFAULT, which mlock reports as ENOMEM; checked on the host kernel).
+    if (!(v.vm_flags & (VM_READ | VM_WRITE | VM_EXEC))) return -ENOMEM;
+    let write = (v.vm_flags & (VM_WRITE | VM_SHARED)) == VM_WRITE;
+    let r = populate_range(t, mm, s, e, write);
+    if (r == -EFAULT) return -ENOMEM;
+    if (r == -ENOMEM) return -EAGAIN;
+    if (r < 0) return r;
     addr = e;
   }
   return 0;

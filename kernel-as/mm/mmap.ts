@@ -287,6 +287,8 @@ export function do_mmap(t: task_struct, mm: mm_struct, f: file | null, addr: u64
     return r;
   }
   if (type == MAP_DROPPABLE) {
+    // a locked or stack area makes no sense to be droppable (do_mmap)
+    if ((flags & MAP_LOCKED) || (vm_flags & VM_GROWSDOWN)) return -EINVAL;
     vm_flags |= VM_DROPPABLE | VM_WIPEONFORK | VM_NORESERVE;
   } else if (type != MAP_PRIVATE) {
     return -EINVAL;

@@ -46,7 +46,7 @@ const ROWS: [Step, string][] = [
   [{ op: 'fstat', fd: '$R' }, 'ok type=fifo mode=0600 size=0 blocks=0 blksize=4096 nlink=1'],
   [{ op: 'write', fd: '$P', len: 5, byte: 0x33 }, 'ok 5'],
   [{ op: 'read', fd: '$R', len: 10 }, `ok 5 ${digestOf(filled(0x33, 5))}`],
-  [{ op: 'read', fd: '$R', len: 10 }, 'bad blocked: call did not complete within 1 s'],
+  [{ op: 'read', fd: '$R', len: 10 }, 'blocked'],
   // the interrupted read consumed nothing and left the pipe usable; with the write end closed a read
   // of the empty pipe is end of file, not a wait
   [{ op: 'write', fd: '$P', len: 3, byte: 0x34 }, 'ok 3'],

@@ -3,8 +3,8 @@
  *
  * A scenario is a `Step[]`. Each step is one memory-management action (a system call, or a memory access
  * made by the program itself), and running it yields exactly one `StepResult`. Two runners exist or are
- * planned:
- *   - the native oracle (tests/helpers/native-oracle.ts → tests/oracle/mm_oracle.c) runs the steps on the
+ * planned (the uffdlab one is host-ts/conform/uffdlab.ts, adapted by tests/helpers/uffdlab-runner.ts):
+ *   - the native oracle (tests/helpers/native-oracle.ts → tests/oracle/oracle.c) runs the steps on the
  *     host Linux kernel, the reference of LINUX-SEMANTICS.md §3.4;
  *   - the uffdlab runner runs the same steps on the mini-kernel.
  * Both must print the same normalised result line for the same behaviour, so a scenario can be run on
@@ -295,6 +295,7 @@ export type StepResult =
   | { kind: 'ok'; line: string; words: string[]; fields: Record<string, string> }
   | { kind: 'err'; line: string; errno: string }
   | { kind: 'sig'; line: string; signal: string; code: string; at: string }
+  | { kind: 'blocked'; line: string }
   | { kind: 'bad'; line: string; reason: string };
 
 /** Parse one result line. Throws if the line does not follow the result grammar. */
@@ -322,6 +323,9 @@ export function parseResult(line: string): StepResult {
     case 'sig':
       if (tokens.length !== 4 || !tokens[3].startsWith('at=')) fail('want "sig SIGNAL CODE at=ADDR"');
       return { kind: 'sig', line, signal: tokens[1], code: tokens[2], at: tokens[3].slice(3) };
+    case 'blocked':
+      if (tokens.length !== 1) fail('want "blocked"');
+      return { kind: 'blocked', line };
     case 'bad':
       if (tokens.length < 2) fail('bad without a reason');
       return { kind: 'bad', line, reason: tokens.slice(1).join(' ') };

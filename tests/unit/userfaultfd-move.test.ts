@@ -1,6 +1,6 @@
 // UFFDIO_MOVE (spec §7.10, §6.4, §6.5), the COPY source-fault path (§7.5, §2.2 row 9) and the
 // Userfaultfd host API (messages(), poll(), close / Symbol.dispose). The errno rows the host kernel
-// can express are also checked differentially in tests/conformance/uffd-errno.test.ts; this file
+// can express are also checked differentially in tests/scenarios/uffd/move.json; this file
 // holds what the oracle cannot do (another process, page identity, invariants, handlers).
 import { describe, it, expect } from "vitest";
 import { boot, RW, ANON, PAGE, A, expectErrno } from "../helpers/kernel.js";

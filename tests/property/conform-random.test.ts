@@ -1,0 +1,52 @@
+// Random scenarios (tests/property/random-scenarios.ts, seeded fast-check) on the host kernel and on
+// uffdlab: every step must agree. All scenarios of a seed run in one oracle process (one forked child
+// each). CONFORM_RANDOM_SEED and CONFORM_RANDOM_RUNS override the seed and the count.
+import { beforeAll, describe, expect, it } from "vitest";
+import { nativeMissing, runNativeBatch } from "../../host-ts/conform/native.js";
+import { compare, describeDivergence } from "../../host-ts/conform/scenario.js";
+import { runUffdlab } from "../../host-ts/conform/uffdlab.js";
+import { randomScenarios } from "./random-scenarios.js";
+
+const SEED = Number(process.env.CONFORM_RANDOM_SEED ?? 20261201);
+const RUNS = Number(process.env.CONFORM_RANDOM_RUNS ?? 2000);
+const CHUNKS = 8;
+const all = randomScenarios(SEED, RUNS);
+const missing = nativeMissing(["uffd U 1"]);
+/** Without a usable /dev/kvm the kvm family is not run (the rest still is). */
+const kvmMissing = missing ?? nativeMissing(["kvm K"]);
+const runs = (i: number) => !(kvmMissing && all[i].family === "kvm");
+let host: string[][] = [];
+
+beforeAll(() => {
+  if (!missing) host = runNativeBatch(all.map((s, i) => (runs(i) ? s.steps : [])));
+}, 600_000);
+
+describe("random scenarios vs the host kernel", () => {
+  if (missing) {
+    it.skip(`skipped: ${missing}`, () => {});
+    return;
+  }
+  if (kvmMissing) it.skip(`kvm family skipped: ${kvmMissing}`, () => {});
+  it("generates every family, with invalid and garbage steps among them", () => {
+    expect(all.length).toBe(RUNS);
+    const fams = new Set(all.map((s) => s.family));
+    expect([...fams].sort()).toEqual(["events", "kvm", "mm", "threads", "uffd"]);
+    const lines = host.flat();
+    for (const kind of ["ok", "err", "sig"]) expect(lines.some((l) => l.startsWith(kind)), kind).toBe(true);
+    // the only "bad" lines: steps after a failed creation, and a few of the oracle's refusals
+    expect(lines.filter((l) => l.startsWith("bad") && !/^bad (unbound name|refused: )/.test(l)).slice(0, 5)).toEqual([]);
+    expect(lines.filter((l) => l.startsWith("bad refused: ")).length).toBeLessThan(lines.length / 100);
+  });
+  const size = Math.ceil(RUNS / CHUNKS);
+  for (let c = 0; c < CHUNKS; c++) {
+    it(`seed ${SEED}: scenarios ${c * size}..${Math.min(RUNS, (c + 1) * size) - 1} agree step by step`, async () => {
+      for (let i = c * size; i < Math.min(RUNS, (c + 1) * size); i++) {
+        if (!runs(i)) continue;
+        const sc = { name: `random-${SEED}-${i} (${all[i].family})`, steps: all[i].steps };
+        const u = await runUffdlab(sc.steps, { checkEveryStep: false });
+        const o = compare(sc, host[i], u);
+        if (o.failure) expect.fail(`${describeDivergence(sc, o.failure)}\n  scenario:\n${sc.steps.map((s, j) => `    ${j}: ${s}  →  ${host[i][j]}  |  ${u[j]}`).join("\n")}`);
+      }
+    }, 300_000);
+  }
+});
