@@ -89,6 +89,9 @@
  * all (fallocate, populate, mlock, stores, writes); and it interrupts a read/write/fork-check that
  * blocks for more than 1 s (`bad blocked: …`). A scenario meant for comparison has no `bad` lines.
  */
+// The digest of a load/read result is the runner's own (host-ts/conform/format.ts), so the
+// tests and `uffdlab conform` cannot drift apart.
+import { fnv1a64, digestOf } from '../../host-ts/conform/format.js';
 
 // ─────────────────────────────────────────────────────────────────────────────────────────────────────
 // Values
@@ -385,28 +388,7 @@ export function describeFault(
   return fault === undefined ? 'at=?' : `at=${describeAs(accessAddr, fault, lookup)}`;
 }
 
-/** FNV-1a 64 of the bytes, as 16 hex digits (computed in two 32-bit halves, no BigInt per byte). */
-export function fnv1a64(bytes: Uint8Array): string {
-  let lo = 0x84222325;
-  let hi = 0xcbf29ce4;
-  for (let i = 0; i < bytes.length; i++) {
-    lo = (lo ^ bytes[i]) >>> 0;
-    // h *= 0x100000001b3 (mod 2^64), i.e. h * 0x1b3 + (h << 40)
-    const loMul = lo * 0x1b3; // < 2^41: exact
-    const carry = Math.floor(loMul / 0x100000000);
-    hi = (hi * 0x1b3 + carry + ((lo << 8) >>> 0)) >>> 0; // every term < 2^42: exact
-    lo = loMul >>> 0;
-  }
-  return hi.toString(16).padStart(8, '0') + lo.toString(16).padStart(8, '0');
-}
-
-/** The digest words of a load/read result: `digest=HEX16 first=0xHH nonzero=N` (bytes non-empty). */
-export function digestOf(bytes: Uint8Array): string {
-  if (bytes.length === 0) throw new Error('digestOf needs at least one byte');
-  let nonzero = 0;
-  for (let i = 0; i < bytes.length; i++) if (bytes[i] !== 0) nonzero++;
-  return `digest=${fnv1a64(bytes)} first=0x${bytes[0].toString(16).padStart(2, '0')} nonzero=${nonzero}`;
-}
+export { fnv1a64, digestOf };
 
 /** `len` bytes of value `byte` (what `store addr byte len` writes). */
 export function filled(byte: number, len: number): Uint8Array {
