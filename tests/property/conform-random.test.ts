@@ -33,6 +33,9 @@ describe("random scenarios vs the host kernel", () => {
     expect([...fams].sort()).toEqual(["events", "kvm", "mm", "threads", "uffd"]);
     const lines = host.flat();
     for (const kind of ["ok", "err", "sig"]) expect(lines.some((l) => l.startsWith(kind)), kind).toBe(true);
+    // forks by the producer: FORK messages whose fd is bound and used, and forks without the feature
+    if (RUNS >= 500) expect(lines.filter((l) => / ev=0x13 ufd=fd /.test(l)).length).toBeGreaterThan(RUNS / 40);
+    if (RUNS >= 500) expect(all.some((s) => s.steps.includes("tsys fork") && !s.steps.some((t) => t.includes(" as F")))).toBe(true);
     // the only "bad" lines: steps after a failed creation, and a few of the oracle's refusals
     expect(lines.filter((l) => l.startsWith("bad") && !/^bad (unbound name|refused: )/.test(l)).slice(0, 5)).toEqual([]);
     expect(lines.filter((l) => l.startsWith("bad refused: ")).length).toBeLessThan(lines.length / 100);

@@ -12,7 +12,10 @@
  *            loads of memory that is never registered.
  *   events   a userfaultfd with some of EVENT_REMAP / REMOVE / UNMAP over an anonymous area; one or two
  *            munmap / madvise / mremap / mmap(MAP_FIXED) calls by the producer thread (tsys), each
- *            followed by the reads that let it finish; fills before and after, then loads.
+ *            followed by the reads that let it finish; fills before and after, then loads. Or (half
+ *            of them) one or two forks by the producer (tsys fork), with or without EVENT_FORK, with
+ *            or without a registered area: the FORK message's new userfaultfd (`as F`) is used in the
+ *            child's mm before and after childexit, or closed.
  *   kvm      a VM and a guest_memfd with random size and flags, mapped with random prot and flags;
  *            accesses, fallocate, madvise, mprotect, file calls, capabilities, memslots.
  *   threads  up to three extra threads fault on pages of a MISSING-registered area in a fixed order
@@ -257,6 +260,7 @@ function areaRun(g: Gen, x: string, pages: number): { at: string; n: number } {
 }
 
 function eventsFamily(g: Gen): string[] {
+  if (chance(g, 50)) return forkEvents(g);
   // a USER_MODE_ONLY, non-blocking userfaultfd with some of EVENT_REMAP / REMOVE / UNMAP
   let features = 0;
   for (const f of [0x4, 0x8, 0x40, 0x100]) if (chance(g, 60)) features |= f;
@@ -293,6 +297,67 @@ function eventsFamily(g: Gen): string[] {
   return s;
 }
 
+/**
+ * fork by the producer thread with a registered area: with EVENT_FORK it waits until the FORK message
+ * is read (`readwait ... as F` binds the child's new userfaultfd), which is then used (fdflags,
+ * fdinfo, API, REGISTER / UNREGISTER / COPY / ZEROPAGE / WAKE in the child's mm, read, poll, close)
+ * before and after the child exits; without it (or with nothing registered) there is no message, and
+ * a child's load (fork-check) of a page missing in the registered area does not wait.
+ */
+function forkEvents(g: Gen): string[] {
+  const fork = chance(g, 75);
+  let features = fork ? 0x2 : 0;
+  for (const f of [0x4, 0x8, 0x40, 0x100]) if (chance(g, 30)) features |= f;
+  const shmem = chance(g, 30);
+  const registered = chance(g, 90);
+  const s = [`uffd U ${pick(g, ["0x801", "0x801", "0x80801"])}`, `ioctl $U API 0xaa ${hex(features)} 0`,
+    `${shmem ? "sanon" : "anon"} A 4 3`, "anon S 1 3", `fill $S 0x1000 ${int(g, 1, 255)}`];
+  if (registered) s.push(`ioctl $U REGISTER $A 0x4000 ${shmem ? "1" : pick(g, ["1", "1", "3"])} 0`);
+  const page = () => `$A+${hex(int(g, 0, 3) * P)}`;
+  const fillPage = (fd: string) =>
+    s.push(chance(g, 60) ? `ioctl ${fd} COPY ${page()} $S 0x1000 0 0x77` : `ioctl ${fd} ZEROPAGE ${page()} 0x1000 0 0x77`);
+  for (let i = int(g, 0, 2); i > 0; i--) fillPage("$U");
+  const forks = chance(g, 25) ? 2 : 1;
+  for (let k = 0; k < forks; k++) {
+    const F = k === 0 ? "F" : "G";
+    s.push("tsys fork");
+    const event = fork && registered;
+    if (event) {
+      s.push("tsbusy");
+      if (chance(g, 30)) fillPage("$U"); // EAGAIN while the fork is unfinished (mmap_changing)
+      s.push(`readwait $U 32 as ${F}`, "tsjoin");
+    } else s.push("tsjoin", "read $U 32");
+    if (!event) {
+      // without EVENT_FORK the child's copy of the area is not registered: its loads never wait
+      if (registered && chance(g, 60)) s.push(`fork-check ${page()} ${int(g, 1, P)}`);
+      s.push("childexit");
+      continue;
+    }
+    let open = true, alive = true;
+    for (let i = int(g, 1, 8); i > 0 && open; i--) {
+      const r = int(g, 0, 13);
+      const run = () => { const { at, n } = areaRun(g, "A", 4); return `${at} ${hex(n * P)}`; };
+      if (r < 1) s.push(`fdflags $${F}`);
+      else if (r < 3) s.push(`fdinfo $${F}`);
+      else if (r < 4) s.push(`ioctl $${F} API 0xaa ${pick(g, ["0", "0x2", "0x8"])} 0x77`);
+      else if (r < 5) s.push(`ioctl $${F} UNREGISTER ${run()}`);
+      else if (r < 6) s.push(`ioctl $${F} REGISTER ${run()} ${pick(g, ["1", "2", "3", "4"])} 0x77`);
+      else if (r < 8) fillPage(`$${F}`);
+      else if (r < 9) s.push(`ioctl $${F} WAKE ${run()}`);
+      else if (r < 10) s.push(`read $${F} 32`);
+      else if (r < 11) s.push(`poll $${F}`);
+      else if (r < 12) fillPage("$U"); // the parent's pages are its own
+      else if (r < 13 && alive) { s.push("childexit"); alive = false; }
+      else { s.push(`close $${F}`); open = false; }
+    }
+    if (alive) s.push("childexit");
+  }
+  // no access may wait for a userfault: unregister, then look at the parent's memory
+  if (registered) s.push("ioctl $U UNREGISTER $A 0x4000");
+  for (let p = 0; p < 4; p += int(g, 1, 2)) s.push(`load $A+${hex(p * P)} ${P}`);
+  return s;
+}
+
 /** guest_memfd (no userfaultfd: registering it differs between 6.18 and 7.1 by design). */
 function kvmFamily(g: Gen): string[] {
   const pages = int(g, 1, 8);
@@ -326,7 +391,7 @@ export type Family = "mm" | "uffd" | "threads" | "events" | "kvm";
 /** One random scenario of the given family (or any), from a fast-check generator. */
 export const scenarioArb = (family?: Family) =>
   fc.gen().map((g) => {
-    const f = family ?? pick(g, ["mm", "mm", "mm", "uffd", "uffd", "threads", "events", "kvm"] as const);
+    const f = family ?? pick(g, ["mm", "mm", "mm", "uffd", "uffd", "threads", "events", "events", "kvm"] as const);
     const steps = f === "mm" ? mmFamily(g) : f === "uffd" ? uffdFamily(g) : f === "threads" ? threadsFamily(g) : f === "events" ? eventsFamily(g) : kvmFamily(g);
     return { family: f, steps };
   });
