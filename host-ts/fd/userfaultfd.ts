@@ -162,7 +162,10 @@ export class Userfaultfd implements Disposable, AsyncIterable<UffdMsg> {
    * at most MESSAGES_POLL_MS and then looks again: the iteration ends at most that long after
    * the close (under the scheduler the time is virtual and passes only when nothing else can
    * run — so an iteration whose fd is never closed polls on rather than ending in a
-   * DeadlockError). How it waits: with `at`, the AsyncThread of a `k.run` body,
+   * DeadlockError). On a blocking fd each read is preceded by a poll with timeout 0, which ends
+   * the iteration if the fd was closed; a read that is already waiting holds the file (§8.7, as
+   * Linux's read does), so a close() by another thread then ends nothing: the read returns the
+   * next message. Close a blocking fd from the loop body. How it waits: with `at`, the AsyncThread of a `k.run` body,
    * every read and wait is that thread's scheduling point; without, it reads on
    * `this.thread`: a worker in "atomics" mode blocks in the kernel call, a "throw"-mode thread
    * (the main thread serving workers' faults) awaits its wait word with Atomics.waitAsync.
@@ -189,16 +192,14 @@ export class Userfaultfd implements Disposable, AsyncIterable<UffdMsg> {
     new DataView(pfd.buffer).setInt16(A.pollfd.events, A.POLLIN, true);
     const n = Math.floor(A.BOUNCE_SIZE / A.UFFD_MSG_SIZE) * A.UFFD_MSG_SIZE;
     while (!this.closed) {
-      if (nonblock) {
-        const revents = await run(() => {
-          const r = t.syscall(A.__NR_poll, t.stage(pfd), 1, MESSAGES_POLL_MS);
-          if (r < 0n) throw new SystemError(Number(-r), "poll");
-          return new DataView(t.bounce.buffer, t.bounce.byteOffset).getInt16(A.pollfd.revents, true);
-        });
-        if (revents & A.POLLNVAL) return;
-        if (revents & A.POLLERR) throw new SystemError(A.EINVAL, "poll");
-        if (!(revents & A.POLLIN)) continue; // timed out: is the fd still open?
-      }
+      const revents = await run(() => {
+        const r = t.syscall(A.__NR_poll, t.stage(pfd), 1, nonblock ? MESSAGES_POLL_MS : 0);
+        if (r < 0n) throw new SystemError(Number(-r), "poll");
+        return new DataView(t.bounce.buffer, t.bounce.byteOffset).getInt16(A.pollfd.revents, true);
+      });
+      if (revents & A.POLLNVAL) return;
+      if (nonblock && revents & A.POLLERR) throw new SystemError(A.EINVAL, "poll");
+      if (nonblock && !(revents & A.POLLIN)) continue; // timed out: is the fd still open?
       const msgs = await run(() => {
         const r = t.syscall(A.__NR_read, this.fd, A.HOST_STAGING_BASE, n);
         if (r === -BigInt(A.EBADF)) return null;

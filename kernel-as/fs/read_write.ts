@@ -2,16 +2,18 @@
 // pipe_read / pipe_write).
 import { task_struct, files_struct } from "../kernel/types";
 import { EBADF, EINVAL, ESPIPE, EPERM, EFBIG, EFAULT, ENXIO, EAGAIN, ENOMEM, ERESTARTSYS } from "../abi/errno";
-import { F_SEAL_WRITE, F_SEAL_FUTURE_WRITE, F_SEAL_GROW, MAX_LFS_FILESIZE, PAGE_SIZE, O_NONBLOCK } from "../abi/uapi";
+import { F_SEAL_WRITE, F_SEAL_FUTURE_WRITE, F_SEAL_GROW, MAX_LFS_FILESIZE, PAGE_SIZE, O_NONBLOCK, __NR_write } from "../abi/uapi";
 import { userfaultfd_read } from "./userfaultfd";
 import { file, FILE_UFFD, FILE_SHMEM, FILE_PIPE, FILE_GMEM, FILE_KVM, FILE_KVM_VM, FMODE_READ, FMODE_WRITE, INODE_SHMEM } from "./types";
-import { fget, file_inode } from "./file";
+import { fget, file_inode, get_file, fput } from "./file";
+import { restart_set, restart_clear } from "../kernel/restart";
+import { RESTART_NONE, RESTART_RW } from "../kernel/types";
 import { shmem_read, shmem_write, shmem_write_failed, shmem_seek_hole_data } from "../mm/shmem";
 import { SEEK_SET, SEEK_CUR, SEEK_END, SEEK_DATA, SEEK_HOLE, SEEK_MAX } from "../abi/uapi";
 import { PIPE, pipe_peek, pipe_consume, pipe_write, pipe_rd_wait, pipe_wr_wait } from "./pipe";
 import { add_wait_queue, set_task_waiting, WQ_REF_INODE } from "../kernel/wait";
 import { copy_from_user, copy_to_user, access_ok, copy_user_partial } from "../mm/uaccess";
-import { task_scratch } from "../kernel/sched";
+import { task_scratch, task_frame } from "../kernel/sched";
 
 const CHUNK: u32 = 1024;
 
@@ -146,16 +148,43 @@ function do_write(t: task_struct, f: file, ubuf: u64, count: u64, pos: u64, use_
   return <i64>done;
 }
 
+/**
+ * A read() or write() of a userfaultfd or a pipe that must wait holds its file for the wait
+ * (RESTART_RW): the reissue goes on with that file even if another thread closed the
+ * descriptor meanwhile, and the file's last reference (its release) goes when the call
+ * returns or is abandoned (§8.7), as Linux's fdget in a shared fd table keeps it.
+ */
+function rw_wait_hold(t: task_struct, f: file, r: i64): i64 {
+  if (r == -ERESTARTSYS && t.restart_fn == RESTART_NONE && (f.f_kind == FILE_UFFD || f.f_kind == FILE_PIPE)) {
+    restart_set(t, RESTART_RW, 0);
+    get_file(f);
+    t.restart_file = changetype<u32>(f);
+  }
+  return r;
+}
+
+/** The reissue of a read() / write() that waited holding its file: the call again, on that file. */
+export function rw_restart(t: task_struct): i64 {
+  let f = changetype<file>(<usize>t.restart_file);
+  let fr = task_frame(t);
+  restart_clear(t);
+  t.restart_file = 0;
+  let r = fr.nr == __NR_write ? do_write(t, f, fr.arg1, fr.arg2, 0, false) : do_read(t, f, fr.arg1, fr.arg2, 0, false);
+  r = rw_wait_hold(t, f, r);
+  fput(f); // a last reference releases the file here, as when Linux's read or write returns
+  return r;
+}
+
 export function sys_read(t: task_struct, fd: i64, ubuf: u64, count: u64): i64 {
   let f = fget(FILES(t), fd);
   if (!f) return -EBADF;
-  return do_read(t, f, ubuf, count, 0, false);
+  return rw_wait_hold(t, f, do_read(t, f, ubuf, count, 0, false));
 }
 
 export function sys_write(t: task_struct, fd: i64, ubuf: u64, count: u64): i64 {
   let f = fget(FILES(t), fd);
   if (!f) return -EBADF;
-  return do_write(t, f, ubuf, count, 0, false);
+  return rw_wait_hold(t, f, do_write(t, f, ubuf, count, 0, false));
 }
 
 export function sys_pread64(t: task_struct, fd: i64, ubuf: u64, count: u64, pos: i64): i64 {

@@ -11,7 +11,7 @@ import { sys_madvise } from "../mm/madvise";
 import { sys_memfd_create } from "../mm/memfd";
 import { sys_ftruncate, sys_fallocate } from "../fs/open";
 import { sys_fstat } from "../fs/stat";
-import { sys_read, sys_write, sys_pread64, sys_pwrite64, sys_lseek } from "../fs/read_write";
+import { sys_read, sys_write, sys_pread64, sys_pwrite64, sys_lseek, rw_restart } from "../fs/read_write";
 import { sys_close, sys_dup, sys_fcntl, sys_pipe2 } from "../fs/fcntl";
 import { sys_fork, do_exit, do_group_exit } from "./fork";
 import { K } from "../init/state";
@@ -22,7 +22,7 @@ import { sys_userfaultfd, userfaultfd_events_abandon, userfaultfd_events_pending
   userfaultfd_copy_is_reissue, userfaultfd_copy_restart } from "../fs/userfaultfd";
 import { madvise_restart } from "../mm/madvise";
 import { restart_matches, restart_clear } from "./restart";
-import { RESTART_MADVISE, RESTART_UFFD_OUTFIELD, RESTART_UFFD_EVENTS, RESTART_UFFD_COPY, RESTART_POLL_TIMEOUT } from "./types";
+import { RESTART_MADVISE, RESTART_UFFD_OUTFIELD, RESTART_UFFD_EVENTS, RESTART_UFFD_COPY, RESTART_POLL_TIMEOUT, RESTART_RW } from "./types";
 import { find_task } from "./sched";
 import { host_frame } from "../abi/kernel";
 import { file } from "../fs/types";
@@ -58,6 +58,7 @@ function do_restart(t: task_struct): i64 {
   if (fn == RESTART_MADVISE) return madvise_restart(t);
   if (fn == RESTART_UFFD_OUTFIELD) return userfaultfd_outfield_restart(t);
   if (fn == RESTART_UFFD_COPY) return userfaultfd_copy_restart(t);
+  if (fn == RESTART_RW) return rw_restart(t);
   if (fn == RESTART_POLL_TIMEOUT) {
     restart_clear(t);
     let f = task_frame(t);

@@ -72,6 +72,11 @@ export const RESTART_UFFD_OUTFIELD: u32 = 3;
 export const RESTART_UFFD_COPY: u32 = 4;
 /** poll() whose timeout expired while it waited (task_timeout): look once more, never wait */
 export const RESTART_POLL_TIMEOUT: u32 = 5;
+/**
+ * a blocking read() / write() of a userfaultfd or a pipe waits: restart_file is the file, which
+ * the call holds (Linux's fdget), so a close() by another thread meanwhile releases nothing
+ */
+export const RESTART_RW: u32 = 6;
 export const TASK_FRAME_OFFSET: usize = 256;
 export const TASK_VMF_OFFSET: usize = 512;
 export const TASK_SCRATCH_OFFSET: usize = 1024;

@@ -15,6 +15,8 @@
 // takes all of its entries off (finish_wait), which drops their references — the last one of a
 // file releases it there (fput: userfaultfd_release wakes its faulters), as when Linux's poll
 // returns — and a reissued call looks again. One task can wait on several heads at once (poll).
+// A blocking pipe read or write also holds its file in its restart block (RESTART_RW,
+// fs/read_write.ts), so its reissue goes on with that file after another thread's close().
 import { task_struct } from "./types";
 import { task_frame } from "./sched";
 import { host_frame } from "../abi/kernel";

@@ -357,29 +357,55 @@ describe("Userfaultfd host API", () => {
     expect(ended).toBe(true);
   });
 
-  it("messages() on a blocking fd waits in read(); poll() reports readiness; both end at close", async () => {
+  it("messages() on a blocking fd waits in read(); another thread's close() ends nothing (the read holds the file); the loop body's close() ends it", async () => {
     const { k } = await boot();
     const p = k.spawn();
     const uffd = p.userfaultfd(A.UFFD_USER_MODE_ONLY); // blocking
     uffd.api();
     expect(uffd.poll()).toBe(A.POLLERR); // a blocking userfaultfd is not pollable (§8.5)
-    const a = p.mmap(0, PAGE, RW, ANON);
-    uffd.register(a, PAGE, MISSING);
+    const a = p.mmap(0, 2 * PAGE, RW, ANON);
+    uffd.register(a, 2 * PAGE, MISSING);
     const h = new Userfaultfd(p, uffd.fd, p.newThread());
-    const got: string[] = [];
+    const parked = () => Atomics.load(new Int32Array(h.thread.frame.buffer, h.thread.frame.byteOffset + A.host_frame.wait_word, 1), 0) === 1;
+    const got: number[] = [];
     await k.run(3, [
       [p.newThread(), async (t) => {
         expect(await t.load8(a)).toBe(0);
+        while (!parked()) await t.yield(); // the monitor waits in read() again
         await t.op(() => uffd.close());
+        expect(k.stats().uffdCtxs).toBe(1); // the read holds the file
+        expect(await t.load8(a + PAGE)).toBe(0); // still registered; woken by the release as the read returns
       }],
       [h.thread, async (t) => {
         for await (const msg of h.messages(t)) {
-          got.push(msg.event);
-          await t.op(() => h.zeropage(a, PAGE));
+          got.push(msg.address - a);
+          if (got.length === 2) break; // the fd is gone: nothing to serve it with
+          await t.op(() => h.zeropage(msg.address, PAGE));
         }
       }],
     ]);
-    expect(got).toEqual(["pagefault"]);
+    expect(got).toEqual([0, PAGE]);
+    expect(k.stats().uffdCtxs).toBe(0);
+    // The iterating side closes from the loop body: the iteration ends.
+    const u2 = p.userfaultfd(A.UFFD_USER_MODE_ONLY);
+    u2.api();
+    const b = p.mmap(0, PAGE, RW, ANON);
+    u2.register(b, PAGE, MISSING);
+    const h2 = new Userfaultfd(p, u2.fd, p.newThread());
+    let ended = false;
+    await k.run(4, [
+      [p.newThread(), async (t) => { expect(await t.load8(b)).toBe(0); }],
+      [h2.thread, async (t) => {
+        for await (const msg of h2.messages(t)) {
+          expect(msg.address).toBe(b);
+          await t.op(() => h2.zeropage(msg.address, PAGE));
+          h2.close();
+        }
+        ended = true;
+      }],
+    ]);
+    expect(ended).toBe(true);
+    expect(k.checkInvariants()).toBe(true);
   });
 
   it("`for await (const msg of uffd)` on the main thread serves worker threads' faults (Atomics.waitAsync)", async () => {
