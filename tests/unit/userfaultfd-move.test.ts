@@ -378,6 +378,7 @@ describe("Userfaultfd host API", () => {
       }],
       [h.thread, async (t) => {
         for await (const msg of h.messages(t)) {
+          if (msg.event !== "pagefault") throw new Error(`unexpected ${msg.event}`);
           got.push(msg.address - a);
           if (got.length === 2) break; // the fd is gone: nothing to serve it with
           await t.op(() => h.zeropage(msg.address, PAGE));
@@ -397,6 +398,7 @@ describe("Userfaultfd host API", () => {
       [p.newThread(), async (t) => { expect(await t.load8(b)).toBe(0); }],
       [h2.thread, async (t) => {
         for await (const msg of h2.messages(t)) {
+          if (msg.event !== "pagefault") throw new Error(`unexpected ${msg.event}`);
           expect(msg.address).toBe(b);
           await t.op(() => h2.zeropage(msg.address, PAGE));
           h2.close();
