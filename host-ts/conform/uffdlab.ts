@@ -130,8 +130,8 @@ interface FThread {
   sys?: Call;
 }
 
-/** A producer's call (tsys): the verb, its parsed arguments and `as` name, the raw result (poll: and the revents). */
-interface Call { verb: string; a: Arg[]; name: string; ret: bigint; revents: number[] }
+/** A producer's call (tsys): the verb, its parsed arguments and `as` name, the raw result (poll: and the revents; read: whether the fd was a userfaultfd, the bytes). */
+interface Call { verb: string; a: Arg[]; name: string; ret: bigint; revents: number[]; uffd?: boolean; data?: Uint8Array }
 
 export interface UffdlabRunOptions {
   /** Simulated memory for the kernel (default 64 MiB). */
@@ -393,6 +393,12 @@ class Runner {
     return line;
   }
 
+  /** What a read(2) returned after `ok N` (the oracle's put_read_data): a userfaultfd's messages, else the bytes' digest. */
+  private readData(uffd: boolean, b: Uint8Array, as?: string): string {
+    if (uffd) return this.msgs(b, b.length, as);
+    return b.length > 0 ? ` ${digestOf(b)}` : "";
+  }
+
   /** One step → one result line. */
   async step(line: string): Promise<string> {
     this.stepsRun++;
@@ -628,10 +634,7 @@ class Runner {
     // interrupted call; the thread gives up that wait with its next call
     const r = hasOff ? this.sys(nr, fd, IO_AT, len, off) : uffd && !isWrite ? await this.waitingSys(nr, fd, IO_AT, len) : this.sys(nr, fd, IO_AT, len);
     if (isErr(r)) return Runner.status(r);
-    let line = `ok ${r}`;
-    if (!isWrite && !hasOff && uffd) line += this.msgs(this.readUser(IO_AT, Number(r)), Number(r), as);
-    else if (!isWrite && r > 0n) line += ` ${digestOf(this.readUser(IO_AT, Number(r)))}`;
-    return line;
+    return isWrite ? `ok ${r}` : `ok ${r}${this.readData(!hasOff && uffd, this.readUser(IO_AT, Number(r)), as)}`;
   }
 
   /** load (byte === null) or store of [addr, addr + len) by thread `t`: the result line. */
@@ -767,13 +770,13 @@ class Runner {
     return "ok fd";
   }
 
-  /** `tsys VERB ARGS [as NAME]` (the oracle's parse_call): munmap, madvise, mremap, mmap with the mm verbs' arguments, fork, or poll FD... */
+  /** `tsys VERB ARGS [as NAME]` (the oracle's parse_call): munmap, madvise, mremap, mmap with the mm verbs' arguments, fork, poll FD..., or read FD LEN */
   private parseCall(tok: string[]): Call {
     const calls: Record<string, [number, number, number]> = {
-      munmap: [2, 2, 0], madvise: [3, 3, 0], mremap: [4, 5, 1], mmap: [6, 6, 1], fork: [0, 0, 0], poll: [1, MAX_POLL, 0],
+      munmap: [2, 2, 0], madvise: [3, 3, 0], mremap: [4, 5, 1], mmap: [6, 6, 1], fork: [0, 0, 0], poll: [1, MAX_POLL, 0], read: [2, 2, 0],
     };
     const def = Object.hasOwn(calls, tok[0]) ? calls[tok[0]] : undefined;
-    if (!def) throw new Bad("bad tsys takes munmap, madvise, mremap, mmap, fork or poll");
+    if (!def) throw new Bad("bad tsys takes munmap, madvise, mremap, mmap, fork, poll or read");
     const a: Arg[] = [];
     let name = "";
     for (let i = 1; i < tok.length; i++) {
@@ -800,6 +803,11 @@ class Runner {
       if (x[3] & (K_MAP_POPULATE | K_MAP_LOCKED)) this.charge(x[1]);
     }
     if (tok[0] === "poll") for (const fd of x) this.refuseFd(fd);
+    if (tok[0] === "read") {
+      this.refuseFd(x[0]);
+      if (x[1] > BigInt(A.BOUNCE_SIZE)) throw new Bad(`bad tsys read length must be at most ${A.BOUNCE_SIZE}`);
+      return { verb: "read", a, name, ret: 0n, revents: [], uffd: this.uffds.has(x[0] & 0xffffffffn) };
+    }
     return { verb: tok[0], a, name, ret: 0n, revents: [] };
   }
 
@@ -812,6 +820,12 @@ class Runner {
       case "madvise": return t.syscall(NR.madvise, x[0], x[1], x[2]);
       case "mremap": return t.syscall(NR.mremap, x[0], x[1], x[2], x[3], x[4]);
       case "mmap": return t.syscall(NR.mmap, x[0], x[1], x[2], x[3], x[4], x[5]);
+      case "read": {
+        // into the thread's bounce page (tsys read reads at most BOUNCE_SIZE bytes)
+        const r = t.syscall(NR.read, x[0], A.HOST_STAGING_BASE, x[1]);
+        c.data = isErr(r) ? undefined : t.bounce.slice(0, Number(r));
+        return r;
+      }
       case "poll": {
         // poll({fd, POLLIN}..., -1), the entries in the thread's staging window (restaged on a reissue)
         const n = c.a.length;
@@ -837,6 +851,9 @@ class Runner {
     if (c.verb === "fork") {
       this.sysChild = Number(c.ret);
       return "ok child";
+    }
+    if (c.verb === "read") {
+      return `ok ${c.ret}${this.readData(c.uffd === true, c.data ?? new Uint8Array(0))}`;
     }
     if (c.verb === "poll") return `ok ${c.ret} revents=${c.revents.map((r) => `0x${r.toString(16)}`).join(" ")}`;
     if (c.verb === "mremap" || c.verb === "mmap") {
@@ -961,10 +978,7 @@ class Runner {
         this.t.fill(Number(IO_AT), 0xee, Number(len));
         const r = await this.waitingSys(NR.read, fd, IO_AT, len);
         if (isErr(r)) return err(r);
-        let line = `ok ${r}`;
-        if (this.uffds.has(fd & 0xffffffffn)) line += this.msgs(this.readUser(IO_AT, Number(r)), Number(r), as);
-        else if (r > 0n) line += ` ${digestOf(this.readUser(IO_AT, Number(r)))}`;
-        return line;
+        return `ok ${r}${this.readData(this.uffds.has(fd & 0xffffffffn), this.readUser(IO_AT, Number(r)), as)}`;
       }
       case "fdflags": {
         need(2);

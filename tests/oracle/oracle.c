@@ -20,7 +20,7 @@
  *     sanon NAME PAGES PROT  memfd NAME PAGES  mapfd NAME FD PAGES PROT [ro]  ioctl FD CMD W0 W1 ...
  *     ioctl0 FD CMD  readwait FD LEN [as F]  fdflags FD  setfl FD FLAGS  poll FD [MS]  fdinfo FD
  *     tfault ADDR r|w [BYTE] [as T]  tjoin [T]  tioctl FD CMD W0 ...  tioctljoin  fork  reap
- *     tsys munmap|madvise|mremap|mmap ARGS [as NAME] | tsys fork | tsys poll FD...   tsbusy  tsjoin
+ *     tsys munmap|madvise|mremap|mmap ARGS [as NAME] | tsys fork | tsys poll FD... | tsys read FD LEN   tsbusy  tsjoin
  *     childexit
  *   KVM and guest_memfd verbs (ustep too; the guest_memfd file itself takes the mm verbs):
  *     kvm NAME  vm NAME KVMFD TYPE  cap FD CAP  ioctlv FD CMD ARG  gmem NAME VMFD SIZE FLAGS [R0 [R5]]
@@ -886,6 +886,21 @@ static void put_uffd_msgs(const unsigned char *buf, long r)
     }
 }
 
+/* What a read(2) of fd returned after `ok N`: a userfaultfd's messages (`as` binds a FORK message's
+ * fd), else the bytes' digest. Shared by read, readwait and tsys read. */
+static void put_read_data(int uffd, const unsigned char *buf, long r, const char *as)
+{
+    if (uffd) {
+        msg_bind = as;
+        put_uffd_msgs(buf, r);
+    } else if (r > 0) {
+        uint64_t h = FNV_OFFSET, nz = 0;
+        for (long i = 0; i < r; i++) { h = (h ^ buf[i]) * FNV_PRIME; nz += buf[i] != 0; }
+        outf(" ");
+        put_digest(h, buf[0], nz);
+    }
+}
+
 /* Shared by write/pwrite (is_write) and read/pread (positional when has_off). */
 static void do_io(struct step *s, int is_write, int has_off)
 {
@@ -910,15 +925,7 @@ static void do_io(struct step *s, int is_write, int has_off)
     }
     if (r == -1) { outf("err %s", errname(e)); return; }
     outf("ok %ld", r);
-    if (!is_write && !has_off && (uint32_t)fd < MAX_FDS && is_uffd[(uint32_t)fd]) {
-        msg_bind = s->nnames ? s->names[0] : NULL;
-        put_uffd_msgs(iobuf, r);
-    } else if (!is_write && r > 0) {
-        uint64_t h = FNV_OFFSET, nz = 0;
-        for (long i = 0; i < r; i++) { h = (h ^ iobuf[i]) * FNV_PRIME; nz += iobuf[i] != 0; }
-        outf(" ");
-        put_digest(h, iobuf[0], nz);
-    }
+    if (!is_write) put_read_data(!has_off && (uint32_t)fd < MAX_FDS && is_uffd[(uint32_t)fd], iobuf, r, s->nnames ? s->names[0] : NULL);
 }
 
 static void op_write(struct step *s) { do_io(s, 1, 0); }
@@ -1158,8 +1165,9 @@ static void reap_child(void)
 
 /* `tsys CALL`: a producer thread (named P) makes one mm call that may wait for its userfaultfd event
  * to be read (munmap, madvise, mremap, mmap: the mm verbs' arguments; or fork), or a poll() of 1 to
- * MAX_POLL fds (POLLIN each, no timeout: it sleeps until one is ready). `tsjoin` prints the call's
- * result line, as the mm verb would (poll: ok N revents=0x.. per fd). fork's child waits on a pipe
+ * MAX_POLL fds (POLLIN each, no timeout: it sleeps until one is ready), or a read(2) of at most
+ * PT_READ_MAX bytes. `tsjoin` prints the call's result line, as the mm verb would (poll: ok N
+ * revents=0x.. per fd; read: as the read verb). fork's child waits on a pipe
  * until `childexit`. */
 #define MAX_POLL 4
 static struct fthread *pt;
@@ -1169,6 +1177,9 @@ static int pt_nargs;
 static long pt_ret;
 static int pt_errno;
 static short pt_revents[MAX_POLL];
+#define PT_READ_MAX 4096 /* longest tsys read */
+static unsigned char pt_buf[PT_READ_MAX];
+static int pt_uffd; /* tsys read: whether its fd was a userfaultfd when the call began */
 static int child_pipe[2] = { -1, -1 };
 static pid_t child_pid = -1;
 
@@ -1180,6 +1191,7 @@ static long producer_call(void)
     if (!strcmp(pt_verb, "madvise")) return syscall(SYS_madvise, a[0], a[1], a[2]);
     if (!strcmp(pt_verb, "mremap")) return syscall(SYS_mremap, a[0], a[1], a[2], a[3], a[4]);
     if (!strcmp(pt_verb, "mmap")) return syscall(SYS_mmap, a[0], a[1], a[2], a[3], a[4], a[5]);
+    if (!strcmp(pt_verb, "read")) return syscall(SYS_read, a[0], pt_buf, a[1]);
     if (!strcmp(pt_verb, "poll")) {
         struct pollfd p[MAX_POLL];
         for (int i = 0; i < pt_nargs; i++) p[i] = (struct pollfd){ (int)a[i], POLLIN, 0 };
@@ -1221,12 +1233,12 @@ static int parse_call(int n, char **tok)
 {
     static const struct { const char *verb; int min, max, names; } calls[] = {
         { "munmap", 2, 2, 0 }, { "madvise", 3, 3, 0 }, { "mremap", 4, 5, 1 }, { "mmap", 6, 6, 1 }, { "fork", 0, 0, 0 },
-        { "poll", 1, MAX_POLL, 0 },
+        { "poll", 1, MAX_POLL, 0 }, { "read", 2, 2, 0 },
     };
     int k = -1;
-    for (int i = 0; i < 6; i++)
+    for (int i = 0; i < 7; i++)
         if (!strcmp(tok[0], calls[i].verb)) k = i;
-    if (k < 0) { outf("bad tsys takes munmap, madvise, mremap, mmap, fork or poll"); return 1; }
+    if (k < 0) { outf("bad tsys takes munmap, madvise, mremap, mmap, fork, poll or read"); return 1; }
     int na = 0;
     pt_name[0] = 0;
     for (int i = 1; i < n; i++) {
@@ -1260,6 +1272,11 @@ static int parse_call(int n, char **tok)
     if (k == 5)
         for (int i = 0; i < na; i++)
             if (refuse_fd(pt_a[i].v)) return 1;
+    if (k == 6) {
+        if (refuse_fd(a0)) return 1;
+        if (a1 > PT_READ_MAX) { outf("bad tsys read length must be at most %u", PT_READ_MAX); return 1; }
+        pt_uffd = (uint32_t)a0 < MAX_FDS && is_uffd[(uint32_t)a0];
+    }
     return 0;
 }
 
@@ -1419,9 +1436,7 @@ static int ustep(int n, char **tok)
         long r = syscall(SYS_read, (int)fd, iobuf, len);
         SYSRES(r);
         outf("ok %ld", r);
-        msg_bind = as;
-        if ((uint32_t)fd < MAX_FDS && is_uffd[(uint32_t)fd]) put_uffd_msgs(iobuf, r);
-        else if (r > 0) { outf(" "); uint64_t h = FNV_OFFSET, nz = 0; for (long i = 0; i < r; i++) { h = (h ^ iobuf[i]) * FNV_PRIME; nz += iobuf[i] != 0; } put_digest(h, iobuf[0], nz); }
+        put_read_data((uint32_t)fd < MAX_FDS && is_uffd[(uint32_t)fd], iobuf, r, as);
     } else if (!strcmp(op, "fdflags")) {
         NEED(2);
         uint64_t fd = val(tok[1]);
@@ -1576,7 +1591,10 @@ static int ustep(int n, char **tok)
         pt->started = 0;
         if (pt_ret == -1) { outf("err %s", ename(pt_errno)); return 1; }
         if (!strcmp(pt_verb, "fork")) outf("ok child");
-        else if (!strcmp(pt_verb, "poll")) {
+        else if (!strcmp(pt_verb, "read")) {
+            outf("ok %ld", pt_ret);
+            put_read_data(pt_uffd, pt_buf, pt_ret, NULL);
+        } else if (!strcmp(pt_verb, "poll")) {
             outf("ok %ld revents=", pt_ret);
             for (int i = 0; i < pt_nargs; i++) outf("%s0x%x", i ? " " : "", (unsigned short)pt_revents[i]);
         } else if (!strcmp(pt_verb, "mremap") || !strcmp(pt_verb, "mmap")) {
