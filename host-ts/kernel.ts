@@ -19,6 +19,13 @@ export interface BootOptions {
   module?: WebAssembly.Module;
   /** strace-like trace of every system call: true for console.error, or a sink. */
   trace?: boolean | TraceSink;
+  /**
+   * false: read faults of private anonymous memory allocate a page (and the VMA's anon_vma) instead
+   * of mapping the shared zero page, and UFFDIO_ZEROPAGE installs a zeroed page — Linux's
+   * `mm_forbids_zeropage()`, as on hosts booted with the zero page off (paravirtualised guests with
+   * `pvm_no_zero_page=1`), where VMA merges differ from stock Linux. Default true (stock Linux).
+   */
+  zeroPage?: boolean;
 }
 
 /** Capability bits a process can hold (include/uapi/linux/capability.h numbering). */
@@ -51,8 +58,11 @@ export class Kernel {
     const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
     const module = opts.module ?? (await loadKernelModule(build));
     const trace = opts.trace === true ? (line: string) => console.error(line) : opts.trace || null;
+    if (opts.zeroPage !== undefined && typeof opts.zeroPage !== "boolean") {
+      throw new TypeError(`zeroPage must be a boolean, got ${typeof opts.zeroPage}`);
+    }
     const k = new Kernel(module, memory, build, trace);
-    const r = k.exports.kernel_boot(pages * PAGE);
+    const r = k.exports.kernel_boot(pages * PAGE, opts.zeroPage === false ? A.BOOT_NO_ZERO_PAGE : 0);
     if (r < 0) throw new SystemError(-r, "kernel_boot");
     return k;
   }

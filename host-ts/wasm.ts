@@ -2,7 +2,7 @@
 
 /** The kernel's exports, as kernel-as/index.ts declares them. */
 export interface KernelExports {
-  kernel_boot(mem_bytes: number): number;
+  kernel_boot(mem_bytes: number, flags: number): number;
   kernel_booted(): number;
   kernel_enable_smp(): void;
   process_create(caps: number): number;

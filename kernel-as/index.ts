@@ -32,10 +32,10 @@ const SMP_ADDR: usize = KSTATE_ADDR + 8;
 // @ts-ignore: decorator
 @inline function unlock(): void { if (load<i32>(SMP_ADDR)) spin_unlock(KSTATE_ADDR); }
 
-/** Boot the kernel in the first `mem_bytes` of memory. Exactly one instance calls it. */
-export function kernel_boot(mem_bytes: u32): i32 {
+/** Boot the kernel in the first `mem_bytes` of memory with BOOT_* `flags`. Exactly one instance calls it. */
+export function kernel_boot(mem_bytes: u32, flags: u32): i32 {
   lock();
-  let r = start_kernel(<usize>mem_bytes);
+  let r = start_kernel(<usize>mem_bytes, flags);
   unlock();
   return r;
 }

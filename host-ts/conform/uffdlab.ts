@@ -138,12 +138,14 @@ export interface UffdlabRunOptions {
   memoryBytes?: number;
   /** Run the invariant checker after every step (default true). */
   checkEveryStep?: boolean;
+  /** Kernel.boot's zeroPage (default true): false mirrors a host with the zero page off (native.ts hostZeroPage). */
+  zeroPage?: boolean;
 }
 
 /** Run the steps on a fresh uffdlab kernel (debug build); one result line per step (comments and blank lines excluded). */
 export async function runUffdlab(lines: string[], opts: UffdlabRunOptions = {}): Promise<string[]> {
   const steps = lines.map((l) => l.replace(/\r$/, "")).filter((l) => !/^[ \t]*(#|$)/.test(l));
-  const k = await Kernel.boot({ memoryBytes: opts.memoryBytes ?? 64 << 20, build: "debug" });
+  const k = await Kernel.boot({ memoryBytes: opts.memoryBytes ?? 64 << 20, build: "debug", zeroPage: opts.zeroPage });
   const first = steps[0]?.trim().split(/[ \t]+/)[0];
   const p = k.spawn(first === "nopriv" ? {} : { caps: CAP_SYS_PTRACE });
   const r = new Runner(k, p);

@@ -73,6 +73,14 @@ export const DEFAULT_MEM_BYTES: i32 = 256 * 1024 * 1024;
 /** Smallest memory the kernel boots in. */
 export const MIN_MEM_BYTES: i32 = 8 * 1024 * 1024;
 
+/**
+ * kernel_boot flags. BOOT_NO_ZERO_PAGE: mm_forbids_zeropage() is true, as on hosts that run with
+ * the zero page off (e.g. paravirtualised guests booted with pvm_no_zero_page=1): a read fault of
+ * private anonymous memory allocates a page (and the VMA's anon_vma) instead of mapping the shared
+ * zero page, and UFFDIO_ZEROPAGE installs a zeroed page.
+ */
+export const BOOT_NO_ZERO_PAGE: u32 = 1;
+
 // ---- VM_* flags (include/linux/mm.h), carried by the maps record ----------------------
 export const VM_READ: u64 = 0x00000001;
 export const VM_WRITE: u64 = 0x00000002;

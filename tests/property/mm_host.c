@@ -242,7 +242,10 @@ static void serve(char *p) {
     reply_ret(syscall(SYS_madvise, a, l, adv), 0);
   } else if (!strcmp(op, "mremap")) {
     unsigned long a = num(&p), o = num(&p), nl = num(&p), fl = num(&p), na = num(&p);
-    if (forbidden(a, o) || ((fl & MREMAP_FIXED) && forbidden(na, nl))) { reply("refused"); return; }
+    /* The old range as the kernel sees it: a zero old_len (a shared mapping's duplicate) still
+     * names the page at a, and growing in place reaches up to a + new_len. */
+    unsigned long span = o > nl ? o : nl;
+    if (forbidden(a, span ? span : 1) || ((fl & MREMAP_FIXED) && forbidden(na, nl ? nl : 1))) { reply("refused"); return; }
     reply_ret(syscall(SYS_mremap, a, o, nl, fl, na), 1);
   } else if (!strcmp(op, "memfd")) {
     unsigned long fl = num(&p);
