@@ -4,9 +4,11 @@
 //        build/uffdlab.debug.wasm    CONFIG_DEBUG_VM=1: invariant checker, assertions
 //        build/uffdlab.release.wasm  -O3, checks compiled out
 //   3. the host, bundled by esbuild: dist/index.js (library), dist/cli.js (the uffdlab bin),
-//      dist/worker.js (worker-thread entry)
+//      dist/worker.js (worker-thread entry); and the library's declarations, dist/types/**.d.ts,
+//      emitted by tsc from host-ts (tsconfig.types.json)
 // Steps whose inputs have not changed since the last build are skipped.
 import { createHash } from "node:crypto";
+import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync, existsSync, mkdirSync, readdirSync, statSync, chmodSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -71,7 +73,7 @@ async function buildKernels() {
 async function buildHost() {
   const sources = [...walk(join(root, "host-ts"), [".ts"]), ...walk(join(root, "bench"), [".ts"])];
   const hash = digest(sources);
-  const outputs = ["dist/index.js", "dist/cli.js", "dist/worker.js"];
+  const outputs = ["dist/index.js", "dist/cli.js", "dist/worker.js", "dist/types/index.d.ts"];
   if (upToDate("host", hash, outputs)) return false;
   const esbuild = await import("esbuild");
   const common = { bundle: true, platform: "node", format: "esm", target: "node20", sourcemap: true, logLevel: "warning",
@@ -81,6 +83,9 @@ async function buildHost() {
   const cli = join(root, "dist/cli.js");
   writeFileSync(cli, "#!/usr/bin/env node\n" + readFileSync(cli, "utf8").replace(/^#!.*\n/, ""));
   chmodSync(cli, 0o755);
+  const tsc = spawnSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.types.json"],
+    { cwd: root, encoding: "utf8" });
+  if (tsc.status !== 0) throw new Error(`tsc (declarations) failed:\n${tsc.stdout}${tsc.stderr}`);
   stampDone("host", hash);
   return true;
 }
