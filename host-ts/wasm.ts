@@ -1,4 +1,5 @@
 // Loading the kernel module and the typed view of its exports (kernel-as/index.ts).
+import { kernelBytes, readUrl } from "./kernel-bytes.js";
 
 /** The kernel's exports, as kernel-as/index.ts declares them. */
 export interface KernelExports {
@@ -32,23 +33,38 @@ export type Build = "debug" | "release";
 const cache = new Map<Build, WebAssembly.Module>();
 
 /**
- * The compiled kernel module for `build`. In Node it is read from build/; elsewhere pass
- * the bytes or a Module to Kernel.boot yourself.
+ * The compiled kernel module for `build` (cached). By default the module that ships with uffdlab:
+ * in Node build/uffdlab.<build>.wasm beside dist/, in a browser the bytes the browser build
+ * carries (no fetch, no bundler configuration). With `url`, the module at that URL instead (a
+ * relative URL is resolved against the page; a file: URL is read from disk in Node); a failed
+ * fetch or something that is not WebAssembly is an Error naming the URL and what came back.
  */
-export async function loadKernelModule(build: Build): Promise<WebAssembly.Module> {
-  const hit = cache.get(build);
-  if (hit) return hit;
-  const url = new URL(`../build/uffdlab.${build}.wasm`, import.meta.url);
-  let bytes: Uint8Array;
-  if (typeof process !== "undefined" && process.versions?.node) {
-    const fs = await import("node:fs");
-    bytes = fs.readFileSync(url);
-  } else {
-    bytes = new Uint8Array(await (await fetch(url)).arrayBuffer());
+export async function loadKernelModule(build: Build = "debug", url?: string | URL): Promise<WebAssembly.Module> {
+  if (build !== "debug" && build !== "release") throw new TypeError(`build must be "debug" or "release", got ${JSON.stringify(build)}`);
+  if (url === undefined) {
+    const hit = cache.get(build);
+    if (hit) return hit;
+    const mod = await WebAssembly.compile((await kernelBytes(build)) as BufferSource);
+    cache.set(build, mod);
+    return mod;
   }
-  const mod = await WebAssembly.compile(bytes as BufferSource);
-  cache.set(build, mod);
-  return mod;
+  const where = new URL(url, typeof location !== "undefined" ? location.href : undefined);
+  const got = await readUrl(where);
+  let bytes: Uint8Array;
+  let what: string;
+  if (got instanceof Response) {
+    if (!got.ok) throw new Error(`uffdlab: cannot load the kernel module from ${where.href}: HTTP ${got.status}${got.statusText ? ` ${got.statusText}` : ""}`);
+    bytes = new Uint8Array(await got.arrayBuffer());
+    what = `${got.headers.get("content-type") ?? "no content-type"}, ${bytes.length} bytes`;
+  } else {
+    bytes = got;
+    what = `${bytes.length} bytes`;
+  }
+  try {
+    return await WebAssembly.compile(bytes as BufferSource);
+  } catch (e) {
+    throw new Error(`uffdlab: ${where.href} is not a WebAssembly module (${what}): ${(e as Error).message}`);
+  }
 }
 
 export function instantiate(module: WebAssembly.Module, memory: WebAssembly.Memory): KernelExports {
