@@ -8,6 +8,7 @@ import { SystemError, errnoName } from "./errors.js";
 import { Thread, type Num } from "./thread.js";
 import { Process } from "./process.js";
 import { formatSyscall, type TraceSink } from "./debug/strace.js";
+import { syscallNumber, toRegister, OutOfRangeError } from "./args.js";
 import { Scheduler, type ThreadBody } from "./sched/scheduler.js";
 
 export interface BootOptions {
@@ -104,14 +105,17 @@ export class Kernel {
     return new Thread(this, tid, pid);
   }
 
-  /** The raw system-call path: arguments into the host frame, one call, result out. */
-  syscallRaw(t: Thread, nr: number, args: Num[]): bigint {
+  /**
+   * The raw system-call path: arguments into the host frame, one call, result out. `nr` and
+   * each argument are register values (host-ts/args.ts): integers in [-2^63, 2^64), else a
+   * TypeError / RangeError; missing arguments are 0.
+   */
+  syscallRaw(t: Thread, rax: Num, args: Num[]): bigint {
+    const nr = syscallNumber(rax);
+    if (args.length > 6) throw new OutOfRangeError("args.length", "<= 6 (six argument registers)", args.length);
     const f = t.frame;
+    for (let i = 0; i < 6; i++) f.setBigUint64(A.host_frame.arg0 + 8 * i, i < args.length ? toRegister(args[i], i) : 0n, true);
     f.setInt32(A.host_frame.nr, nr, true);
-    for (let i = 0; i < 6; i++) {
-      const a = args[i] ?? 0;
-      f.setBigUint64(A.host_frame.arg0 + 8 * i, BigInt.asUintN(64, typeof a === "bigint" ? a : BigInt(a)), true);
-    }
     const r = this.exports.syscall(t.tid);
     if (r < 0) throw new SystemError(-r, `syscall ${nr}`);
     const ret = f.getBigInt64(A.host_frame.ret, true);
@@ -120,7 +124,7 @@ export class Kernel {
   }
 
   /** Call a system call and throw SystemError on failure; returns the (non-negative) result. */
-  syscallOrThrow(t: Thread, name: string, nr: number, args: Num[]): bigint {
+  syscallOrThrow(t: Thread, name: string, nr: Num, args: Num[]): bigint {
     const r = t.syscall(nr, ...args);
     if (r < 0n && r > -4096n) throw new SystemError(Number(-r), name);
     return r;

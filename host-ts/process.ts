@@ -50,7 +50,7 @@ export class Process {
   }
 
   /** A raw system call on the main thread: value or -errno, never throws. */
-  syscall(nr: number, ...args: Num[]): bigint {
+  syscall(nr: Num, ...args: Num[]): bigint {
     return this.thread.syscall(nr, ...args);
   }
 
@@ -67,6 +67,9 @@ export class Process {
   mlock(addr: Num, len: Num): void { this.call("mlock", A.__NR_mlock, addr, len); }
   mlock2(addr: Num, len: Num, flags: number): void { this.call("mlock2", A.__NR_mlock2, addr, len, flags); }
   munlock(addr: Num, len: Num): void { this.call("munlock", A.__NR_munlock, addr, len); }
+  /** mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT): lock every mapping, now and/or to come. */
+  mlockall(flags: number): void { this.call("mlockall", A.__NR_mlockall, flags); }
+  munlockall(): void { this.call("munlockall", A.__NR_munlockall); }
   madvise(addr: Num, len: Num, advice: number): void { this.call("madvise", A.__NR_madvise, addr, len, advice); }
 
   // ---- files ----
@@ -225,8 +228,12 @@ export class Process {
     return (r & 1 ? PM_PRESENT : 0n) | (r & 2 ? PM_UFFD_WP : 0n);
   }
 
-  /** The VMAs, as records. */
-  vmas(): VmaInfo[] { return readVmas(this.kernel, this.thread); }
-  /** /proc/<pid>/maps text. */
-  maps(): string { return formatMaps(this.vmas()); }
+  /**
+   * The VMAs, as records: /proc/<pid>/maps, or /proc/<pid>/task/<tid>/maps for `thread`. As on
+   * Linux, after the main thread's exit(2) /proc/<pid>/maps reads empty while other threads
+   * live (the zombie leader has no mm); a live thread's view still shows the address space.
+   */
+  vmas(thread: Thread = this.thread): VmaInfo[] { return readVmas(this.kernel, thread); }
+  /** /proc/<pid>/maps text (/proc/<pid>/task/<tid>/maps for `thread`). */
+  maps(thread: Thread = this.thread): string { return formatMaps(this.vmas(thread)); }
 }

@@ -225,9 +225,12 @@ export class Thread {
 
   /**
    * A raw system call: Linux's number and up to six arguments; returns the kernel's value
-   * (>= 0) or -errno as a bigint, never throws for a failed call.
+   * (>= 0) or -errno as a bigint, never throws for a failed call. The number and the
+   * arguments are 64-bit register values: integers in [-2^63, 2^64) as numbers or bigints
+   * (negative ones in two's complement); anything else throws TypeError / RangeError with
+   * Node's codes. The kernel uses the number's low 32 bits, as x86-64 Linux does.
    */
-  syscall(nr: number, ...args: Num[]): bigint {
+  syscall(nr: Num, ...args: Num[]): bigint {
     for (;;) {
       const r = this.kernel.syscallRaw(this, nr, args);
       if (r !== ERESTARTSYS) return r;

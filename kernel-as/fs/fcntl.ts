@@ -32,9 +32,11 @@ export function sys_fcntl(t: task_struct, fd: i64, cmd: i32, arg: u64): i64 {
   let fs = FILES(t);
   let f = fget(fs, fd);
   if (!f) return -EBADF;
+  // do_fcntl: the commands here take the argument as an int (argi), its low 32 bits.
+  let argi = <i32>arg;
   switch (cmd) {
-    case F_DUPFD: return dupfd(fs, fd, <i64>arg, false);
-    case F_DUPFD_CLOEXEC: return dupfd(fs, fd, <i64>arg, true);
+    case F_DUPFD: return dupfd(fs, fd, argi, false);
+    case F_DUPFD_CLOEXEC: return dupfd(fs, fd, argi, true);
     case F_GETFD: return get_close_on_exec(fs, <i32>fd) ? FD_CLOEXEC : 0;
     case F_SETFD: set_close_on_exec(fs, <i32>fd, (arg & FD_CLOEXEC) != 0); return 0;
     case F_GETFL: return <i64>f.f_flags;

@@ -9,7 +9,7 @@ import { VMA, vm_area_dup, vm_area_free, vma_link } from "../mm/vma";
 import { copy_page_range } from "../mm/memory";
 import { exit_mmap, MMAP_BASE } from "../mm/mmap";
 import { files_alloc, files_dup, files_put } from "../fs/file";
-import { VM_DONTCOPY, MAX_TASKS } from "../abi/kernel";
+import { VM_DONTCOPY, VM_LOCKED, VM_LOCKONFAULT, MAX_TASKS } from "../abi/kernel";
 import { ENOMEM, EAGAIN, ESRCH } from "../abi/errno";
 import { userfaultfd_cancel_wait, dup_userfaultfd, userfaultfd_events_abandon, userfaultfd_events_complete } from "../fs/userfaultfd";
 import { restart_abandon } from "./sys";
@@ -67,6 +67,8 @@ function dup_mm(t: task_struct, old: mm_struct): mm_struct | null {
       mmput(mm);
       return null;
     }
+    // Locks are not inherited (dup_mmap); nor is mm->def_flags (a new mm starts with none).
+    n.vm_flags &= ~(VM_LOCKED | VM_LOCKONFAULT);
     if (dup_userfaultfd(t, n, mm) < 0) {
       vm_area_free(n);
       mmput(mm);

@@ -63,6 +63,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -622,12 +623,15 @@ static void put_status(long r)
     else outf("ok %ld", r);
 }
 
+/* After mlockall(MCL_FUTURE) without MCL_ONFAULT every new mapping is populated: mmap charges its length. */
+static int mcl_future_populates;
+
 static void op_mmap(struct step *s)
 {
     uint64_t addr = s->a[0].v, len = s->a[1].v, flags = s->a[3].v, fd = s->a[4].v;
     if ((flags & K_MAP_FIXED) && !(flags & K_MAP_FIXED_NOREPLACE) && refuse_self(addr, len)) return;
     if (!(flags & K_MAP_ANONYMOUS) && refuse_fd(fd)) return;
-    if ((flags & (K_MAP_POPULATE | K_MAP_LOCKED)) && !charge(len)) return;
+    if (((flags & (K_MAP_POPULATE | K_MAP_LOCKED)) || mcl_future_populates) && !charge(len)) return;
     long r = syscall(SYS_mmap, addr, len, s->a[2].v, flags, fd, s->a[5].v);
     if (r == -1) { outf("err %s", errname(errno)); return; }
     const struct arg *c[] = { &s->a[0] };
@@ -681,6 +685,29 @@ static void op_mlock(struct step *s)
 }
 
 static void op_munlock(struct step *s) { put_status(syscall(SYS_munlock, s->a[0].v, s->a[1].v)); }
+
+/* mlockall: MCL_CURRENT populates every mapping; charged as the named mappings' total length. */
+static void op_mlockall(struct step *s)
+{
+    uint64_t fl = s->a[0].v;
+    int valid = (int)fl != 0 && !((int)fl & ~(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT)) && (int)fl != MCL_ONFAULT;
+    if (valid && ((int)fl & (MCL_CURRENT | MCL_ONFAULT)) == MCL_CURRENT) {
+        uint64_t total = 0;
+        for (int i = 0; i < nbind; i++) total += bind_len[i];
+        if (!charge(total)) return;
+    }
+    long r = syscall(SYS_mlockall, fl);
+    if (r == 0) mcl_future_populates = ((int)fl & (MCL_FUTURE | MCL_ONFAULT)) == MCL_FUTURE;
+    put_status(r);
+}
+
+static void op_munlockall(struct step *s)
+{
+    (void)s;
+    long r = syscall(SYS_munlockall);
+    if (r == 0) mcl_future_populates = 0;
+    put_status(r);
+}
 
 static void op_memfd_create(struct step *s)
 {
@@ -1717,7 +1744,7 @@ static int ustep(int n, char **tok)
         uint64_t fd = val(tok[1]), off = val(tok[2]), wh = val(tok[3]);
         CHECK();
         if (refuse_fd(fd)) return 1;
-        long r = syscall(SYS_lseek, (int)fd, (int64_t)off, (unsigned)wh);
+        long r = syscall(SYS_lseek, fd, off, wh); /* whole registers: the kernel narrows fd and whence */
         SYSRES(r);
         outf("ok %ld", r);
     } else if (!strcmp(op, "fork")) {
@@ -1763,6 +1790,8 @@ static const struct opdef ops[] = {
     { "madvise", 3, 3, 0, 0, op_madvise },
     { "mlock", 2, 2, 0, 0, op_mlock },
     { "munlock", 2, 2, 0, 0, op_munlock },
+    { "mlockall", 1, 1, 0, 0, op_mlockall },
+    { "munlockall", 0, 0, 0, 0, op_munlockall },
     { "memfd_create", 2, 2, 1, 1, op_memfd_create },
     { "ftruncate", 2, 2, 0, 0, op_ftruncate },
     { "fallocate", 4, 4, 0, 0, op_fallocate },
@@ -1983,6 +2012,14 @@ int main(int argc, char **argv)
 
     long ps = sysconf(_SC_PAGESIZE);
     if (ps > 0) page_size = (uint64_t)ps;
+
+    /*
+     * No transparent huge pages in this process or its forks, whatever
+     * /sys/kernel/mm/transparent_hugepage/enabled and MADV_HUGEPAGE say: uffdlab has none, and a THP
+     * changes what steps see (a first write fills 512 pages, so a later UFFDIO_COPY there is EEXIST).
+     * The one visible cost: MADV_COLLAPSE of anonymous memory is EINVAL here (KNOWN-DIFFERENCES.json).
+     */
+    (void)prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);
 
     memset(&sa, 0, sizeof sa);
     sa.sa_sigaction = fault_handler;
