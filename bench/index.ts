@@ -1,7 +1,8 @@
 // `uffdlab bench`: every scenario, the host kernel measured in the same run, one table, and
 // optionally the results as JSON. See bench/README.md for what each row means.
-import { readFileSync, writeFileSync } from "node:fs";
-import * as os from "node:os";
+import { writeFileSync } from "node:fs";
+import { machine, describeMachine, type Machine } from "./machine.js";
+import { calibrateUffdlab, type UffdlabCalibration } from "./calibration.js";
 import { params, type Measured, type Params, type Summary } from "./measure.js";
 import { runHost, type HostResult } from "./native.js";
 import { anonWriteFault } from "./anon-write-fault.js";
@@ -24,10 +25,17 @@ export interface BenchRow extends Measured {
 }
 
 export interface BenchReport {
-  schema: "uffdlab-bench/1";
+  schema: "uffdlab-bench/2";
   date: string;
   quick: boolean;
-  environment: Record<string, string | number | boolean | null>;
+  /** The machine, so that figures from different machines can be compared (bench/machine.ts). */
+  machine: Machine;
+  uffdlabBuild: "release";
+  /**
+   * The same basics on every machine: the host's getpid(2), 4 KiB memcpy and anonymous write fault;
+   * uffdlab's JS → Wasm call and 4 KiB Thread.write. ns per operation; host values null when skipped.
+   */
+  calibration: { host: { getpidNs: number; memcpy4kNs: number; minorFaultNs: number } | null; uffdlab: UffdlabCalibration };
   params: Params;
   host: Omit<HostResult, "scenarios">;
   rows: BenchRow[];
@@ -37,18 +45,26 @@ export interface BenchReport {
 export async function runBenchmarks(o: BenchOptions): Promise<BenchReport> {
   const started = performance.now();
   const p = params(o.quick);
+  const m = machine();
   const host = runHost(p);
+  const cal = await calibrateUffdlab();
   const measured = [await anonWriteFault(p), ...(await residentAccess(p)), ...(await uffdRoundTrip(p)), ...(await gmemRoundTrip(p))];
   const rows: BenchRow[] = measured.map((m) => {
     const h = host.scenarios?.[m.host] ?? null;
     return { ...m, hostSummary: h, ratio: h ? { p50: m.uffdlab.p50 / h.p50, mean: m.uffdlab.mean / h.mean } : null };
   });
   const { scenarios: _, ...hostInfo } = host;
+  const hostFault = host.scenarios?.anon_write_fault?.p50;
   const report: BenchReport = {
-    schema: "uffdlab-bench/1",
+    schema: "uffdlab-bench/2",
     date: new Date().toISOString(),
     quick: o.quick,
-    environment: environment(),
+    machine: m,
+    uffdlabBuild: "release",
+    calibration: {
+      host: host.calibration && hostFault !== undefined ? { ...host.calibration, minorFaultNs: hostFault } : null,
+      uffdlab: cal,
+    },
     params: p,
     host: hostInfo,
     rows,
@@ -60,34 +76,6 @@ export async function runBenchmarks(o: BenchOptions): Promise<BenchReport> {
     console.log(`results written to ${o.json}`);
   }
   return report;
-}
-
-// ---- environment ----
-
-function readOr(path: string): string | null {
-  try {
-    return readFileSync(path, "utf8");
-  } catch {
-    return null;
-  }
-}
-
-function environment(): BenchReport["environment"] {
-  const cpuinfo = readOr("/proc/cpuinfo");
-  const model = cpuinfo?.match(/^model name\s*:\s*(.+)$/m)?.[1] ?? os.cpus()[0]?.model ?? null;
-  const thp = readOr("/sys/kernel/mm/transparent_hugepage/enabled")?.match(/\[(\w+)\]/)?.[1] ?? null;
-  return {
-    node: process.version,
-    v8: process.versions.v8,
-    platform: process.platform,
-    arch: process.arch,
-    kernel: os.release(),
-    cpu: model,
-    cpus: os.availableParallelism?.() ?? os.cpus().length,
-    hypervisor: cpuinfo ? /^flags\s*:.*\bhypervisor\b/m.test(cpuinfo) : null,
-    transparentHugepage: thp,
-    uffdlabBuild: "release",
-  };
 }
 
 // ---- output ----
@@ -107,8 +95,13 @@ function table(header: string[], body: string[][]): string {
 }
 
 function print(r: BenchReport): void {
-  const e = r.environment;
-  console.log(`uffdlab bench${r.quick ? " --quick" : ""}: ${e.uffdlabBuild} kernel, node ${e.node}, ${e.cpu ?? "unknown cpu"} ×${e.cpus}, Linux ${e.kernel}`);
+  const e = r.machine;
+  const d = describeMachine(e);
+  console.log(`uffdlab bench${r.quick ? " --quick" : ""}: ${r.uffdlabBuild} kernel, node ${e.node}, ${d.header}`);
+  const c = r.calibration;
+  console.log(`calibration (ns/op): host getpid ${c.host ? ns(c.host.getpidNs) : "—"}, memcpy 4 KiB ${c.host ? ns(c.host.memcpy4kNs) : "—"}, ` +
+    `anon write fault ${c.host ? ns(c.host.minorFaultNs) : "—"}; uffdlab JS→Wasm call ${ns(c.uffdlab.jsWasmCallNs)}, Thread.write 4 KiB ${ns(c.uffdlab.write4kNs)}`);
+  if (d.footnote) console.log(d.footnote);
   console.log(table(
     ["scenario", "uffdlab mean", "p50", "p99", "host p50", "ratio (p50)"],
     r.rows.map((x) => [

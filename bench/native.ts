@@ -19,6 +19,8 @@ export interface HostResult {
   /** `cc --version`, first line. */
   compiler?: string;
   clockOverheadNs?: number;
+  /** getpid(2) and a 4 KiB memcpy on the host, ns per operation (medians). */
+  calibration?: { getpidNs: number; memcpy4kNs: number };
   /** Minor faults per timed page touch (getrusage), expected 1. */
   faultsPerOp?: number;
   /** Per uffd mode: messages read per faulted page (expected 1), bytes read that the fill did not put there (expected 0), how the handler waited. */
@@ -28,6 +30,7 @@ export interface HostResult {
 interface RawOutput {
   page_size: number;
   clock_overhead_ns: number;
+  calibration: { getpid_ns: number; memcpy_4k_ns: number };
   anon_write_fault: { batch: number; pages_touched: number; minor_faults: number; batch_ns: number[] };
   resident_load: { batch: number; batch_ns: number[] };
 }
@@ -95,6 +98,7 @@ export function runHost(p: Params): HostResult {
       },
       compiler,
       clockOverheadNs: raw.clock_overhead_ns,
+      calibration: { getpidNs: raw.calibration.getpid_ns, memcpy4kNs: raw.calibration.memcpy_4k_ns },
       faultsPerOp: f.minor_faults / f.pages_touched,
     };
 
