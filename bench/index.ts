@@ -9,6 +9,7 @@ import { anonWriteFault } from "./anon-write-fault.js";
 import { residentAccess } from "./translate.js";
 import { uffdRoundTrip } from "./uffd-roundtrip.js";
 import { gmemRoundTrip } from "./gmem-roundtrip.js";
+import { bulkCopy } from "./bulk-copy.js";
 
 export interface BenchOptions {
   /** Fewer samples (npm start). */
@@ -48,7 +49,7 @@ export async function runBenchmarks(o: BenchOptions): Promise<BenchReport> {
   const m = machine();
   const host = runHost(p);
   const cal = await calibrateUffdlab();
-  const measured = [await anonWriteFault(p), ...(await residentAccess(p)), ...(await uffdRoundTrip(p)), ...(await gmemRoundTrip(p))];
+  const measured = [await anonWriteFault(p), ...(await residentAccess(p)), ...(await uffdRoundTrip(p)), ...(await gmemRoundTrip(p)), ...(await bulkCopy(p))];
   const rows: BenchRow[] = measured.map((m) => {
     const h = host.scenarios?.[m.host] ?? null;
     return { ...m, hostSummary: h, ratio: h ? { p50: m.uffdlab.p50 / h.p50, mean: m.uffdlab.mean / h.mean } : null };
@@ -102,11 +103,13 @@ function print(r: BenchReport): void {
   console.log(`calibration (ns/op): host getpid ${c.host ? ns(c.host.getpidNs) : "—"}, memcpy 4 KiB ${c.host ? ns(c.host.memcpy4kNs) : "—"}, ` +
     `anon write fault ${c.host ? ns(c.host.minorFaultNs) : "—"}; uffdlab JS→Wasm call ${ns(c.uffdlab.jsWasmCallNs)}, Thread.write 4 KiB ${ns(c.uffdlab.write4kNs)}`);
   if (d.footnote) console.log(d.footnote);
+  const gibs = (bytes: number | undefined, s: Summary | null) => (bytes && s ? (bytes / s.p50 / 1.073741824).toFixed(2) : "");
   console.log(table(
-    ["scenario", "uffdlab mean", "p50", "p99", "host p50", "ratio (p50)"],
+    ["scenario", "uffdlab mean", "p50", "p99", "host p50", "ratio (p50)", "GiB/s", "host GiB/s"],
     r.rows.map((x) => [
       x.name, ns(x.uffdlab.mean), ns(x.uffdlab.p50), ns(x.uffdlab.p99),
       x.hostSummary ? ns(x.hostSummary.p50) : "—", x.ratio ? ratio(x.ratio.p50) : "—",
+      gibs(x.bytesPerOp, x.uffdlab), gibs(x.bytesPerOp, x.hostSummary),
     ]),
   ));
   console.log("ns per operation; p50/p99 over timed batches (each the mean of its batch); ratio = uffdlab p50 / host p50, >1 is slower than the host kernel.");
@@ -147,6 +150,7 @@ function print(r: BenchReport): void {
     if (Math.abs(u.messagesPerPage - 1) > 1e-9) warn.push(`${k}: host read ${u.messagesPerPage.toFixed(3)} messages per faulted page (expected 1)`);
     if (u.badValues !== 0) warn.push(`${k}: host read ${u.badValues} bytes the fill did not write`);
   }
+  if (r.host.bulkBadValues) warn.push(`bulk UFFDIO_COPY: host read ${r.host.bulkBadValues} chunks whose bytes the copy did not write`);
   if (r.host.faultsPerOp !== undefined && Math.abs(r.host.faultsPerOp - 1) > 0.01) {
     warn.push(`anon write fault: host counted ${r.host.faultsPerOp.toFixed(3)} minor faults per page (expected 1)`);
   }
