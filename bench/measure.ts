@@ -30,6 +30,8 @@ export interface Params {
   bulkRegionPages: number;
   /** Timed chunks per bulk row (one chunk per sample). */
   bulkSamples: number;
+  /** Bytes of guest_memfd the restore rows restore (a multiple of 4096 pages). */
+  restoreBytes: number;
 }
 
 export function params(quick: boolean): Params {
@@ -37,8 +39,8 @@ export function params(quick: boolean): Params {
   // cache-warm on both sides, as a running process's recycled pages are. With 32 MiB regions
   // both rows get slower and uffdlab's takes far longer to settle (see README.md).
   return quick
-    ? { quick, regionPages: 1024, faultBatch: 256, faultSamples: 256, chasePages: 8, loadBatch: 4096, loadSamples: 256, uffdRegionPages: 256, uffdBatch: 64, uffdSamples: 64, warmupMs: 100, bulkRegionPages: 4096, bulkSamples: 32 }
-    : { quick, regionPages: 1024, faultBatch: 256, faultSamples: 4096, chasePages: 8, loadBatch: 4096, loadSamples: 4096, uffdRegionPages: 256, uffdBatch: 64, uffdSamples: 1024, warmupMs: 300, bulkRegionPages: 4096, bulkSamples: 256 };
+    ? { quick, regionPages: 1024, faultBatch: 256, faultSamples: 256, chasePages: 8, loadBatch: 4096, loadSamples: 256, uffdRegionPages: 256, uffdBatch: 64, uffdSamples: 64, warmupMs: 100, bulkRegionPages: 4096, bulkSamples: 32, restoreBytes: 64 << 20 }
+    : { quick, regionPages: 1024, faultBatch: 256, faultSamples: 4096, chasePages: 8, loadBatch: 4096, loadSamples: 4096, uffdRegionPages: 256, uffdBatch: 64, uffdSamples: 1024, warmupMs: 300, bulkRegionPages: 4096, bulkSamples: 256, restoreBytes: 1 << 30 };
 }
 
 /** Statistics of one side of one scenario, in ns per operation. */
@@ -130,8 +132,8 @@ export interface Measured {
   name: string;
   /** One line: what a single operation is. */
   what: string;
-  /** The host measurement this row is divided by. */
-  host: HostScenario;
+  /** The host measurement this row is divided by; null when the host cannot do it. */
+  host: HostScenario | null;
   uffdlab: Summary;
   /** Sanity counters from outside the timer (e.g. faults per timed write, expected 1). */
   checks: Record<string, number>;
