@@ -39,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -339,6 +340,8 @@ static void serve(char *p) {
 int main(int argc, char **argv) {
   if (argc != 3) { dprintf(2, "usage: mm_host CMD_FIFO RES_FIFO\n"); return 2; }
   alarm(300);
+  /* No transparent huge pages (uffdlab has none), whatever the host's THP mode; forks inherit it. */
+  (void)prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);
   rd_in.fd = open(argv[1], O_RDONLY);
   if (rd_in.fd < 0) die("open command fifo");
   out_fd = open(argv[2], O_WRONLY);
