@@ -29,6 +29,13 @@ export interface BootOptions {
   zeroPage?: boolean;
 }
 
+export interface SpawnOptions {
+  /** capability bits (CAP_SYS_PTRACE, CAP_SYS_ADMIN); default none */
+  caps?: number;
+  /** may open /dev/userfaultfd (default true, as root); false: open gives EACCES */
+  openDevUserfaultfd?: boolean;
+}
+
 /** Capability bits a process can hold (include/uapi/linux/capability.h numbering). */
 export const CAP_SYS_PTRACE = A.CAP_SYS_PTRACE;
 export const CAP_SYS_ADMIN = A.CAP_SYS_ADMIN;
@@ -78,9 +85,14 @@ export class Kernel {
     return k;
   }
 
-  /** A new process with an empty address space and no open files. */
-  spawn(opts: { caps?: number } = {}): Process {
-    const pid = this.exports.process_create(opts.caps ?? 0);
+  /**
+   * A new process with an empty address space and no open files. `caps`: capability bits
+   * (CAP_SYS_PTRACE, ...). `openDevUserfaultfd`: whether it may open /dev/userfaultfd
+   * (default true: it runs as root; false: EACCES, as for a user the node's mode 0600 keeps out).
+   * A forked child inherits both.
+   */
+  spawn(opts: SpawnOptions = {}): Process {
+    const pid = this.exports.process_create(opts.caps ?? 0, opts.openDevUserfaultfd === false ? 0 : A.PERM_DEV_USERFAULTFD);
     if (pid < 0) throw new SystemError(-pid, "spawn");
     return this.adopt(pid);
   }
@@ -169,6 +181,7 @@ export class Kernel {
       inodes: s(A.KSTAT_NR_INODES),
       uffdCtxs: s(A.KSTAT_UFFD_CTXS),
       uffdEvents: s(A.KSTAT_UFFD_EVENTS),
+      slabObjects: s(A.KSTAT_SLAB_OBJECTS),
     };
   }
 }
@@ -186,6 +199,8 @@ export interface KernelStats {
   uffdCtxs: number;
   /** non-cooperative events prepared and not yet read or dropped */
   uffdEvents: number;
+  /** kernel objects allocated from the slab caches (files, inodes, VMAs, VMs, ...) */
+  slabObjects: number;
 }
 
 const INV_NAMES: Record<number, string> = {

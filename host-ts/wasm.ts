@@ -6,7 +6,7 @@ export interface KernelExports {
   kernel_boot(mem_bytes: number, flags: number): number;
   kernel_booted(): number;
   kernel_enable_smp(): void;
-  process_create(caps: number): number;
+  process_create(caps: number, perm: number): number;
   thread_create(tid: number): number;
   task_frame_addr(tid: number): number;
   task_timeout(tid: number): number;

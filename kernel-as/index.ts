@@ -51,10 +51,13 @@ export function kernel_enable_smp(): void {
   else store<i32>(SMP_ADDR, 1);
 }
 
-/** A new process (empty mm, empty fd table) with capability bits `caps`: its pid, or -errno. */
-export function process_create(caps: u32): i32 {
+/**
+ * A new process (empty mm, empty fd table) with capability bits `caps` and device-node
+ * permissions `perm` (PERM_*): its pid, or -errno.
+ */
+export function process_create(caps: u32, perm: u32): i32 {
   lock();
-  let r = __create_process(caps);
+  let r = __create_process(caps, perm);
   unlock();
   return r;
 }

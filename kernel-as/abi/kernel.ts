@@ -155,8 +155,14 @@ export const KSTAT_MEM_BYTES: i32 = 7;
 /** live userfaultfd contexts and undelivered-or-unread non-cooperative events (leak checks) */
 export const KSTAT_UFFD_CTXS: i32 = 8;
 export const KSTAT_UFFD_EVENTS: i32 = 9;
+/** objects allocated from every slab cache (files, inodes, VMAs, VMs, ...: leak checks) */
+export const KSTAT_SLAB_OBJECTS: i32 = 10;
 
 // ---- capabilities (include/uapi/linux/capability.h bit numbers) --------------------------
 export const CAP_IPC_LOCK: u32 = 1 << 14;
 export const CAP_SYS_PTRACE: u32 = 1 << 19;
 export const CAP_SYS_ADMIN: u32 = 1 << 21;
+
+// ---- device nodes a process may open (on Linux the node's mode and owner decide) ------------
+/** /dev/userfaultfd (mode 0600, root's): the process runs as root, or the node was opened up to it */
+export const PERM_DEV_USERFAULTFD: u32 = 1;
