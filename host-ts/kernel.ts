@@ -92,16 +92,22 @@ export class Kernel {
    * A forked child inherits both.
    */
   spawn(opts: SpawnOptions = {}): Process {
-    const pid = this.exports.process_create(opts.caps ?? 0, opts.openDevUserfaultfd === false ? 0 : A.PERM_DEV_USERFAULTFD);
-    if (pid < 0) throw new SystemError(-pid, "spawn");
-    return this.adopt(pid);
+    const h = this.exports.process_create(opts.caps ?? 0, opts.openDevUserfaultfd === false ? 0 : A.PERM_DEV_USERFAULTFD);
+    if (h < 0) throw new SystemError(-h, "spawn");
+    const p = new Process(this, h % 65536, h);
+    this.procs.set(p.pid, p);
+    return p;
   }
 
-  /** The Process object for a pid that exists in the kernel (e.g. a forked child). */
+  /**
+   * The Process object for a pid that exists in the kernel (e.g. a forked child). A Process
+   * kept for an earlier process with the same pid (ids wrap at 32768) is not returned.
+   */
   adopt(pid: number): Process {
+    const h = this.exports.task_handle(pid);
     let p = this.procs.get(pid);
-    if (!p) {
-      p = new Process(this, pid);
+    if (!p || (h > 0 && p.thread.handle !== h)) {
+      p = new Process(this, pid, h > 0 ? h : undefined);
       this.procs.set(pid, p);
     }
     return p;
@@ -112,9 +118,9 @@ export class Kernel {
     this.procs.delete(pid);
   }
 
-  /** Thread objects for a tid in this kernel (used by worker attach). */
-  threadFor(tid: number, pid: number): Thread {
-    return new Thread(this, tid, pid);
+  /** Thread objects for a tid in this kernel (used by worker attach), or for a task's handle. */
+  threadFor(tid: number, pid: number, handle?: number): Thread {
+    return new Thread(this, tid, pid, handle);
   }
 
   /**
@@ -126,9 +132,10 @@ export class Kernel {
     const nr = syscallNumber(rax);
     if (args.length > 6) throw new OutOfRangeError("args.length", "<= 6 (six argument registers)", args.length);
     const f = t.frame;
+    t.checkAlive(`syscall ${nr}`);
     for (let i = 0; i < 6; i++) f.setBigUint64(A.host_frame.arg0 + 8 * i, i < args.length ? toRegister(args[i], i) : 0n, true);
     f.setInt32(A.host_frame.nr, nr, true);
-    const r = this.exports.syscall(t.tid);
+    const r = this.exports.syscall(t.handle);
     if (r < 0) throw new SystemError(-r, `syscall ${nr}`);
     const ret = f.getBigInt64(A.host_frame.ret, true);
     if (this.trace) this.trace(formatSyscall(t.pid, t.tid, nr, args, ret));

@@ -39,6 +39,11 @@
    */
   wait_timeout_ms: i32;
   _pad0: i32;
+  /**
+   * The handle of the task that owns this slot (see kernel/sched.ts task handles): a host
+   * Thread compares it with its own before it writes the frame or the bounce page.
+   */
+  handle: f64;
 }
 
 /** Bytes in each task's bounce page (user data crossing the boundary). */
@@ -62,8 +67,10 @@ export const ACCESS_SIGBUS: i32 = -2;
 export const ACCESS_OOM: i32 = -3;
 /** The fault returned VM_FAULT_RETRY with the thread queued: wait on wait_word, retry. */
 export const ACCESS_RETRY: i32 = -4;
-/** Bad arguments to the access itself (size, length, unknown task). */
+/** Bad arguments to the access itself (size, length, a task without an address space). */
 export const ACCESS_EINVAL: i32 = -5;
+/** The task handle is stale: its task exited (its slot may hold another task now). */
+export const ACCESS_ESRCH: i32 = -6;
 
 // ---- kernel configuration limits ------------------------------------------------------
 export const MAX_TASKS: i32 = 256;

@@ -54,6 +54,8 @@ export const TASK_DEAD: i32 = 3;
   wait_head: u32;
   /** device nodes this task may open (PERM_* bits: what the node's mode grants it) */
   perm: u32;
+  /** the host's handle of this task: (slot generation << 16) | tid (kernel/sched.ts) */
+  handle: u64;
 }
 
 /** restart_fn values */
