@@ -130,6 +130,24 @@ export function alloc_fd(fs: files_struct, start: i32, cloexec: bool): i32 {
   return -EMFILE;
 }
 
+/**
+ * For the invariant checker: the first fd of `fs` that is still reserved (no call is under
+ * way when it runs) or holds a file that is not whole (no reference, or a userfaultfd, VM or
+ * guest_memfd file without its object); -1 if there is none.
+ */
+export function fd_table_check(fs: files_struct): i32 {
+  for (let fd = 0; fd < NR_OPEN_DEFAULT; fd++) {
+    let p = load<u32>(fd_slot(fs, fd));
+    if (p == 0) continue;
+    if (p == FD_RESERVED) return fd;
+    let f = FILE(p);
+    if (f.f_count < 1) return fd;
+    let k = f.f_kind;
+    if ((k == FILE_UFFD || k == FILE_GMEM || k == FILE_KVM_VM) && f.private_data == 0) return fd;
+  }
+  return -1;
+}
+
 /** get_unused_fd_flags: reserve the lowest free fd, or -EMFILE. */
 export function get_unused_fd_flags(fs: files_struct, cloexec: bool): i32 {
   return alloc_fd(fs, 0, cloexec);

@@ -103,8 +103,17 @@ describe.each([16, 64])("a full fd table with a %d MiB kernel", (mib) => {
     fillers.push(freed);
     expect(k.checkInvariants()).toBe(true);
 
-    // The kernel goes on: with the fillers closed every call works again.
+    // The kernel goes on: with the fillers closed every call works again, and a call that
+    // fails after reserving its fd gives it back (the invariant checker sees no reserved slot).
     for (const fd of fillers) p.close(fd);
+    const lowest = fillers[0]!;
+    expect(rawErrno(p.syscall(A.__NR_open, cstr(p, "/nonexistent"), A.O_RDONLY, 0))).toBe("ENOENT");
+    expect(rawErrno(p.syscall(A.__NR_open, cstr(p, "/proc/self/fd/999"), A.O_RDONLY, 0))).toBe("ENOENT");
+    expect(rawErrno(p.syscall(A.__NR_pipe2, 8, 0))).toBe("EFAULT");
+    expect(rawErrno(p.syscall(A.__NR_ioctl, kvm.fd, A.KVM_CREATE_VM, 99))).toBe("EINVAL");
+    expect(k.checkInvariants()).toBe(true);
+    expect(p.dup(memfd)).toBe(lowest);
+    p.close(lowest);
     const u = p.userfaultfd(A.O_NONBLOCK);
     u.api();
     const a = p.mmap(0, PAGE, RW, ANON);
