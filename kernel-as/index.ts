@@ -8,7 +8,7 @@
 import { K } from "./init/state";
 import { start_kernel } from "./init/main";
 import { spin_lock, spin_unlock } from "./lib/spinlock";
-import { find_task, find_task_handle, task_handle as __task_handle, task_frame, task_bounce } from "./kernel/sched";
+import { find_task, find_task_handle, handle_tid, task_handle as __task_handle, task_frame, task_bounce } from "./kernel/sched";
 import { create_process as __create_process, clone_thread as __clone_thread, do_group_exit } from "./kernel/fork";
 import { do_syscall } from "./kernel/sys";
 import { user_load, user_store, user_read, user_write, user_translate } from "./mm/access";
@@ -181,7 +181,10 @@ export function kvm_vcpu_access(h: f64, vmfd: i32, gpa: f64, len: i32, flags: i3
 export function mm_dump_vmas(h: f64, first: i32): i32 {
   lock();
   let t = find_task_handle(h);
-  let r = t ? dump_vmas(t.tid, first) : -ESRCH;
+  // A leader that exited before its threads: the zombie's maps (mm/maps.ts) while no newer
+  // task has its id.
+  let tid = t ? t.tid : handle_tid(h);
+  let r = t || (tid != 0 && !find_task(tid)) ? dump_vmas(tid, first) : -ESRCH;
   unlock();
   return r;
 }

@@ -64,6 +64,13 @@ export function find_task_handle(h: f64): task_struct | null {
 // @ts-ignore: decorator
 @inline export function task_handle(t: task_struct): f64 { return <f64>t.handle; }
 
+/** The tid of a well-formed handle (live or not), or 0. */
+export function handle_tid(h: f64): i32 {
+  if (!(h >= 1 && h <= 9007199254740991) || <f64>(<u64>h) != h) return 0;
+  let tid = <i32>(<u64>h & 0xffff);
+  return tid <= PID_MAX_DEFAULT ? tid : 0;
+}
+
 /** The task slot i, or null if it is free (for walks over every task). */
 export function task_in_slot(i: i32): task_struct | null {
   let t = task_slot(i);
