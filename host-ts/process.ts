@@ -31,16 +31,17 @@ export class Process {
   readonly threads: Thread[] = [];
   exited = false;
 
-  constructor(readonly kernel: Kernel, readonly pid: number) {
-    this.thread = new Thread(kernel, pid, pid);
+  /** The process `pid` (its main thread's handle, when known). */
+  constructor(readonly kernel: Kernel, readonly pid: number, handle?: number) {
+    this.thread = new Thread(kernel, pid, pid, handle);
     this.threads.push(this.thread);
   }
 
   /** Another thread in this process (shares the address space and fd table). */
   newThread(): Thread {
-    const tid = this.kernel.exports.thread_create(this.pid);
-    if (tid < 0) throw new SystemError(-tid, "clone");
-    const t = new Thread(this.kernel, tid, this.pid);
+    const h = this.kernel.exports.thread_create(this.thread.handle);
+    if (h < 0) throw new SystemError(-h, "clone");
+    const t = new Thread(this.kernel, h % 65536, this.pid, h);
     this.threads.push(t);
     return t;
   }
@@ -212,7 +213,7 @@ export class Process {
    * `API`, §8.5; "" for other files). Throws EBADF for a closed fd.
    */
   fdinfo(fd: number): string {
-    const n = this.kernel.exports.proc_fdinfo(this.pid, fd);
+    const n = this.kernel.exports.proc_fdinfo(this.thread.handle, fd);
     if (n < 0) throw new SystemError(-n, "fdinfo");
     return new TextDecoder().decode(this.thread.bounce.subarray(0, n));
   }
@@ -223,7 +224,7 @@ export class Process {
    * no PFN.
    */
   pagemap(addr: number): bigint {
-    const r = this.kernel.exports.proc_pagemap(this.pid, addr);
+    const r = this.kernel.exports.proc_pagemap(this.thread.handle, addr);
     if (r < 0) throw new SystemError(-r, "pagemap");
     return (r & 1 ? PM_PRESENT : 0n) | (r & 2 ? PM_UFFD_WP : 0n);
   }

@@ -84,8 +84,11 @@ function dup_mm(t: task_struct, old: mm_struct): mm_struct | null {
   return mm;
 }
 
-/** A new process with an empty address space and fd table: returns its tid, or -errno. */
-export function create_process(caps: u32): i32 {
+/**
+ * A new process with an empty address space and fd table, capabilities `caps` and device
+ * permissions `perm`: returns its tid, or -errno.
+ */
+export function create_process(caps: u32, perm: u32): i32 {
   let t = alloc_task();
   if (!t) return -EAGAIN;
   let mm = mm_alloc();
@@ -101,6 +104,7 @@ export function create_process(caps: u32): i32 {
   t.mm = changetype<u32>(mm);
   mm.owner = t.tgid;
   t.caps = caps;
+  t.perm = perm;
   return t.tid;
 }
 
@@ -129,6 +133,7 @@ export function sys_fork(t: task_struct): i64 {
   c.files = changetype<u32>(fs);
   c.ppid = t.tgid;
   c.caps = t.caps;
+  c.perm = t.perm;
   mm.owner = c.tgid;
   return userfaultfd_events_complete(t, c.tid);
 }
@@ -140,6 +145,7 @@ export function clone_thread(t: task_struct): i32 {
   c.tgid = t.tgid;
   c.ppid = t.ppid;
   c.caps = t.caps;
+  c.perm = t.perm;
   c.mm = t.mm;
   c.files = t.files;
   changetype<mm_struct>(<usize>t.mm).mm_users++;
