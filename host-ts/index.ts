@@ -1,5 +1,5 @@
 // uffdlab's public API. Nothing but re-exports lives here.
-export { Kernel, CAP_SYS_ADMIN, CAP_SYS_PTRACE, type BootOptions, type KernelStats } from "./kernel.js";
+export { Kernel, CAP_SYS_ADMIN, CAP_SYS_PTRACE, CAP_SYS_RESOURCE, type BootOptions, type KernelStats } from "./kernel.js";
 export { Process, PM_PRESENT, PM_UFFD_WP, type Stat } from "./process.js";
 export { Thread, type Num } from "./thread.js";
 export { Userfaultfd, FillError, decodeMsg, MESSAGES_POLL_MS, type UffdMsg } from "./fd/userfaultfd.js";

@@ -24,6 +24,7 @@ export interface BootOptions {
 /** Capability bits a process can hold (include/uapi/linux/capability.h numbering). */
 export const CAP_SYS_PTRACE = A.CAP_SYS_PTRACE;
 export const CAP_SYS_ADMIN = A.CAP_SYS_ADMIN;
+export const CAP_SYS_RESOURCE = A.CAP_SYS_RESOURCE;
 
 const PAGE = 64 * 1024;
 

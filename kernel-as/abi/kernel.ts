@@ -152,3 +152,4 @@ export const KSTAT_UFFD_EVENTS: i32 = 9;
 export const CAP_IPC_LOCK: u32 = 1 << 14;
 export const CAP_SYS_PTRACE: u32 = 1 << 19;
 export const CAP_SYS_ADMIN: u32 = 1 << 21;
+export const CAP_SYS_RESOURCE: u32 = 1 << 24;
