@@ -179,7 +179,7 @@ const INV_NAMES: Record<number, string> = {
   [A.INV_VMA_ORDER]: "VMA order/alignment", [A.INV_VMA_COUNT]: "VMA count", [A.INV_MAPCOUNT]: "page mapcount",
   [A.INV_REFCOUNT]: "page refcount", [A.INV_PTE_OUTSIDE_VMA]: "PTE outside any VMA", [A.INV_PAGECACHE]: "page cache",
   [A.INV_FREE_LIST]: "free list", [A.INV_PGTABLE_COUNT]: "page-table entry count", [A.INV_PTE_PERMS]: "PTE permissions",
-  [A.INV_ANON_VMA]: "anonymous page's anon_vma",
+  [A.INV_ANON_VMA]: "anonymous page's anon_vma", [A.INV_PIPE]: "pipe ring",
 };
 
 export { errnoName };

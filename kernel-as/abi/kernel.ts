@@ -134,6 +134,8 @@ export const INV_PGTABLE_COUNT: i32 = 9;
 export const INV_PTE_PERMS: i32 = 10;
 /** An anonymous page mapped by a VMA whose anon_vma is not the page's (folio_move_anon_rmap missed). */
 export const INV_ANON_VMA: i32 = 11;
+/** a pipe's ring, buffers, mutex owner or the user's pipe-buffer accounting (detail: the inode address) */
+export const INV_PIPE: i32 = 12;
 
 // ---- kernel counters (kernel_stat export) ------------------------------------------------
 export const KSTAT_NR_FRAMES: i32 = 0;

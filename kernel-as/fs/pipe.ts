@@ -34,7 +34,7 @@ import { PAGE_SIZE, POLLIN, POLLOUT, POLLERR, POLLHUP, POLLRDNORM, POLLWRNORM, O
 import { CAP_SYS_RESOURCE, CAP_SYS_ADMIN } from "../abi/kernel";
 import { EAGAIN, EPIPE, EFAULT, ENOMEM, EINVAL, EPERM, EBUSY, ERESTARTSYS } from "../abi/errno";
 import { wake_up, add_wait_queue, set_task_waiting, WQ_REF_INODE } from "../kernel/wait";
-import { task_struct } from "../kernel/types";
+import { task_struct, RESTART_RW } from "../kernel/types";
 import { copy_from_user, copy_to_user, copy_user_partial } from "../mm/uaccess";
 
 /** Writes of up to PIPE_BUF bytes are atomic. */
@@ -287,8 +287,32 @@ export function pipe_mutex_abandon(t: task_struct, f: file): void {
   pipe_unlock(pipe);
 }
 
-/** The task owning `pipe`'s mutex, or 0 (the invariant checker's view). */
-export function pipe_mutex_owner(ino: inode): u32 { return PIPE(ino).mutex; }
+/**
+ * The invariant checker's view of a pipe: its accounted slots, or -1 if the ring is not a power
+ * of two accounted as such, more slots are in use than allowed, a slot in use has no kernel page
+ * or no bytes or bytes past its page, a spare page is no kernel page, or the mutex's owner is not
+ * waiting in a read or write of this pipe.
+ */
+export function pipe_check(ino: inode): i32 {
+  if (!ino.i_private) return 0;
+  let pipe = PIPE(ino);
+  let size = pipe.ring_size;
+  if (size == 0 || (size & (size - 1)) != 0 || pipe.max_usage != size || pipe.nr_accounted != size) return -1;
+  if (pipe.head - pipe.tail > pipe.max_usage) return -1;
+  for (let n = pipe.tail; n != pipe.head; n++) {
+    let buf = pipe_buf(pipe, n);
+    if (!buf.page || !(virt_to_page(<usize>buf.page).flags & PG_kernel)) return -1;
+    if (buf.len == 0 || <u32>buf.offset + <u32>buf.len > <u32>PAGE_SIZE) return -1;
+  }
+  if (pipe.tmp_page0 && !(virt_to_page(<usize>pipe.tmp_page0).flags & PG_kernel)) return -1;
+  if (pipe.tmp_page1 && !(virt_to_page(<usize>pipe.tmp_page1).flags & PG_kernel)) return -1;
+  if (pipe.mutex) {
+    let t = changetype<task_struct>(<usize>pipe.mutex);
+    if (t.restart_fn != RESTART_RW || !t.restart_file) return -1;
+    if (changetype<file>(<usize>t.restart_file).f_inode != changetype<u32>(ino)) return -1;
+  }
+  return <i32>size;
+}
 
 // ---- read and write -----------------------------------------------------------------------
 

@@ -269,6 +269,7 @@ describe("faults end a call with the bytes before the faulting page", () => {
     expect(() => writer.syscall(A.__NR_write, w, src, 8192)).toThrow(WouldBlockError);
     const hu = new Userfaultfd(p, uffd.fd, handler);
     expect(hu.read()).toEqual([{ event: "pagefault", flags: 0n, address: src + PAGE, ptid: 0 }]);
+    expect(k.checkInvariants()).toBe(true); // the mutex's owner waits in its write
     // The writer sleeps in the fault holding pipe->mutex: readers, FIONREAD and fcntl wait.
     const dst = buffer(p, 2);
     expect(() => other.syscall(A.__NR_read, r, dst, 8192)).toThrow(WouldBlockError);
