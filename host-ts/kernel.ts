@@ -39,6 +39,7 @@ export interface SpawnOptions {
 /** Capability bits a process can hold (include/uapi/linux/capability.h numbering). */
 export const CAP_SYS_PTRACE = A.CAP_SYS_PTRACE;
 export const CAP_SYS_ADMIN = A.CAP_SYS_ADMIN;
+export const CAP_SYS_RESOURCE = A.CAP_SYS_RESOURCE;
 
 const PAGE = 64 * 1024;
 
@@ -214,7 +215,7 @@ const INV_NAMES: Record<number, string> = {
   [A.INV_VMA_ORDER]: "VMA order/alignment", [A.INV_VMA_COUNT]: "VMA count", [A.INV_MAPCOUNT]: "page mapcount",
   [A.INV_REFCOUNT]: "page refcount", [A.INV_PTE_OUTSIDE_VMA]: "PTE outside any VMA", [A.INV_PAGECACHE]: "page cache",
   [A.INV_FREE_LIST]: "free list", [A.INV_PGTABLE_COUNT]: "page-table entry count", [A.INV_PTE_PERMS]: "PTE permissions",
-  [A.INV_ANON_VMA]: "anonymous page's anon_vma", [A.INV_FD_TABLE]: "fd table",
+  [A.INV_ANON_VMA]: "anonymous page's anon_vma", [A.INV_FD_TABLE]: "fd table", [A.INV_PIPE]: "pipe ring",
 };
 
 export { errnoName };

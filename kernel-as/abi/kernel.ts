@@ -151,6 +151,8 @@ export const INV_PTE_PERMS: i32 = 10;
 export const INV_ANON_VMA: i32 = 11;
 /** an fd slot left reserved after a call, or a file in a table that is not whole (detail: fd) */
 export const INV_FD_TABLE: i32 = 12;
+/** a pipe's ring, buffers, mutex owner or the user's pipe-buffer accounting (detail: the inode address) */
+export const INV_PIPE: i32 = 13;
 
 // ---- kernel counters (kernel_stat export) ------------------------------------------------
 export const KSTAT_NR_FRAMES: i32 = 0;
@@ -175,3 +177,5 @@ export const CAP_SYS_ADMIN: u32 = 1 << 21;
 // ---- device nodes a process may open (on Linux the node's mode and owner decide) ------------
 /** /dev/userfaultfd (mode 0600, root's): the process runs as root, or the node was opened up to it */
 export const PERM_DEV_USERFAULTFD: u32 = 1;
+
+export const CAP_SYS_RESOURCE: u32 = 1 << 24;

@@ -47,6 +47,8 @@ import { KSTATE_ADDR } from "./layout";
   nr_inodes: u32;
   /** every live inode, linked through inode.i_sb_next (for the invariant checker) */
   inode_list: u32;
+  /** pipe buffer slots accounted to the one simulated user (fs/pipe.c account_pipe_buffers) */
+  pipe_user_bufs: u32;
   // ---- anon_vma identities (mm/rmap) ----
   next_anon_vma: u32;
   /** the task whose entry is running (the big kernel lock makes one enough): `current` */
