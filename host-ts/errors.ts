@@ -106,8 +106,9 @@ export class KernelPanic extends Error {
   }
 }
 /**
- * Debug builds: an entry gave up waiting for the big kernel lock, which `holder` kept for
- * billions of spins (its host thread died inside the kernel, or loops there). Nothing ran.
+ * Debug builds: an entry gave up waiting for the big kernel lock, which `holder` kept for the
+ * whole spin bound (seconds: its host thread died inside the kernel, or loops there). Nothing
+ * ran; the kernel is not declared dead.
  */
 export class KernelLockTimeout extends Error {
   constructor(
