@@ -71,6 +71,7 @@ export async function runInWorker<R = unknown>(k: Kernel, t: Thread, script: str
       if (opts.signal) {
         onAbort = () => settle({ ok: false, error: opts.signal!.reason, aborted: true });
         opts.signal.addEventListener("abort", onAbort, { once: true });
+        if (opts.signal.aborted) onAbort(); // aborted while the worker was being set up
       }
     });
     if (o.ok) return o.value;

@@ -131,6 +131,21 @@ describe("KernelPanic", () => {
     expect(k.panicked()?.message).toBe((ea as KernelPanic).message);
   });
 
+  it("a worker parked on a userfault when the kernel dies: its run rejects with KernelPanic, no hang", async () => {
+    const { k, p } = await boot();
+    const uffd = p.userfaultfd(A.O_NONBLOCK | A.UFFD_USER_MODE_ONLY);
+    uffd.api();
+    const a = p.mmap(0, PAGE, RW, ANON);
+    uffd.register(a, PAGE, A.UFFDIO_REGISTER_MODE_MISSING);
+    const run = runInWorker(k, p.newThread(), new URL("./fixtures/worker-fault.mjs", import.meta.url), { addr: a });
+    let msgs = uffd.read();
+    await until(() => (msgs = msgs.length ? msgs : uffd.read()).length > 0, "the worker faults");
+    k.exports.debug_trap(p.pid);
+    expect(() => p.syscall(A.__NR_getpid)).toThrow(KernelPanic);
+    const e = await within(run.then(() => null, (x: unknown) => x), "the parked worker's run");
+    expectGetpidPanic(e, p.pid);
+  });
+
   it("an aborted worker of a dead kernel: the abort still completes", async () => {
     const { k, p } = await boot();
     const counter = new SharedArrayBuffer(4);
