@@ -32,9 +32,9 @@ export class WorkerAbortedError extends Error {
   }
 }
 
-/** The exports that take the big kernel lock: [arity, whether the first argument is a task id]. */
+/** The exports that take the big kernel lock: [arity, whether the first argument names a task]. */
 const LOCKED: Record<string, [number, boolean]> = {
-  kernel_boot: [1, false], process_create: [1, false], thread_create: [1, true], syscall: [1, true],
+  kernel_boot: [2, false], process_create: [2, false], thread_create: [1, true], task_handle: [1, true], syscall: [1, true],
   task_timeout: [1, true], uaccess_load: [3, true], uaccess_store: [4, true], uaccess_read: [3, true],
   uaccess_write: [3, true], uaccess_translate: [3, true], kvm_vcpu_access: [5, true], mm_dump_vmas: [2, true],
   mm_vma_name: [2, true], proc_fdinfo: [2, true], proc_pagemap: [2, true], mm_check_invariants: [0, false],
@@ -102,18 +102,19 @@ export class KernelEntry {
   }
 
   /**
-   * Mark the kernel dead (unless it already is) because of `reason` in `entry` for task `tid`:
-   * every later entry is refused. Returns the panic (the first one recorded).
+   * Mark the kernel dead (unless it already is) because of `reason` in `entry` for the task
+   * whose handle (or id) is `task` (0: none): every later entry is refused. Returns the panic
+   * (the first one recorded).
    */
-  declarePanic(reason: string, entry: string, tid: number): KernelPanic {
+  declarePanic(reason: string, entry: string, task: number): KernelPanic {
     if (Atomics.compareExchange(this.state, 0, A.PANIC_NONE, A.PANIC_RECORDING) === A.PANIC_NONE) {
       let nr = -1;
       if (entry === "syscall") {
-        const fa = this.raw.task_frame_addr(tid);
+        const fa = this.raw.task_frame_addr(task);
         if (fa !== 0) nr = new DataView(this.rec.buffer, fa, A.host_frame.SIZEOF).getInt32(A.host_frame.nr, true);
       }
       const { written } = new TextEncoder().encodeInto(`${entry}\n${reason}`, this.text);
-      this.rec.setInt32(A.panic_record.tid, tid, true);
+      this.rec.setInt32(A.panic_record.tid, task & 0xffff, true); // a handle's tid is its low 16 bits
       this.rec.setInt32(A.panic_record.nr, nr, true);
       this.rec.setInt32(A.panic_record.len, written, true);
       Atomics.store(this.state, 0, A.PANIC_DEAD);
@@ -122,8 +123,8 @@ export class KernelEntry {
   }
 
   /** The export `name` trapped: the kernel panics. */
-  private trapped(e: unknown, name: string, tid: number): KernelPanic {
-    const p = this.declarePanic(e instanceof Error ? e.message : String(e), name, tid);
+  private trapped(e: unknown, name: string, task: number): KernelPanic {
+    const p = this.declarePanic(e instanceof Error ? e.message : String(e), name, task);
     this.leave();
     return p;
   }

@@ -1,17 +1,18 @@
 // The kernel's only exports: numbers in, a value or a negative code out. Each entry takes
 // the big kernel lock and dispatches to one helper; nothing else lives here.
 //
+// Addresses cross the boundary as f64 (user addresses are 48-bit, exact in a double, and
+// a double costs no BigInt conversion); system-call arguments travel in the task's host
+// frame (abi/kernel.ts). Tasks are named by their handle (an f64, never reused: see
+// kernel/sched.ts), which every entry checks: a stale one is -ESRCH / ACCESS_ESRCH.
+//
 // An entry that cannot take the lock returns ENTRY_PANICKED (an earlier entry trapped: the
 // panic record is set and the lock is lost with its holder) or, in debug builds,
 // ENTRY_LOCK_TIMEOUT - holder (abi/kernel.ts), having done nothing.
-//
-// Addresses cross the boundary as f64 (user addresses are 48-bit, exact in a double, and
-// a double costs no BigInt conversion); system-call arguments travel in the task's host
-// frame (abi/kernel.ts).
 import { K, kernel_state, PANIC_ADDR } from "./init/state";
 import { start_kernel } from "./init/main";
 import { spin_lock, spin_unlock, spin_lock_holder } from "./lib/spinlock";
-import { find_task, task_frame, task_bounce } from "./kernel/sched";
+import { find_task, find_task_handle, handle_tid, task_handle as __task_handle, task_frame, task_bounce } from "./kernel/sched";
 import { create_process as __create_process, clone_thread as __clone_thread, do_group_exit } from "./kernel/fork";
 import { do_syscall } from "./kernel/sys";
 import { user_load, user_store, user_read, user_write, user_translate } from "./mm/access";
@@ -34,9 +35,9 @@ const SMP_ADDR: usize = KSTATE_ADDR + 8;
 const SPIN_LIMIT_ADDR: usize = KSTATE_ADDR + offsetof<kernel_state>("lock_spin_limit");
 
 /**
- * Enter for task `tid` (0: no task): 0 with the big kernel lock held, or the refusal to
- * return (ENTRY_*) with nothing held. The panic record's state word comes first: an entry
- * that trapped never released the lock, and the kernel it left is not to be trusted.
+ * Enter for the task with id `tid` (0: no task): 0 with the big kernel lock held, or the
+ * refusal to return (ENTRY_*) with nothing held. The panic record's state word comes first:
+ * an entry that trapped never released the lock, and the kernel it left is not to be trusted.
  */
 // @ts-ignore: decorator
 @inline function lock(tid: i32): i32 {
@@ -46,14 +47,17 @@ const SPIN_LIMIT_ADDR: usize = KSTATE_ADDR + offsetof<kernel_state>("lock_spin_l
   if (r == 0) return 0;
   return r < 0 ? ENTRY_PANICKED : ENTRY_LOCK_TIMEOUT - (r & 0xffff);
 }
+/** The task id a handle names (its low 16 bits), for the lock word; 0 for a malformed one. */
+// @ts-ignore: decorator
+@inline function htid(h: f64): i32 { return h >= 1 && h <= 9007199254740991 ? <i32>(<u64>h & 0xffff) : 0; }
 // @ts-ignore: decorator
 @inline function unlock(): void { if (load<i32>(SMP_ADDR)) spin_unlock(KSTATE_ADDR); }
 
-/** Boot the kernel in the first `mem_bytes` of memory. Exactly one instance calls it. */
-export function kernel_boot(mem_bytes: u32): i32 {
+/** Boot the kernel in the first `mem_bytes` of memory with BOOT_* `flags`. Exactly one instance calls it. */
+export function kernel_boot(mem_bytes: u32, flags: u32): i32 {
   let e = lock(0);
   if (e) return e;
-  let r = start_kernel(<usize>mem_bytes);
+  let r = start_kernel(<usize>mem_bytes, flags);
   unlock();
   return r;
 }
@@ -69,43 +73,58 @@ export function kernel_enable_smp(): void {
   else store<i32>(SMP_ADDR, 1);
 }
 
-/** A new process (empty mm, empty fd table) with capability bits `caps`: its pid, or -errno. */
-export function process_create(caps: u32): i32 {
+/**
+ * A new process (empty mm, empty fd table) with capability bits `caps` and device-node
+ * permissions `perm` (PERM_*): its main thread's handle (the pid is its low 16 bits), or -errno.
+ */
+export function process_create(caps: u32, perm: u32): f64 {
   let e = lock(0);
-  if (e) return e;
-  let r = __create_process(caps);
+  if (e) return <f64>e;
+  let r = __create_process(caps, perm);
+  let h = r < 0 ? <f64>r : __task_handle(find_task(r)!);
   unlock();
-  return r;
+  return h;
 }
 
-/** Another thread in the process of `tid`: its tid, or -errno. */
-export function thread_create(tid: i32): i32 {
-  let e = lock(tid);
-  if (e) return e;
-  let t = find_task(tid);
+/** Another thread in the process of task `h`: the new thread's handle, or -errno. */
+export function thread_create(h: f64): f64 {
+  let e = lock(htid(h));
+  if (e) return <f64>e;
+  let t = find_task_handle(h);
   let r = t ? __clone_thread(t) : -ESRCH;
+  let nh = r < 0 ? <f64>r : __task_handle(find_task(r)!);
   unlock();
-  return r;
+  return nh;
 }
 
-/** Linear address of task `tid`'s host frame, or 0. */
-export function task_frame_addr(tid: i32): u32 {
+/** The handle of the live task `tid` (a pid just returned by fork), or -ESRCH. */
+export function task_handle(tid: i32): f64 {
+  let e = lock(tid);
+  if (e) return <f64>e;
   let t = find_task(tid);
+  let h = t ? __task_handle(t) : <f64>-ESRCH;
+  unlock();
+  return h;
+}
+
+/** Linear address of the host frame of task `h`, or 0. */
+export function task_frame_addr(h: f64): u32 {
+  let t = find_task_handle(h);
   return t ? <u32>changetype<usize>(task_frame(t)) : 0;
 }
 
 /** Run the system call described by the task's host frame; the result goes to frame.ret. */
-export function syscall(tid: i32): i32 {
-  let e = lock(tid);
+export function syscall(h: f64): i32 {
+  let e = lock(htid(h));
   if (e) return e;
-  let t = task_enter(tid, true);
+  let t = task_enter(h, true);
   if (!t) {
     unlock();
     return -ESRCH;
   }
   let f = task_frame(t);
   f.si_signo = 0;
-  if (CONFIG_DEBUG_VM && K().debug_trap_tid == tid) {
+  if (CONFIG_DEBUG_VM && K().debug_trap_tid == t.tid) {
     K().debug_trap_tid = 0;
     unreachable(); // debug_trap: a kernel bug on demand, with the lock held
   }
@@ -122,69 +141,69 @@ export function syscall(tid: i32): i32 {
  * The host's timer for the task's waiting system call ran out (host_frame.wait_timeout_ms):
  * 1 if the call was still waiting and now returns on its reissue, 0 if it was woken first.
  */
-export function task_timeout(tid: i32): i32 {
-  let e = lock(tid);
+export function task_timeout(h: f64): i32 {
+  let e = lock(htid(h));
   if (e) return e;
-  let t = find_task(tid);
+  let t = find_task_handle(h);
   let r = t ? (poll_timeout(t) ? 1 : 0) : -ESRCH;
   unlock();
   return r;
 }
 
 /** Load 1, 2 or 4 bytes (as an unsigned number) or 8 bytes (into frame.value, returns 0). */
-export function uaccess_load(tid: i32, addr: f64, size: i32): f64 {
-  let e = lock(tid);
+export function uaccess_load(h: f64, addr: f64, size: i32): f64 {
+  let e = lock(htid(h));
   if (e) return <f64>e;
-  let r = user_load(tid, addr, size);
+  let r = user_load(h, addr, size);
   unlock();
   return r;
 }
 
 /** Store 1, 2 or 4 bytes of `value`, or 8 bytes from frame.value. ACCESS_* status. */
-export function uaccess_store(tid: i32, addr: f64, size: i32, value: f64): i32 {
-  let e = lock(tid);
+export function uaccess_store(h: f64, addr: f64, size: i32, value: f64): i32 {
+  let e = lock(htid(h));
   if (e) return e;
-  let r = user_store(tid, addr, size, value);
+  let r = user_store(h, addr, size, value);
   unlock();
   return r;
 }
 
 /** Copy `len` (<= BOUNCE_SIZE) user bytes into the bounce page: bytes copied, or ACCESS_*. */
-export function uaccess_read(tid: i32, addr: f64, len: i32): i32 {
-  let e = lock(tid);
+export function uaccess_read(h: f64, addr: f64, len: i32): i32 {
+  let e = lock(htid(h));
   if (e) return e;
-  let r = user_read(tid, addr, len);
+  let r = user_read(h, addr, len);
   unlock();
   return r;
 }
 
 /** Copy `len` (<= BOUNCE_SIZE) bytes from the bounce page to user memory: bytes, or ACCESS_*. */
-export function uaccess_write(tid: i32, addr: f64, len: i32): i32 {
-  let e = lock(tid);
+export function uaccess_write(h: f64, addr: f64, len: i32): i32 {
+  let e = lock(htid(h));
   if (e) return e;
-  let r = user_write(tid, addr, len);
+  let r = user_write(h, addr, len);
   unlock();
   return r;
 }
 
 /** Resolve `addr` for an access (faulting as needed): the linear address, or ACCESS_*. */
-export function uaccess_translate(tid: i32, addr: f64, write: i32): f64 {
-  let e = lock(tid);
+export function uaccess_translate(h: f64, addr: f64, write: i32): f64 {
+  let e = lock(htid(h));
   if (e) return <f64>e;
-  let r = user_translate(tid, addr, write != 0);
+  let r = user_translate(h, addr, write != 0);
   unlock();
   return r;
 }
 
 /**
- * A guest memory access by a vCPU thread `tid` of the VM `vmfd` (KVM_ACCESS_* flags): `len`
+ * A guest memory access by a vCPU thread (task `h`) of the VM `vmfd` (KVM_ACCESS_* flags): `len`
  * (<= BOUNCE_SIZE) bytes at guest-physical `gpa` to or from the bounce page. Returns len, or
  * -errno; -ERESTARTSYS means the task waits for a userfault (wait word): repeat after the wake.
  */
-export function kvm_vcpu_access(tid: i32, vmfd: i32, gpa: f64, len: i32, flags: i32): i32 {
-  let e = lock(tid);
+export function kvm_vcpu_access(h: f64, vmfd: i32, gpa: f64, len: i32, flags: i32): i32 {
+  let e = lock(htid(h));
   if (e) return e;
-  let t = task_enter(tid);
+  let t = task_enter(h);
   let r: i64 = -ESRCH;
   if (t && t.mm != 0) {
     r = kvm_guest_access(t, <i64>vmfd, !(gpa >= 0) || gpa >= 1.8446744073709552e19 ? <u64>-1 : <u64>gpa, len, flags);
@@ -195,19 +214,24 @@ export function kvm_vcpu_access(tid: i32, vmfd: i32, gpa: f64, len: i32, flags: 
 }
 
 /** Write maps records for VMAs from index `first` into the bounce page: the count. */
-export function mm_dump_vmas(tid: i32, first: i32): i32 {
-  let e = lock(tid);
+export function mm_dump_vmas(h: f64, first: i32): i32 {
+  let e = lock(htid(h));
   if (e) return e;
-  let r = dump_vmas(tid, first);
+  let t = find_task_handle(h);
+  // A leader that exited before its threads: the zombie's maps (mm/maps.ts) while no newer
+  // task has its id.
+  let tid = t ? t.tid : handle_tid(h);
+  let r = t || (tid != 0 && !find_task(tid)) ? dump_vmas(tid, first) : -ESRCH;
   unlock();
   return r;
 }
 
-/** The file name behind VMA `index` of task `tid` (see mm/maps.ts vma_file_name). */
-export function mm_vma_name(tid: i32, index: i32): i32 {
-  let e = lock(tid);
+/** The file name behind VMA `index` of task `h` (see mm/maps.ts vma_file_name). */
+export function mm_vma_name(h: f64, index: i32): i32 {
+  let e = lock(htid(h));
   if (e) return e;
-  let r = vma_file_name(tid, index);
+  let t = find_task_handle(h);
+  let r = t ? vma_file_name(t.tid, index) : -ESRCH;
   unlock();
   return r;
 }
@@ -216,19 +240,21 @@ export function mm_vma_name(tid: i32, index: i32): i32 {
  * /proc/<pid>/fdinfo/<fd>, the file-specific lines (a userfaultfd's pending/total/API, §8.5;
  * nothing for other files), written to the task's bounce page: their length, or -EBADF.
  */
-export function proc_fdinfo(tid: i32, fd: i32): i32 {
-  let e = lock(tid);
+export function proc_fdinfo(h: f64, fd: i32): i32 {
+  let e = lock(htid(h));
   if (e) return e;
-  let r = __proc_fdinfo(tid, fd);
+  let t = find_task_handle(h);
+  let r = t ? __proc_fdinfo(t.tid, fd) : -ESRCH;
   unlock();
   return r;
 }
 
 /** /proc/<pid>/pagemap of the page at `addr`: 1 present, 2 uffd-wp (see fs/proc.ts), or -errno. */
-export function proc_pagemap(tid: i32, addr: f64): i32 {
-  let e = lock(tid);
+export function proc_pagemap(h: f64, addr: f64): i32 {
+  let e = lock(htid(h));
   if (e) return e;
-  let r = __proc_pagemap(tid, <u64>addr);
+  let t = find_task_handle(h);
+  let r = t ? __proc_pagemap(t.tid, <u64>addr) : -ESRCH;
   unlock();
   return r;
 }
@@ -261,24 +287,25 @@ export function kernel_lock_holder(): i32 {
 }
 
 /**
- * Debug builds only: the next system call of task `tid` executes `unreachable` inside the
+ * Debug builds only: the next system call of task `h` executes `unreachable` inside the
  * kernel with the big kernel lock held, as a kernel bug would (for testing the panic path).
- * 0, or -ENOSYS in release builds.
+ * 0, -ESRCH, or -ENOSYS in release builds.
  */
-export function debug_trap(tid: i32): i32 {
+export function debug_trap(h: f64): i32 {
   if (!CONFIG_DEBUG_VM) return -ENOSYS;
-  let e = lock(tid);
+  let e = lock(htid(h));
   if (e) return e;
-  K().debug_trap_tid = tid;
+  let t = find_task_handle(h);
+  if (t) K().debug_trap_tid = t.tid;
   unlock();
-  return 0;
+  return t ? 0 : -ESRCH;
 }
 
 /**
- * Debug builds only: take the big kernel lock for `tid` and keep it, as an entry whose host
- * thread died inside the kernel would (for testing the bounded spin); `tid` < 0 releases it.
- * `spins` > 0 first sets how long spinners wait before giving up (kernel_state.lock_spin_limit).
- * 0, an ENTRY_* refusal, or -ENOSYS in release builds.
+ * Debug builds only: take the big kernel lock for task id `tid` and keep it, as an entry whose
+ * host thread died inside the kernel would (for testing the bounded spin); `tid` < 0 releases
+ * it. `spins` > 0 first sets how long spinners wait before giving up
+ * (kernel_state.lock_spin_limit). 0, an ENTRY_* refusal, or -ENOSYS in release builds.
  */
 export function debug_hold_lock(tid: i32, spins: f64): i32 {
   if (!CONFIG_DEBUG_VM) return -ENOSYS;

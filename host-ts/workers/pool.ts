@@ -13,6 +13,8 @@ export interface WorkerInit {
   build: Build;
   tid: number;
   pid: number;
+  /** the task's handle (Thread.handle) */
+  handle: number;
   /** path or file: URL of an ES module whose default export is (thread, data) => result */
   script: string;
   data: unknown;
@@ -49,7 +51,7 @@ export async function runInWorker<R = unknown>(k: Kernel, t: Thread, script: str
   // Another host thread is about to enter the kernel: switch the big kernel lock on.
   k.exports.kernel_enable_smp();
   const gate = new SharedArrayBuffer(4);
-  const init: WorkerInit = { module: k.module, memory: k.memory, build: k.build, tid: t.tid, pid: t.pid, script: String(script), data, gate };
+  const init: WorkerInit = { module: k.module, memory: k.memory, build: k.build, tid: t.tid, pid: t.pid, handle: t.handle, script: String(script), data, gate };
   const w = new Worker(workerUrl, { workerData: init });
   type Outcome = { ok: true; value: R } | { ok: false; error: unknown; aborted?: boolean };
   let onAbort: (() => void) | null = null;
@@ -81,7 +83,7 @@ export async function runInWorker<R = unknown>(k: Kernel, t: Thread, script: str
       await w.terminate();
       stopped = true;
       // A worker that never left its entry took the big kernel lock with it: the kernel is dead.
-      if (!out) throw k.entry.declarePanic(`the aborted worker did not leave the kernel in ${ABORT_GRACE_MS} ms and was terminated`, "runInWorker", t.tid);
+      if (!out) throw k.entry.declarePanic(`the aborted worker did not leave the kernel in ${ABORT_GRACE_MS} ms and was terminated`, "runInWorker", t.handle);
       exitThread(t);
     }
     throw o.error;

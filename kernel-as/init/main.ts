@@ -7,12 +7,12 @@ import { vm_area_struct, mm_struct } from "../mm/types";
 import { file, inode, INODE_NAME_MAX } from "../fs/types";
 import { FILES_STRUCT_SIZE, task_struct, TASK_FRAME_OFFSET } from "../kernel/types";
 import { uffd_event } from "../mm/userfaultfd_k";
-import { MIN_MEM_BYTES, panic_record, PANIC_TEXT_MAX } from "../abi/kernel";
+import { MIN_MEM_BYTES, BOOT_NO_ZERO_PAGE, panic_record, PANIC_TEXT_MAX } from "../abi/kernel";
 import { EINVAL, EBUSY } from "../abi/errno";
 import { SPIN_LIMIT } from "../lib/spinlock";
 
-/** Boot in `mem_bytes` of linear memory (already provided by the host). 0 or -errno. */
-export function start_kernel(mem_bytes: usize): i32 {
+/** Boot in `mem_bytes` of linear memory (already provided by the host) with BOOT_* `flags`. 0 or -errno. */
+export function start_kernel(mem_bytes: usize, flags: u32): i32 {
   let k = K();
   if (k.booted) return -EBUSY;
   // kernel-as/index.ts reads kernel_state.smp at this fixed offset.
@@ -21,7 +21,9 @@ export function start_kernel(mem_bytes: usize): i32 {
   if (KSTATE_ADDR + offsetof<kernel_state>() > PANIC_ADDR) unreachable();
   if (PANIC_ADDR + offsetof<panic_record>() + <usize>PANIC_TEXT_MAX > KSCRATCH_ADDR) unreachable();
   if (mem_bytes < <usize>MIN_MEM_BYTES || mem_bytes > <usize>(memory.size() << 16)) return -EINVAL;
+  if (flags & ~BOOT_NO_ZERO_PAGE) return -EINVAL;
   k.mem_bytes = <u32>mem_bytes;
+  k.mm_no_zero_page = (flags & BOOT_NO_ZERO_PAGE) != 0 ? 1 : 0;
   page_alloc_init(mem_bytes);
   kmem_cache_init(CACHE_VMA, <u32>offsetof<vm_area_struct>());
   kmem_cache_init(CACHE_MM, <u32>offsetof<mm_struct>());

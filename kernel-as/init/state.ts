@@ -55,6 +55,9 @@ import { KSTATE_ADDR } from "./layout";
   // ---- statistics ----
   nr_faults: u64;
   nr_syscalls: u64;
+  // ---- mm ----
+  /** 1 when booted with BOOT_NO_ZERO_PAGE: read faults never map the zero page (mm_forbids_zeropage) */
+  mm_no_zero_page: i32;
   /** debug builds: the task whose next system call traps inside the kernel (debug_trap), or 0 */
   debug_trap_tid: i32;
   /** debug builds: iterations a spinner on `lock` waits before its entry gives up (0: never) */

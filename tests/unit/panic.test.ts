@@ -65,7 +65,7 @@ describe("KernelPanic", () => {
     const { k, p } = await boot();
     const other = k.spawn();
     expect(k.panicked()).toBe(null);
-    expect(k.exports.debug_trap(p.pid)).toBe(0);
+    expect(k.exports.debug_trap(p.thread.handle)).toBe(0);
     expectGetpidPanic(thrown(() => p.syscall(A.__NR_getpid)), p.pid);
     expectGetpidPanic(k.panicked(), p.pid);
     expectDead(k, p.thread, p.pid);
@@ -83,7 +83,7 @@ describe("KernelPanic", () => {
       [t1, async (t) => {
         await t.yield();
         await t.yield();
-        k.exports.debug_trap(t1.tid);
+        k.exports.debug_trap(t1.handle);
         seen.push(await t.syscall(A.__NR_getpid).catch((e: unknown) => e));
         trapped = true;
       }],
@@ -103,7 +103,7 @@ describe("KernelPanic", () => {
     const counter = new SharedArrayBuffer(4);
     const run = runInWorker(k, p.newThread(), BUSY, { counter, nr: NR });
     await until(() => Atomics.load(new Int32Array(counter), 0) >= 2, "the worker runs");
-    k.exports.debug_trap(p.pid);
+    k.exports.debug_trap(p.thread.handle);
     expectGetpidPanic(thrown(() => p.syscall(A.__NR_getpid)), p.pid);
     // The worker's next entry (or its spin on the lock the trap kept) is refused.
     const e = await within(run.then(() => null, (x: unknown) => x), "the worker's run");
@@ -119,7 +119,7 @@ describe("KernelPanic", () => {
     const runA = runInWorker(k, ta, BUSY, { counter: ca, nr: NR });
     const runB = runInWorker(k, tb, BUSY, { counter: cb, nr: NR });
     await until(() => Atomics.load(new Int32Array(ca), 0) >= 2 && Atomics.load(new Int32Array(cb), 0) >= 2, "both workers run");
-    k.exports.debug_trap(ta.tid); // A's next system call traps
+    k.exports.debug_trap(ta.handle); // A's next system call traps
     const [ea, eb] = await within(Promise.all([runA.then(() => null, (x: unknown) => x), runB.then(() => null, (x: unknown) => x)]), "the workers' runs");
     // The worker's trap happened in its next system call, whichever it was.
     expect(ea).toBeInstanceOf(KernelPanic);
@@ -140,7 +140,7 @@ describe("KernelPanic", () => {
     const run = runInWorker(k, p.newThread(), new URL("./fixtures/worker-fault.mjs", import.meta.url), { addr: a });
     let msgs = uffd.read();
     await until(() => (msgs = msgs.length ? msgs : uffd.read()).length > 0, "the worker faults");
-    k.exports.debug_trap(p.pid);
+    k.exports.debug_trap(p.thread.handle);
     expect(() => p.syscall(A.__NR_getpid)).toThrow(KernelPanic);
     const e = await within(run.then(() => null, (x: unknown) => x), "the parked worker's run");
     expectGetpidPanic(e, p.pid);
@@ -153,7 +153,7 @@ describe("KernelPanic", () => {
     const t = p.newThread();
     const run = runInWorker(k, t, BUSY, { counter, nr: NR, swallow: true }, { signal: ac.signal });
     await until(() => Atomics.load(new Int32Array(counter), 0) >= 2, "the worker runs");
-    k.exports.debug_trap(p.pid);
+    k.exports.debug_trap(p.thread.handle);
     expect(() => p.syscall(A.__NR_getpid)).toThrow(KernelPanic);
     const reason = new Error("abort after the panic");
     ac.abort(reason);
@@ -162,7 +162,7 @@ describe("KernelPanic", () => {
 
   it("the release build has no debug_trap", async () => {
     const { k } = await boot({ build: "release" });
-    expect(k.exports.debug_trap(1)).toBe(-A.ENOSYS);
+    expect(k.exports.debug_trap(k.spawn().thread.handle)).toBe(-A.ENOSYS);
     expect(k.exports.debug_hold_lock(1, 0)).toBe(-A.ENOSYS);
   });
 });

@@ -83,14 +83,14 @@ describe("runInWorker abort", () => {
       ac.abort(reason);
       await expect(within(run, `run ${i}: abort`)).rejects.toBe(reason);
       // The aborted thread exited; its process still lives.
-      expect(k.exports.task_frame_addr(t.tid), `run ${i}: task ${t.tid} exited`).toBe(0);
+      expect(k.exports.task_frame_addr(t.handle), `run ${i}: task ${t.tid} exited`).toBe(0);
       expect(c.syscall(A.__NR_getpid)).toBe(BigInt(c.pid));
       probe(i);
       c.exit(0);
     }
     const end = k.stats();
-    expect({ free: end.freeFrames, tasks: end.tasks, inodes: end.inodes, uffd: end.uffdCtxs }).toEqual({
-      free: base.freeFrames, tasks: base.tasks, inodes: base.inodes, uffd: base.uffdCtxs,
+    expect({ free: end.freeFrames, tasks: end.tasks, inodes: end.inodes, slab: end.slabObjects, uffd: end.uffdCtxs }).toEqual({
+      free: base.freeFrames, tasks: base.tasks, inodes: base.inodes, slab: base.slabObjects, uffd: base.uffdCtxs,
     });
   });
 
@@ -119,7 +119,7 @@ describe("runInWorker abort", () => {
     // its retried read fault maps the zero page.
     expect(k.stats().uffdCtxs).toBe(0);
     expect(await within(faulter, "the faulter is woken")).toBe(0);
-    expect(k.exports.task_frame_addr(h.tid)).toBe(0);
+    expect(k.exports.task_frame_addr(h.handle)).toBe(0);
     expect(p.thread.load32(a)).toBe(0);
     expect(k.checkInvariants()).toBe(true);
   });
@@ -135,7 +135,7 @@ describe("runInWorker abort", () => {
     await until(() => parked(h), "the handler blocks in read()", handler);
     ac.abort(new Error("stop"));
     await expect(within(handler, "handler abort")).rejects.toThrow("stop");
-    expect(k.exports.task_frame_addr(h.tid)).toBe(0);
+    expect(k.exports.task_frame_addr(h.handle)).toBe(0);
     expect(k.stats().uffdCtxs).toBe(1); // the fd still refers to it
     expect(p.fdinfo(u.fd)).toMatch(/pending:\s*0/);
     u.close();
@@ -149,7 +149,7 @@ describe("the entry gate (host-ts/entry.ts)", () => {
     const { k, p } = await boot();
     const g = new Int32Array(new SharedArrayBuffer(4));
     const k2 = Kernel.attach(k.module, k.memory, k.build, g);
-    const t = k2.threadFor(p.pid, p.pid);
+    const t = k2.threadFor(p.pid, p.pid, p.thread.handle);
     expect(t.syscall(A.__NR_getpid)).toBe(BigInt(p.pid));
     expect(Atomics.load(g, 0)).toBe(GATE_OUT);
     expect(await closeGate(g, HANG_MS)).toBe(true);
