@@ -7,7 +7,7 @@ export { Process, PM_PRESENT, PM_UFFD_WP, type Stat } from "./process.js";
 export { Thread, type Num } from "./thread.js";
 export { Userfaultfd, FillError, decodeMsg, MESSAGES_POLL_MS, type UffdMsg } from "./fd/userfaultfd.js";
 export { Kvm, Vm, GuestMemfd, Vcpu, memoryRegion2Bytes, createGuestMemfdBytes, type MemoryRegion } from "./fd/kvm.js";
-export { SystemError, SignalError, SegmentationFault, BusError, OutOfMemoryError, WouldBlockError, DeadlockError, errnoName } from "./errors.js";
+export { SystemError, SignalError, SegmentationFault, BusError, OutOfMemoryError, WouldBlockError, DeadlockError, KernelPanic, KernelLockTimeout, errnoName } from "./errors.js";
 export { Scheduler, type ThreadBody, type AsyncThread } from "./sched/scheduler.js";
 export { formatMaps, type VmaInfo } from "./debug/maps.js";
 export { formatSyscall, type TraceSink } from "./debug/strace.js";
