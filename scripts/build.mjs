@@ -6,7 +6,8 @@
 //   3. the host, bundled by esbuild: dist/index.js (library), dist/cli.js (the uffdlab bin),
 //      dist/worker.js (worker-thread entry); dist/browser.js (the library for browsers: no node:*
 //      imports; kernel-bytes.browser.ts and workers/web.ts stand in for their Node modules) with
-//      dist/kernel-{debug,release}.wasm.js (each kernel as base64, imported by it on demand); and
+//      dist/kernel-{debug,release}.wasm.js (each kernel as base64, imported by it on demand) and
+//      dist/web-worker.src.js (the Web Worker entry as a string, for a blob: URL); and
 //      the library's declarations, dist/types/**.d.ts, emitted by tsc from host-ts (tsconfig.types.json)
 // Steps whose inputs have not changed since the last build are skipped.
 import { createHash } from "node:crypto";
@@ -75,7 +76,7 @@ async function buildKernels() {
 async function buildHost() {
   const sources = [...walk(join(root, "host-ts"), [".ts"]), ...walk(join(root, "bench"), [".ts"])];
   const hash = digest(sources);
-  const outputs = ["dist/index.js", "dist/cli.js", "dist/worker.js", "dist/browser.js", "dist/types/index.d.ts"];
+  const outputs = ["dist/index.js", "dist/cli.js", "dist/worker.js", "dist/browser.js", "dist/web-worker.src.js", "dist/types/index.d.ts"];
   if (upToDate("host", hash, outputs)) return false;
   const esbuild = await import("esbuild");
   const common = { bundle: true, platform: "node", format: "esm", target: "node20", sourcemap: true, logLevel: "warning",
@@ -84,6 +85,11 @@ async function buildHost() {
     outdir: "dist", absWorkingDir: root, banner: { js: "" } });
   await esbuild.build({ ...common, platform: "browser", target: "es2022", packages: undefined, entryPoints: { browser: "host-ts/index.ts" },
     outdir: "dist", absWorkingDir: root, plugins: [browserModules] });
+  // The Web Worker entry, as a string module that workers/web.ts starts from a blob: URL.
+  const ww = await esbuild.build({ ...common, platform: "browser", target: "es2022", packages: undefined, sourcemap: false, write: false,
+    entryPoints: ["host-ts/workers/web-worker.ts"], absWorkingDir: root, plugins: [browserModules] });
+  writeFileSync(join(root, "dist/web-worker.src.js"),
+    `// host-ts/workers/web-worker.ts bundled (scripts/build.mjs), started by dist/browser.js from a blob: URL.\nexport default ${JSON.stringify(ww.outputFiles[0].text)};\n`);
   const cli = join(root, "dist/cli.js");
   writeFileSync(cli, "#!/usr/bin/env node\n" + readFileSync(cli, "utf8").replace(/^#!.*\n/, ""));
   chmodSync(cli, 0o755);
@@ -104,7 +110,7 @@ const browserModules = {
   setup(b) {
     b.onResolve({ filter: /^\.\/(kernel-bytes|workers\/pool)\.js$/ }, (a) =>
       a.importer.startsWith(join(root, "host-ts")) && dirname(a.importer) === join(root, "host-ts") ? { path: join(root, BROWSER_TWINS[a.path]) } : undefined);
-    b.onResolve({ filter: /^\.\/kernel-(debug|release)\.wasm\.js$/ }, (a) => ({ path: a.path, external: true }));
+    b.onResolve({ filter: /^\.\/(kernel-(debug|release)\.wasm|web-worker\.src)\.js$/ }, (a) => ({ path: a.path, external: true }));
     b.onResolve({ filter: /^node:/ }, (a) => ({ errors: [{ text: `the browser build imports ${a.path} (from ${a.importer})` }] }));
   },
 };

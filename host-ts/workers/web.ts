@@ -1,17 +1,45 @@
-// runInWorker in the browser build (scripts/build.mjs puts this module in place of pool.ts).
-// Worker threads there are Web Workers sharing the kernel's memory, which a page may hand to a
-// worker only when it is cross-origin isolated.
+// runInWorker in the browser build (scripts/build.mjs puts this module in place of pool.ts):
+// Web Workers sharing the kernel's memory, which a page may hand to a worker only when it is
+// cross-origin isolated. The worker's code travels with the library (dist/web-worker.src.js,
+// imported on first use) and starts from a blob: URL, so no bundler has to find a worker file.
 import type { Kernel } from "../kernel.js";
 import type { Thread } from "../thread.js";
-import type { RunOptions } from "./pool.js";
-export type { WorkerInit, RunOptions } from "./pool.js";
+import { runOnWorker, type RunOptions, type WorkerReply } from "./run.js";
+export type { WorkerInit, RunOptions } from "./run.js";
 
-export async function runInWorker<R = unknown>(_k: Kernel, _t: Thread, _script: string | URL, _data?: unknown, opts: RunOptions = {}): Promise<R> {
+let workerUrl: string | null = null;
+
+async function webWorkerUrl(): Promise<string> {
+  if (workerUrl === null) {
+    // @ts-ignore: generated beside dist/browser.js at build time
+    const m = (await import("./web-worker.src.js")) as { default: string };
+    workerUrl = URL.createObjectURL(new Blob([m.default], { type: "text/javascript" }));
+  }
+  return workerUrl;
+}
+
+/**
+ * Run `script` (a URL, resolved against the page) in a Web Worker on simulated thread `t`.
+ * Resolves with what the script's default export returned (structured-cloned), rejects with its
+ * error. Needs a cross-origin isolated page (COOP/COEP); says which headers otherwise.
+ */
+export async function runInWorker<R = unknown>(k: Kernel, t: Thread, script: string | URL, data?: unknown, opts: RunOptions = {}): Promise<R> {
   opts.signal?.throwIfAborted();
   if (!(globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated) {
     throw new Error("uffdlab: runInWorker needs a cross-origin isolated page to share the kernel's memory with a Web Worker: " +
       "serve it with `Cross-Origin-Opener-Policy: same-origin` and `Cross-Origin-Embedder-Policy: require-corp`. " +
       "Async threads (k.run) work without them.");
   }
-  throw new Error("uffdlab: runInWorker with Web Workers is not in the browser build yet; use async threads (k.run)");
+  const url = await webWorkerUrl();
+  const href = new URL(String(script), (globalThis as { location?: { href: string } }).location?.href).href;
+  return runOnWorker<R>(k, t, href, data, opts, (init) => {
+    const w = new Worker(url, { type: "module", name: `uffdlab task ${t.tid}` });
+    w.postMessage(init);
+    return {
+      onReply: (cb) => w.addEventListener("message", (ev: MessageEvent) => cb(ev.data as WorkerReply), { once: true }),
+      onError: (cb) => w.addEventListener("error", (ev: ErrorEvent) => cb(new Error(`Web Worker for task ${t.tid}: ${ev.message || "failed to start"}`)), { once: true }),
+      onExit: () => {}, // a Web Worker has no exit event: it ends by its reply, an error or terminate()
+      terminate: async () => w.terminate(),
+    };
+  });
 }

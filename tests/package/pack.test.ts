@@ -58,7 +58,7 @@ describe("the npm package (npm pack → install → use)", () => {
   }, 600_000);
 
   it("ships the library, its declarations, both kernels, the CLI's native sources, the corpus, docs and the licence", () => {
-    for (const f of ["dist/index.js", "dist/cli.js", "dist/worker.js", "dist/browser.js", "dist/kernel-debug.wasm.js", "dist/kernel-release.wasm.js", "dist/types/index.d.ts", "build/uffdlab.debug.wasm",
+    for (const f of ["dist/index.js", "dist/cli.js", "dist/worker.js", "dist/browser.js", "dist/web-worker.src.js", "dist/kernel-debug.wasm.js", "dist/kernel-release.wasm.js", "dist/types/index.d.ts", "build/uffdlab.debug.wasm",
       "build/uffdlab.release.wasm", "bench/native/fault_bench.c", "bench/native/uffd_bench.c", "bench/uffd-worker.mjs",
       "tests/oracle/oracle.c", "tests/scenarios/KNOWN-DIFFERENCES.json", "tests/scenarios/mm/munmap.json", "docs/scenarios.md",
       "LICENSE", "README.md", "package.json"]) {
