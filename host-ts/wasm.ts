@@ -21,6 +21,7 @@ export interface KernelExports {
   mm_vma_name(tid: number, index: number): number;
   proc_fdinfo(tid: number, fd: number): number;
   proc_pagemap(tid: number, addr: number): number;
+  proc_page_states(tid: number, addr: number, n: number): number;
   mm_check_invariants(): number;
   mm_check_detail_addr(): number;
   kernel_stat(which: number): number;

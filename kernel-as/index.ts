@@ -16,7 +16,7 @@ import { check_invariants, CHECK_DETAIL_ADDR } from "./mm/debug";
 import { kernel_stat as __kernel_stat } from "./mm/stat";
 import { ESRCH, ERESTARTSYS } from "./abi/errno";
 import { task_enter } from "./kernel/entry";
-import { proc_fdinfo as __proc_fdinfo, proc_pagemap as __proc_pagemap } from "./fs/proc";
+import { proc_fdinfo as __proc_fdinfo, proc_pagemap as __proc_pagemap, proc_page_states as __proc_page_states } from "./fs/proc";
 import { ACCESS_RETRY } from "./abi/kernel";
 import { host_frame, maps_record } from "./abi/kernel";
 import { stat } from "./abi/uapi";
@@ -193,6 +193,14 @@ export function proc_fdinfo(tid: i32, fd: i32): i32 {
 export function proc_pagemap(tid: i32, addr: f64): i32 {
   lock();
   let r = __proc_pagemap(tid, <u64>addr);
+  unlock();
+  return r;
+}
+
+/** `n` pages' PAGE_STATE_* bytes from `addr` into the task's bounce page (see fs/proc.ts): n, or -errno. */
+export function proc_page_states(tid: i32, addr: f64, n: i32): i32 {
+  lock();
+  let r = __proc_page_states(tid, <u64>addr, n);
   unlock();
   return r;
 }
