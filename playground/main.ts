@@ -62,9 +62,9 @@ function writeForm(s: Partial<Scenario>): void {
   for (const [k, v] of Object.entries(s)) {
     const el = form.elements.namedItem(k);
     if (el instanceof RadioNodeList) {
-      for (const r of el) if (r instanceof HTMLInputElement) r.checked = r.value === String(v);
+      for (const r of Array.from(el)) if (r instanceof HTMLInputElement) r.checked = r.value === String(v);
     } else if (el instanceof HTMLSelectElement) {
-      if (![...el.options].some((o) => o.value === String(v))) el.add(new Option(String(v)));
+      if (!Array.from(el.options).some((o) => o.value === String(v))) el.add(new Option(String(v)));
       el.value = String(v);
     } else if (el instanceof HTMLInputElement) {
       el.value = String(v);

@@ -15,7 +15,7 @@ export class PageMap {
   private region = 0;
   private cols = 1;
   private rows = 1;
-  private states = new Uint8Array(0);
+  private states: Uint8Array = new Uint8Array(0);
   private scale = 1;
   private ox = 0;
   private oy = 0;
