@@ -325,7 +325,7 @@ export class Playground {
     this.asyncThreads.set(at.tid, at);
     for (const a of accesses) {
       const addr = this.region + a.page * PAGE + this.plan.offset(a.page);
-      this.doing.set(at.tid, `${a.write ? "store8" : "load8"} page ${a.page} (${hex(addr)})`);
+      this.doing.set(at.tid, `${a.write ? "store8" : "load8"} page ${a.page} @${hex(addr)}`);
       // The op runs in its first turn and again after each wake: the latency is the turns between.
       let first = -1;
       const th = at.thread;

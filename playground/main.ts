@@ -152,18 +152,25 @@ function countStates(st: Uint8Array): number[] {
   return c;
 }
 
-const COUNTER_NAMES: [keyof RunResult["counters"], string][] = [
-  ["faults", "faults (messages)"], ["copies", "UFFDIO_COPY"], ["zeropages", "ZEROPAGE"], ["continues", "CONTINUE"],
-  ["wpResolves", "WP resolved"], ["poisons", "POISON"], ["wakes", "WAKE"], ["eexist", "EEXIST"], ["eagain", "EAGAIN"],
-  ["sigbus", "SIGBUS"], ["accesses", "accesses"], ["turns", "turns"],
+const COUNTER_NAMES: [keyof RunResult["counters"], string, string][] = [
+  ["faults", "faults", "PAGEFAULT messages read from the userfaultfd"],
+  ["copies", "COPY", "successful UFFDIO_COPY ioctls"], ["zeropages", "ZEROPAGE", "successful UFFDIO_ZEROPAGE ioctls"],
+  ["continues", "CONTINUE", "successful UFFDIO_CONTINUE ioctls"],
+  ["wpResolves", "WP off", "UFFDIO_WRITEPROTECT calls that resolved a write-protect fault"],
+  ["poisons", "POISON", "successful UFFDIO_POISON ioctls"], ["wakes", "WAKE", "UFFDIO_WAKE ioctls"],
+  ["eexist", "EEXIST", "fills that found the page already there (another message for a filled page)"],
+  ["eagain", "EAGAIN", "fills refused while the address space changed (mmap_changing)"],
+  ["sigbus", "SIGBUS", "accesses that raised SIGBUS (poisoned pages)"],
+  ["accesses", "accesses", "loads and stores the faulting threads made"], ["turns", "turns", "scheduler turns granted"],
 ];
 
 function renderCounters(c: Partial<RunResult["counters"]>): void {
   const dl = $("counters");
   dl.replaceChildren();
-  for (const [k, label] of COUNTER_NAMES) {
+  for (const [k, label, title] of COUNTER_NAMES) {
     const div = document.createElement("div");
     div.dataset.counter = k;
+    div.title = title;
     const dt = document.createElement("dt");
     dt.textContent = label;
     const dd = document.createElement("dd");
@@ -201,8 +208,9 @@ function renderThreads(v: TurnView): void {
   for (const t of v.threads) {
     const tr = document.createElement("tr");
     if (t.tid === v.pick) tr.className = "next";
-    const state = t.state === "blocked" ? (t.role === "handler" ? "blocked (poll)" : "blocked (userfault)") : t.state;
-    for (const text of [String(t.tid), t.role, state, t.doing]) {
+    // A blocked faulter waits in its userfault; the handler waits in poll() for the next message.
+    const doing = t.state === "blocked" && t.role === "faulter" ? `userfault: ${t.doing}` : t.doing;
+    for (const text of [String(t.tid), t.role, t.state, doing]) {
       const td = document.createElement("td");
       td.textContent = text;
       tr.append(td);

@@ -121,7 +121,7 @@ describe.skipIf(!haveChromium)(`the playground in Chromium, served by uffdlab se
       }
       const rows = await page.$$eval("#threads-table tbody tr", (trs) => trs.map((tr) => Array.from((tr as HTMLTableRowElement).cells, (c) => c.textContent)));
       expect(rows.length).toBe(4);                                // 3 faulters + the handler
-      expect(rows.some((r) => r[2] === "blocked (userfault)" && /^(load8|store8) page \d+/.test(r[3] ?? ""))).toBe(true);
+      expect(rows.some((r) => r[2] === "blocked" && /^userfault: (load8|store8) page \d+ @0x/.test(r[3] ?? ""))).toBe(true);
       expect(await page.textContent("#turn-info")).toMatch(/turn 13 goes to tid \d+/);
       await page.getByRole("button", { name: "Resume", exact: true }).click();
       const r = await runOnPage_afterResume(page, log);
