@@ -124,9 +124,10 @@ function writeKernelModules() {
 async function buildPlayground() {
   const inputs = [...walk(join(root, "playground"), [".ts", ".html", ".css"]), join(root, "dist/browser.js"), fileURLToPath(import.meta.url),
     ...KERNELS.map((k) => join(root, "dist", `kernel-${k.target}.wasm.js`))];
-  const vite = await import("vite");
-  const hash = digest(inputs, vite.version);
+  const viteVersion = JSON.parse(readFileSync(join(root, "node_modules/vite/package.json"), "utf8")).version;
+  const hash = digest(inputs, viteVersion);
   if (upToDate("playground", hash, ["dist/playground/index.html"])) return false;
+  const vite = await import("vite");
   const entry = join(root, "host-ts/index.ts");
   await vite.build({
     configFile: false, root: join(root, "playground"), base: "./", logLevel: "warn", publicDir: false,

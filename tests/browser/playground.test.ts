@@ -2,9 +2,10 @@
 // isolated): one scenario per handler strategy in async mode, run from the page's own controls;
 // the page map's counts (its legend), the message counts and the final memory digest must equal
 // what the same scenario gives in Node (playground/engine.ts). Step mode advances one scheduler
-// turn per click. The same page served without COOP/COEP runs too. Screenshots go to a temp dir.
+// turn per click; the exports and the replay button give the run back. The same page served
+// without COOP/COEP runs too. Screenshots go to a temp dir.
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
-import { mkdtempSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -13,6 +14,7 @@ import type { Browser, Page } from "playwright-core";
 import { CHROMIUM_MISSING, file, haveChromium, launchChromium, serve } from "../helpers/browser.js";
 import { startServe } from "../helpers/serve.js";
 import { DEFAULT_SCENARIO, runScenario, type RunResult, type Scenario } from "../../playground/engine.js";
+import { conformScenario } from "../../playground/export.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -96,6 +98,20 @@ describe.skipIf(!haveChromium)(`the playground in Chromium, served by uffdlab se
         expect(ui.logCount).toBe(node.log.length);
         expect(ui.counters.faults).toBe(node.counters.faults);
         expect(ui.counters.eexist).toBe(node.counters.eexist);
+        if (name === "copy") {
+          // The exports are the run: JSON with Node's digest, and the conform scenario Node's log gives.
+          const [json] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Export run (JSON)" }).click()]);
+          const run = JSON.parse(readFileSync(await json.path(), "utf8")) as RunResult;
+          expect(run.digest).toBe(node.digest);
+          expect(run.log.length).toBe(node.log.length);
+          const [scen] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Export conform scenario" }).click()]);
+          expect(JSON.parse(readFileSync(await scen.path(), "utf8"))).toEqual(conformScenario(s, node.log).file);
+          // Replay: the same seed again, and the page says the schedule and the memory are identical.
+          await page.evaluate(() => { window.__uffdlab_result = undefined; });
+          await page.getByRole("button", { name: "Replay seed" }).click();
+          await page.waitForFunction(() => window.__uffdlab_result !== undefined);
+          expect(await page.textContent("#status")).toContain(`digest ${node.digest} — replay identical: same schedule, same digest`);
+        }
         const png = join(shots, `${name}.png`);
         await page.screenshot({ path: png });
         expect(statSync(png).size).toBeGreaterThan(10_000);
