@@ -4,7 +4,7 @@
 // and a digest of the final memory. It imports only uffdlab's public API, so the same module runs
 // in Node (tests/unit/playground-engine.test.ts) and in the page (dist/browser.js), and the same
 // scenario gives the same result in both.
-import { Kernel, Kvm, Scheduler, SignalError, FillError, SystemError, CAP_SYS_PTRACE, PM_PRESENT, abi as A } from "../host-ts/index.js";
+import { Kernel, Kvm, Scheduler, SignalError, FillError, CAP_SYS_PTRACE, PM_PRESENT, abi as A } from "../host-ts/index.js";
 import type { Process, Thread, Userfaultfd, AsyncThread, UffdMsg, Build } from "../host-ts/index.js";
 
 export type MemoryType = "anon" | "shmem" | "guest_memfd";
@@ -242,7 +242,9 @@ export class Playground {
     sigbus: 0, accesses: 0, kernelFaults: 0, turns: 0,
   };
   readonly latencies: number[] = [];
+  /** What each thread is doing (its current operation), for the step view. */
   private readonly doing = new Map<number, string>();
+  private readonly asyncThreads = new Map<number, AsyncThread>();
   private readonly dirty = new Set<number>();
   private readonly filled = new Set<number>();
   private sched: Scheduler | null = null;
@@ -260,6 +262,8 @@ export class Playground {
     if (bad.length) throw new RangeError(`invalid scenario: ${bad.join(" ")}`);
     const p0 = plan(s);
     const populated = p0.order.length + p0.extras.length;
+    // Kernel memory: a base, room for the populated pages twice over (a page and its source or
+    // cache copy) with slack, and a page table per 512 pages of region in the worst case.
     const memoryBytes = Math.min(0xffff0000, (48 << 20) + Math.ceil(populated * 1.25) * PAGE * 2 + Math.ceil(s.pages / 512) * PAGE * 2);
     const build = opts.build ?? "release";
     const k = await Kernel.boot({ memoryBytes, build });
@@ -317,7 +321,6 @@ export class Playground {
     }
     return { turn: this.sched?.trace.length ?? 0, pick, threads };
   }
-  private readonly asyncThreads = new Map<number, AsyncThread>();
 
   private turns(): number { return this.sched!.trace.length; }
 
@@ -548,4 +551,3 @@ export async function runScenario(s: Scenario, opts: { build?: Build; hooks?: Ru
   return pg.run(opts.hooks);
 }
 
-export { SystemError };

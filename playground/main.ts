@@ -122,7 +122,6 @@ form.addEventListener("input", (e) => {
   const s = check();
   if (s) toHash(s);
 });
-$<HTMLInputElement>("seed").addEventListener("change", () => check());
 
 // ---- the views ----
 
