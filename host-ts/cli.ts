@@ -2,6 +2,7 @@
 import { readFileSync } from "node:fs";
 import { Command } from "commander";
 import { demo } from "./demo.js";
+import { DEFAULT_PORT } from "./serve.js";
 
 /** The package's version, from the package.json beside dist/ (the CLI runs as dist/cli.js). */
 function version(): string {
@@ -33,5 +34,17 @@ program.command("conform").description("run scenario files (docs/scenarios.md) o
       known: o.known === false ? null : typeof o.known === "string" ? o.known : undefined,
       noHost: o.host === false, verbose: !!o.verbose,
     });
+  });
+program.command("serve").description("serve the playground on 127.0.0.1 (cross-origin isolated) and print its URL")
+  .option("--port <n>", "port to listen on (0: any free port)", String(DEFAULT_PORT))
+  .option("--open", "open the default browser on the playground")
+  .action(async (o: { port: string; open?: boolean }) => {
+    const { serve } = await import("./serve.js");
+    if (!/^\d+$/.test(o.port)) program.error(`error: --port must be a number in [0, 65535], got ${JSON.stringify(o.port)}`);
+    try {
+      await serve({ port: Number(o.port), open: !!o.open });
+    } catch (e) {
+      program.error(`error: ${(e as Error).message}`);
+    }
   });
 await program.parseAsync();

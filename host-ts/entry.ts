@@ -37,7 +37,7 @@ const LOCKED: Record<string, [number, boolean]> = {
   kernel_boot: [2, false], process_create: [2, false], thread_create: [1, true], task_handle: [1, true], syscall: [1, true],
   task_timeout: [1, true], uaccess_load: [3, true], uaccess_store: [4, true], uaccess_read: [3, true],
   uaccess_write: [3, true], uaccess_translate: [3, true], kvm_vcpu_access: [5, true], mm_dump_vmas: [2, true],
-  mm_vma_name: [2, true], proc_fdinfo: [2, true], proc_pagemap: [2, true], mm_check_invariants: [0, false],
+  mm_vma_name: [2, true], proc_fdinfo: [2, true], proc_pagemap: [2, true], proc_page_states: [3, true], mm_check_invariants: [0, false],
   debug_trap: [1, true], debug_hold_lock: [2, true],
 };
 

@@ -230,6 +230,25 @@ export class Process {
   }
 
   /**
+   * The state of `pages` pages from `addr` (page aligned), one byte each: `abi.PAGE_STATE_NONE`
+   * (no PTE, nothing cached), `_ZERO` (the zero page), `_PRESENT`, `_CACHED` (no PTE, the file's
+   * page cache holds it), `_WP` (uffd-wp PTE or marker), `_POISONED` (UFFDIO_POISON marker) — what
+   * pagemap, mincore and the PTE markers say together. A bulk view for visualisers: it reads
+   * through `thread`'s bounce page, BOUNCE_SIZE pages per kernel call, and never faults.
+   */
+  pageStates(addr: number, pages: number, thread: Thread = this.thread): Uint8Array {
+    if (!Number.isSafeInteger(pages) || pages < 0) throw new RangeError(`pages must be a non-negative integer, got ${pages}`);
+    const out = new Uint8Array(pages);
+    for (let i = 0; i < pages; i += A.BOUNCE_SIZE) {
+      const n = Math.min(A.BOUNCE_SIZE, pages - i);
+      const r = this.kernel.exports.proc_page_states(thread.handle, addr + i * 4096, n);
+      if (r < 0) throw new SystemError(-r, "page_states");
+      out.set(thread.bounce.subarray(0, n), i);
+    }
+    return out;
+  }
+
+  /**
    * The VMAs, as records: /proc/<pid>/maps, or /proc/<pid>/task/<tid>/maps for `thread`. As on
    * Linux, after the main thread's exit(2) /proc/<pid>/maps reads empty while other threads
    * live (the zombie leader has no mm); a live thread's view still shows the address space.

@@ -23,6 +23,7 @@ export interface KernelExports {
   mm_vma_name(handle: number, index: number): number;
   proc_fdinfo(handle: number, fd: number): number;
   proc_pagemap(handle: number, addr: number): number;
+  proc_page_states(handle: number, addr: number, n: number): number;
   mm_check_invariants(): number;
   mm_check_detail_addr(): number;
   kernel_stat(which: number): number;

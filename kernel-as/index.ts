@@ -21,7 +21,7 @@ import { check_invariants, CHECK_DETAIL_ADDR } from "./mm/debug";
 import { kernel_stat as __kernel_stat } from "./mm/stat";
 import { ESRCH, ERESTARTSYS, ENOSYS } from "./abi/errno";
 import { task_enter } from "./kernel/entry";
-import { proc_fdinfo as __proc_fdinfo, proc_pagemap as __proc_pagemap } from "./fs/proc";
+import { proc_fdinfo as __proc_fdinfo, proc_pagemap as __proc_pagemap, proc_page_states as __proc_page_states } from "./fs/proc";
 import { ACCESS_RETRY } from "./abi/kernel";
 import { host_frame, maps_record, ENTRY_PANICKED, ENTRY_LOCK_TIMEOUT, LOCK_HELD } from "./abi/kernel";
 import { stat } from "./abi/uapi";
@@ -255,6 +255,16 @@ export function proc_pagemap(h: f64, addr: f64): i32 {
   if (e) return e;
   let t = find_task_handle(h);
   let r = t ? __proc_pagemap(t.tid, <u64>addr) : -ESRCH;
+  unlock();
+  return r;
+}
+
+/** `n` pages' PAGE_STATE_* bytes from `addr` into the task's bounce page (see fs/proc.ts): n, or -errno. */
+export function proc_page_states(h: f64, addr: f64, n: i32): i32 {
+  let e = lock(htid(h));
+  if (e) return e;
+  let t = find_task_handle(h);
+  let r = t ? __proc_page_states(t.tid, <u64>addr, n) : -ESRCH;
   unlock();
   return r;
 }

@@ -9,6 +9,8 @@
 //      dist/kernel-{debug,release}.wasm.js (each kernel as base64, imported by it on demand) and
 //      dist/web-worker.src.js (the Web Worker entry as a string, for a blob: URL); and
 //      the library's declarations, dist/types/**.d.ts, emitted by tsc from host-ts (tsconfig.types.json)
+//   4. the playground (`uffdlab serve`): playground/ built by Vite into dist/playground/, its
+//      `uffdlab` imports bound to dist/browser.js — the page runs the browser build as a user's would
 // Steps whose inputs have not changed since the last build are skipped.
 import { createHash } from "node:crypto";
 import { spawnSync } from "node:child_process";
@@ -124,10 +126,37 @@ function writeKernelModules() {
   }
 }
 
+/** dist/playground/: the page of `uffdlab serve`, built by Vite from playground/ over dist/browser.js. */
+async function buildPlayground() {
+  const inputs = [...walk(join(root, "playground"), [".ts", ".html", ".css"]), join(root, "dist/browser.js"), fileURLToPath(import.meta.url),
+    ...KERNELS.map((k) => join(root, "dist", `kernel-${k.target}.wasm.js`))];
+  const viteVersion = JSON.parse(readFileSync(join(root, "node_modules/vite/package.json"), "utf8")).version;
+  const hash = digest(inputs, viteVersion);
+  if (upToDate("playground", hash, ["dist/playground/index.html"])) return false;
+  const vite = await import("vite");
+  const entry = join(root, "host-ts/index.ts");
+  await vite.build({
+    configFile: false, root: join(root, "playground"), base: "./", logLevel: "warn", publicDir: false,
+    build: { outDir: join(root, "dist/playground"), emptyOutDir: true, target: "es2022", reportCompressedSize: false, chunkSizeWarningLimit: 2048 },
+    plugins: [{
+      name: "uffdlab-playground",
+      enforce: "pre",
+      async resolveId(source, importer) {
+        // The engine imports the library's sources (so Node runs it as is); the page gets the browser build.
+        if (!importer || !source.endsWith("host-ts/index.js")) return null;
+        return join(dirname(importer), source).replace(/\.js$/, ".ts") === entry ? join(root, "dist/browser.js") : null;
+      },
+    }],
+  });
+  stampDone("playground", hash);
+  return true;
+}
+
 mkdirSync(join(root, "build"), { recursive: true });
 const t0 = Date.now();
 generateAbi(root);
 const k = await buildKernels();
 const h = await buildHost();
 if (k || h || KERNELS.some((x) => !existsSync(join(root, "dist", `kernel-${x.target}.wasm.js`)))) writeKernelModules();
-if (k || h) console.error(`uffdlab build: ${[k && "kernel", h && "host"].filter(Boolean).join(" + ")} in ${Date.now() - t0} ms`);
+const pg = await buildPlayground();
+if (k || h || pg) console.error(`uffdlab build: ${[k && "kernel", h && "host", pg && "playground"].filter(Boolean).join(" + ")} in ${Date.now() - t0} ms`);

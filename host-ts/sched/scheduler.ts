@@ -88,6 +88,13 @@ export class Scheduler {
    * to the earliest deadline of a wait with a timeout (poll), which then times out.
    */
   now = 0;
+  /**
+   * Called before each turn is granted, with the thread picked and every thread of the run; the
+   * turn waits for the promise it returns (a stepping debugger, a view repainting between turns).
+   * The pick is made before the call, so the hook cannot change the schedule; it must not run
+   * operations on the scheduled threads.
+   */
+  onTurn: ((pick: AsyncThread, threads: readonly AsyncThread[]) => void | Promise<void>) | null = null;
 
   constructor(readonly kernel: Kernel, readonly seed: number) {
     this.rand = prng(seed);
@@ -165,6 +172,7 @@ export class Scheduler {
         break;
       }
       const pick = ready[Math.floor(this.rand() * ready.length)];
+      if (this.onTurn) await this.onTurn(pick, this.threads);
       pick.state = "running";
       this.trace.push(pick.tid);
       const g = pick.grant!;

@@ -207,6 +207,20 @@ export const KSTAT_UFFD_EVENTS: i32 = 9;
 /** objects allocated from every slab cache (files, inodes, VMAs, VMs, ...: leak checks) */
 export const KSTAT_SLAB_OBJECTS: i32 = 10;
 
+// ---- page states (proc_page_states export: one byte per page, a debugger's view) ------------
+/** No PTE, and no page in the file's page cache (or no VMA). */
+export const PAGE_STATE_NONE: i32 = 0;
+/** A present PTE mapping the shared zero page. */
+export const PAGE_STATE_ZERO: i32 = 1;
+/** A present PTE mapping a page. */
+export const PAGE_STATE_PRESENT: i32 = 2;
+/** No PTE, but the file's page cache holds the page (a MINOR fault would be reported). */
+export const PAGE_STATE_CACHED: i32 = 3;
+/** A present PTE, or a PTE marker, with uffd-wp set. */
+export const PAGE_STATE_WP: i32 = 4;
+/** A poisoned PTE marker (UFFDIO_POISON): an access is SIGBUS. */
+export const PAGE_STATE_POISONED: i32 = 5;
+
 // ---- capabilities (include/uapi/linux/capability.h bit numbers) --------------------------
 export const CAP_IPC_LOCK: u32 = 1 << 14;
 export const CAP_SYS_PTRACE: u32 = 1 << 19;

@@ -3,7 +3,7 @@
 // type-checked under --strict against the shipped declarations and run, and the CLI run from the
 // installed package (--version, conform on a shipped scenario, bench --quick with the host column).
 import { describe, it, expect, beforeAll } from "vitest";
-import { spawnSync, type SpawnSyncReturns } from "node:child_process";
+import { spawn, spawnSync, type SpawnSyncReturns } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -58,7 +58,7 @@ describe("the npm package (npm pack → install → use)", () => {
   }, 600_000);
 
   it("ships the library, its declarations, both kernels, the CLI's native sources, the corpus, docs and the licence", () => {
-    for (const f of ["dist/index.js", "dist/cli.js", "dist/worker.js", "dist/browser.js", "dist/web-worker.src.js", "dist/kernel-debug.wasm.js", "dist/kernel-release.wasm.js", "dist/types/index.d.ts", "build/uffdlab.debug.wasm",
+    for (const f of ["dist/index.js", "dist/cli.js", "dist/worker.js", "dist/browser.js", "dist/web-worker.src.js", "dist/kernel-debug.wasm.js", "dist/kernel-release.wasm.js", "dist/types/index.d.ts", "dist/playground/index.html", "build/uffdlab.debug.wasm",
       "build/uffdlab.release.wasm", "bench/native/fault_bench.c", "bench/native/uffd_bench.c", "bench/uffd-worker.mjs",
       "tests/oracle/oracle.c", "tests/scenarios/KNOWN-DIFFERENCES.json", "tests/scenarios/mm/munmap.json", "docs/scenarios.md",
       "LICENSE", "README.md", "package.json"]) {
@@ -102,4 +102,30 @@ describe("the npm package (npm pack → install → use)", () => {
     // With a C compiler the host kernel is measured in the same run: the row has a host p50 and a ratio.
     if (hasCc) expect(row).toMatch(/\s\d+(\.\d+)?\s+\d+(\.\d+)?×(\s|$)/);
   }, 300_000);
+
+  it("the installed CLI serves the playground (`npx uffdlab serve`), cross-origin isolated", async () => {
+    const child = spawn(join(app, "node_modules/.bin/uffdlab"), ["serve", "--port", "0"], { cwd: app, stdio: ["ignore", "pipe", "pipe"] });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = "";
+        child.stdout.on("data", (d: Buffer) => {
+          out += d;
+          const m = /http:\/\/127\.0\.0\.1:\d+\//.exec(out);
+          if (m) resolve(m[0]);
+        });
+        child.stderr.on("data", (d: Buffer) => { out += d; });
+        child.once("exit", (code) => reject(new Error(`uffdlab serve exited (${code}): ${out}`)));
+      });
+      const res = await fetch(url);
+      expect(res.status).toBe(200);
+      expect(res.headers.get("cross-origin-embedder-policy")).toBe("require-corp");
+      const html = await res.text();
+      expect(html).toContain("uffdlab playground");
+      const script = /src="\.\/(assets\/[^"]+\.js)"/.exec(html)?.[1];
+      expect(script, html).toBeDefined();
+      expect((await fetch(url + script)).status).toBe(200);
+    } finally {
+      child.kill();
+    }
+  });
 });
