@@ -157,6 +157,11 @@ export class Kernel {
       uffdEvents: s(A.KSTAT_UFFD_EVENTS),
     };
   }
+
+  /** Live objects per slab cache (vma, mm, file, inode, files, uffd_ctx, small, uffd_event): leak checks. */
+  slabObjects(): Record<string, number> {
+    return Object.fromEntries(SLAB_CACHES.map((name, i) => [name, this.exports.kernel_stat(A.KSTAT_SLAB_ACTIVE + i)]));
+  }
 }
 
 export interface KernelStats {
@@ -173,6 +178,9 @@ export interface KernelStats {
   /** non-cooperative events prepared and not yet read or dropped */
   uffdEvents: number;
 }
+
+/** The slab caches in kernel-as/init/state.ts order (CACHE_*). */
+const SLAB_CACHES = ["vma", "mm", "file", "inode", "files", "uffd_ctx", "small", "uffd_event"] as const;
 
 const INV_NAMES: Record<number, string> = {
   [A.INV_VMA_ORDER]: "VMA order/alignment", [A.INV_VMA_COUNT]: "VMA count", [A.INV_MAPCOUNT]: "page mapcount",

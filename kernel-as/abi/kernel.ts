@@ -147,6 +147,8 @@ export const KSTAT_MEM_BYTES: i32 = 7;
 /** live userfaultfd contexts and undelivered-or-unread non-cooperative events (leak checks) */
 export const KSTAT_UFFD_CTXS: i32 = 8;
 export const KSTAT_UFFD_EVENTS: i32 = 9;
+/** Live objects of slab cache `id` (init/state.ts CACHE_*) are KSTAT_SLAB_ACTIVE + id (leak checks). */
+export const KSTAT_SLAB_ACTIVE: i32 = 16;
 
 // ---- capabilities (include/uapi/linux/capability.h bit numbers) --------------------------
 export const CAP_IPC_LOCK: u32 = 1 << 14;
