@@ -7,7 +7,7 @@ import { Thread } from "../../host-ts/thread.js";
 import { fuzzSyscalls, REPLAY_LOG } from "./garbage-syscalls.js";
 
 const SEED = 20260901;
-const CALLS = 100_000;
+const CALLS = 60_000;
 
 describe("garbage-syscall fuzzer", () => {
   afterEach(() => vi.restoreAllMocks());

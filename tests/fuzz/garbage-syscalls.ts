@@ -9,7 +9,9 @@
  *   - a leak: after every process exited, frames, slab objects, inodes, tasks and userfaultfd
  *     contexts/events are back at their level after boot (checked at the end of each epoch);
  *   - any other exception from the host API (an error that is not one of the expected ones).
- * Each failure string holds the seed, the call index and the last REPLAY_LOG calls.
+ * Each failure string starts `seed S call I` (and the options other than calls and seed that were
+ * given): the run with the same options and `calls: I + 1` makes the same calls up to the failure.
+ * The last REPLAY_LOG calls follow.
  *
  * No test-framework import: scripts can bundle this module and call fuzzSyscalls.
  */
@@ -178,7 +180,6 @@ class Fuzzer {
   private i = 0;
   private readonly ring: CallRec[] = [];
   private recorded = 0;
-  private module?: WebAssembly.Module;
 
   constructor(readonly o: FuzzOptions) {
     this.rng = new Rng(o.seed);
@@ -187,7 +188,6 @@ class Fuzzer {
     this.epoch = o.epoch ?? 50_000;
     this.fill = o.fillFdTable ?? false;
     this.fdCap = this.fill ? Infinity : FD_CAP;
-    this.module = o.module;
   }
 
   // ── driver ─────────────────────────────────────────────────────────────────────────────────────
@@ -219,8 +219,7 @@ class Fuzzer {
   }
 
   private async boot(): Promise<void> {
-    this.module ??= await (await import("../../host-ts/wasm.js")).loadKernelModule("debug");
-    this.k = await Kernel.boot({ memoryBytes: this.o.memoryBytes ?? 32 << 20, build: "debug", module: this.module });
+    this.k = await Kernel.boot({ memoryBytes: this.o.memoryBytes ?? 32 << 20, build: "debug", module: this.o.module });
     this.base = this.k.stats();
     this.baseSlab = this.k.slabObjects();
     this.procs = [];
@@ -261,10 +260,17 @@ class Fuzzer {
     }
     const msg = inner instanceof Error ? `${inner.name}: ${inner.message}` : String(inner);
     const stack = inner instanceof Error && what !== "leak" && what !== "invariant violation" ? `\n  at: ${(inner.stack ?? "").split("\n").slice(1, 4).map((s) => s.trim()).join(" | ")}` : "";
-    const f = `seed ${this.o.seed} call ${this.i}: ${what}: ${msg}${stack}\n  last ${this.ring.length} calls (oldest first):\n${this.replayLog()}`;
+    const f = `seed ${this.o.seed} call ${this.i}${this.optionsNote()}: ${what}: ${msg}${stack}\n  last ${this.ring.length} calls (oldest first):\n${this.replayLog()}`;
     this.result.failures.push(f);
     this.log(f);
     if (reboot) await this.boot();
+  }
+
+  /** The options besides calls and seed that shape the run (a replay needs them too). */
+  private optionsNote(): string {
+    const o = { checkEvery: this.o.checkEvery, epoch: this.o.epoch, memoryBytes: this.o.memoryBytes, fillFdTable: this.o.fillFdTable };
+    const set = Object.entries(o).filter(([, v]) => v !== undefined);
+    return set.length ? ` (${set.map(([k, v]) => `${k} ${v}`).join(", ")})` : "";
   }
 
   private replayLog(): string {
