@@ -1,7 +1,9 @@
 /**
  * `uffdlab conform FILE...`: run scenario files on the host kernel and on uffdlab, compare step by
  * step, print the first divergence of each failing scenario. Exit status 1 on any divergence that no
- * known difference excuses (or on a file that cannot be read).
+ * known difference excuses, on a step neither kernel ran (`bad …`: an error of the scenario), on an
+ * exception while uffdlab runs a scenario (reported with its step; the next scenario still runs), or
+ * on a file that cannot be read.
  */
 import { nativeMissing, runNativeBatch } from "./native.js";
 import { compare, defaultKnownFile, describeDivergence, loadKnownDifferences, loadScenarioFile, scenarioFiles, type KnownDifference, type Scenario } from "./scenario.js";
@@ -27,17 +29,17 @@ export function describeThrow(sc: Scenario, e: UffdlabStepError, host?: string[]
   return lines.join("\n");
 }
 
-/**
- * Standard output for `conform` when no `out` is given. A reader that goes away (`conform -v | head`)
- * ends the process quietly with 128 + SIGPIPE, as a C program killed by SIGPIPE would: the output
- * was cut, so the result is not known.
- */
 let stdoutGone = false;
 function onStdoutError(e: NodeJS.ErrnoException): void {
   if (e.code !== "EPIPE") throw e;
   stdoutGone = true;
   process.exit(128 + 13);
 }
+/**
+ * Standard output for `conform` when no `out` is given. A reader that goes away (`conform -v | head`)
+ * ends the process quietly with 128 + SIGPIPE, as a C program killed by SIGPIPE would: the output
+ * was cut, so the result is not known.
+ */
 function stdoutWriter(): (line: string) => void {
   if (!process.stdout.listeners("error").includes(onStdoutError)) process.stdout.on("error", onStdoutError);
   return (l) => {
