@@ -1,13 +1,16 @@
 // `uffdlab bench`: every scenario, the host kernel measured in the same run, one table, and
 // optionally the results as JSON. See bench/README.md for what each row means.
-import { readFileSync, writeFileSync } from "node:fs";
-import * as os from "node:os";
+import { writeFileSync } from "node:fs";
+import { machine, describeMachine, type Machine } from "./machine.js";
+import { calibrateUffdlab, type UffdlabCalibration } from "./calibration.js";
 import { params, type Measured, type Params, type Summary } from "./measure.js";
 import { runHost, type HostResult } from "./native.js";
 import { anonWriteFault } from "./anon-write-fault.js";
 import { residentAccess } from "./translate.js";
 import { uffdRoundTrip } from "./uffd-roundtrip.js";
 import { gmemRoundTrip } from "./gmem-roundtrip.js";
+import { bulkCopy } from "./bulk-copy.js";
+import { gmemRestore } from "./restore.js";
 
 export interface BenchOptions {
   /** Fewer samples (npm start). */
@@ -24,10 +27,17 @@ export interface BenchRow extends Measured {
 }
 
 export interface BenchReport {
-  schema: "uffdlab-bench/1";
+  schema: "uffdlab-bench/2";
   date: string;
   quick: boolean;
-  environment: Record<string, string | number | boolean | null>;
+  /** The machine, so that figures from different machines can be compared (bench/machine.ts). */
+  machine: Machine;
+  uffdlabBuild: "release";
+  /**
+   * The same basics on every machine: the host's getpid(2), 4 KiB memcpy and anonymous write fault;
+   * uffdlab's JS → Wasm call and 4 KiB Thread.write. ns per operation; host values null when skipped.
+   */
+  calibration: { host: { getpidNs: number; memcpy4kNs: number; minorFaultNs: number } | null; uffdlab: UffdlabCalibration };
   params: Params;
   host: Omit<HostResult, "scenarios">;
   rows: BenchRow[];
@@ -37,18 +47,26 @@ export interface BenchReport {
 export async function runBenchmarks(o: BenchOptions): Promise<BenchReport> {
   const started = performance.now();
   const p = params(o.quick);
+  const m = machine();
   const host = runHost(p);
-  const measured = [await anonWriteFault(p), ...(await residentAccess(p)), ...(await uffdRoundTrip(p)), ...(await gmemRoundTrip(p))];
+  const cal = await calibrateUffdlab();
+  const measured = [await anonWriteFault(p), ...(await residentAccess(p)), ...(await uffdRoundTrip(p)), ...(await gmemRoundTrip(p)), ...(await bulkCopy(p)), ...(await gmemRestore(p))];
   const rows: BenchRow[] = measured.map((m) => {
-    const h = host.scenarios?.[m.host] ?? null;
+    const h = m.host === null ? null : host.scenarios?.[m.host] ?? null;
     return { ...m, hostSummary: h, ratio: h ? { p50: m.uffdlab.p50 / h.p50, mean: m.uffdlab.mean / h.mean } : null };
   });
   const { scenarios: _, ...hostInfo } = host;
+  const hostFault = host.scenarios?.anon_write_fault?.p50;
   const report: BenchReport = {
-    schema: "uffdlab-bench/1",
+    schema: "uffdlab-bench/2",
     date: new Date().toISOString(),
     quick: o.quick,
-    environment: environment(),
+    machine: m,
+    uffdlabBuild: "release",
+    calibration: {
+      host: host.calibration && hostFault !== undefined ? { ...host.calibration, minorFaultNs: hostFault } : null,
+      uffdlab: cal,
+    },
     params: p,
     host: hostInfo,
     rows,
@@ -60,34 +78,6 @@ export async function runBenchmarks(o: BenchOptions): Promise<BenchReport> {
     console.log(`results written to ${o.json}`);
   }
   return report;
-}
-
-// ---- environment ----
-
-function readOr(path: string): string | null {
-  try {
-    return readFileSync(path, "utf8");
-  } catch {
-    return null;
-  }
-}
-
-function environment(): BenchReport["environment"] {
-  const cpuinfo = readOr("/proc/cpuinfo");
-  const model = cpuinfo?.match(/^model name\s*:\s*(.+)$/m)?.[1] ?? os.cpus()[0]?.model ?? null;
-  const thp = readOr("/sys/kernel/mm/transparent_hugepage/enabled")?.match(/\[(\w+)\]/)?.[1] ?? null;
-  return {
-    node: process.version,
-    v8: process.versions.v8,
-    platform: process.platform,
-    arch: process.arch,
-    kernel: os.release(),
-    cpu: model,
-    cpus: os.availableParallelism?.() ?? os.cpus().length,
-    hypervisor: cpuinfo ? /^flags\s*:.*\bhypervisor\b/m.test(cpuinfo) : null,
-    transparentHugepage: thp,
-    uffdlabBuild: "release",
-  };
 }
 
 // ---- output ----
@@ -107,23 +97,33 @@ function table(header: string[], body: string[][]): string {
 }
 
 function print(r: BenchReport): void {
-  const e = r.environment;
-  console.log(`uffdlab bench${r.quick ? " --quick" : ""}: ${e.uffdlabBuild} kernel, node ${e.node}, ${e.cpu ?? "unknown cpu"} ×${e.cpus}, Linux ${e.kernel}`);
+  const e = r.machine;
+  const d = describeMachine(e);
+  console.log(`uffdlab bench${r.quick ? " --quick" : ""}: ${r.uffdlabBuild} kernel, node ${e.node}, ${d.header}`);
+  const c = r.calibration;
+  console.log(`calibration (ns/op): host getpid ${c.host ? ns(c.host.getpidNs) : "—"}, memcpy 4 KiB ${c.host ? ns(c.host.memcpy4kNs) : "—"}, ` +
+    `anon write fault ${c.host ? ns(c.host.minorFaultNs) : "—"}; uffdlab JS→Wasm call ${ns(c.uffdlab.jsWasmCallNs)}, Thread.write 4 KiB ${ns(c.uffdlab.write4kNs)}`);
+  if (d.footnote) console.log(d.footnote);
+  const gibs = (bytes: number | undefined, s: Summary | null) => (bytes && s ? (bytes / s.p50 / 1.073741824).toFixed(2) : "");
   console.log(table(
-    ["scenario", "uffdlab mean", "p50", "p99", "host p50", "ratio (p50)"],
+    ["scenario", "uffdlab mean", "p50", "p99", "host p50", "ratio (p50)", "GiB/s", "host GiB/s"],
     r.rows.map((x) => [
       x.name, ns(x.uffdlab.mean), ns(x.uffdlab.p50), ns(x.uffdlab.p99),
       x.hostSummary ? ns(x.hostSummary.p50) : "—", x.ratio ? ratio(x.ratio.p50) : "—",
+      gibs(x.bytesPerOp, x.uffdlab), gibs(x.bytesPerOp, x.hostSummary),
     ]),
   ));
   console.log("ns per operation; p50/p99 over timed batches (each the mean of its batch); ratio = uffdlab p50 / host p50, >1 is slower than the host kernel.");
   if (r.host.skipped) console.log(`host kernel side skipped: ${r.host.skipped}`);
   else if (r.host.uffdSkipped) console.log(`host userfaultfd rows skipped: ${r.host.uffdSkipped}`);
-  if (r.rows.some((x) => x.host.startsWith("uffd_"))) {
+  if (r.rows.some((x) => x.host?.startsWith("uffd_copy") || x.host?.startsWith("uffd_zeropage"))) {
     console.log("uffd rows: one op = fault → read() → UFFDIO_COPY/ZEROPAGE → resumed load. Host: sync/async vs a faulter pthread and a blocking-read() handler pinned to one CPU; worker vs two CPUs, handler spinning on an O_NONBLOCK read().");
   }
-  if (r.rows.some((x) => x.host.startsWith("uffd_shmem_"))) {
+  if (r.rows.some((x) => x.host?.startsWith("uffd_shmem_"))) {
     console.log("gmem rows: uffdlab on guest_memfd (7.1 semantics); host column = the host kernel's memfd (shmem) round trip, because 6.18 cannot register a guest_memfd mapping for MISSING or MINOR.");
+  }
+  for (const x of r.rows.filter((x) => x.id.startsWith("gmem_restore"))) {
+    console.log(`${x.name}: ${x.checks.seconds.toFixed(2)} s in all (no host column: 6.18 cannot register guest_memfd).`);
   }
 
   if (!r.quick) {
@@ -154,6 +154,7 @@ function print(r: BenchReport): void {
     if (Math.abs(u.messagesPerPage - 1) > 1e-9) warn.push(`${k}: host read ${u.messagesPerPage.toFixed(3)} messages per faulted page (expected 1)`);
     if (u.badValues !== 0) warn.push(`${k}: host read ${u.badValues} bytes the fill did not write`);
   }
+  if (r.host.bulkBadValues) warn.push(`bulk UFFDIO_COPY: host read ${r.host.bulkBadValues} chunks whose bytes the copy did not write`);
   if (r.host.faultsPerOp !== undefined && Math.abs(r.host.faultsPerOp - 1) > 0.01) {
     warn.push(`anon write fault: host counted ${r.host.faultsPerOp.toFixed(3)} minor faults per page (expected 1)`);
   }

@@ -26,6 +26,12 @@ export interface Params {
   uffdSamples: number;
   /** Untimed run of the same loop right before each timed one, at least this long. */
   warmupMs: number;
+  /** Bulk UFFDIO_COPY rows: pages per MISSING-registered region filled chunk by chunk. */
+  bulkRegionPages: number;
+  /** Timed chunks per bulk row (one chunk per sample). */
+  bulkSamples: number;
+  /** Bytes of guest_memfd the restore rows restore (a multiple of 4096 pages). */
+  restoreBytes: number;
 }
 
 export function params(quick: boolean): Params {
@@ -33,8 +39,8 @@ export function params(quick: boolean): Params {
   // cache-warm on both sides, as a running process's recycled pages are. With 32 MiB regions
   // both rows get slower and uffdlab's takes far longer to settle (see README.md).
   return quick
-    ? { quick, regionPages: 1024, faultBatch: 256, faultSamples: 256, chasePages: 8, loadBatch: 4096, loadSamples: 256, uffdRegionPages: 256, uffdBatch: 64, uffdSamples: 64, warmupMs: 100 }
-    : { quick, regionPages: 1024, faultBatch: 256, faultSamples: 4096, chasePages: 8, loadBatch: 4096, loadSamples: 4096, uffdRegionPages: 256, uffdBatch: 64, uffdSamples: 1024, warmupMs: 300 };
+    ? { quick, regionPages: 1024, faultBatch: 256, faultSamples: 256, chasePages: 8, loadBatch: 4096, loadSamples: 256, uffdRegionPages: 256, uffdBatch: 64, uffdSamples: 64, warmupMs: 100, bulkRegionPages: 4096, bulkSamples: 32, restoreBytes: 64 << 20 }
+    : { quick, regionPages: 1024, faultBatch: 256, faultSamples: 4096, chasePages: 8, loadBatch: 4096, loadSamples: 4096, uffdRegionPages: 256, uffdBatch: 64, uffdSamples: 1024, warmupMs: 300, bulkRegionPages: 4096, bulkSamples: 256, restoreBytes: 1 << 30 };
 }
 
 /** Statistics of one side of one scenario, in ns per operation. */
@@ -114,7 +120,9 @@ export type HostScenario =
   // bench/native/uffd_bench.c: the real userfaultfd round trip (see its header)
   | "uffd_copy_same_cpu" | "uffd_zeropage_same_cpu" | "uffd_copy_cross_cpu"
   // the same on a memfd: the host's comparison for the guest_memfd rows (6.18 cannot register guest_memfd)
-  | "uffd_shmem_copy_same_cpu" | "uffd_shmem_continue_same_cpu";
+  | "uffd_shmem_copy_same_cpu" | "uffd_shmem_continue_same_cpu"
+  // UFFDIO_COPY throughput, one chunk per operation
+  | "uffd_bulk_copy_64k" | "uffd_bulk_copy_2m";
 
 /** One row of the report, as a scenario file returns it (index.ts adds the host side). */
 export interface Measured {
@@ -124,11 +132,13 @@ export interface Measured {
   name: string;
   /** One line: what a single operation is. */
   what: string;
-  /** The host measurement this row is divided by. */
-  host: HostScenario;
+  /** The host measurement this row is divided by; null when the host cannot do it. */
+  host: HostScenario | null;
   uffdlab: Summary;
   /** Sanity counters from outside the timer (e.g. faults per timed write, expected 1). */
   checks: Record<string, number>;
   /** The value each of `checks` must have (a warning is printed otherwise); when absent, the fault counter rule of index.ts applies. */
   expect?: Record<string, number>;
+  /** Bytes one operation moves: the table adds GiB/s for such rows. */
+  bytesPerOp?: number;
 }

@@ -19,8 +19,12 @@ export interface HostResult {
   /** `cc --version`, first line. */
   compiler?: string;
   clockOverheadNs?: number;
+  /** getpid(2) and a 4 KiB memcpy on the host, ns per operation (medians). */
+  calibration?: { getpidNs: number; memcpy4kNs: number };
   /** Minor faults per timed page touch (getrusage), expected 1. */
   faultsPerOp?: number;
+  /** Bulk rows: chunks whose first or last byte was not what UFFDIO_COPY put there (expected 0). */
+  bulkBadValues?: number;
   /** Per uffd mode: messages read per faulted page (expected 1), bytes read that the fill did not put there (expected 0), how the handler waited. */
   uffd?: Partial<Record<HostScenario, { messagesPerPage: number; badValues: number; sameCpu: boolean; handler: string }>>;
 }
@@ -28,14 +32,16 @@ export interface HostResult {
 interface RawOutput {
   page_size: number;
   clock_overhead_ns: number;
+  calibration: { getpid_ns: number; memcpy_4k_ns: number };
   anon_write_fault: { batch: number; pages_touched: number; minor_faults: number; batch_ns: number[] };
   resident_load: { batch: number; batch_ns: number[] };
 }
 
 interface RawUffdMode { batch: number; same_cpu: boolean; handler: string; pages: number; messages: number; bad_values: number; batch_ns: number[] }
+interface RawBulk { chunk: number; bad_values: number; batch_ns: number[] }
 type RawUffd = { skipped: string } | {
   page_size: number; copy_same_cpu: RawUffdMode; zeropage_same_cpu: RawUffdMode; copy_cross_cpu: RawUffdMode | { skipped: string };
-  shmem_copy_same_cpu: RawUffdMode; shmem_continue_same_cpu: RawUffdMode;
+  shmem_copy_same_cpu: RawUffdMode; shmem_continue_same_cpu: RawUffdMode; bulk_copy_64k: RawBulk; bulk_copy_2m: RawBulk;
 };
 
 /** bench/native/<file>, from bench/ (run by tsx/vitest) or from dist/cli.js (bundled). */
@@ -95,10 +101,11 @@ export function runHost(p: Params): HostResult {
       },
       compiler,
       clockOverheadNs: raw.clock_overhead_ns,
+      calibration: { getpidNs: raw.calibration.getpid_ns, memcpy4kNs: raw.calibration.memcpy_4k_ns },
       faultsPerOp: f.minor_faults / f.pages_touched,
     };
 
-    const u = compileAndRun<RawUffd>(dir, "uffd_bench.c", ["-pthread"], [p.uffdRegionPages, p.uffdBatch, p.uffdSamples, p.warmupMs]);
+    const u = compileAndRun<RawUffd>(dir, "uffd_bench.c", ["-pthread"], [p.uffdRegionPages, p.uffdBatch, p.uffdSamples, p.warmupMs, p.bulkRegionPages, p.bulkSamples]);
     if (isError(u)) r.uffdSkipped = u.error;
     else if ("skipped" in u) r.uffdSkipped = u.skipped;
     else {
@@ -114,6 +121,10 @@ export function runHost(p: Params): HostResult {
         }
         r.scenarios![key] = summarize(m.batch_ns, m.batch);
         r.uffd[key] = { messagesPerPage: m.messages / m.pages, badValues: m.bad_values, sameCpu: m.same_cpu, handler: m.handler };
+      }
+      for (const [key, b] of [["uffd_bulk_copy_64k", u.bulk_copy_64k], ["uffd_bulk_copy_2m", u.bulk_copy_2m]] as const) {
+        r.scenarios![key] = summarize(b.batch_ns, 1);
+        r.bulkBadValues = (r.bulkBadValues ?? 0) + b.bad_values;
       }
     }
     return r;

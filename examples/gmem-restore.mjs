@@ -22,7 +22,7 @@ import { readFileSync, writeFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { build as histogram } from "hdr-histogram-js";
-import { Kernel, Kvm, Userfaultfd, FillError, CAP_SYS_PTRACE, abi as A } from "../dist/index.js";
+import { Kernel, Kvm, Userfaultfd, FillError, CAP_SYS_PTRACE, abi as A } from "uffdlab";
 
 const PAGE = 4096;
 let file = process.argv[2];

@@ -1,5 +1,5 @@
 // The README's example, runnable: `node examples/quickstart.mjs` (after `npm run build`).
-import { Kernel, abi as A, SegmentationFault } from "../dist/index.js";
+import { Kernel, abi as A, SegmentationFault } from "uffdlab";
 
 const k = await Kernel.boot({ memoryBytes: 64 << 20 }); // debug build: invariant checks on
 const p = k.spawn(); // a process with an empty mm

@@ -10,7 +10,7 @@
 //
 // Without a file argument it makes a 64-page snapshot of its own.
 import { readFileSync } from "node:fs";
-import { Kernel, Userfaultfd, FillError, abi as A } from "../dist/index.js";
+import { Kernel, Userfaultfd, FillError, abi as A } from "uffdlab";
 
 const PAGE = 4096;
 const file = process.argv[2];

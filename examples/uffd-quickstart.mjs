@@ -1,7 +1,7 @@
 // The README userfaultfd example, runnable: `node examples/uffd-quickstart.mjs` (after `npm run build`).
 // One thread faults on a MISSING-registered page and blocks; another reads the message and
 // resolves it with UFFDIO_COPY, which wakes the first.
-import { Kernel, Userfaultfd, abi as A } from "../dist/index.js";
+import { Kernel, Userfaultfd, abi as A } from "uffdlab";
 const k = await Kernel.boot({ memoryBytes: 64 << 20 });
 const p = k.spawn();
 const uffd = p.userfaultfd(A.O_NONBLOCK | A.UFFD_USER_MODE_ONLY);

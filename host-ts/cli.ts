@@ -1,9 +1,16 @@
 // The `uffdlab` command.
+import { readFileSync } from "node:fs";
 import { Command } from "commander";
 import { demo } from "./demo.js";
 
+/** The package's version, from the package.json beside dist/ (the CLI runs as dist/cli.js). */
+function version(): string {
+  return (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
+}
+
 const program = new Command();
-program.name("uffdlab").description("A WebAssembly-hosted Linux mm mini-kernel: page faults, userfaultfd, guest_memfd");
+program.name("uffdlab").description("A WebAssembly-hosted Linux mm mini-kernel: page faults, userfaultfd, guest_memfd")
+  .version(version(), "-V, --version", "print uffdlab's version");
 program.command("demo").description("boot a kernel, map memory, fault it in, fork, and show what happened")
   .option("--trace", "print an strace-like line per system call")
   .action(async (o: { trace?: boolean }) => { await demo({ trace: !!o.trace }); });

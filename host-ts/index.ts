@@ -1,5 +1,8 @@
 // uffdlab's public API. Nothing but re-exports lives here.
-export { Kernel, CAP_SYS_ADMIN, CAP_SYS_PTRACE, type BootOptions, type KernelStats } from "./kernel.js";
+// Processes and fds are Disposable (`using`, Symbol.dispose): the declarations bring that lib along,
+// so a consumer compiling for ES2022 without @types/node type-checks.
+/// <reference lib="esnext.disposable" preserve="true" />
+export { Kernel, CAP_SYS_ADMIN, CAP_SYS_PTRACE, type BootOptions, type KernelStats, type SpawnOptions } from "./kernel.js";
 export { Process, PM_PRESENT, PM_UFFD_WP, type Stat } from "./process.js";
 export { Thread, type Num } from "./thread.js";
 export { Userfaultfd, FillError, decodeMsg, MESSAGES_POLL_MS, type UffdMsg } from "./fd/userfaultfd.js";

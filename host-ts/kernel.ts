@@ -8,6 +8,7 @@ import { SystemError, errnoName } from "./errors.js";
 import { Thread, type Num } from "./thread.js";
 import { Process } from "./process.js";
 import { formatSyscall, type TraceSink } from "./debug/strace.js";
+import { syscallNumber, toRegister, OutOfRangeError } from "./args.js";
 import { Scheduler, type ThreadBody } from "./sched/scheduler.js";
 
 export interface BootOptions {
@@ -19,6 +20,20 @@ export interface BootOptions {
   module?: WebAssembly.Module;
   /** strace-like trace of every system call: true for console.error, or a sink. */
   trace?: boolean | TraceSink;
+  /**
+   * false: read faults of private anonymous memory allocate a page (and the VMA's anon_vma) instead
+   * of mapping the shared zero page, and UFFDIO_ZEROPAGE installs a zeroed page — Linux's
+   * `mm_forbids_zeropage()`, as on hosts booted with the zero page off (paravirtualised guests with
+   * `pvm_no_zero_page=1`), where VMA merges differ from stock Linux. Default true (stock Linux).
+   */
+  zeroPage?: boolean;
+}
+
+export interface SpawnOptions {
+  /** capability bits (CAP_SYS_PTRACE, CAP_SYS_ADMIN); default none */
+  caps?: number;
+  /** may open /dev/userfaultfd (default true, as root); false: open gives EACCES */
+  openDevUserfaultfd?: boolean;
 }
 
 /** Capability bits a process can hold (include/uapi/linux/capability.h numbering). */
@@ -51,8 +66,11 @@ export class Kernel {
     const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
     const module = opts.module ?? (await loadKernelModule(build));
     const trace = opts.trace === true ? (line: string) => console.error(line) : opts.trace || null;
+    if (opts.zeroPage !== undefined && typeof opts.zeroPage !== "boolean") {
+      throw new TypeError(`zeroPage must be a boolean, got ${typeof opts.zeroPage}`);
+    }
     const k = new Kernel(module, memory, build, trace);
-    const r = k.exports.kernel_boot(pages * PAGE);
+    const r = k.exports.kernel_boot(pages * PAGE, opts.zeroPage === false ? A.BOOT_NO_ZERO_PAGE : 0);
     if (r < 0) throw new SystemError(-r, "kernel_boot");
     return k;
   }
@@ -67,18 +85,29 @@ export class Kernel {
     return k;
   }
 
-  /** A new process with an empty address space and no open files. */
-  spawn(opts: { caps?: number } = {}): Process {
-    const pid = this.exports.process_create(opts.caps ?? 0);
-    if (pid < 0) throw new SystemError(-pid, "spawn");
-    return this.adopt(pid);
+  /**
+   * A new process with an empty address space and no open files. `caps`: capability bits
+   * (CAP_SYS_PTRACE, ...). `openDevUserfaultfd`: whether it may open /dev/userfaultfd
+   * (default true: it runs as root; false: EACCES, as for a user the node's mode 0600 keeps out).
+   * A forked child inherits both.
+   */
+  spawn(opts: SpawnOptions = {}): Process {
+    const h = this.exports.process_create(opts.caps ?? 0, opts.openDevUserfaultfd === false ? 0 : A.PERM_DEV_USERFAULTFD);
+    if (h < 0) throw new SystemError(-h, "spawn");
+    const p = new Process(this, h % 65536, h);
+    this.procs.set(p.pid, p);
+    return p;
   }
 
-  /** The Process object for a pid that exists in the kernel (e.g. a forked child). */
+  /**
+   * The Process object for a pid that exists in the kernel (e.g. a forked child). A Process
+   * kept for an earlier process with the same pid (ids wrap at 32768) is not returned.
+   */
   adopt(pid: number): Process {
+    const h = this.exports.task_handle(pid);
     let p = this.procs.get(pid);
-    if (!p) {
-      p = new Process(this, pid);
+    if (!p || (h > 0 && p.thread.handle !== h)) {
+      p = new Process(this, pid, h > 0 ? h : undefined);
       this.procs.set(pid, p);
     }
     return p;
@@ -89,20 +118,24 @@ export class Kernel {
     this.procs.delete(pid);
   }
 
-  /** Thread objects for a tid in this kernel (used by worker attach). */
-  threadFor(tid: number, pid: number): Thread {
-    return new Thread(this, tid, pid);
+  /** Thread objects for a tid in this kernel (used by worker attach), or for a task's handle. */
+  threadFor(tid: number, pid: number, handle?: number): Thread {
+    return new Thread(this, tid, pid, handle);
   }
 
-  /** The raw system-call path: arguments into the host frame, one call, result out. */
-  syscallRaw(t: Thread, nr: number, args: Num[]): bigint {
+  /**
+   * The raw system-call path: arguments into the host frame, one call, result out. `nr` and
+   * each argument are register values (host-ts/args.ts): integers in [-2^63, 2^64), else a
+   * TypeError / RangeError; missing arguments are 0.
+   */
+  syscallRaw(t: Thread, rax: Num, args: Num[]): bigint {
+    const nr = syscallNumber(rax);
+    if (args.length > 6) throw new OutOfRangeError("args.length", "<= 6 (six argument registers)", args.length);
     const f = t.frame;
+    t.checkAlive(`syscall ${nr}`);
+    for (let i = 0; i < 6; i++) f.setBigUint64(A.host_frame.arg0 + 8 * i, i < args.length ? toRegister(args[i], i) : 0n, true);
     f.setInt32(A.host_frame.nr, nr, true);
-    for (let i = 0; i < 6; i++) {
-      const a = args[i] ?? 0;
-      f.setBigUint64(A.host_frame.arg0 + 8 * i, BigInt.asUintN(64, typeof a === "bigint" ? a : BigInt(a)), true);
-    }
-    const r = this.exports.syscall(t.tid);
+    const r = this.exports.syscall(t.handle);
     if (r < 0) throw new SystemError(-r, `syscall ${nr}`);
     const ret = f.getBigInt64(A.host_frame.ret, true);
     if (this.trace) this.trace(formatSyscall(t.pid, t.tid, nr, args, ret));
@@ -110,7 +143,7 @@ export class Kernel {
   }
 
   /** Call a system call and throw SystemError on failure; returns the (non-negative) result. */
-  syscallOrThrow(t: Thread, name: string, nr: number, args: Num[]): bigint {
+  syscallOrThrow(t: Thread, name: string, nr: Num, args: Num[]): bigint {
     const r = t.syscall(nr, ...args);
     if (r < 0n && r > -4096n) throw new SystemError(Number(-r), name);
     return r;
@@ -155,11 +188,12 @@ export class Kernel {
       inodes: s(A.KSTAT_NR_INODES),
       uffdCtxs: s(A.KSTAT_UFFD_CTXS),
       uffdEvents: s(A.KSTAT_UFFD_EVENTS),
+      slabObjects: s(A.KSTAT_SLAB_OBJECTS),
     };
   }
 
   /** Live objects per slab cache (vma, mm, file, inode, files, uffd_ctx, small, uffd_event): leak checks. */
-  slabObjects(): Record<string, number> {
+  slabCaches(): Record<string, number> {
     return Object.fromEntries(SLAB_CACHES.map((name, i) => [name, this.exports.kernel_stat(A.KSTAT_SLAB_ACTIVE + i)]));
   }
 }
@@ -177,6 +211,8 @@ export interface KernelStats {
   uffdCtxs: number;
   /** non-cooperative events prepared and not yet read or dropped */
   uffdEvents: number;
+  /** kernel objects allocated from the slab caches (files, inodes, VMAs, VMs, ...) */
+  slabObjects: number;
 }
 
 /** The slab caches in kernel-as/init/state.ts order (CACHE_*). */
@@ -186,7 +222,7 @@ const INV_NAMES: Record<number, string> = {
   [A.INV_VMA_ORDER]: "VMA order/alignment", [A.INV_VMA_COUNT]: "VMA count", [A.INV_MAPCOUNT]: "page mapcount",
   [A.INV_REFCOUNT]: "page refcount", [A.INV_PTE_OUTSIDE_VMA]: "PTE outside any VMA", [A.INV_PAGECACHE]: "page cache",
   [A.INV_FREE_LIST]: "free list", [A.INV_PGTABLE_COUNT]: "page-table entry count", [A.INV_PTE_PERMS]: "PTE permissions",
-  [A.INV_ANON_VMA]: "anonymous page's anon_vma",
+  [A.INV_ANON_VMA]: "anonymous page's anon_vma", [A.INV_FD_TABLE]: "fd table",
 };
 
 export { errnoName };

@@ -31,16 +31,17 @@ export class Process {
   readonly threads: Thread[] = [];
   exited = false;
 
-  constructor(readonly kernel: Kernel, readonly pid: number) {
-    this.thread = new Thread(kernel, pid, pid);
+  /** The process `pid` (its main thread's handle, when known). */
+  constructor(readonly kernel: Kernel, readonly pid: number, handle?: number) {
+    this.thread = new Thread(kernel, pid, pid, handle);
     this.threads.push(this.thread);
   }
 
   /** Another thread in this process (shares the address space and fd table). */
   newThread(): Thread {
-    const tid = this.kernel.exports.thread_create(this.pid);
-    if (tid < 0) throw new SystemError(-tid, "clone");
-    const t = new Thread(this.kernel, tid, this.pid);
+    const h = this.kernel.exports.thread_create(this.thread.handle);
+    if (h < 0) throw new SystemError(-h, "clone");
+    const t = new Thread(this.kernel, h % 65536, this.pid, h);
     this.threads.push(t);
     return t;
   }
@@ -50,7 +51,7 @@ export class Process {
   }
 
   /** A raw system call on the main thread: value or -errno, never throws. */
-  syscall(nr: number, ...args: Num[]): bigint {
+  syscall(nr: Num, ...args: Num[]): bigint {
     return this.thread.syscall(nr, ...args);
   }
 
@@ -67,6 +68,9 @@ export class Process {
   mlock(addr: Num, len: Num): void { this.call("mlock", A.__NR_mlock, addr, len); }
   mlock2(addr: Num, len: Num, flags: number): void { this.call("mlock2", A.__NR_mlock2, addr, len, flags); }
   munlock(addr: Num, len: Num): void { this.call("munlock", A.__NR_munlock, addr, len); }
+  /** mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT): lock every mapping, now and/or to come. */
+  mlockall(flags: number): void { this.call("mlockall", A.__NR_mlockall, flags); }
+  munlockall(): void { this.call("munlockall", A.__NR_munlockall); }
   madvise(addr: Num, len: Num, advice: number): void { this.call("madvise", A.__NR_madvise, addr, len, advice); }
 
   // ---- files ----
@@ -209,7 +213,7 @@ export class Process {
    * `API`, §8.5; "" for other files). Throws EBADF for a closed fd.
    */
   fdinfo(fd: number): string {
-    const n = this.kernel.exports.proc_fdinfo(this.pid, fd);
+    const n = this.kernel.exports.proc_fdinfo(this.thread.handle, fd);
     if (n < 0) throw new SystemError(-n, "fdinfo");
     return new TextDecoder().decode(this.thread.bounce.subarray(0, n));
   }
@@ -220,13 +224,17 @@ export class Process {
    * no PFN.
    */
   pagemap(addr: number): bigint {
-    const r = this.kernel.exports.proc_pagemap(this.pid, addr);
+    const r = this.kernel.exports.proc_pagemap(this.thread.handle, addr);
     if (r < 0) throw new SystemError(-r, "pagemap");
     return (r & 1 ? PM_PRESENT : 0n) | (r & 2 ? PM_UFFD_WP : 0n);
   }
 
-  /** The VMAs, as records. */
-  vmas(): VmaInfo[] { return readVmas(this.kernel, this.thread); }
-  /** /proc/<pid>/maps text. */
-  maps(): string { return formatMaps(this.vmas()); }
+  /**
+   * The VMAs, as records: /proc/<pid>/maps, or /proc/<pid>/task/<tid>/maps for `thread`. As on
+   * Linux, after the main thread's exit(2) /proc/<pid>/maps reads empty while other threads
+   * live (the zombie leader has no mm); a live thread's view still shows the address space.
+   */
+  vmas(thread: Thread = this.thread): VmaInfo[] { return readVmas(this.kernel, thread); }
+  /** /proc/<pid>/maps text (/proc/<pid>/task/<tid>/maps for `thread`). */
+  maps(thread: Thread = this.thread): string { return formatMaps(this.vmas(thread)); }
 }

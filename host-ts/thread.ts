@@ -2,7 +2,7 @@
 // system calls. One Wasm call per access; faults arrive as typed signal errors.
 import * as A from "./abi.gen.js";
 import type { KernelExports } from "./wasm.js";
-import { SegmentationFault, BusError, OutOfMemoryError, WouldBlockError } from "./errors.js";
+import { SegmentationFault, BusError, OutOfMemoryError, WouldBlockError, SystemError } from "./errors.js";
 import type { Kernel } from "./kernel.js";
 
 export type Num = number | bigint;
@@ -81,6 +81,7 @@ export function accessFailed(t: Thread, status: number, addr: number): never {
     case A.ACCESS_SIGBUS: throw new BusError(f.getInt32(A.host_frame.si_code, true), Number(f.getBigUint64(A.host_frame.si_addr, true)));
     case A.ACCESS_OOM: throw new OutOfMemoryError(addr);
     case A.ACCESS_RETRY: throw new WouldBlockError(addr);
+    case A.ACCESS_ESRCH: throw new SystemError(A.ESRCH, `access by task ${t.tid}`);
     case A.ACCESS_EINVAL: throw new RangeError(`bad access at 0x${addr.toString(16)}: task ${t.tid} has no address space (exited?) or the size is not 1, 2, 4 or 8`);
     default: throw new RangeError(`bad access (status ${status}) at 0x${addr.toString(16)}`);
   }
@@ -91,15 +92,32 @@ export class Thread {
   readonly frame: DataView;
   /** The task's bounce page. */
   readonly bounce: Uint8Array;
+  /**
+   * The kernel's name for this task, never reused (the tid's slot generation above its 16
+   * bits). Every kernel entry checks it: once the task has exited, this Thread's calls and
+   * accesses fail with ESRCH, even after the tid belongs to another task.
+   */
+  readonly handle: number;
   private readonly k: KernelExports;
 
-  constructor(readonly kernel: Kernel, readonly tid: number, readonly pid: number) {
+  /** The thread of the live task `tid` (or of the task `handle` names, when given). */
+  constructor(readonly kernel: Kernel, readonly tid: number, readonly pid: number, handle?: number) {
     this.k = kernel.exports;
-    const fa = this.k.task_frame_addr(tid);
+    const h = handle ?? this.k.task_handle(tid);
+    const fa = h > 0 && h % 65536 === tid ? this.k.task_frame_addr(h) : 0;
     if (fa === 0) throw new Error(`no task ${tid}`);
+    this.handle = h;
     const buf = kernel.memory.buffer as ArrayBuffer;
     this.frame = new DataView(buf, fa, A.host_frame.SIZEOF);
     this.bounce = new Uint8Array(buf, this.frame.getUint32(A.host_frame.bounce, true), A.BOUNCE_SIZE);
+  }
+
+  /**
+   * Throw ESRCH (as `syscall`) if this Thread's task has exited and its slot was given to
+   * another: called before writing the frame or the bounce page, which the new task owns.
+   */
+  checkAlive(syscall: string): void {
+    if (this.frame.getFloat64(A.host_frame.handle, true) !== this.handle) throw new SystemError(A.ESRCH, syscall);
   }
 
   // ---- loads and stores (the hot path: one call each) ----
@@ -108,10 +126,10 @@ export class Thread {
   load16(addr: number): number { return this.load(addr, 2); }
   load32(addr: number): number { return this.load(addr, 4); }
   load64(addr: number): bigint {
-    let r = this.k.uaccess_load(this.tid, addr, 8);
+    let r = this.k.uaccess_load(this.handle, addr, 8);
     while (r < 0) {
       this.slowPath(r, addr);
-      r = this.k.uaccess_load(this.tid, addr, 8);
+      r = this.k.uaccess_load(this.handle, addr, 8);
     }
     return this.frame.getBigUint64(A.host_frame.value, true);
   }
@@ -119,27 +137,28 @@ export class Thread {
   store16(addr: number, v: number): void { this.store(addr, 2, v & 0xffff); }
   store32(addr: number, v: number): void { this.store(addr, 4, v >>> 0); }
   store64(addr: number, v: bigint): void {
+    this.checkAlive("store64");
     this.frame.setBigUint64(A.host_frame.value, BigInt.asUintN(64, v), true);
-    let r = this.k.uaccess_store(this.tid, addr, 8, 0);
+    let r = this.k.uaccess_store(this.handle, addr, 8, 0);
     while (r < 0) {
       this.slowPath(r, addr);
-      r = this.k.uaccess_store(this.tid, addr, 8, 0);
+      r = this.k.uaccess_store(this.handle, addr, 8, 0);
     }
   }
 
   private load(addr: number, size: number): number {
-    let r = this.k.uaccess_load(this.tid, addr, size);
+    let r = this.k.uaccess_load(this.handle, addr, size);
     while (r < 0) {
       this.slowPath(r, addr);
-      r = this.k.uaccess_load(this.tid, addr, size);
+      r = this.k.uaccess_load(this.handle, addr, size);
     }
     return r;
   }
   private store(addr: number, size: number, v: number): void {
-    let r = this.k.uaccess_store(this.tid, addr, size, v);
+    let r = this.k.uaccess_store(this.handle, addr, size, v);
     while (r < 0) {
       this.slowPath(r, addr);
-      r = this.k.uaccess_store(this.tid, addr, size, v);
+      r = this.k.uaccess_store(this.handle, addr, size, v);
     }
   }
 
@@ -168,7 +187,7 @@ export class Thread {
     const out = new Uint8Array(len);
     for (let done = 0; done < len; ) {
       const n = Math.min(A.BOUNCE_SIZE, len - done);
-      const r = this.k.uaccess_read(this.tid, addr + done, n);
+      const r = this.k.uaccess_read(this.handle, addr + done, n);
       if (r < 0) {
         this.slowPath(r, addr + done);
         continue;
@@ -181,10 +200,11 @@ export class Thread {
 
   /** Write `data` at `addr`. A fault part-way leaves the bytes before it written, as memcpy would. */
   write(addr: number, data: Uint8Array): void {
+    this.checkAlive("write");
     for (let done = 0; done < data.length; ) {
       const n = Math.min(A.BOUNCE_SIZE, data.length - done);
       this.bounce.set(data.subarray(done, done + n));
-      const r = this.k.uaccess_write(this.tid, addr + done, n);
+      const r = this.k.uaccess_write(this.handle, addr + done, n);
       if (r < 0) {
         this.slowPath(r, addr + done);
         continue;
@@ -195,10 +215,11 @@ export class Thread {
 
   /** Fill `len` bytes at `addr` with `byte`. */
   fill(addr: number, byte: number, len: number): void {
+    this.checkAlive("fill");
     this.bounce.fill(byte & 0xff);
     for (let done = 0; done < len; ) {
       const n = Math.min(A.BOUNCE_SIZE, len - done);
-      const r = this.k.uaccess_write(this.tid, addr + done, n);
+      const r = this.k.uaccess_write(this.handle, addr + done, n);
       if (r < 0) {
         this.slowPath(r, addr + done);
         this.bounce.fill(byte & 0xff);
@@ -215,19 +236,22 @@ export class Thread {
    * in a user page: Atomics on the shared memory at the returned offset).
    */
   translate(addr: number, write = false): number {
-    let r = this.k.uaccess_translate(this.tid, addr, write ? 1 : 0);
+    let r = this.k.uaccess_translate(this.handle, addr, write ? 1 : 0);
     while (r < 0) {
       this.slowPath(r, addr);
-      r = this.k.uaccess_translate(this.tid, addr, write ? 1 : 0);
+      r = this.k.uaccess_translate(this.handle, addr, write ? 1 : 0);
     }
     return r;
   }
 
   /**
    * A raw system call: Linux's number and up to six arguments; returns the kernel's value
-   * (>= 0) or -errno as a bigint, never throws for a failed call.
+   * (>= 0) or -errno as a bigint, never throws for a failed call. The number and the
+   * arguments are 64-bit register values: integers in [-2^63, 2^64) as numbers or bigints
+   * (negative ones in two's complement); anything else throws TypeError / RangeError with
+   * Node's codes. The kernel uses the number's low 32 bits, as x86-64 Linux does.
    */
-  syscall(nr: number, ...args: Num[]): bigint {
+  syscall(nr: Num, ...args: Num[]): bigint {
     for (;;) {
       const r = this.kernel.syscallRaw(this, nr, args);
       if (r !== ERESTARTSYS) return r;
@@ -252,12 +276,13 @@ export class Thread {
    * the call was still waiting (false: a wake came first).
    */
   timeout(): boolean {
-    return this.k.task_timeout(this.tid) === 1;
+    return this.k.task_timeout(this.handle) === 1;
   }
 
   /** Bytes written into the bounce page, reachable by system calls at HOST_STAGING_BASE. */
   stage(bytes: Uint8Array, offset = 0): bigint {
     if (offset + bytes.length > A.BOUNCE_SIZE) throw new RangeError("staged data larger than the bounce page");
+    this.checkAlive("stage");
     this.bounce.set(bytes, offset);
     return A.HOST_STAGING_BASE + BigInt(offset);
   }

@@ -1,25 +1,28 @@
 // Loading the kernel module and the typed view of its exports (kernel-as/index.ts).
+import { kernelBytes, readUrl } from "./kernel-bytes.js";
 
 /** The kernel's exports, as kernel-as/index.ts declares them. */
 export interface KernelExports {
-  kernel_boot(mem_bytes: number): number;
+  kernel_boot(mem_bytes: number, flags: number): number;
   kernel_booted(): number;
   kernel_enable_smp(): void;
-  process_create(caps: number): number;
-  thread_create(tid: number): number;
-  task_frame_addr(tid: number): number;
-  task_timeout(tid: number): number;
-  syscall(tid: number): number;
-  uaccess_load(tid: number, addr: number, size: number): number;
-  uaccess_store(tid: number, addr: number, size: number, value: number): number;
-  uaccess_read(tid: number, addr: number, len: number): number;
-  uaccess_write(tid: number, addr: number, len: number): number;
-  uaccess_translate(tid: number, addr: number, write: number): number;
-  mm_dump_vmas(tid: number, first: number): number;
-  kvm_vcpu_access(tid: number, vmfd: number, gpa: number, len: number, flags: number): number;
-  mm_vma_name(tid: number, index: number): number;
-  proc_fdinfo(tid: number, fd: number): number;
-  proc_pagemap(tid: number, addr: number): number;
+  /** Task arguments are handles (see Thread.handle); process_create and thread_create return one. */
+  process_create(caps: number, perm: number): number;
+  thread_create(handle: number): number;
+  task_handle(tid: number): number;
+  task_frame_addr(handle: number): number;
+  task_timeout(handle: number): number;
+  syscall(handle: number): number;
+  uaccess_load(handle: number, addr: number, size: number): number;
+  uaccess_store(handle: number, addr: number, size: number, value: number): number;
+  uaccess_read(handle: number, addr: number, len: number): number;
+  uaccess_write(handle: number, addr: number, len: number): number;
+  uaccess_translate(handle: number, addr: number, write: number): number;
+  mm_dump_vmas(handle: number, first: number): number;
+  kvm_vcpu_access(handle: number, vmfd: number, gpa: number, len: number, flags: number): number;
+  mm_vma_name(handle: number, index: number): number;
+  proc_fdinfo(handle: number, fd: number): number;
+  proc_pagemap(handle: number, addr: number): number;
   mm_check_invariants(): number;
   mm_check_detail_addr(): number;
   kernel_stat(which: number): number;
@@ -32,23 +35,38 @@ export type Build = "debug" | "release";
 const cache = new Map<Build, WebAssembly.Module>();
 
 /**
- * The compiled kernel module for `build`. In Node it is read from build/; elsewhere pass
- * the bytes or a Module to Kernel.boot yourself.
+ * The compiled kernel module for `build` (cached). By default the module that ships with uffdlab:
+ * in Node build/uffdlab.<build>.wasm beside dist/, in a browser the bytes the browser build
+ * carries (no fetch, no bundler configuration). With `url`, the module at that URL instead (a
+ * relative URL is resolved against the page; a file: URL is read from disk in Node); a failed
+ * fetch or something that is not WebAssembly is an Error naming the URL and what came back.
  */
-export async function loadKernelModule(build: Build): Promise<WebAssembly.Module> {
-  const hit = cache.get(build);
-  if (hit) return hit;
-  const url = new URL(`../build/uffdlab.${build}.wasm`, import.meta.url);
-  let bytes: Uint8Array;
-  if (typeof process !== "undefined" && process.versions?.node) {
-    const fs = await import("node:fs");
-    bytes = fs.readFileSync(url);
-  } else {
-    bytes = new Uint8Array(await (await fetch(url)).arrayBuffer());
+export async function loadKernelModule(build: Build = "debug", url?: string | URL): Promise<WebAssembly.Module> {
+  if (build !== "debug" && build !== "release") throw new TypeError(`build must be "debug" or "release", got ${JSON.stringify(build)}`);
+  if (url === undefined) {
+    const hit = cache.get(build);
+    if (hit) return hit;
+    const mod = await WebAssembly.compile((await kernelBytes(build)) as BufferSource);
+    cache.set(build, mod);
+    return mod;
   }
-  const mod = await WebAssembly.compile(bytes as BufferSource);
-  cache.set(build, mod);
-  return mod;
+  const where = new URL(url, typeof location !== "undefined" ? location.href : undefined);
+  const got = await readUrl(where);
+  let bytes: Uint8Array;
+  let what: string;
+  if (got instanceof Response) {
+    if (!got.ok) throw new Error(`uffdlab: cannot load the kernel module from ${where.href}: HTTP ${got.status}${got.statusText ? ` ${got.statusText}` : ""}`);
+    bytes = new Uint8Array(await got.arrayBuffer());
+    what = `${got.headers.get("content-type") ?? "no content-type"}, ${bytes.length} bytes`;
+  } else {
+    bytes = got;
+    what = `${bytes.length} bytes`;
+  }
+  try {
+    return await WebAssembly.compile(bytes as BufferSource);
+  } catch (e) {
+    throw new Error(`uffdlab: ${where.href} is not a WebAssembly module (${what}): ${(e as Error).message}`);
+  }
 }
 
 export function instantiate(module: WebAssembly.Module, memory: WebAssembly.Memory): KernelExports {

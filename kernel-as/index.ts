@@ -3,11 +3,12 @@
 //
 // Addresses cross the boundary as f64 (user addresses are 48-bit, exact in a double, and
 // a double costs no BigInt conversion); system-call arguments travel in the task's host
-// frame (abi/kernel.ts).
+// frame (abi/kernel.ts). Tasks are named by their handle (an f64, never reused: see
+// kernel/sched.ts), which every entry checks: a stale one is -ESRCH / ACCESS_ESRCH.
 import { K } from "./init/state";
 import { start_kernel } from "./init/main";
 import { spin_lock, spin_unlock } from "./lib/spinlock";
-import { find_task, task_frame, task_bounce } from "./kernel/sched";
+import { find_task, find_task_handle, handle_tid, task_handle as __task_handle, task_frame, task_bounce } from "./kernel/sched";
 import { create_process as __create_process, clone_thread as __clone_thread, do_group_exit } from "./kernel/fork";
 import { do_syscall } from "./kernel/sys";
 import { user_load, user_store, user_read, user_write, user_translate } from "./mm/access";
@@ -32,10 +33,10 @@ const SMP_ADDR: usize = KSTATE_ADDR + 8;
 // @ts-ignore: decorator
 @inline function unlock(): void { if (load<i32>(SMP_ADDR)) spin_unlock(KSTATE_ADDR); }
 
-/** Boot the kernel in the first `mem_bytes` of memory. Exactly one instance calls it. */
-export function kernel_boot(mem_bytes: u32): i32 {
+/** Boot the kernel in the first `mem_bytes` of memory with BOOT_* `flags`. Exactly one instance calls it. */
+export function kernel_boot(mem_bytes: u32, flags: u32): i32 {
   lock();
-  let r = start_kernel(<usize>mem_bytes);
+  let r = start_kernel(<usize>mem_bytes, flags);
   unlock();
   return r;
 }
@@ -51,33 +52,47 @@ export function kernel_enable_smp(): void {
   else store<i32>(SMP_ADDR, 1);
 }
 
-/** A new process (empty mm, empty fd table) with capability bits `caps`: its pid, or -errno. */
-export function process_create(caps: u32): i32 {
+/**
+ * A new process (empty mm, empty fd table) with capability bits `caps` and device-node
+ * permissions `perm` (PERM_*): its main thread's handle (the pid is its low 16 bits), or -errno.
+ */
+export function process_create(caps: u32, perm: u32): f64 {
   lock();
-  let r = __create_process(caps);
+  let r = __create_process(caps, perm);
+  let h = r < 0 ? <f64>r : __task_handle(find_task(r)!);
   unlock();
-  return r;
+  return h;
 }
 
-/** Another thread in the process of `tid`: its tid, or -errno. */
-export function thread_create(tid: i32): i32 {
+/** Another thread in the process of task `h`: the new thread's handle, or -errno. */
+export function thread_create(h: f64): f64 {
   lock();
-  let t = find_task(tid);
+  let t = find_task_handle(h);
   let r = t ? __clone_thread(t) : -ESRCH;
+  let nh = r < 0 ? <f64>r : __task_handle(find_task(r)!);
   unlock();
-  return r;
+  return nh;
 }
 
-/** Linear address of task `tid`'s host frame, or 0. */
-export function task_frame_addr(tid: i32): u32 {
+/** The handle of the live task `tid` (a pid just returned by fork), or -ESRCH. */
+export function task_handle(tid: i32): f64 {
+  lock();
   let t = find_task(tid);
+  let h = t ? __task_handle(t) : <f64>-ESRCH;
+  unlock();
+  return h;
+}
+
+/** Linear address of the host frame of task `h`, or 0. */
+export function task_frame_addr(h: f64): u32 {
+  let t = find_task_handle(h);
   return t ? <u32>changetype<usize>(task_frame(t)) : 0;
 }
 
 /** Run the system call described by the task's host frame; the result goes to frame.ret. */
-export function syscall(tid: i32): i32 {
+export function syscall(h: f64): i32 {
   lock();
-  let t = task_enter(tid, true);
+  let t = task_enter(h, true);
   if (!t) {
     unlock();
     return -ESRCH;
@@ -97,62 +112,62 @@ export function syscall(tid: i32): i32 {
  * The host's timer for the task's waiting system call ran out (host_frame.wait_timeout_ms):
  * 1 if the call was still waiting and now returns on its reissue, 0 if it was woken first.
  */
-export function task_timeout(tid: i32): i32 {
+export function task_timeout(h: f64): i32 {
   lock();
-  let t = find_task(tid);
+  let t = find_task_handle(h);
   let r = t ? (poll_timeout(t) ? 1 : 0) : -ESRCH;
   unlock();
   return r;
 }
 
 /** Load 1, 2 or 4 bytes (as an unsigned number) or 8 bytes (into frame.value, returns 0). */
-export function uaccess_load(tid: i32, addr: f64, size: i32): f64 {
+export function uaccess_load(h: f64, addr: f64, size: i32): f64 {
   lock();
-  let r = user_load(tid, addr, size);
+  let r = user_load(h, addr, size);
   unlock();
   return r;
 }
 
 /** Store 1, 2 or 4 bytes of `value`, or 8 bytes from frame.value. ACCESS_* status. */
-export function uaccess_store(tid: i32, addr: f64, size: i32, value: f64): i32 {
+export function uaccess_store(h: f64, addr: f64, size: i32, value: f64): i32 {
   lock();
-  let r = user_store(tid, addr, size, value);
+  let r = user_store(h, addr, size, value);
   unlock();
   return r;
 }
 
 /** Copy `len` (<= BOUNCE_SIZE) user bytes into the bounce page: bytes copied, or ACCESS_*. */
-export function uaccess_read(tid: i32, addr: f64, len: i32): i32 {
+export function uaccess_read(h: f64, addr: f64, len: i32): i32 {
   lock();
-  let r = user_read(tid, addr, len);
+  let r = user_read(h, addr, len);
   unlock();
   return r;
 }
 
 /** Copy `len` (<= BOUNCE_SIZE) bytes from the bounce page to user memory: bytes, or ACCESS_*. */
-export function uaccess_write(tid: i32, addr: f64, len: i32): i32 {
+export function uaccess_write(h: f64, addr: f64, len: i32): i32 {
   lock();
-  let r = user_write(tid, addr, len);
+  let r = user_write(h, addr, len);
   unlock();
   return r;
 }
 
 /** Resolve `addr` for an access (faulting as needed): the linear address, or ACCESS_*. */
-export function uaccess_translate(tid: i32, addr: f64, write: i32): f64 {
+export function uaccess_translate(h: f64, addr: f64, write: i32): f64 {
   lock();
-  let r = user_translate(tid, addr, write != 0);
+  let r = user_translate(h, addr, write != 0);
   unlock();
   return r;
 }
 
 /**
- * A guest memory access by a vCPU thread `tid` of the VM `vmfd` (KVM_ACCESS_* flags): `len`
+ * A guest memory access by a vCPU thread (task `h`) of the VM `vmfd` (KVM_ACCESS_* flags): `len`
  * (<= BOUNCE_SIZE) bytes at guest-physical `gpa` to or from the bounce page. Returns len, or
  * -errno; -ERESTARTSYS means the task waits for a userfault (wait word): repeat after the wake.
  */
-export function kvm_vcpu_access(tid: i32, vmfd: i32, gpa: f64, len: i32, flags: i32): i32 {
+export function kvm_vcpu_access(h: f64, vmfd: i32, gpa: f64, len: i32, flags: i32): i32 {
   lock();
-  let t = task_enter(tid);
+  let t = task_enter(h);
   let r: i64 = -ESRCH;
   if (t && t.mm != 0) {
     r = kvm_guest_access(t, <i64>vmfd, !(gpa >= 0) || gpa >= 1.8446744073709552e19 ? <u64>-1 : <u64>gpa, len, flags);
@@ -163,17 +178,22 @@ export function kvm_vcpu_access(tid: i32, vmfd: i32, gpa: f64, len: i32, flags: 
 }
 
 /** Write maps records for VMAs from index `first` into the bounce page: the count. */
-export function mm_dump_vmas(tid: i32, first: i32): i32 {
+export function mm_dump_vmas(h: f64, first: i32): i32 {
   lock();
-  let r = dump_vmas(tid, first);
+  let t = find_task_handle(h);
+  // A leader that exited before its threads: the zombie's maps (mm/maps.ts) while no newer
+  // task has its id.
+  let tid = t ? t.tid : handle_tid(h);
+  let r = t || (tid != 0 && !find_task(tid)) ? dump_vmas(tid, first) : -ESRCH;
   unlock();
   return r;
 }
 
-/** The file name behind VMA `index` of task `tid` (see mm/maps.ts vma_file_name). */
-export function mm_vma_name(tid: i32, index: i32): i32 {
+/** The file name behind VMA `index` of task `h` (see mm/maps.ts vma_file_name). */
+export function mm_vma_name(h: f64, index: i32): i32 {
   lock();
-  let r = vma_file_name(tid, index);
+  let t = find_task_handle(h);
+  let r = t ? vma_file_name(t.tid, index) : -ESRCH;
   unlock();
   return r;
 }
@@ -182,17 +202,19 @@ export function mm_vma_name(tid: i32, index: i32): i32 {
  * /proc/<pid>/fdinfo/<fd>, the file-specific lines (a userfaultfd's pending/total/API, §8.5;
  * nothing for other files), written to the task's bounce page: their length, or -EBADF.
  */
-export function proc_fdinfo(tid: i32, fd: i32): i32 {
+export function proc_fdinfo(h: f64, fd: i32): i32 {
   lock();
-  let r = __proc_fdinfo(tid, fd);
+  let t = find_task_handle(h);
+  let r = t ? __proc_fdinfo(t.tid, fd) : -ESRCH;
   unlock();
   return r;
 }
 
 /** /proc/<pid>/pagemap of the page at `addr`: 1 present, 2 uffd-wp (see fs/proc.ts), or -errno. */
-export function proc_pagemap(tid: i32, addr: f64): i32 {
+export function proc_pagemap(h: f64, addr: f64): i32 {
   lock();
-  let r = __proc_pagemap(tid, <u64>addr);
+  let t = find_task_handle(h);
+  let r = t ? __proc_pagemap(t.tid, <u64>addr) : -ESRCH;
   unlock();
   return r;
 }

@@ -4,9 +4,13 @@
 //        build/uffdlab.debug.wasm    CONFIG_DEBUG_VM=1: invariant checker, assertions
 //        build/uffdlab.release.wasm  -O3, checks compiled out
 //   3. the host, bundled by esbuild: dist/index.js (library), dist/cli.js (the uffdlab bin),
-//      dist/worker.js (worker-thread entry)
+//      dist/worker.js (worker-thread entry); dist/browser.js (the library for browsers: no node:*
+//      imports; kernel-bytes.browser.ts and workers/web.ts stand in for their Node modules) with
+//      dist/kernel-{debug,release}.wasm.js (each kernel as base64, imported by it on demand); and
+//      the library's declarations, dist/types/**.d.ts, emitted by tsc from host-ts (tsconfig.types.json)
 // Steps whose inputs have not changed since the last build are skipped.
 import { createHash } from "node:crypto";
+import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync, existsSync, mkdirSync, readdirSync, statSync, chmodSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -71,18 +75,47 @@ async function buildKernels() {
 async function buildHost() {
   const sources = [...walk(join(root, "host-ts"), [".ts"]), ...walk(join(root, "bench"), [".ts"])];
   const hash = digest(sources);
-  const outputs = ["dist/index.js", "dist/cli.js", "dist/worker.js"];
+  const outputs = ["dist/index.js", "dist/cli.js", "dist/worker.js", "dist/browser.js", "dist/types/index.d.ts"];
   if (upToDate("host", hash, outputs)) return false;
   const esbuild = await import("esbuild");
   const common = { bundle: true, platform: "node", format: "esm", target: "node20", sourcemap: true, logLevel: "warning",
     packages: "external" };
   await esbuild.build({ ...common, entryPoints: { index: "host-ts/index.ts", cli: "host-ts/cli.ts", worker: "host-ts/workers/worker.ts" },
     outdir: "dist", absWorkingDir: root, banner: { js: "" } });
+  await esbuild.build({ ...common, platform: "browser", target: "es2022", packages: undefined, entryPoints: { browser: "host-ts/index.ts" },
+    outdir: "dist", absWorkingDir: root, plugins: [browserModules] });
   const cli = join(root, "dist/cli.js");
   writeFileSync(cli, "#!/usr/bin/env node\n" + readFileSync(cli, "utf8").replace(/^#!.*\n/, ""));
   chmodSync(cli, 0o755);
+  const tsc = spawnSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.types.json"],
+    { cwd: root, encoding: "utf8" });
+  if (tsc.status !== 0) throw new Error(`tsc (declarations) failed:\n${tsc.stdout}${tsc.stderr}`);
   stampDone("host", hash);
   return true;
+}
+
+/**
+ * The browser build's module swaps: a Node module `X.js` of host-ts with a browser twin is
+ * replaced by it, and the kernel bytes' modules stay runtime imports beside dist/browser.js.
+ */
+const BROWSER_TWINS = { "./kernel-bytes.js": "host-ts/kernel-bytes.browser.ts", "./workers/pool.js": "host-ts/workers/web.ts" };
+const browserModules = {
+  name: "uffdlab-browser",
+  setup(b) {
+    b.onResolve({ filter: /^\.\/(kernel-bytes|workers\/pool)\.js$/ }, (a) =>
+      a.importer.startsWith(join(root, "host-ts")) && dirname(a.importer) === join(root, "host-ts") ? { path: join(root, BROWSER_TWINS[a.path]) } : undefined);
+    b.onResolve({ filter: /^\.\/kernel-(debug|release)\.wasm\.js$/ }, (a) => ({ path: a.path, external: true }));
+    b.onResolve({ filter: /^node:/ }, (a) => ({ errors: [{ text: `the browser build imports ${a.path} (from ${a.importer})` }] }));
+  },
+};
+
+/** dist/kernel-<build>.wasm.js: the kernel as base64, for the browser build. */
+function writeKernelModules() {
+  for (const k of KERNELS) {
+    const out = join(root, "dist", `kernel-${k.target}.wasm.js`);
+    const b64 = readFileSync(join(root, k.out)).toString("base64");
+    writeFileSync(out, `// ${k.out} as base64 (scripts/build.mjs), loaded by dist/browser.js.\nexport default "${b64}";\n`);
+  }
 }
 
 mkdirSync(join(root, "build"), { recursive: true });
@@ -90,4 +123,5 @@ const t0 = Date.now();
 generateAbi(root);
 const k = await buildKernels();
 const h = await buildHost();
+if (k || h || KERNELS.some((x) => !existsSync(join(root, "dist", `kernel-${x.target}.wasm.js`)))) writeKernelModules();
 if (k || h) console.error(`uffdlab build: ${[k && "kernel", h && "host"].filter(Boolean).join(" + ")} in ${Date.now() - t0} ms`);

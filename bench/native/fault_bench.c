@@ -11,6 +11,11 @@
 //                     pointer chase through `chase_pages` pages, read through a volatile
 //                     pointer so the compiler can neither hoist nor drop a load.
 //
+// Calibration (the same basics on every machine, so figures from different machines compare):
+//   getpid_ns         one getpid(2) through syscall(2): the cost of entering the kernel
+//   memcpy_4k_ns      one 4 KiB memcpy between resident pages
+// each the median of 101 batches of 1000, per operation.
+//
 // Each sample is one clock_gettime(CLOCK_MONOTONIC) pair around one batch. The output is one
 // JSON object on stdout with the raw per-batch nanoseconds; the statistics are computed on
 // the TypeScript side with the same code as uffdlab's own samples.
@@ -26,6 +31,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -70,6 +76,32 @@ static char *map_region(size_t len) {
   return p;
 }
 
+static int cmp_u64(const void *a, const void *b) {
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+/** Median over 101 batches of `fn` run 1000 times, in ns per call (fractional). */
+static double calibrate(void (*fn)(void)) {
+  enum { BATCHES = 101, OPS = 1000 };
+  uint64_t t[BATCHES];
+  for (int i = 0; i < OPS; i++) fn(); // warm
+  for (int b = 0; b < BATCHES; b++) {
+    uint64_t t0 = now_ns();
+    for (int i = 0; i < OPS; i++) fn();
+    t[b] = now_ns() - t0;
+  }
+  qsort(t, BATCHES, sizeof t[0], cmp_u64);
+  return (double)t[BATCHES / 2] / OPS;
+}
+
+static void call_getpid(void) { (void)syscall(SYS_getpid); }
+static char copy_src[4096] __attribute__((aligned(64))), copy_dst[4096] __attribute__((aligned(64)));
+static void call_memcpy(void) {
+  memcpy(copy_dst, copy_src, sizeof copy_dst);
+  __asm__ volatile("" : : "r"(copy_dst) : "memory"); // the copy is observable
+}
+
 static void print_samples(const char *name, const uint64_t *s, long n) {
   printf("\"%s\":[", name);
   for (long i = 0; i < n; i++) printf(i ? ",%llu" : "%llu", (unsigned long long)s[i]);
@@ -102,6 +134,10 @@ int main(int argc, char **argv) {
     uint64_t a = now_ns(), b = now_ns();
     if (b - a < clock_ns) clock_ns = b - a;
   }
+
+  memset(copy_src, 1, sizeof copy_src);
+  memset(copy_dst, 2, sizeof copy_dst);
+  double getpid_ns = calibrate(call_getpid), memcpy_ns = calibrate(call_memcpy);
 
   // ---- anon_write_fault ----
   // Warm-up: whole regions, untimed, for at least warmup_ms (so the measured faults get
@@ -154,6 +190,7 @@ int main(int argc, char **argv) {
   chase_sink = (uintptr_t)cur;
 
   printf("{\"page_size\":%ld,\"clock_overhead_ns\":%llu,", page, (unsigned long long)clock_ns);
+  printf("\"calibration\":{\"getpid_ns\":%.2f,\"memcpy_4k_ns\":%.2f},", getpid_ns, memcpy_ns);
   printf("\"anon_write_fault\":{\"region_pages\":%ld,\"batch\":%ld,\"pages_touched\":%ld,\"minor_faults\":%ld,",
          region_pages, fault_batch, touched, faults);
   print_samples("batch_ns", fs, fault_samples);

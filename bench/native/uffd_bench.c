@@ -24,9 +24,15 @@
 //                      the host's comparison for uffdlab's guest_memfd rows: 6.18 cannot
 //                      register a guest_memfd mapping (MISSING/MINOR need the series).
 //
+//   bulk_copy_64k, bulk_copy_2m   throughput of UFFDIO_COPY itself: a MISSING-registered
+//                      private anonymous region of <bulk_region_pages> is filled by UFFDIO_COPY in
+//                      chunks of 64 KiB / 2 MiB from a resident source; one operation = one chunk
+//                      (no faults: nothing touches the region). mmap, register and munmap are
+//                      outside the timer.
+//
 // If no userfaultfd can be created, prints {"skipped":"<reason>"} and exits 0.
 //
-// usage: uffd_bench <region_pages> <batch> <samples> <warmup_ms>
+// usage: uffd_bench <region_pages> <batch> <samples> <warmup_ms> <bulk_region_pages> <bulk_samples>
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -276,15 +282,66 @@ static void run_mode(const char *name, enum kind kind, int zeropage, int spin, i
   free(r.ns);
 }
 
+/** bulk_copy_*: UFFDIO_COPY of `chunk` bytes at a time into a MISSING-registered region; prints `,"name":{...}`. */
+static void run_bulk(const char *name, size_t chunk, long bulk_pages, long bulk_samples) {
+  const char *why = NULL;
+  int uffd = new_uffd(O_CLOEXEC, &why);
+  if (uffd < 0) {
+    fprintf(stderr, "uffd_bench: %s\n", why);
+    exit(1);
+  }
+  size_t len = (size_t)bulk_pages * (size_t)page;
+  if (len % chunk) {
+    fprintf(stderr, "uffd_bench: bulk_region_pages must be a multiple of the chunk\n");
+    exit(2);
+  }
+  char *src = mmap(NULL, chunk, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (src == MAP_FAILED) die("mmap bulk source");
+  memset(src, PATTERN, chunk);
+  uint64_t *ns = calloc((size_t)bulk_samples, sizeof *ns);
+  if (!ns) die("calloc");
+  memset(ns, 0xff, (size_t)bulk_samples * sizeof *ns);
+  long n = 0, bad = 0;
+  uint64_t warm_end = now_ns() + warmup_ns;
+  for (int warm = 1; warm || n < bulk_samples;) {
+    if (warm && now_ns() >= warm_end) warm = 0;
+    char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) die("mmap bulk region");
+#ifdef MADV_NOHUGEPAGE
+    madvise(p, len, MADV_NOHUGEPAGE);
+#endif
+    struct uffdio_register reg = { .range = { .start = (unsigned long)p, .len = len }, .mode = UFFDIO_REGISTER_MODE_MISSING };
+    if (ioctl(uffd, UFFDIO_REGISTER, &reg)) die("UFFDIO_REGISTER");
+    for (size_t off = 0; off < len && (warm || n < bulk_samples); off += chunk) {
+      struct uffdio_copy c = { .dst = (unsigned long)(p + off), .src = (unsigned long)src, .len = chunk, .mode = 0 };
+      uint64_t t0 = now_ns();
+      if (ioctl(uffd, UFFDIO_COPY, &c)) die("UFFDIO_COPY");
+      uint64_t t1 = now_ns();
+      if (!warm) {
+        ns[n++] = t1 - t0;
+        if (p[off] != PATTERN || p[off + chunk - 1] != PATTERN) bad++;
+      }
+    }
+    if (munmap(p, len)) die("munmap");
+  }
+  close(uffd);
+  munmap(src, chunk);
+  printf(",\"%s\":{\"chunk\":%zu,\"bad_values\":%ld,\"batch_ns\":[", name, chunk, bad);
+  for (long i = 0; i < bulk_samples; i++) printf(i ? ",%llu" : "%llu", (unsigned long long)ns[i]);
+  printf("]}");
+  free(ns);
+}
+
 int main(int argc, char **argv) {
-  if (argc != 5) {
-    fprintf(stderr, "usage: %s region_pages batch samples warmup_ms\n", argv[0]);
+  if (argc != 7) {
+    fprintf(stderr, "usage: %s region_pages batch samples warmup_ms bulk_region_pages bulk_samples\n", argv[0]);
     return 2;
   }
   region_pages = arg(argv, 1);
   batch = arg(argv, 2);
   samples = arg(argv, 3);
   warmup_ns = (uint64_t)arg(argv, 4) * 1000000u;
+  long bulk_pages = arg(argv, 5), bulk_samples = arg(argv, 6);
   page = sysconf(_SC_PAGESIZE);
   if (region_pages % batch) {
     fprintf(stderr, "uffd_bench: region_pages must be a multiple of batch\n");
@@ -317,6 +374,9 @@ int main(int argc, char **argv) {
   else printf(",\"copy_cross_cpu\":{\"skipped\":\"only one CPU available\"}");
   run_mode("shmem_copy_same_cpu", SHMEM_MISSING, 0, 0, cpus[0], cpus[0], src, 0);
   run_mode("shmem_continue_same_cpu", SHMEM_MINOR, 0, 0, cpus[0], cpus[0], src, 0);
+  pin(cpus[0]);
+  run_bulk("bulk_copy_64k", 64 << 10, bulk_pages, bulk_samples);
+  run_bulk("bulk_copy_2m", 2 << 20, bulk_pages, bulk_samples);
   printf("}\n");
   return 0;
 }

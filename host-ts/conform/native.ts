@@ -5,6 +5,7 @@
  *   nativeAvailable()            { ok: true } | { ok: false, reason }   (cc, Linux x86-64, the binary starts)
  *   userfaultfdAvailable()       the same for /dev/userfaultfd and the userfaultfd syscall
  *   kvmAvailable()               the same for /dev/kvm (a VM and a guest_memfd)
+ *   hostZeroPage()               whether the host maps the zero page on anonymous read faults
  *   runNativeBatch([[...], ...]) many scenarios in one oracle process (it forks one child per scenario)
  */
 import { spawnSync } from "node:child_process";
@@ -127,6 +128,34 @@ export function kvmAvailable(): Availability {
   const out = runNativeText("kvm K\nvm V $K 0\ngmem G $V 4096 3\n");
   if (out.join("|") !== "ok fd|ok fd|ok fd") return (kvmState = { ok: false, reason: `host /dev/kvm cannot make a guest_memfd with MMAP|INIT_SHARED: ${out.join(" / ")}` });
   return (kvmState = { ok: true });
+}
+
+export type ZeroPageProbe = { zeroPage: boolean; how: string } | { zeroPage: undefined; reason: string };
+let zeroPageState: ZeroPageProbe | undefined;
+
+/**
+ * Whether the host kernel maps the shared zero page on a read fault of private anonymous memory
+ * (stock Linux), or allocates a page and an anon_vma (a guest booted with the zero page off, e.g.
+ * pvm_no_zero_page=1 — VMA merges then differ). Boot uffdlab with `zeroPage` set to the answer to
+ * compare like with like. Asked once (the oracle's --probe-zero-page), then cached.
+ */
+export function hostZeroPage(): ZeroPageProbe {
+  if (zeroPageState) return zeroPageState;
+  const n = nativeAvailable();
+  if (!n.ok) return (zeroPageState = { zeroPage: undefined, reason: n.reason });
+  const r = spawnSync(binary(), ["--probe-zero-page"], { encoding: "utf8", timeout: 30_000 });
+  const m = /^zero-page ([01?]) (.*)\n$/.exec(r.stdout ?? "");
+  if (r.status !== 0 || !m) return (zeroPageState = { zeroPage: undefined, reason: `oracle --probe-zero-page failed: status ${r.status}, ${r.error?.message ?? firstLines(r.stdout + r.stderr)}` });
+  if (m[1] === "?") return (zeroPageState = { zeroPage: undefined, reason: m[2] });
+  return (zeroPageState = { zeroPage: m[1] === "1", how: m[2] });
+}
+
+/** One line for a test log: what the probe found and what uffdlab does about it. */
+export function describeHostZeroPage(z: ZeroPageProbe = hostZeroPage()): string {
+  if (z.zeroPage === undefined) return `host zero page: unknown (${z.reason}); uffdlab runs as stock Linux`;
+  return z.zeroPage
+    ? `host zero page: on (${z.how}), as stock Linux`
+    : `host zero page: OFF (${z.how}) — a read fault allocates a page and an anon_vma; uffdlab is booted with zeroPage: false to mirror it`;
 }
 
 function binary(): string {

@@ -71,10 +71,12 @@ const NR = {
   mmap: A.__NR_mmap, mprotect: A.__NR_mprotect, munmap: A.__NR_munmap, ioctl: A.__NR_ioctl, pread64: A.__NR_pread64,
   pwrite64: A.__NR_pwrite64, mremap: A.__NR_mremap, madvise: A.__NR_madvise, dup: A.__NR_dup, fcntl: A.__NR_fcntl,
   ftruncate: A.__NR_ftruncate, mlock: A.__NR_mlock, munlock: A.__NR_munlock, openat: A.__NR_openat,
+  mlockall: A.__NR_mlockall, munlockall: A.__NR_munlockall,
   fallocate: A.__NR_fallocate, pipe2: A.__NR_pipe2, userfaultfd: A.__NR_userfaultfd, memfd_create: A.__NR_memfd_create,
   lseek: A.__NR_lseek, fork: A.__NR_fork,
 } as const;
 const AT_FDCWD = -100n;
+const { MCL_CURRENT, MCL_FUTURE, MCL_ONFAULT } = A;
 const K_MAP_FIXED = BigInt(A.MAP_FIXED), K_MAP_ANONYMOUS = BigInt(A.MAP_ANONYMOUS), K_MAP_LOCKED = BigInt(A.MAP_LOCKED);
 const K_MAP_POPULATE = BigInt(A.MAP_POPULATE), K_MAP_FIXED_NOREPLACE = BigInt(A.MAP_FIXED_NOREPLACE);
 const K_MREMAP_MAYMOVE = BigInt(A.MREMAP_MAYMOVE), K_MREMAP_FIXED = BigInt(A.MREMAP_FIXED);
@@ -103,6 +105,7 @@ interface Arg { v: bigint; named: boolean; base: string; basev: bigint }
 const OPS: Record<string, [number, number, number, boolean]> = {
   mmap: [6, 6, 1, false], munmap: [2, 2, 0, false], mprotect: [3, 3, 0, false], mremap: [4, 5, 1, false],
   madvise: [3, 3, 0, false], mlock: [2, 2, 0, false], munlock: [2, 2, 0, false], memfd_create: [2, 2, 1, true],
+  mlockall: [1, 1, 0, false], munlockall: [0, 0, 0, false],
   ftruncate: [2, 2, 0, false], fallocate: [4, 4, 0, false], fstat: [1, 1, 0, false], close: [1, 1, 0, false],
   fcntl: [3, 3, 0, false], pipe: [0, 0, 2, false], reopen: [2, 2, 1, false], write: [2, 3, 0, false],
   pwrite: [4, 4, 0, false], read: [2, 2, 1, false], pread: [3, 3, 0, false], load: [1, 2, 0, false],
@@ -138,6 +141,8 @@ export interface UffdlabRunOptions {
   memoryBytes?: number;
   /** Run the invariant checker after every step (default true). */
   checkEveryStep?: boolean;
+  /** Kernel.boot's zeroPage (default true): false mirrors a host with the zero page off (native.ts hostZeroPage). */
+  zeroPage?: boolean;
 }
 
 /**
@@ -167,7 +172,7 @@ export async function runUffdlab(lines: string[], opts: UffdlabRunOptions = {}):
 }
 
 async function runSteps(steps: string[], opts: UffdlabRunOptions, pos: { step: number; out: string[] }): Promise<string[]> {
-  const k = await Kernel.boot({ memoryBytes: opts.memoryBytes ?? 64 << 20, build: "debug" });
+  const k = await Kernel.boot({ memoryBytes: opts.memoryBytes ?? 64 << 20, build: "debug", zeroPage: opts.zeroPage });
   const first = steps[0]?.trim().split(/[ \t]+/)[0];
   const p = k.spawn(first === "nopriv" ? {} : { caps: CAP_SYS_PTRACE });
   const r = new Runner(k, p);
@@ -237,6 +242,8 @@ async function runSteps(steps: string[], opts: UffdlabRunOptions, pos: { step: n
 class Runner {
   private readonly names = new Map<string, { val: bigint; len: bigint }>();
   private budgetUsed = 0n;
+  /** mlockall(MCL_FUTURE) without MCL_ONFAULT is in force: every mmap populates (and is charged). */
+  private mclFuturePopulates = false;
   private readonly uffds = new Set<bigint>();
   private stepsRun = 0;
   t: Thread;
@@ -474,7 +481,7 @@ class Runner {
         const [addr, len, prot, flags, fd, off] = x;
         if (flags & K_MAP_FIXED && !(flags & K_MAP_FIXED_NOREPLACE)) this.refuseSelf(addr, len);
         if (!(flags & K_MAP_ANONYMOUS)) this.refuseFd(fd);
-        if (flags & (K_MAP_POPULATE | K_MAP_LOCKED)) this.charge(len);
+        if (flags & (K_MAP_POPULATE | K_MAP_LOCKED) || this.mclFuturePopulates) this.charge(len);
         const r = this.sys(NR.mmap, addr, len, prot, flags, fd, off);
         if (isErr(r)) return Runner.status(r);
         const out = `ok ${this.addrForm(r, [a[0]])}`;
@@ -508,6 +515,24 @@ class Runner {
         return Runner.status(this.sys(NR.mlock, x[0], x[1]));
       case "munlock":
         return Runner.status(this.sys(NR.munlock, x[0], x[1]));
+      case "mlockall": {
+        // MCL_CURRENT populates every mapping: charged as the named mappings' total length.
+        const fl = Number(BigInt.asIntN(32, x[0]));
+        const valid = fl !== 0 && !(fl & ~(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT)) && fl !== MCL_ONFAULT;
+        if (valid && (fl & (MCL_CURRENT | MCL_ONFAULT)) === MCL_CURRENT) {
+          let total = 0n;
+          for (const b of this.names.values()) total += b.len;
+          this.charge(total);
+        }
+        const r = this.sys(NR.mlockall, x[0]);
+        if (r === 0n) this.mclFuturePopulates = (fl & (MCL_FUTURE | MCL_ONFAULT)) === MCL_FUTURE;
+        return Runner.status(r);
+      }
+      case "munlockall": {
+        const r = this.sys(NR.munlockall);
+        if (r === 0n) this.mclFuturePopulates = false;
+        return Runner.status(r);
+      }
       case "memfd_create": {
         const ptr = this.memfdName(raw[0]);
         const r = this.sys(NR.memfd_create, ptr, x[1]);
@@ -1212,7 +1237,7 @@ class Runner {
         need(4);
         const fd = this.v(tok[1]), off = this.v(tok[2]), wh = this.v(tok[3]);
         this.refuseFd(fd);
-        const r = this.sys(NR.lseek, BigInt.asUintN(32, fd), off, BigInt.asUintN(32, wh));
+        const r = this.sys(NR.lseek, fd, off, wh);
         return isErr(r) ? err(r) : `ok ${r}`;
       }
       case "fork":

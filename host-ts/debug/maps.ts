@@ -23,7 +23,7 @@ export function readVmas(k: Kernel, t: Thread): VmaInfo[] {
   const out: VmaInfo[] = [];
   const sz = A.maps_record.SIZEOF;
   for (;;) {
-    const n = k.exports.mm_dump_vmas(t.tid, out.length);
+    const n = k.exports.mm_dump_vmas(t.handle, out.length);
     if (n < 0) throw new Error(`no address space for task ${t.tid}`);
     const dv = new DataView(t.bounce.buffer, t.bounce.byteOffset, A.BOUNCE_SIZE);
     for (let i = 0; i < n; i++) {
@@ -43,7 +43,7 @@ export function readVmas(k: Kernel, t: Thread): VmaInfo[] {
   }
   const dec = new TextDecoder();
   out.forEach((v, i) => {
-    const n = k.exports.mm_vma_name(t.tid, i);
+    const n = k.exports.mm_vma_name(t.handle, i);
     if (n === -2) v.path = "/dev/zero (deleted)";
     else if (n >= 0) v.path = `/memfd:${dec.decode(t.bounce.slice(0, n))} (deleted)`;
   });

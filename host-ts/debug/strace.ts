@@ -31,6 +31,8 @@ const SIG: Record<number, [string, ArgKind[]]> = {
   [A.__NR_mlock]: ["mlock", ["hex", "dec"]],
   [A.__NR_munlock]: ["munlock", ["hex", "dec"]],
   [A.__NR_mlock2]: ["mlock2", ["hex", "dec", "hex"]],
+  [A.__NR_mlockall]: ["mlockall", ["hex"]],
+  [A.__NR_munlockall]: ["munlockall", []],
   [A.__NR_fork]: ["fork", []],
   [A.__NR_fcntl]: ["fcntl", ["fd", "fcntl", "hex"]],
   [A.__NR_ftruncate]: ["ftruncate", ["fd", "dec"]],

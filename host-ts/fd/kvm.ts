@@ -144,7 +144,7 @@ export class Vcpu {
     for (let done = 0; done < len; ) {
       const n = Math.min(A.BOUNCE_SIZE, len - done);
       if (data) t.bounce.set(data.subarray(done, done + n));
-      const r = k.kvm_vcpu_access(t.tid, this.vm.fd, gpa + done, n, flags);
+      const r = k.kvm_vcpu_access(t.handle, this.vm.fd, gpa + done, n, flags);
       if (r === ERESTARTSYS) {
         if (t.waitMode === "throw") throw new WouldBlockError(gpa + done);
         waitForWake(t, t.spinLimit);

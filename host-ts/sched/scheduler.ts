@@ -74,7 +74,7 @@ export class AsyncThread {
   store64(a: number, v: bigint) { return this.op(() => this.thread.store64(a, v)); }
   read(a: number, len: number) { return this.op(() => this.thread.read(a, len)); }
   write(a: number, data: Uint8Array) { return this.op(() => this.thread.write(a, data)); }
-  syscall(nr: number, ...args: Num[]) { return this.op(() => this.thread.syscall(nr, ...args)); }
+  syscall(nr: Num, ...args: Num[]) { return this.op(() => this.thread.syscall(nr, ...args)); }
 }
 
 export class Scheduler {

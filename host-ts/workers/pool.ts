@@ -10,6 +10,8 @@ export interface WorkerInit {
   build: Build;
   tid: number;
   pid: number;
+  /** the task's handle (Thread.handle) */
+  handle: number;
   /** path or file: URL of an ES module whose default export is (thread, data) => result */
   script: string;
   data: unknown;
@@ -36,7 +38,7 @@ export async function runInWorker<R = unknown>(k: Kernel, t: Thread, script: str
   const workerUrl = import.meta.url.includes("/dist/") ? new URL("./worker.js", import.meta.url) : new URL("../../dist/worker.js", import.meta.url);
   // Another host thread is about to enter the kernel: switch the big kernel lock on.
   k.exports.kernel_enable_smp();
-  const init: WorkerInit = { module: k.module, memory: k.memory, build: k.build, tid: t.tid, pid: t.pid, script: String(script), data };
+  const init: WorkerInit = { module: k.module, memory: k.memory, build: k.build, tid: t.tid, pid: t.pid, handle: t.handle, script: String(script), data };
   const w = new Worker(workerUrl, { workerData: init });
   let onAbort: (() => void) | null = null;
   try {

@@ -39,6 +39,11 @@
    */
   wait_timeout_ms: i32;
   _pad0: i32;
+  /**
+   * The handle of the task that owns this slot (see kernel/sched.ts task handles): a host
+   * Thread compares it with its own before it writes the frame or the bounce page.
+   */
+  handle: f64;
 }
 
 /** Bytes in each task's bounce page (user data crossing the boundary). */
@@ -62,8 +67,10 @@ export const ACCESS_SIGBUS: i32 = -2;
 export const ACCESS_OOM: i32 = -3;
 /** The fault returned VM_FAULT_RETRY with the thread queued: wait on wait_word, retry. */
 export const ACCESS_RETRY: i32 = -4;
-/** Bad arguments to the access itself (size, length, unknown task). */
+/** Bad arguments to the access itself (size, length, a task without an address space). */
 export const ACCESS_EINVAL: i32 = -5;
+/** The task handle is stale: its task exited (its slot may hold another task now). */
+export const ACCESS_ESRCH: i32 = -6;
 
 // ---- kernel configuration limits ------------------------------------------------------
 export const MAX_TASKS: i32 = 256;
@@ -72,6 +79,14 @@ export const PID_MAX_DEFAULT: i32 = 32768;
 export const DEFAULT_MEM_BYTES: i32 = 256 * 1024 * 1024;
 /** Smallest memory the kernel boots in. */
 export const MIN_MEM_BYTES: i32 = 8 * 1024 * 1024;
+
+/**
+ * kernel_boot flags. BOOT_NO_ZERO_PAGE: mm_forbids_zeropage() is true, as on hosts that run with
+ * the zero page off (e.g. paravirtualised guests booted with pvm_no_zero_page=1): a read fault of
+ * private anonymous memory allocates a page (and the VMA's anon_vma) instead of mapping the shared
+ * zero page, and UFFDIO_ZEROPAGE installs a zeroed page.
+ */
+export const BOOT_NO_ZERO_PAGE: u32 = 1;
 
 // ---- VM_* flags (include/linux/mm.h), carried by the maps record ----------------------
 export const VM_READ: u64 = 0x00000001;
@@ -134,6 +149,8 @@ export const INV_PGTABLE_COUNT: i32 = 9;
 export const INV_PTE_PERMS: i32 = 10;
 /** An anonymous page mapped by a VMA whose anon_vma is not the page's (folio_move_anon_rmap missed). */
 export const INV_ANON_VMA: i32 = 11;
+/** an fd slot left reserved after a call, or a file in a table that is not whole (detail: fd) */
+export const INV_FD_TABLE: i32 = 12;
 
 // ---- kernel counters (kernel_stat export) ------------------------------------------------
 export const KSTAT_NR_FRAMES: i32 = 0;
@@ -147,6 +164,8 @@ export const KSTAT_MEM_BYTES: i32 = 7;
 /** live userfaultfd contexts and undelivered-or-unread non-cooperative events (leak checks) */
 export const KSTAT_UFFD_CTXS: i32 = 8;
 export const KSTAT_UFFD_EVENTS: i32 = 9;
+/** objects allocated from every slab cache (files, inodes, VMAs, VMs, ...: leak checks) */
+export const KSTAT_SLAB_OBJECTS: i32 = 10;
 /** Live objects of slab cache `id` (init/state.ts CACHE_*) are KSTAT_SLAB_ACTIVE + id (leak checks). */
 export const KSTAT_SLAB_ACTIVE: i32 = 16;
 
@@ -154,3 +173,7 @@ export const KSTAT_SLAB_ACTIVE: i32 = 16;
 export const CAP_IPC_LOCK: u32 = 1 << 14;
 export const CAP_SYS_PTRACE: u32 = 1 << 19;
 export const CAP_SYS_ADMIN: u32 = 1 << 21;
+
+// ---- device nodes a process may open (on Linux the node's mode and owner decide) ------------
+/** /dev/userfaultfd (mode 0600, root's): the process runs as root, or the node was opened up to it */
+export const PERM_DEV_USERFAULTFD: u32 = 1;

@@ -39,6 +39,9 @@ export const __NR_userfaultfd: i32 = 323;
 export const __NR_mlock2: i32 = 325;
 
 export const MLOCK_ONFAULT: i32 = 0x01;
+export const MCL_CURRENT: i32 = 1;
+export const MCL_FUTURE: i32 = 2;
+export const MCL_ONFAULT: i32 = 4;
 
 // ---- signals ---------------------------------------------------------------------
 export const SIGBUS: i32 = 7;

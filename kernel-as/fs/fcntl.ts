@@ -1,9 +1,9 @@
 // fcntl, dup, close, pipe2 (fs/fcntl.c, fs/file.c, fs/pipe.c).
 import { task_struct, files_struct } from "../kernel/types";
-import { EBADF, EINVAL, EMFILE, ENOMEM, EFAULT } from "../abi/errno";
+import { EBADF, EINVAL, ENOMEM, EFAULT, ERESTARTSYS } from "../abi/errno";
 import { F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_ADD_SEALS, F_GET_SEALS, FD_CLOEXEC,
   O_NONBLOCK, O_CLOEXEC, O_RDONLY, O_WRONLY, O_ACCMODE, NR_OPEN_DEFAULT, S_IFIFO } from "../abi/uapi";
-import { fget, get_file, fput, close_fd, fd_install_lowest, get_close_on_exec, set_close_on_exec, alloc_file } from "./file";
+import { fget, get_file, fput, close_fd, alloc_fd, put_unused_fd, fd_install, get_close_on_exec, set_close_on_exec, alloc_file } from "./file";
 import { memfd_fcntl } from "../mm/memfd";
 import { new_inode, iput } from "./inode";
 import { INODE_PIPE, FILE_PIPE, FMODE_READ, FMODE_WRITE } from "./types";
@@ -20,9 +20,10 @@ function dupfd(fs: files_struct, fd: i64, from: i64, cloexec: bool): i64 {
   let f = fget(fs, fd);
   if (!f) return -EBADF;
   if (from < 0 || from >= NR_OPEN_DEFAULT) return -EINVAL;
+  let r = alloc_fd(fs, <i32>from, cloexec);
+  if (r < 0) return r;
   get_file(f);
-  let r = fd_install_lowest(fs, f, <i32>from, cloexec);
-  if (r < 0) fput(f);
+  fd_install(fs, r, f);
   return r;
 }
 
@@ -32,9 +33,11 @@ export function sys_fcntl(t: task_struct, fd: i64, cmd: i32, arg: u64): i64 {
   let fs = FILES(t);
   let f = fget(fs, fd);
   if (!f) return -EBADF;
+  // do_fcntl: the commands here take the argument as an int (argi), its low 32 bits.
+  let argi = <i32>arg;
   switch (cmd) {
-    case F_DUPFD: return dupfd(fs, fd, <i64>arg, false);
-    case F_DUPFD_CLOEXEC: return dupfd(fs, fd, <i64>arg, true);
+    case F_DUPFD: return dupfd(fs, fd, argi, false);
+    case F_DUPFD_CLOEXEC: return dupfd(fs, fd, argi, true);
     case F_GETFD: return get_close_on_exec(fs, <i32>fd) ? FD_CLOEXEC : 0;
     case F_SETFD: set_close_on_exec(fs, <i32>fd, (arg & FD_CLOEXEC) != 0); return 0;
     case F_GETFL: return <i64>f.f_flags;
@@ -61,19 +64,26 @@ export function sys_pipe2(t: task_struct, ufds: u64, flags: i32): i64 {
   if (!r) { iput(ino); iput(ino); return -ENOMEM; }
   let w = alloc_file(FILE_PIPE, ino, <u32>(O_WRONLY | (flags & O_NONBLOCK)), FMODE_WRITE);
   if (!w) { fput(r); iput(ino); return -ENOMEM; }
+  // __do_pipe_flags: both fds, then the copy to the user; the files go in only after it.
   let cloexec = (flags & O_CLOEXEC) != 0;
-  let rfd = fd_install_lowest(fs, r, 0, cloexec);
-  if (rfd < 0) { fput(r); fput(w); return -EMFILE; }
-  let wfd = fd_install_lowest(fs, w, 0, cloexec);
-  if (wfd < 0) { close_fd(fs, rfd); fput(w); return -EMFILE; }
-  let buf = task_scratch(t);
-  store<i32>(buf, rfd);
-  store<i32>(buf, wfd, 4);
-  let c = copy_to_user(t, ufds, buf, 8);
-  if (c < 0) {
-    close_fd(fs, rfd);
-    close_fd(fs, wfd);
-    return -EFAULT;
+  let rfd = alloc_fd(fs, 0, cloexec);
+  let wfd = rfd < 0 ? rfd : alloc_fd(fs, 0, cloexec);
+  let c: i32 = wfd;
+  if (wfd >= 0) {
+    let buf = task_scratch(t);
+    store<i32>(buf, rfd);
+    store<i32>(buf, wfd, 4);
+    c = copy_to_user(t, ufds, buf, 8);
+    if (c < 0 && c != -ERESTARTSYS) c = -EFAULT;
   }
+  if (c < 0) {
+    if (wfd >= 0) put_unused_fd(fs, wfd);
+    if (rfd >= 0) put_unused_fd(fs, rfd);
+    fput(r);
+    fput(w);
+    return c;
+  }
+  fd_install(fs, rfd, r);
+  fd_install(fs, wfd, w);
   return 0;
 }

@@ -4,7 +4,7 @@ import { kmem_cache_alloc, kmem_cache_free } from "../mm/slab";
 import { alloc_kernel_page, free_page, page_address, virt_to_page } from "../mm/page_alloc";
 import { file, inode, FILE_SHMEM, FILE_PIPE, FILE_GMEM, FILE_UFFD, FILE_KVM_VM } from "./types";
 import { files_struct, FILES_CLOEXEC_OFFSET } from "../kernel/types";
-import { EBADF, EMFILE, ENOMEM } from "../abi/errno";
+import { EBADF, EMFILE } from "../abi/errno";
 import { NR_OPEN_DEFAULT } from "../abi/uapi";
 import { iput } from "./inode";
 import { pipe_release } from "./pipe";
@@ -73,8 +73,9 @@ export function files_dup(old: files_struct): files_struct | null {
   let fs = files_alloc();
   if (!fs) return null;
   for (let fd = 0; fd < NR_OPEN_DEFAULT; fd++) {
+    // A slot reserved by a call still under way stays free in the copy (dup_fd).
     let f = load<u32>(fd_slot(old, fd));
-    if (f == 0) continue;
+    if (f <= FD_RESERVED) continue;
     get_file(FILE(f));
     store<u32>(fd_slot(fs, fd), f);
   }
@@ -88,7 +89,7 @@ export function files_put(fs: files_struct): void {
   if (--fs.count > 0) return;
   for (let fd = 0; fd < NR_OPEN_DEFAULT; fd++) {
     let f = load<u32>(fd_slot(fs, fd));
-    if (f == 0) continue;
+    if (f <= FD_RESERVED) continue;
     store<u32>(fd_slot(fs, fd), 0);
     fput(FILE(f));
   }
@@ -107,35 +108,68 @@ export function get_close_on_exec(fs: files_struct, fd: i32): bool {
   return (load<u32>(w) & (1 << <u32>(fd & 31))) != 0;
 }
 
-/** Install `f` at the lowest free fd >= `from` (the table takes the caller's reference). */
-export function fd_install_lowest(fs: files_struct, f: file, from: i32, cloexec: bool): i32 {
-  let start = from > 0 ? from : fs.next_fd;
-  for (let fd = start; fd < NR_OPEN_DEFAULT; fd++) {
+// An fd is made in two steps, as in Linux: get_unused_fd_flags / alloc_fd reserve the lowest
+// free slot (FD_RESERVED: taken, no file yet), the caller builds its object and its file, and
+// fd_install puts the file there, which cannot fail. A caller that fails after the reservation
+// gives the slot back with put_unused_fd. So a full table is EMFILE before anything is made,
+// and no half-made file ever reaches fput.
+
+/** The mark of a reserved slot (no struct file is at address 1). fget sees no file there. */
+const FD_RESERVED: u32 = 1;
+
+/** alloc_fd: reserve the lowest free fd >= `start` (close-on-exec as asked), or -EMFILE. */
+export function alloc_fd(fs: files_struct, start: i32, cloexec: bool): i32 {
+  let fd = start < fs.next_fd ? fs.next_fd : start;
+  for (; fd < NR_OPEN_DEFAULT; fd++) {
     if (load<u32>(fd_slot(fs, fd)) != 0) continue;
-    store<u32>(fd_slot(fs, fd), changetype<u32>(f));
+    store<u32>(fd_slot(fs, fd), FD_RESERVED);
     set_close_on_exec(fs, fd, cloexec);
-    if (from == 0) fs.next_fd = fd + 1;
+    if (start <= fs.next_fd) fs.next_fd = fd + 1;
     return fd;
   }
   return -EMFILE;
 }
 
-/** get_unused_fd: the lowest free fd (not yet taken), or -EMFILE. */
-export function fd_unused(fs: files_struct): i32 {
-  for (let fd = fs.next_fd; fd < NR_OPEN_DEFAULT; fd++) if (load<u32>(fd_slot(fs, fd)) == 0) return fd;
-  return -EMFILE;
+/**
+ * For the invariant checker: the first fd of `fs` that is still reserved (no call is under
+ * way when it runs) or holds a file that is not whole (no reference, or a userfaultfd, VM or
+ * guest_memfd file without its object); -1 if there is none.
+ */
+export function fd_table_check(fs: files_struct): i32 {
+  for (let fd = 0; fd < NR_OPEN_DEFAULT; fd++) {
+    let p = load<u32>(fd_slot(fs, fd));
+    if (p == 0) continue;
+    if (p == FD_RESERVED) return fd;
+    let f = FILE(p);
+    if (f.f_count < 1) return fd;
+    let k = f.f_kind;
+    if ((k == FILE_UFFD || k == FILE_GMEM || k == FILE_KVM_VM) && f.private_data == 0) return fd;
+  }
+  return -1;
 }
 
-/** get_unused_fd + fd_install: returns the fd, or -EMFILE (the caller still owns `f` then). */
-export function fd_install(fs: files_struct, f: file, cloexec: bool): i32 {
-  return fd_install_lowest(fs, f, 0, cloexec);
+/** get_unused_fd_flags: reserve the lowest free fd, or -EMFILE. */
+export function get_unused_fd_flags(fs: files_struct, cloexec: bool): i32 {
+  return alloc_fd(fs, 0, cloexec);
+}
+
+/** put_unused_fd: give back a reserved fd that no file was installed at. */
+export function put_unused_fd(fs: files_struct, fd: i32): void {
+  store<u32>(fd_slot(fs, fd), 0);
+  set_close_on_exec(fs, fd, false);
+  if (fd < fs.next_fd) fs.next_fd = fd;
+}
+
+/** fd_install: put `f` at the reserved `fd` (the table takes the caller's reference). */
+export function fd_install(fs: files_struct, fd: i32, f: file): void {
+  store<u32>(fd_slot(fs, fd), changetype<u32>(f));
 }
 
 /** The file at `fd` without taking a reference (the big kernel lock keeps it alive). */
 export function fget(fs: files_struct, fd: i64): file | null {
   if (fd < 0 || fd >= NR_OPEN_DEFAULT) return null;
   let f = load<u32>(fd_slot(fs, <i32>fd));
-  return f == 0 ? null : FILE(f);
+  return f <= FD_RESERVED ? null : FILE(f);
 }
 
 /** close(2): remove the fd and drop its reference. */
@@ -147,16 +181,4 @@ export function close_fd(fs: files_struct, fd: i64): i32 {
   if (<i32>fd < fs.next_fd) fs.next_fd = <i32>fd;
   fput(f);
   return 0;
-}
-
-/** Create a file and install it; on failure nothing is left behind. */
-export function install_new_file(fs: files_struct, kind: u32, ino: inode | null, flags: u32, mode: u32, cloexec: bool): i32 {
-  let f = alloc_file(kind, ino, flags, mode);
-  if (!f) {
-    if (ino) iput(ino);
-    return -ENOMEM;
-  }
-  let fd = fd_install(fs, f, cloexec);
-  if (fd < 0) fput(f);
-  return fd;
 }

@@ -8,11 +8,12 @@
 //   /dev/kvm                            KVM (virt/kvm/kvm_main.ts)
 // Every other path: ENOENT.
 import { task_struct, files_struct } from "../kernel/types";
-import { ENOENT, EFAULT, ENAMETOOLONG, ENXIO, EBADF, EISDIR, ENOMEM, ERESTARTSYS } from "../abi/errno";
+import { ENOENT, EFAULT, ENAMETOOLONG, ENXIO, EACCES, ENOMEM, ERESTARTSYS } from "../abi/errno";
 import { O_ACCMODE, O_RDONLY, O_WRONLY, O_RDWR, O_CLOEXEC, O_NONBLOCK, O_LARGEFILE, O_TRUNC, PATH_MAX } from "../abi/uapi";
-import { FILE_SHMEM, FILE_DEV_UFFD, FILE_KVM, FMODE_READ, FMODE_WRITE } from "./types";
-import { fget, file_inode, install_new_file } from "./file";
-import { ihold } from "./inode";
+import { file, inode, FILE_SHMEM, FILE_DEV_UFFD, FILE_KVM, FMODE_READ, FMODE_WRITE } from "./types";
+import { fget, file_inode, alloc_file, get_unused_fd_flags, put_unused_fd, fd_install } from "./file";
+import { ihold, iput } from "./inode";
+import { PERM_DEV_USERFAULTFD } from "../abi/kernel";
 import { strncpy_from_user } from "../mm/uaccess";
 import { task_scratch } from "../kernel/sched";
 import { shmem_set_size } from "../mm/shmem";
@@ -42,20 +43,32 @@ export function sys_openat(t: task_struct, dfd: i64, upath: u64, flags: i32, mod
   let buf = task_scratch(t) + 1024; // 2 KiB of the scratch page; longer paths cannot exist here
   let len = strncpy_from_user(t, buf, upath, 2048);
   if (len < 0) return len == -ERESTARTSYS ? len : -EFAULT;
-  if (len > 2048) return len > <i64>PATH_MAX ? -ENAMETOOLONG : -ENOENT;
-  let end = buf + <usize>len - 1;
-  if (end == buf) return -ENOENT;
-  let p = buf;
+  if (len > <i64>PATH_MAX) return -ENAMETOOLONG;
+  if (len == 1) return -ENOENT;
+  // do_sys_openat2: the fd first, then the lookup.
+  let fs = changetype<files_struct>(<usize>t.files);
+  let fd = get_unused_fd_flags(fs, (flags & O_CLOEXEC) != 0);
+  if (fd < 0) return fd;
+  let f = len > 2048 ? -ENOENT : do_filp_open(t, buf, buf + <usize>len - 1, flags);
+  if (f < 0) {
+    put_unused_fd(fs, fd);
+    return f;
+  }
+  fd_install(fs, fd, changetype<file>(<usize>f));
+  return fd;
+}
+
+/** The open file for the path at [p, end) (its address), or -errno. */
+function do_filp_open(t: task_struct, p: usize, end: usize, flags: i32): i64 {
+  let acc = flags & O_ACCMODE;
+  let fm: u32 = acc == O_RDONLY ? FMODE_READ : acc == O_WRONLY ? FMODE_WRITE : FMODE_READ | FMODE_WRITE;
   if (end - p == 16 && starts_with(p, end, "/dev/userfaultfd")) {
-    // The misc device: its only use is ioctl(USERFAULTFD_IOC_NEW).
-    let acc = flags & O_ACCMODE;
-    let fm: u32 = acc == O_RDONLY ? FMODE_READ : acc == O_WRONLY ? FMODE_WRITE : FMODE_READ | FMODE_WRITE;
-    return install_new_file(changetype<files_struct>(<usize>t.files), FILE_DEV_UFFD, null, <u32>(flags & (O_ACCMODE | O_NONBLOCK)), fm, (flags & O_CLOEXEC) != 0);
+    // The misc device (mode 0600, root's): its only use is ioctl(USERFAULTFD_IOC_NEW).
+    if (!(t.perm & PERM_DEV_USERFAULTFD)) return -EACCES;
+    return new_file(FILE_DEV_UFFD, null, <u32>(flags & (O_ACCMODE | O_NONBLOCK)), fm);
   }
   if (end - p == 8 && starts_with(p, end, "/dev/kvm")) {
-    let acc = flags & O_ACCMODE;
-    let fm: u32 = acc == O_RDONLY ? FMODE_READ : acc == O_WRONLY ? FMODE_WRITE : FMODE_READ | FMODE_WRITE;
-    return install_new_file(changetype<files_struct>(<usize>t.files), FILE_KVM, null, <u32>(flags & (O_ACCMODE | O_NONBLOCK) | O_LARGEFILE), fm, (flags & O_CLOEXEC) != 0);
+    return new_file(FILE_KVM, null, <u32>(flags & (O_ACCMODE | O_NONBLOCK) | O_LARGEFILE), fm);
   }
   if (starts_with(p, end, "/proc/self/fd/")) p += 14;
   else if (starts_with(p, end, "/proc/")) {
@@ -68,16 +81,24 @@ export function sys_openat(t: task_struct, dfd: i64, upath: u64, flags: i32, mod
   }
   let fd = parse_uint(p, end);
   if (fd < 0) return -ENOENT;
-  let fs = changetype<files_struct>(<usize>t.files);
-  let f = fget(fs, fd);
+  let f = fget(changetype<files_struct>(<usize>t.files), fd);
   if (!f) return -ENOENT;
   if (f.f_kind != FILE_SHMEM) return -ENXIO;
-  let acc = flags & O_ACCMODE;
   if (acc == 3) acc = O_RDWR;
   let fmode: u32 = acc == O_RDONLY ? FMODE_READ : acc == O_WRONLY ? FMODE_WRITE : FMODE_READ | FMODE_WRITE;
   let ino = file_inode(f);
   ihold(ino);
-  let r = install_new_file(fs, FILE_SHMEM, ino, <u32>(acc | (flags & O_NONBLOCK) | O_LARGEFILE), fmode, (flags & O_CLOEXEC) != 0);
+  let r = new_file(FILE_SHMEM, ino, <u32>(acc | (flags & O_NONBLOCK) | O_LARGEFILE), fmode);
   if (r >= 0 && (flags & O_TRUNC) && (fmode & FMODE_WRITE)) shmem_set_size(ino, 0);
   return r;
+}
+
+/** alloc_file, as an address or -ENOMEM (then the inode reference is dropped). */
+function new_file(kind: u32, ino: inode | null, flags: u32, mode: u32): i64 {
+  let f = alloc_file(kind, ino, flags, mode);
+  if (!f) {
+    if (ino) iput(ino);
+    return -ENOMEM;
+  }
+  return <i64>changetype<usize>(f);
 }

@@ -28,7 +28,7 @@ import { EPERM, EINVAL, EFAULT, ENOMEM, EBUSY, EAGAIN, ESRCH, ENOTTY, ERESTARTSY
 import { K, CACHE_UFFD_CTX, CACHE_UFFD_EVENT } from "../init/state";
 import { kmem_cache_alloc, kmem_cache_free } from "../mm/slab";
 import { file, FILE_UFFD, FMODE_READ } from "./types";
-import { install_new_file, fget, get_file, fput, alloc_file, fd_install_lowest, fd_unused } from "./file";
+import { fget, get_file, fput, alloc_file, get_unused_fd_flags, put_unused_fd, fd_install } from "./file";
 import { restart_set, restart_clear } from "../kernel/restart";
 import { add_wait_queue, set_task_waiting, wake_up_process, wake_up, WQ_REF_FILE } from "../kernel/wait";
 import { RESTART_UFFD_EVENTS, RESTART_UFFD_OUTFIELD, RESTART_UFFD_COPY } from "../kernel/types";
@@ -504,20 +504,27 @@ export function dup_userfaultfd(t: task_struct, n: vm_area_struct, child: mm_str
 /** userfaultfd(2) and USERFAULTFD_IOC_NEW: a new ctx serving the caller's address space. */
 function new_userfaultfd(t: task_struct, flags: i32): i64 {
   if (flags & ~(U.O_CLOEXEC | U.O_NONBLOCK | U.UFFD_USER_MODE_ONLY)) return -EINVAL;
+  let fs = changetype<files_struct>(<usize>t.files);
+  let fd = get_unused_fd_flags(fs, (flags & U.O_CLOEXEC) != 0);
+  if (fd < 0) return fd;
   let p = kmem_cache_alloc(CACHE_UFFD_CTX);
-  if (p == 0) return -ENOMEM;
+  if (p == 0) {
+    put_unused_fd(fs, fd);
+    return -ENOMEM;
+  }
+  let f = alloc_file(FILE_UFFD, null, <u32>(U.O_RDONLY | (flags & U.O_NONBLOCK)), FMODE_READ);
+  if (!f) {
+    kmem_cache_free(CACHE_UFFD_CTX, p);
+    put_unused_fd(fs, fd);
+    return -ENOMEM;
+  }
   let ctx = changetype<userfaultfd_ctx>(p);
   ctx.refcount = 1;
   ctx.flags = <u32>flags;
   ctx.mm = t.mm;
   changetype<mm_struct>(<usize>t.mm).mm_count++;
-  let fs = changetype<files_struct>(<usize>t.files);
-  let fd = install_new_file(fs, FILE_UFFD, null, <u32>(U.O_RDONLY | (flags & U.O_NONBLOCK)), FMODE_READ, (flags & U.O_CLOEXEC) != 0);
-  if (fd < 0) {
-    userfaultfd_ctx_put(ctx);
-    return fd;
-  }
-  fget(fs, fd)!.private_data = <u32>p;
+  f.private_data = <u32>p;
+  fd_install(fs, fd, f);
   return fd;
 }
 
@@ -619,27 +626,29 @@ export function userfaultfd_read(t: task_struct, f: file, ubuf: u64, count: u64)
 function read_event(t: task_struct, ctx: userfaultfd_ctx, ev: uffd_event, u: u64, msg: U.uffd_msg): i64 {
   memory.fill(changetype<usize>(msg), 0, U.UFFD_MSG_SIZE);
   msg.event = <u8>ev.event;
-  let fs = changetype<files_struct>(<usize>t.files);
-  let fd: i32 = -1;
-  if (ev.event == U.UFFD_EVENT_FORK) {
-    fd = fd_unused(fs);
-    if (fd < 0) return fd;
-    msg.arg0 = <u64><u32>fd;
-  } else {
+  if (ev.event != U.UFFD_EVENT_FORK) {
     msg.arg0 = ev.arg0;
     msg.arg1 = ev.arg1;
     msg.arg2 = ev.arg2;
-  }
-  let r = copy_to_user(t, u, changetype<usize>(msg), U.UFFD_MSG_SIZE);
-  if (r < 0) return r;
-  if (ev.event == U.UFFD_EVENT_FORK) {
+    let r = copy_to_user(t, u, changetype<usize>(msg), U.UFFD_MSG_SIZE);
+    if (r < 0) return r;
+  } else {
+    // resolve_userfault_fork: the fd first; any failure gives it back and leaves the event queued.
+    let fs = changetype<files_struct>(<usize>t.files);
     let nc = CTX(ev.new_ctx);
-    let nf = alloc_file(FILE_UFFD, null, <u32>(U.O_RDONLY | (nc.flags & U.O_NONBLOCK)), FMODE_READ);
-    if (!nf) return -ENOMEM;
+    let fd = get_unused_fd_flags(fs, (nc.flags & U.O_CLOEXEC) != 0);
+    if (fd < 0) return fd;
+    msg.arg0 = <u64><u32>fd;
+    let r = copy_to_user(t, u, changetype<usize>(msg), U.UFFD_MSG_SIZE);
+    let nf: file | null = r < 0 ? null : alloc_file(FILE_UFFD, null, <u32>(U.O_RDONLY | (nc.flags & U.O_NONBLOCK)), FMODE_READ);
+    if (!nf) {
+      put_unused_fd(fs, fd);
+      return r < 0 ? r : -ENOMEM;
+    }
     // The event's reference to the child ctx becomes the file's.
     nf.private_data = ev.new_ctx;
     ev.new_ctx = 0;
-    fd_install_lowest(fs, nf, fd, (nc.flags & U.O_CLOEXEC) != 0);
+    fd_install(fs, fd, nf);
   }
   userfaultfd_event_complete(ctx, ev);
   return 0;

@@ -7,17 +7,19 @@ import { vm_area_struct, mm_struct } from "../mm/types";
 import { file, inode, INODE_NAME_MAX } from "../fs/types";
 import { FILES_STRUCT_SIZE, task_struct, TASK_FRAME_OFFSET } from "../kernel/types";
 import { uffd_event } from "../mm/userfaultfd_k";
-import { MIN_MEM_BYTES } from "../abi/kernel";
+import { MIN_MEM_BYTES, BOOT_NO_ZERO_PAGE } from "../abi/kernel";
 import { EINVAL, EBUSY } from "../abi/errno";
 
-/** Boot in `mem_bytes` of linear memory (already provided by the host). 0 or -errno. */
-export function start_kernel(mem_bytes: usize): i32 {
+/** Boot in `mem_bytes` of linear memory (already provided by the host) with BOOT_* `flags`. 0 or -errno. */
+export function start_kernel(mem_bytes: usize, flags: u32): i32 {
   let k = K();
   if (k.booted) return -EBUSY;
   // kernel-as/index.ts reads kernel_state.smp at this fixed offset.
   if (offsetof<kernel_state>("smp") != 8) unreachable();
   if (mem_bytes < <usize>MIN_MEM_BYTES || mem_bytes > <usize>(memory.size() << 16)) return -EINVAL;
+  if (flags & ~BOOT_NO_ZERO_PAGE) return -EINVAL;
   k.mem_bytes = <u32>mem_bytes;
+  k.mm_no_zero_page = (flags & BOOT_NO_ZERO_PAGE) != 0 ? 1 : 0;
   page_alloc_init(mem_bytes);
   kmem_cache_init(CACHE_VMA, <u32>offsetof<vm_area_struct>());
   kmem_cache_init(CACHE_MM, <u32>offsetof<mm_struct>());

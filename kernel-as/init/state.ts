@@ -54,6 +54,9 @@ import { KSTATE_ADDR } from "./layout";
   // ---- statistics ----
   nr_faults: u64;
   nr_syscalls: u64;
+  // ---- mm ----
+  /** 1 when booted with BOOT_NO_ZERO_PAGE: read faults never map the zero page (mm_forbids_zeropage) */
+  mm_no_zero_page: i32;
 }
 
 /** 256 bytes of scratch for out-parameters of kernel functions; protected by the kernel lock. */

@@ -1,19 +1,19 @@
 // Entering the kernel on behalf of a task (the role of the syscall/exception entry code):
 // find the task, make it `current`, and cancel a wait it abandoned.
 import { task_struct } from "./types";
-import { find_task, task_frame } from "./sched";
+import { find_task_handle, task_frame } from "./sched";
 import { K } from "../init/state";
 import { userfaultfd_cancel_wait } from "../fs/userfaultfd";
 import { finish_wait } from "./wait";
 import { restart_abandon } from "./sys";
 
 /**
- * The task `tid`, now current; null if there is none. `syscall`: the entry is a system call
+ * The task of handle `h`, now current; null if the handle is stale. `syscall`: the entry is a system call
  * (which may be the reissue of a call with a restart block: kernel/sys.ts decides); any other
  * entry abandons a pending restart.
  */
-export function task_enter(tid: i32, syscall: bool = false): task_struct | null {
-  let t = find_task(tid);
+export function task_enter(h: f64, syscall: bool = false): task_struct | null {
+  let t = find_task_handle(h);
   if (!t) return null;
   K().current = changetype<u32>(t);
   task_frame(t).wait_timeout_ms = -1; // a wait that ends after a time says so again

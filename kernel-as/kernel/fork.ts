@@ -9,7 +9,7 @@ import { VMA, vm_area_dup, vm_area_free, vma_link } from "../mm/vma";
 import { copy_page_range } from "../mm/memory";
 import { exit_mmap, MMAP_BASE } from "../mm/mmap";
 import { files_alloc, files_dup, files_put } from "../fs/file";
-import { VM_DONTCOPY, MAX_TASKS } from "../abi/kernel";
+import { VM_DONTCOPY, VM_LOCKED, VM_LOCKONFAULT, MAX_TASKS } from "../abi/kernel";
 import { ENOMEM, EAGAIN, ESRCH } from "../abi/errno";
 import { userfaultfd_cancel_wait, dup_userfaultfd, userfaultfd_events_abandon, userfaultfd_events_complete } from "../fs/userfaultfd";
 import { restart_abandon } from "./sys";
@@ -67,6 +67,8 @@ function dup_mm(t: task_struct, old: mm_struct): mm_struct | null {
       mmput(mm);
       return null;
     }
+    // Locks are not inherited (dup_mmap); nor is mm->def_flags (a new mm starts with none).
+    n.vm_flags &= ~(VM_LOCKED | VM_LOCKONFAULT);
     if (dup_userfaultfd(t, n, mm) < 0) {
       vm_area_free(n);
       mmput(mm);
@@ -82,8 +84,11 @@ function dup_mm(t: task_struct, old: mm_struct): mm_struct | null {
   return mm;
 }
 
-/** A new process with an empty address space and fd table: returns its tid, or -errno. */
-export function create_process(caps: u32): i32 {
+/**
+ * A new process with an empty address space and fd table, capabilities `caps` and device
+ * permissions `perm`: returns its tid, or -errno.
+ */
+export function create_process(caps: u32, perm: u32): i32 {
   let t = alloc_task();
   if (!t) return -EAGAIN;
   let mm = mm_alloc();
@@ -99,6 +104,7 @@ export function create_process(caps: u32): i32 {
   t.mm = changetype<u32>(mm);
   mm.owner = t.tgid;
   t.caps = caps;
+  t.perm = perm;
   return t.tid;
 }
 
@@ -127,6 +133,7 @@ export function sys_fork(t: task_struct): i64 {
   c.files = changetype<u32>(fs);
   c.ppid = t.tgid;
   c.caps = t.caps;
+  c.perm = t.perm;
   mm.owner = c.tgid;
   return userfaultfd_events_complete(t, c.tid);
 }
@@ -138,6 +145,7 @@ export function clone_thread(t: task_struct): i32 {
   c.tgid = t.tgid;
   c.ppid = t.ppid;
   c.caps = t.caps;
+  c.perm = t.perm;
   c.mm = t.mm;
   c.files = t.files;
   changetype<mm_struct>(<usize>t.mm).mm_users++;

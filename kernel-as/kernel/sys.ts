@@ -1,5 +1,11 @@
 // The system-call table (arch/x86/entry/syscall_64.c): number -> sys_* with the host
 // frame's six arguments. Unknown numbers give ENOSYS, as Linux does.
+//
+// The number is the low 32 bits of rax (do_syscall_64 takes an int; the host stores those
+// bits in host_frame.nr); numbers outside the table, negative ones included, are ENOSYS.
+// The six argument registers arrive whole (64 bits each); each case narrows them as the
+// Linux prototype it names does (the SYSCALL_DEFINE wrappers cast each register to the
+// declared type), through the arg_* helpers below and nowhere else.
 import { task_struct } from "./types";
 import { task_frame } from "./sched";
 import * as U from "../abi/uapi";
@@ -27,7 +33,7 @@ import { find_task } from "./sched";
 import { host_frame } from "../abi/kernel";
 import { file } from "../fs/types";
 import { fput } from "../fs/file";
-import { sys_mlock, sys_mlock2, sys_munlock } from "../mm/mlock";
+import { sys_mlock, sys_mlock2, sys_munlock, sys_mlockall, sys_munlockall } from "../mm/mlock";
 
 /**
  * A task with a restart block that enters with anything but the reissue of its call gave up
@@ -62,7 +68,7 @@ function do_restart(t: task_struct): i64 {
   if (fn == RESTART_POLL_TIMEOUT) {
     restart_clear(t);
     let f = task_frame(t);
-    return sys_poll(t, f.arg0, f.arg1, 0);
+    return sys_poll(t, f.arg0, arg_uint(f.arg1), 0);
   }
   let r = t.restart_ret;
   restart_clear(t);
@@ -79,6 +85,21 @@ function restart_reissue(t: task_struct): i64 {
   return 1;
 }
 
+// ---- argument decoding: one helper per C parameter type ---------------------------------
+// `int`: the low 32 bits, sign-extended (fds, flags, advice, timeouts, exit codes).
+// @ts-ignore: decorator
+@inline function arg_int(a: u64): i32 { return <i32>a; }
+// `unsigned int`: the low 32 bits (fds taken by fdget(unsigned int), nfds, ioctl/fcntl cmd).
+// @ts-ignore: decorator
+@inline function arg_uint(a: u64): u32 { return <u32>a; }
+// `umode_t` (unsigned short): the low 16 bits.
+// @ts-ignore: decorator
+@inline function arg_umode(a: u64): i32 { return <i32><u16>a; }
+// `off_t` / `loff_t` (signed 64-bit): the whole register.
+// @ts-ignore: decorator
+@inline function arg_loff(a: u64): i64 { return <i64>a; }
+// `unsigned long`, `size_t` and pointers are the whole register (the u64 itself).
+
 export function do_syscall(t: task_struct): i64 {
   if (t.restart_fn != 0) {
     let m = restart_reissue(t);
@@ -90,40 +111,65 @@ export function do_syscall(t: task_struct): i64 {
   let a0 = f.arg0, a1 = f.arg1, a2 = f.arg2, a3 = f.arg3, a4 = f.arg4, a5 = f.arg5;
   K().nr_syscalls++;
   switch (f.nr) {
-    case U.__NR_read: return sys_read(t, <i64>a0, a1, a2);
-    case U.__NR_write: return sys_write(t, <i64>a0, a1, a2);
-    case U.__NR_lseek: return sys_lseek(t, <i64><i32>a0, <i64>a1, <u32>a2);
-    case U.__NR_open: return sys_openat(t, U.AT_FDCWD, a0, <i32>a1, <i32>a2);
-    case U.__NR_openat: return sys_openat(t, <i64><i32>a0, a1, <i32>a2, <i32>a3);
-    case U.__NR_close: return sys_close(t, <i64><i32>a0);
-    case U.__NR_fstat: return sys_fstat(t, <i64><i32>a0, a1);
-    // mmap flags, mprotect prot and mremap flags are unsigned long in Linux: bits above 31
-    // are not dropped (they are undefined bits, which some checks reject).
-    case U.__NR_mmap: return sys_mmap(t, a0, a1, <i32>a2, <i32>a3, <i64><i32>a4, a5, <u32>(a3 >> 32));
+    // read/write(unsigned int fd, char *buf, size_t count)
+    case U.__NR_read: return sys_read(t, arg_uint(a0), a1, a2);
+    case U.__NR_write: return sys_write(t, arg_uint(a0), a1, a2);
+    // lseek(unsigned int fd, off_t offset, unsigned int whence)
+    case U.__NR_lseek: return sys_lseek(t, arg_uint(a0), arg_loff(a1), arg_uint(a2));
+    // open(const char *filename, int flags, umode_t mode); openat(int dfd, ...same)
+    case U.__NR_open: return sys_openat(t, U.AT_FDCWD, a0, arg_int(a1), arg_umode(a2));
+    case U.__NR_openat: return sys_openat(t, arg_int(a0), a1, arg_int(a2), arg_umode(a3));
+    // close(unsigned int fd); newfstat(unsigned int fd, struct stat *statbuf)
+    case U.__NR_close: return sys_close(t, arg_uint(a0));
+    case U.__NR_fstat: return sys_fstat(t, arg_uint(a0), a1);
+    // mmap(unsigned long addr, len, prot, flags, fd, off) (arch/x86/kernel/sys_x86_64.c): every
+    // argument is unsigned long; the fd reaches fget(unsigned int), so its low 32 bits count.
+    // mmap flags, mprotect prot and mremap flags keep bits above 31 (undefined bits, which some
+    // checks reject); unknown prot bits of mmap are ignored.
+    case U.__NR_mmap: return sys_mmap(t, a0, a1, <i32>a2, <i32>a3, arg_uint(a4), a5, <u32>(a3 >> 32));
+    // mprotect(unsigned long start, size_t len, unsigned long prot)
     case U.__NR_mprotect: return sys_mprotect(t, a0, a1, <i32>a2, <u32>(a2 >> 32));
+    // munmap(unsigned long addr, size_t len)
     case U.__NR_munmap: return sys_munmap(t, a0, a1);
-    case U.__NR_pread64: return sys_pread64(t, <i64><i32>a0, a1, a2, <i64>a3);
-    case U.__NR_pwrite64: return sys_pwrite64(t, <i64><i32>a0, a1, a2, <i64>a3);
+    // pread64/pwrite64(unsigned int fd, char *buf, size_t count, loff_t pos)
+    case U.__NR_pread64: return sys_pread64(t, arg_uint(a0), a1, a2, arg_loff(a3));
+    case U.__NR_pwrite64: return sys_pwrite64(t, arg_uint(a0), a1, a2, arg_loff(a3));
+    // pipe(int *fildes); pipe2(int *fildes, int flags)
     case U.__NR_pipe: return sys_pipe2(t, a0, 0);
-    case U.__NR_pipe2: return sys_pipe2(t, a0, <i32>a1);
+    case U.__NR_pipe2: return sys_pipe2(t, a0, arg_int(a1));
+    // mremap(unsigned long addr, old_len, new_len, flags, new_addr)
     case U.__NR_mremap: return sys_mremap(t, a0, a1, a2, <i32>a3, a4, <u32>(a3 >> 32));
-    case U.__NR_madvise: return sys_madvise(t, a0, a1, <i32>a2);
-    case U.__NR_dup: return sys_dup(t, <i64><i32>a0);
+    // madvise(unsigned long start, size_t len, int behavior)
+    case U.__NR_madvise: return sys_madvise(t, a0, a1, arg_int(a2));
+    // dup(unsigned int fildes)
+    case U.__NR_dup: return sys_dup(t, arg_uint(a0));
+    // mlock/munlock(unsigned long start, size_t len); mlock2(..., int flags)
     case U.__NR_mlock: return sys_mlock(t, a0, a1);
     case U.__NR_munlock: return sys_munlock(t, a0, a1);
-    case U.__NR_mlock2: return sys_mlock2(t, a0, a1, <i32>a2);
-    case U.__NR_poll: return sys_poll(t, a0, a1, <i32>a2);
-    case U.__NR_ioctl: return sys_ioctl(t, <i64><i32>a0, <u32>a1, a2);
-    case U.__NR_userfaultfd: return sys_userfaultfd(t, <i32>a0);
+    case U.__NR_mlock2: return sys_mlock2(t, a0, a1, arg_int(a2));
+    // mlockall(int flags); munlockall(void)
+    case U.__NR_mlockall: return sys_mlockall(t, arg_int(a0));
+    case U.__NR_munlockall: return sys_munlockall(t);
+    // poll(struct pollfd *ufds, unsigned int nfds, int timeout_msecs)
+    case U.__NR_poll: return sys_poll(t, a0, arg_uint(a1), arg_int(a2));
+    // ioctl(unsigned int fd, unsigned int cmd, unsigned long arg)
+    case U.__NR_ioctl: return sys_ioctl(t, arg_uint(a0), arg_uint(a1), a2);
+    // userfaultfd(int flags)
+    case U.__NR_userfaultfd: return sys_userfaultfd(t, arg_int(a0));
     case U.__NR_getpid: return t.tgid;
     case U.__NR_gettid: return t.tid;
     case U.__NR_fork: return sys_fork(t);
-    case U.__NR_fcntl: return sys_fcntl(t, <i64><i32>a0, <i32>a1, a2);
-    case U.__NR_ftruncate: return sys_ftruncate(t, <i64><i32>a0, <i64>a1);
-    case U.__NR_fallocate: return sys_fallocate(t, <i64><i32>a0, <i32>a1, <i64>a2, <i64>a3);
-    case U.__NR_memfd_create: return sys_memfd_create(t, a0, <i32>a1);
-    case U.__NR_exit: do_exit(t, <i32>a0); return 0;
-    case U.__NR_exit_group: do_group_exit(t, <i32>a0); return 0;
+    // fcntl(unsigned int fd, unsigned int cmd, unsigned long arg)
+    case U.__NR_fcntl: return sys_fcntl(t, arg_uint(a0), <i32>arg_uint(a1), a2);
+    // ftruncate(unsigned int fd, off_t length)
+    case U.__NR_ftruncate: return sys_ftruncate(t, arg_uint(a0), arg_loff(a1));
+    // fallocate(int fd, int mode, loff_t offset, loff_t len)
+    case U.__NR_fallocate: return sys_fallocate(t, arg_int(a0), arg_int(a1), arg_loff(a2), arg_loff(a3));
+    // memfd_create(const char *uname, unsigned int flags)
+    case U.__NR_memfd_create: return sys_memfd_create(t, a0, <i32>arg_uint(a1));
+    // exit(int error_code); exit_group(int error_code)
+    case U.__NR_exit: do_exit(t, arg_int(a0)); return 0;
+    case U.__NR_exit_group: do_group_exit(t, arg_int(a0)); return 0;
   }
   return -ENOSYS;
 }

@@ -52,6 +52,10 @@ export const TASK_DEAD: i32 = 3;
   ev_tail: u32;
   /** the wait queues this task waits on (kernel/wait.ts: poll, pipes), its wait_queue_entry list */
   wait_head: u32;
+  /** device nodes this task may open (PERM_* bits: what the node's mode grants it) */
+  perm: u32;
+  /** the host's handle of this task: (slot generation << 16) | tid (kernel/sched.ts) */
+  handle: u64;
 }
 
 /** restart_fn values */

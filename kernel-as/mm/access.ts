@@ -5,7 +5,7 @@ import { task_frame, task_bounce } from "../kernel/sched";
 import { task_enter } from "../kernel/entry";
 import { task_struct } from "../kernel/types";
 import { translate } from "./uaccess";
-import { ACCESS_OK, ACCESS_EINVAL, BOUNCE_SIZE } from "../abi/kernel";
+import { ACCESS_OK, ACCESS_EINVAL, ACCESS_ESRCH, BOUNCE_SIZE } from "../abi/kernel";
 import { PAGE_SIZE, TASK_SIZE } from "../abi/uapi";
 
 /** The address as u64; NaN, negative or fractional input maps to an address that faults. */
@@ -48,15 +48,17 @@ function load_bytes(t: task_struct, a: u64, size: i32): i64 {
   return <i64>v;
 }
 
-export function user_load(tid: i32, addr: f64, size: i32): f64 {
-  let t = task_enter(tid);
-  if (!t || t.mm == 0 || (size != 1 && size != 2 && size != 4 && size != 8)) return <f64>ACCESS_EINVAL;
+export function user_load(h: f64, addr: f64, size: i32): f64 {
+  let t = task_enter(h);
+  if (!t) return <f64>ACCESS_ESRCH;
+  if (t.mm == 0 || (size != 1 && size != 2 && size != 4 && size != 8)) return <f64>ACCESS_EINVAL;
   return <f64>load_bytes(t, to_u64(addr), size);
 }
 
-export function user_store(tid: i32, addr: f64, size: i32, value: f64): i32 {
-  let t = task_enter(tid);
-  if (!t || t.mm == 0 || (size != 1 && size != 2 && size != 4 && size != 8)) return ACCESS_EINVAL;
+export function user_store(h: f64, addr: f64, size: i32, value: f64): i32 {
+  let t = task_enter(h);
+  if (!t) return ACCESS_ESRCH;
+  if (t.mm == 0 || (size != 1 && size != 2 && size != 4 && size != 8)) return ACCESS_EINVAL;
   let a = to_u64(addr);
   let v: u64 = size == 8 ? task_frame(t).value : <u64>value;
   let end = a + <u64>size - 1;
@@ -83,9 +85,10 @@ export function user_store(tid: i32, addr: f64, size: i32, value: f64): i32 {
 }
 
 /** Copy between user memory and the bounce page, page by page. */
-function user_copy(tid: i32, addr: f64, len: i32, write: bool): i32 {
-  let t = task_enter(tid);
-  if (!t || t.mm == 0 || len < 0 || len > BOUNCE_SIZE) return ACCESS_EINVAL;
+function user_copy(h: f64, addr: f64, len: i32, write: bool): i32 {
+  let t = task_enter(h);
+  if (!t) return ACCESS_ESRCH;
+  if (t.mm == 0 || len < 0 || len > BOUNCE_SIZE) return ACCESS_EINVAL;
   let a = to_u64(addr);
   let b = task_bounce(t);
   let done: i32 = 0;
@@ -102,12 +105,13 @@ function user_copy(tid: i32, addr: f64, len: i32, write: bool): i32 {
   return done;
 }
 
-export function user_read(tid: i32, addr: f64, len: i32): i32 { return user_copy(tid, addr, len, false); }
-export function user_write(tid: i32, addr: f64, len: i32): i32 { return user_copy(tid, addr, len, true); }
+export function user_read(h: f64, addr: f64, len: i32): i32 { return user_copy(h, addr, len, false); }
+export function user_write(h: f64, addr: f64, len: i32): i32 { return user_copy(h, addr, len, true); }
 
-export function user_translate(tid: i32, addr: f64, write: bool): f64 {
-  let t = task_enter(tid);
-  if (!t || t.mm == 0) return <f64>ACCESS_EINVAL;
+export function user_translate(h: f64, addr: f64, write: bool): f64 {
+  let t = task_enter(h);
+  if (!t) return <f64>ACCESS_ESRCH;
+  if (t.mm == 0) return <f64>ACCESS_EINVAL;
   let r = translate(t, to_u64(addr), write, true);
   return <f64>r;
 }

@@ -5,9 +5,10 @@
 // both ways); each page table's live-entry count; every present PTE lies inside a VMA and
 // is no more permissive than it; an anonymous page's anon_vma is its VMA's; every user page's _mapcount equals the PTEs that map it and
 // its _refcount equals mappings + page-cache reference; each inode's page cache agrees
-// with its pages (mapping, index, nrpages); the free list has pa_nr_free free frames.
+// with its pages (mapping, index, nrpages); the free list has pa_nr_free free frames; no
+// fd table keeps a reserved slot or a file that is not whole.
 import { INV_OK, INV_NOT_COMPILED, INV_VMA_ORDER, INV_VMA_COUNT, INV_MAPCOUNT, INV_REFCOUNT, INV_PTE_OUTSIDE_VMA,
-  INV_PAGECACHE, INV_FREE_LIST, INV_PGTABLE_COUNT, INV_PTE_PERMS, INV_ANON_VMA, MAX_TASKS, VM_WRITE, VM_READ, VM_EXEC } from "../abi/kernel";
+  INV_PAGECACHE, INV_FREE_LIST, INV_PGTABLE_COUNT, INV_PTE_PERMS, INV_ANON_VMA, INV_FD_TABLE, MAX_TASKS, VM_WRITE, VM_READ, VM_EXEC } from "../abi/kernel";
 import { K, KSCRATCH_ADDR } from "../init/state";
 import { task_slot } from "../kernel/sched";
 import { TASK_UNUSED } from "../kernel/types";
@@ -17,6 +18,8 @@ import { page, pfn_to_page, virt_to_page, pa_valid, PG_anon, PG_free, PG_slab, P
 import { PTE_PFN_MASK, pte_present, pte_special, _PAGE_RW, _PAGE_USER } from "./pgtable";
 import { inode, INODE_PIPE } from "../fs/types";
 import { radix_next } from "../lib/radix";
+import { fd_table_check } from "../fs/file";
+import { files_struct } from "../kernel/types";
 import { PAGE_SIZE } from "../abi/uapi";
 
 /** Where the checker reports the first violation: code, then the address involved. */
@@ -120,7 +123,20 @@ function check_mms_and_caches(): i32 {
     r = check_table(mm, <usize>mm.pgd, 3, 0);
     if (r != INV_OK) return r;
   }
-  // 2. Page caches.
+  // 2. fd tables (each once).
+  for (let i = 0; i < MAX_TASKS; i++) {
+    let t = task_slot(i);
+    if (t.state == TASK_UNUSED || t.files == 0) continue;
+    let seen = false;
+    for (let j = 0; j < i; j++) {
+      let o = task_slot(j);
+      if (o.state != TASK_UNUSED && o.files == t.files) { seen = true; break; }
+    }
+    if (seen) continue;
+    let fd = fd_table_check(changetype<files_struct>(<usize>t.files));
+    if (fd >= 0) return fail(INV_FD_TABLE, <u64>fd);
+  }
+  // 3. Page caches.
   let ip = K().inode_list;
   while (ip != 0) {
     let ino = changetype<inode>(<usize>ip);
@@ -135,7 +151,7 @@ function check_mms_and_caches(): i32 {
 function do_check(): i32 {
   let k = K();
   let result = check_mms_and_caches();
-  // 3. Every frame: counters against what the walk saw; always clears the scratch bits.
+  // 4. Every frame: counters against what the walk saw; always clears the scratch bits.
   let free: u32 = 0;
   for (let pfn: u32 = 0; pfn < k.pa_nr_frames; pfn++) {
     let p = pfn_to_page(pfn);

@@ -1,5 +1,6 @@
 // /proc/pid/maps records (fs/proc/task_mmu.c show_map_vma), as raw records; the host formats.
-import { find_task, task_bounce } from "../kernel/sched";
+import { find_task, task_bounce, task_in_slot } from "../kernel/sched";
+import { MAX_TASKS } from "../abi/kernel";
 import { mm_struct } from "./types";
 import { maps_record, BOUNCE_SIZE } from "../abi/kernel";
 import { VMA, vma_inode } from "./vma";
@@ -7,10 +8,26 @@ import { count_present } from "./memory";
 import { S_KERNEL_FILE } from "../fs/types";
 import { inode_name } from "../fs/inode";
 
-/** Records for the VMAs from index `first` on, as many as fit the bounce page: the count, or -1. */
+/**
+ * Whether thread group `tgid` still has a live thread: then /proc/<tgid> stays, its leader a
+ * zombie whose maps read empty (the leader's exit_mm dropped its mm), as on Linux.
+ */
+function thread_group_alive(tgid: i32): bool {
+  for (let i = 0; i < MAX_TASKS; i++) {
+    let o = task_in_slot(i);
+    if (o && o.tgid == tgid) return true;
+  }
+  return false;
+}
+
+/**
+ * Records for the VMAs from index `first` on, as many as fit the bounce page: the count
+ * (0 for an exited leader whose threads live), or -1 for no such task.
+ */
 export function dump_vmas(tid: i32, first: i32): i32 {
   let t = find_task(tid);
-  if (!t || t.mm == 0) return -1;
+  if (!t) return thread_group_alive(tid) ? 0 : -1;
+  if (t.mm == 0) return -1;
   let mm = changetype<mm_struct>(<usize>t.mm);
   let out = task_bounce(t);
   let max = BOUNCE_SIZE / <i32>offsetof<maps_record>();

@@ -4,8 +4,8 @@ import { MFD_CLOEXEC, MFD_ALLOW_SEALING, MFD_HUGETLB, MFD_NOEXEC_SEAL, MFD_EXEC,
   F_SEAL_SEAL, F_SEAL_SHRINK, F_SEAL_GROW, F_SEAL_WRITE, F_SEAL_FUTURE_WRITE, F_SEAL_EXEC, O_RDWR, O_LARGEFILE } from "../abi/uapi";
 import { EINVAL, EFAULT, EPERM, EBUSY, ENOMEM, ERESTARTSYS } from "../abi/errno";
 import { file, inode, FILE_SHMEM, FMODE_READ, FMODE_WRITE, S_MEMFD, S_NOEXEC_SEALED, INODE_SHMEM } from "../fs/types";
-import { install_new_file, file_inode } from "../fs/file";
-import { inode_name } from "../fs/inode";
+import { alloc_file, file_inode, get_unused_fd_flags, put_unused_fd, fd_install } from "../fs/file";
+import { inode_name, iput } from "../fs/inode";
 import { shmem_new_inode } from "./shmem";
 import { strncpy_from_user } from "./uaccess";
 import { task_scratch } from "../kernel/sched";
@@ -23,8 +23,14 @@ export function sys_memfd_create(t: task_struct, uname: u64, flags: i32): i64 {
   let len = strncpy_from_user(t, buf, uname, <u32>MFD_NAME_MAX_LEN + 2);
   if (len < 0) return len == -ERESTARTSYS ? len : -EFAULT;
   if (len > <i64>MFD_NAME_MAX_LEN + 1) return -EINVAL;
+  let fs = changetype<files_struct>(<usize>t.files);
+  let fd = get_unused_fd_flags(fs, (flags & MFD_CLOEXEC) != 0);
+  if (fd < 0) return fd;
   let ino = shmem_new_inode();
-  if (!ino) return -ENOMEM;
+  if (!ino) {
+    put_unused_fd(fs, fd);
+    return -ENOMEM;
+  }
   let n = <u32>len - 1;
   ino.name_len = n;
   memory.copy(inode_name(ino), buf, n);
@@ -37,8 +43,14 @@ export function sys_memfd_create(t: task_struct, uname: u64, flags: i32): i64 {
   } else if (flags & MFD_ALLOW_SEALING) {
     ino.seals = 0;
   }
-  return install_new_file(changetype<files_struct>(<usize>t.files), FILE_SHMEM, ino, O_RDWR | O_LARGEFILE,
-    FMODE_READ | FMODE_WRITE, (flags & MFD_CLOEXEC) != 0);
+  let f = alloc_file(FILE_SHMEM, ino, O_RDWR | O_LARGEFILE, FMODE_READ | FMODE_WRITE);
+  if (!f) {
+    iput(ino);
+    put_unused_fd(fs, fd);
+    return -ENOMEM;
+  }
+  fd_install(fs, fd, f);
+  return fd;
 }
 
 /** F_GET_SEALS / F_ADD_SEALS (memfd_fcntl). */

@@ -12,7 +12,7 @@ import { vm_area_struct, mm_struct, vm_fault, VM_FAULT_OOM, VM_FAULT_SIGBUS, VM_
   VM_FAULT_UFFD_MINOR, VM_FAULT_UFFD_MISSING, VM_FAULT_ERROR, VM_FAULT_RETRY, VM_FAULT_NOPAGE, FAULT_FLAG_WRITE } from "./types";
 import { VM_WRITE, VM_SHARED, VM_UFFD_MISSING, VM_UFFD_MINOR, VM_UFFD_WP, VM_WIPEONFORK, VMA_OPS_ANON } from "../abi/kernel";
 import { PAGE_SIZE } from "../abi/uapi";
-import { page, alloc_zeroed_page, alloc_page, page_address, virt_to_page, put_page, get_page, zero_page_pa, PG_anon, PG_anon_exclusive, PG_reserved, PG_hwpoison } from "./page_alloc";
+import { page, alloc_zeroed_page, alloc_page, page_address, virt_to_page, put_page, get_page, zero_page_pa, mm_forbids_zeropage, PG_anon, PG_anon_exclusive, PG_reserved, PG_hwpoison } from "./page_alloc";
 import { pte_offset, pte_offset_alloc, set_pte, pte_present, pte_none, pte_write, pte_special, pte_pa, mk_pte, pte_mkdirty,
   pte_mkyoung, pte_wrprotect, pte_mkwrite, is_pte_marker, pte_marker_get, make_pte_marker, pte_table_end, free_pgtables,
   _PAGE_SPECIAL, _PAGE_PRESENT, _PAGE_USER, _PAGE_RW, _PAGE_UFFD_WP, PTE_MARKER_POISONED, PTE_MARKER_GUARD, PTE_MARKER_UFFD_WP } from "./pgtable";
@@ -73,7 +73,7 @@ function install_page(vmf: vm_fault, p: page, writable: bool, dirty: bool): void
 
 function do_anonymous_page(vmf: vm_fault): u32 {
   let vma = VMA(vmf.vma);
-  if (!(vmf.flags & FAULT_FLAG_WRITE)) {
+  if (!(vmf.flags & FAULT_FLAG_WRITE) && !mm_forbids_zeropage()) {
     // Read fault: map the shared zero page, unless userfaultfd wants to know.
     if (userfaultfd_missing(vma)) return handle_userfault(vmf, VM_UFFD_MISSING);
     let e = (<u64>zero_page_pa()) | _PAGE_PRESENT | _PAGE_USER | _PAGE_SPECIAL;
@@ -88,7 +88,8 @@ function do_anonymous_page(vmf: vm_fault): u32 {
   let p = alloc_zeroed_page();
   if (!p) return VM_FAULT_OOM;
   page_add_new_anon_rmap(p, vma, vmf.address);
-  install_page(vmf, p, (vma.vm_flags & VM_WRITE) != 0, true);
+  let writable = (vma.vm_flags & VM_WRITE) != 0;
+  install_page(vmf, p, writable, writable);
   return 0;
 }
 

@@ -1,7 +1,7 @@
 // mmap, munmap and the address-space layout (mm/mmap.c, mm/vma.c, mm/util.c).
 import { vm_area_struct, mm_struct, VM_FAULT_ERROR, VM_FAULT_RETRY, VM_FAULT_OOM, VM_FAULT_HWPOISON, FAULT_FLAG_WRITE } from "./types";
 import { VM_READ, VM_WRITE, VM_EXEC, VM_SHARED, VM_MAYREAD, VM_MAYWRITE, VM_MAYEXEC, VM_MAYSHARE, VM_GROWSDOWN,
-  VM_LOCKED, VM_NORESERVE, VM_DROPPABLE, VM_WIPEONFORK, VM_NOHUGEPAGE, VM_ACCOUNT, VMA_OPS_ANON, VMA_OPS_SHMEM, VMA_OPS_GMEM } from "../abi/kernel";
+  VM_LOCKED, VM_LOCKONFAULT, VM_NORESERVE, VM_DROPPABLE, VM_WIPEONFORK, VM_NOHUGEPAGE, VM_ACCOUNT, VMA_OPS_ANON, VMA_OPS_SHMEM, VMA_OPS_GMEM } from "../abi/kernel";
 import { PROT_READ, PROT_WRITE, PROT_EXEC, MAP_SHARED, MAP_PRIVATE, MAP_SHARED_VALIDATE, MAP_DROPPABLE, MAP_TYPE,
   MAP_FIXED, MAP_ANONYMOUS, MAP_GROWSDOWN, MAP_LOCKED, MAP_NORESERVE, MAP_POPULATE, MAP_NONBLOCK, MAP_STACK,
   MAP_HUGETLB, MAP_FIXED_NOREPLACE, MAP_DENYWRITE, MAP_EXECUTABLE, MAP_UNINITIALIZED, MAP_SYNC,
@@ -236,7 +236,7 @@ export function do_mmap(t: task_struct, mm: mm_struct, f: file | null, addr: u64
   if (flags & MAP_FIXED_NOREPLACE) {
     if (find_vma_intersection(mm, addr, addr + len)) return -EEXIST;
   }
-  let vm_flags = calc_vm_prot_bits(prot) | calc_vm_flag_bits(flags) | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
+  let vm_flags = calc_vm_prot_bits(prot) | calc_vm_flag_bits(flags) | mm.def_flags | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
   if (flags & MAP_NORESERVE) vm_flags |= VM_NORESERVE; // overcommit mode 0 honours it
   let ops = VMA_OPS_ANON;
   let type = flags & MAP_TYPE;
@@ -300,9 +300,10 @@ function finish_mmap(t: task_struct, mm: mm_struct, f: file | null, addr: u64, l
   let r = mmap_region(t, mm, f, addr, len, vm_flags, pgoff, ops);
   if (r < 0) return r;
   if ((vm_flags & VM_LOCKED) || (flags & (MAP_POPULATE | MAP_NONBLOCK)) == MAP_POPULATE) {
-    // mm_populate: errors are ignored; private writable memory is faulted for write.
+    // mm_populate: errors are ignored; private writable memory is faulted for write; a
+    // lock-on-fault mapping (mlockall(MCL_FUTURE | MCL_ONFAULT)) is left to its faults.
     let write = (vm_flags & (VM_WRITE | VM_SHARED)) == VM_WRITE;
-    if (vm_flags & (VM_READ | VM_WRITE | VM_EXEC)) populate_range(t, mm, addr, addr + len, write);
+    if ((vm_flags & (VM_READ | VM_WRITE | VM_EXEC)) && !(vm_flags & VM_LOCKONFAULT)) populate_range(t, mm, addr, addr + len, write);
   }
   return r;
 }

@@ -156,3 +156,7 @@ export function put_page(p: page): void {
 
 // @ts-ignore: decorator
 @inline export function zero_page_pa(): usize { return <usize>K().pa_zero_page; }
+
+/** mm_forbids_zeropage: whether private anonymous memory must get its own zeroed pages (BOOT_NO_ZERO_PAGE). */
+// @ts-ignore: decorator
+@inline export function mm_forbids_zeropage(): bool { return K().mm_no_zero_page != 0; }

@@ -51,6 +51,8 @@
   owner: i32;
   dead: i32;
   total_vm: u64;
+  /** VM_* flags every new mapping gets (mlockall(MCL_FUTURE): VM_LOCKED, VM_LOCKONFAULT). */
+  def_flags: u64;
 }
 
 // struct vm_fault: one per fault, travels down the fault path.

@@ -16,7 +16,7 @@ import { mm_struct, vm_area_struct } from "./types";
 import { VM_SHARED, VM_WRITE, VM_UFFD_WP, VM_READ, VM_EXEC, VM_LOCKED, VMA_OPS_GMEM } from "../abi/kernel";
 import { PAGE_SIZE, UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES } from "../abi/uapi";
 import { ENOENT, EINVAL, EEXIST, ENOMEM, EFAULT, EIO, EAGAIN, EBUSY, ERESTARTSYS } from "../abi/errno";
-import { page, page_address, put_page, zero_page_pa, PG_anon, PG_anon_exclusive, PG_hwpoison } from "./page_alloc";
+import { page, page_address, put_page, zero_page_pa, mm_forbids_zeropage, PG_anon, PG_anon_exclusive, PG_hwpoison } from "./page_alloc";
 import { pte_offset_alloc, set_pte, pte_none, is_pte_marker, pte_marker_get, make_pte_marker, mk_pte, pte_mkdirty, pte_mkyoung,
   _PAGE_PRESENT, _PAGE_USER, _PAGE_SPECIAL, _PAGE_UFFD_WP, PTE_MARKER_UFFD_WP, PTE_MARKER_POISONED } from "./pgtable";
 import { VMA, vma_lookup, find_vma, vma_is_anonymous, linear_page_index, anon_vma_prepare, vma_inode, __VM_UFFD_FLAGS } from "./vma";
@@ -269,7 +269,7 @@ function mfill_atomic_pte(t: task_struct, s: mfill_state, mm: mm_struct): i32 {
   let mode = mode_of(s);
   if (mode == MFILL_ATOMIC_COPY) return mfill_atomic_pte_folio(t, s, mm, false);
   if (mode == MFILL_ATOMIC_ZEROPAGE) {
-    if (!(v.vm_flags & VM_SHARED)) return mfill_atomic_pte_zeropage(s, mm);
+    if (!(v.vm_flags & VM_SHARED) && !mm_forbids_zeropage()) return mfill_atomic_pte_zeropage(s, mm);
     return mfill_atomic_pte_folio(t, s, mm, true);
   }
   if (mode == MFILL_ATOMIC_CONTINUE) return mfill_atomic_pte_continue(s, mm);

@@ -4,92 +4,35 @@
 // not (no COOP/COEP: Chromium still creates the shared Wasm memory, but the page is
 // single-threaded by necessity). Both must give the same deterministic results.
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Browser } from "playwright-core";
 import type { PageResult, RunResult } from "./page.js";
+import { CHROMIUM_MISSING, file, haveChromium, html, launchChromium, loadResult, serve } from "../helpers/browser.js";
 
-const CHROMIUM = "/usr/bin/chromium";
 const root = fileURLToPath(new URL("../../", import.meta.url));
-/** TOOLCHAIN.md's flags: headless as root, and no background connections on a closed network. */
-const FLAGS = [
-  "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-  "--disable-sync", "--no-first-run", "--disable-quic",
-];
-const RESULT_TIMEOUT_MS = 30_000;
 
 const INDEX_HTML = `<!doctype html>
 <html><head><meta charset="utf-8"><title>uffdlab browser test</title></head>
 <body><pre id="result">running…</pre><script type="module" src="/page.js"></script></body></html>
 `;
 
-/** A loopback server for the page, its bundle and build/*.wasm; COOP/COEP when `isolated`. */
-async function serve(bundleDir: string, isolated: boolean): Promise<{ server: Server; url: string }> {
-  const server = createServer((req, res) => {
-    const path = new URL(req.url ?? "/", "http://x").pathname;
-    const headers: Record<string, string> = { "Cache-Control": "no-store" };
-    if (isolated) {
-      headers["Cross-Origin-Opener-Policy"] = "same-origin";
-      headers["Cross-Origin-Embedder-Policy"] = "require-corp";
-    }
-    let body: Buffer | string | null = null;
-    if (path === "/favicon.ico") {
-      res.writeHead(204, headers).end();
-      return;
-    }
-    if (path === "/" || path === "/index.html") {
-      headers["Content-Type"] = "text/html; charset=utf-8";
-      body = INDEX_HTML;
-    } else if (path === "/page.js" || path === "/page.js.map") {
-      headers["Content-Type"] = path.endsWith(".js") ? "text/javascript; charset=utf-8" : "application/json";
-      body = readFileSync(join(bundleDir, path.slice(1)));
-    } else if (/^\/build\/uffdlab\.(debug|release)\.wasm$/.test(path)) {
-      const f = join(root, path.slice(1));
-      if (existsSync(f)) {
-        headers["Content-Type"] = "application/wasm";
-        body = readFileSync(f);
-      }
-    }
-    if (body === null) {
-      res.writeHead(404, { ...headers, "Content-Type": "text/plain" }).end(`not found: ${path}`);
-      return;
-    }
-    res.writeHead(200, headers).end(body);
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => resolve());
-  });
-  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/` };
+/** The page, its bundle, and build/*.wasm (for the loader's fetch by URL). */
+function route(bundleDir: string) {
+  return (path: string) => {
+    if (path === "/" || path === "/index.html") return html(INDEX_HTML);
+    if (path === "/page.js" || path === "/page.js.map") return file(join(bundleDir, path.slice(1)));
+    if (/^\/build\/uffdlab\.(debug|release)\.wasm$/.test(path)) return file(join(root, path.slice(1)));
+    return null;
+  };
 }
 
-/** Load the page in a fresh context; resolve with window.__uffdlab_result and what the page logged. */
 async function loadPage(browser: Browser, url: string): Promise<{ result: PageResult; log: string[]; ms: number }> {
-  const ctx = await browser.newContext();
-  const log: string[] = [];
-  try {
-    const page = await ctx.newPage();
-    page.on("console", (m) => log.push(`console.${m.type()}: ${m.text()}`));
-    page.on("pageerror", (e) => log.push(`pageerror: ${e.message}`));
-    page.on("requestfailed", (r) => log.push(`requestfailed: ${r.url()} ${r.failure()?.errorText}`));
-    const t0 = Date.now();
-    await page.goto(url, { waitUntil: "load" });
-    try {
-      await page.waitForFunction(() => window.__uffdlab_result !== undefined, null, { timeout: RESULT_TIMEOUT_MS });
-    } catch (e) {
-      throw new Error(`no window.__uffdlab_result within ${RESULT_TIMEOUT_MS} ms at ${url}\n${log.join("\n")}\n${(e as Error).message}`);
-    }
-    const result = (await page.evaluate(() => window.__uffdlab_result)) as PageResult;
-    const dom = await page.textContent("#result");
-    expect(JSON.parse(dom ?? "null"), "the DOM copy of the result").toEqual(result);
-    return { result, log, ms: Date.now() - t0 };
-  } finally {
-    await ctx.close();
-  }
+  const r = await loadResult<PageResult>(browser, url);
+  expect(JSON.parse(r.dom ?? "null"), "the DOM copy of the result").toEqual(r.result);
+  return r;
 }
 
 /** Replay a schedule against the page's thread body: the racy counter it must leave. */
@@ -145,25 +88,26 @@ function expectWorkingPage(r: PageResult, log: string[]): void {
     expect(s.addr).toBe(s.expectedAddr);
   }
   expect(r.invariants).toBe(true);
-  // The host's own loader works in a browser too (fetch relative to the bundle).
-  expect(r.loadKernelModule).toEqual({ ok: true });
+  // The loader: both bundled kernels, a kernel fetched by URL, and a clear error for a URL that is not there.
+  expect(r.loadKernelModule).toEqual({
+    bundled: [true, true], byUrl: true,
+    missing: expect.stringMatching(/^uffdlab: cannot load the kernel module from http:\/\/127\.0\.0\.1:\d+\/build\/no-such\.wasm: HTTP 404 Not Found$/),
+  });
 }
 
-const haveChromium = existsSync(CHROMIUM);
-const SKIP_REASON = `no ${CHROMIUM} (apt-get install chromium)`;
+const SKIP_REASON = CHROMIUM_MISSING;
 
 describe.skipIf(!haveChromium)(`browser main thread (Debian Chromium via playwright-core)${haveChromium ? "" : ` — skipped: ${SKIP_REASON}`}`, () => {
   let browser: Browser | undefined;
   let bundleDir: string | undefined;
-  const servers: Server[] = [];
+  const closers: (() => Promise<void>)[] = [];
   let isolatedUrl = "";
   let plainUrl = "";
 
   beforeAll(async () => {
-    const wasm = join(root, "build/uffdlab.debug.wasm");
-    if (!existsSync(wasm)) throw new Error(`${wasm} is missing: run node scripts/build.mjs first`);
     bundleDir = mkdtempSync(join(tmpdir(), "uffdlab-browser-"));
     const esbuild = await import("esbuild");
+    // As a user bundles it: no externals, so a node:* import anywhere in the browser build fails here.
     await esbuild.build({
       entryPoints: [join(root, "tests/browser/page.ts")],
       outfile: join(bundleDir, "page.js"),
@@ -171,25 +115,21 @@ describe.skipIf(!haveChromium)(`browser main thread (Debian Chromium via playwri
       platform: "browser",
       format: "esm",
       target: "es2022",
-      external: ["node:*"],
       sourcemap: true,
       logLevel: "warning",
     });
     for (const isolated of [true, false]) {
-      const { server, url } = await serve(bundleDir, isolated);
-      servers.push(server);
+      const { url, close } = await serve(route(bundleDir), { isolated });
+      closers.push(close);
       if (isolated) isolatedUrl = url;
       else plainUrl = url;
     }
-    const { chromium } = await import("playwright-core");
-    // launch() gives the browser a fresh temporary user-data dir of its own (and refuses
-    // --user-data-dir in args); every page below also gets a fresh context.
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS, headless: true, timeout: 30_000 });
+    browser = await launchChromium();
   });
 
   afterAll(async () => {
     await browser?.close();
-    await Promise.all(servers.map((s) => new Promise<void>((r) => { s.closeAllConnections(); s.close(() => r()); })));
+    await Promise.all(closers.map((c) => c()));
     if (bundleDir) rmSync(bundleDir, { recursive: true, force: true });
   });
 

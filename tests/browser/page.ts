@@ -1,15 +1,9 @@
 // Browser entry for tests/browser/browser.test.ts: runs the host in async mode on a page's
 // main thread (no workers, no Atomics.wait) and publishes what happened as JSON in
-// window.__uffdlab_result and in <pre id="result">. Bundled at test time by esbuild
-// (platform browser, node:* external); the test does all the asserting.
-import { Kernel, SegmentationFault, SignalError, loadKernelModule, type AsyncThread } from "../../host-ts/index.js";
-import * as A from "../../host-ts/abi.gen.js";
-
-declare global {
-  interface Window {
-    __uffdlab_result?: PageResult;
-  }
-}
+// window.__uffdlab_result and in <pre id="result">. Bundled at test time by esbuild (platform
+// browser, no externals) from the package as a user imports it: `uffdlab` resolves to
+// dist/browser.js through the package's `browser` export condition. The test does the asserting.
+import { Kernel, SegmentationFault, SignalError, loadKernelModule, abi as A, type AsyncThread } from "uffdlab";
 
 /** Iterations per thread body; each is three scheduling points. */
 const ITER = 12;
@@ -41,8 +35,8 @@ export interface PageResult {
   runs: RunResult[];
   segv?: { sync: SignalInfo; async: SignalInfo };
   invariants?: boolean;
-  /** the host's own loader (fetch relative to the bundle's import.meta.url) */
-  loadKernelModule?: { ok: boolean; error?: string };
+  /** the loader: the bundled kernels (both builds), a kernel fetched by URL, and a URL that is not there */
+  loadKernelModule?: { bundled: boolean[]; byUrl: boolean; missing: string };
   stats?: Record<string, number>;
   maps?: string;
   timings: Record<string, number>;
@@ -187,12 +181,12 @@ async function main(): Promise<PageResult> {
     r.invariants = k.checkInvariants();
     lap("checkInvariants", t);
 
-    try {
-      const m = await loadKernelModule("debug");
-      r.loadKernelModule = { ok: m instanceof WebAssembly.Module };
-    } catch (e) {
-      r.loadKernelModule = { ok: false, error: `${(e as Error).name}: ${(e as Error).message}` };
-    }
+    const missing = await loadKernelModule("debug", "/build/no-such.wasm").then(() => "loaded", (e: Error) => e.message);
+    r.loadKernelModule = {
+      bundled: [(await loadKernelModule("debug")) instanceof WebAssembly.Module, (await loadKernelModule("release")) instanceof WebAssembly.Module],
+      byUrl: (await loadKernelModule("debug", "/build/uffdlab.debug.wasm")) instanceof WebAssembly.Module,
+      missing,
+    };
 
     r.stats = { ...k.stats() };
     r.maps = p.maps();

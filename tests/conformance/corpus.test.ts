@@ -4,7 +4,7 @@
 // tests/scenarios/KNOWN-DIFFERENCES.json lists the step and says why.
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
-import { nativeMissing, runNativeBatch } from "../../host-ts/conform/native.js";
+import { describeHostZeroPage, hostZeroPage, nativeMissing, runNativeBatch } from "../../host-ts/conform/native.js";
 import { compare, describeDivergence, loadKnownDifferences, loadScenarioFile, scenarioFiles, type Scenario } from "../../host-ts/conform/scenario.js";
 import { runUffdlab } from "../../host-ts/conform/uffdlab.js";
 
@@ -15,8 +15,11 @@ const known = loadKnownDifferences(`${dir}/KNOWN-DIFFERENCES.json`);
 const skip = new Map(scenarios.map((s) => [s.name, nativeMissing(s.steps)]));
 const onHost = scenarios.filter((s) => skip.get(s.name) === undefined);
 const host = new Map<string, string[]>();
+/** uffdlab mirrors the host's zero page (a host booted with it off merges VMAs differently). */
+const zeroPage = hostZeroPage().zeroPage !== false;
 
 beforeAll(() => {
+  if (onHost.length) console.log(describeHostZeroPage());
   const out = runNativeBatch(onHost.map((s) => s.steps));
   onHost.forEach((s, i) => host.set(s.name, out[i]));
 }, 300_000);
@@ -42,7 +45,7 @@ describe("scenario corpus: host kernel vs uffdlab", () => {
   for (const r of reasons) it.skip(`host kernel not used${onHost.length ? " for some scenarios" : ""}: ${r}`, () => {});
   for (const sc of scenarios) {
     it(`${sc.name}${sc.description ? `: ${sc.description}` : ""}`, async () => {
-      const u = await runUffdlab(sc.steps);
+      const u = await runUffdlab(sc.steps, { zeroPage });
       const o = compare(sc, host.get(sc.name), u, known);
       if (o.failure) expect.fail(describeDivergence(sc, o.failure));
     });

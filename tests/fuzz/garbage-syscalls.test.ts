@@ -73,8 +73,8 @@ describe("garbage-syscall fuzzer", () => {
     vi.restoreAllMocks();
 
     // one struct file more after the teardown than after boot
-    const slab = Kernel.prototype.slabObjects;
-    vi.spyOn(Kernel.prototype, "slabObjects").mockImplementation(function (this: Kernel) {
+    const slab = Kernel.prototype.slabCaches;
+    vi.spyOn(Kernel.prototype, "slabCaches").mockImplementation(function (this: Kernel) {
       const s = slab.call(this);
       return { ...s, file: s.file + (this.stats().syscalls > 0 ? 1 : 0) };
     });

@@ -176,6 +176,8 @@ class Fuzzer {
   private base!: ReturnType<Kernel["stats"]>;
   private baseSlab!: Record<string, number>;
   private procs: FProc[] = [];
+  /** Threads whose task exited: their handles are stale (ESRCH), even once the slot is reused. */
+  private dead: Thread[] = [];
   private creations = 0;
   private i = 0;
   private readonly ring: CallRec[] = [];
@@ -221,8 +223,9 @@ class Fuzzer {
   private async boot(): Promise<void> {
     this.k = await Kernel.boot({ memoryBytes: this.o.memoryBytes ?? 32 << 20, build: "debug", module: this.o.module });
     this.base = this.k.stats();
-    this.baseSlab = this.k.slabObjects();
+    this.baseSlab = this.k.slabCaches();
     this.procs = [];
+    this.dead = [];
     this.creations = 0;
     this.ring.length = 0;
     this.spawn(CAP_SYS_PTRACE);
@@ -317,17 +320,17 @@ class Fuzzer {
     cmp("inodes", s.inodes, b.inodes);
     cmp("uffd ctxs", s.uffdCtxs, b.uffdCtxs);
     cmp("uffd events", s.uffdEvents, b.uffdEvents);
-    const slab = this.k.slabObjects();
+    const slab = this.k.slabCaches();
     for (const n of Object.keys(slab)) cmp(`slab ${n}`, slab[n], this.baseSlab[n]);
     if (diffs.length) throw new Error(`leak: after every process exited: ${diffs.join(", ")}`);
   }
 
   // ── processes, threads, fds ────────────────────────────────────────────────────────────────────
   private spawn(caps: number): FProc | undefined {
-    const pid = this.k.exports.process_create(caps);
-    if (pid < 0) return undefined;
+    const h = this.k.exports.process_create(caps, this.rng.chance(0.8) ? A.PERM_DEV_USERFAULTFD : 0);
+    if (h < 0) return undefined;
     this.creations++;
-    const p = this.adopt(pid, { fds: new Map(), dirty: false, lastSync: this.i }, caps);
+    const p = this.adopt(h % 65536, { fds: new Map(), dirty: false, lastSync: this.i }, caps, h);
     const t = p.threads[0];
     // a scratch mapping for structures and strings
     const r = this.sys(t, NR.mmap, [0n, 4n * PAGEn, 3n, 0x22n, U64, 0n]);
@@ -335,9 +338,9 @@ class Fuzzer {
     return p;
   }
 
-  private adopt(pid: number, files: Files, caps: number): FProc {
+  private adopt(pid: number, files: Files, caps: number, handle?: number): FProc {
     const p: FProc = { pid, threads: [], files, caps, vmas: [], vmasStale: true, vmasAt: -1, uffdRanges: [], scratch: 0 };
-    p.threads.push({ t: this.k.threadFor(pid, pid), proc: p, alive: true });
+    p.threads.push({ t: this.k.threadFor(pid, pid, handle), proc: p, alive: true });
     this.procs.push(p);
     return p;
   }
@@ -345,11 +348,11 @@ class Fuzzer {
   private newThread(p: FProc): void {
     const live = p.threads.filter((x) => x.alive);
     if (live.length === 0 || live.length >= MAX_THREADS) return;
-    const tid = this.k.exports.thread_create(live[0].t.tid);
-    this.record(live[0].t.tid, "thread_create", -2, [], undefined).ret = String(tid);
-    if (tid < 0) return;
+    const h = this.k.exports.thread_create(live[0].t.handle);
+    this.record(live[0].t.tid, "thread_create", -2, [], undefined).ret = String(h);
+    if (h < 0) return;
     this.creations++;
-    p.threads.push({ t: this.k.threadFor(tid, p.pid), proc: p, alive: true });
+    p.threads.push({ t: this.k.threadFor(h % 65536, p.pid, h), proc: p, alive: true });
   }
 
   private liveThreads(): FThread[] {
@@ -414,6 +417,7 @@ class Fuzzer {
     else if (r < 900) this.handler(th);
     else if (r < 960) this.reissue(th);
     else if (r < 970) this.timeout(th);
+    else if (r < 975) this.stale();
     else this.hostExport(th);
   }
 
@@ -495,6 +499,8 @@ class Fuzzer {
 
   private died(th: FThread): void {
     th.alive = false;
+    this.dead.push(th.t);
+    if (this.dead.length > 16) this.dead.shift();
     const p = th.proc;
     if (p.threads.every((x) => !x.alive)) {
       this.procs = this.procs.filter((x) => x !== p);
@@ -1122,7 +1128,7 @@ class Fuzzer {
     const fl = g.below(4);
     const rec = this.record(th.t.tid, "kvm_vcpu_access", -2, [vmfd, BigInt(Math.min(gpa, 2 ** 64 - 1)), BigInt(len), BigInt(fl)]);
     try {
-      const r = this.k.exports.kvm_vcpu_access(th.t.tid, Number(BigInt.asIntN(32, vmfd)), gpa, Math.min(len, A.BOUNCE_SIZE), fl);
+      const r = this.k.exports.kvm_vcpu_access(th.t.handle, Number(BigInt.asIntN(32, vmfd)), gpa, Math.min(len, A.BOUNCE_SIZE), fl);
       rec.ret = String(r);
       this.count(`kvm_vcpu_access ${r >= 0 ? "ok" : A.ERRNO_NAMES[-r] ?? r}`);
     } catch (e) {
@@ -1166,6 +1172,30 @@ class Fuzzer {
     this.count(`reissue ${NAME_OF.get(b.nr) ?? "unknown"} ${r === -BigInt(A.ERESTARTSYS) && w.blocked ? "waits" : r < 0n && r > -4096n ? A.ERRNO_NAMES[Number(-r)] : "ok"}`);
   }
 
+  /** A call or an access through the handle of a task that exited: ESRCH, nothing else. */
+  private stale(): void {
+    if (!this.dead.length) return;
+    const g = this.rng;
+    const t = g.pick(this.dead);
+    const kind = g.below(4);
+    const rec = this.record(t.tid, ["stale syscall", "stale load8", "stale thread_create", "stale task_timeout"][kind], -2, []);
+    try {
+      if (kind === 0) t.syscall(g.pick(CALLS)[0], this.small(), this.small(), this.small());
+      else if (kind === 1) t.load8(p0(this.procs[0]?.scratch));
+      else if (kind === 2) {
+        const h = this.k.exports.thread_create(t.handle);
+        if (h !== -A.ESRCH) throw new Error(`thread_create of a stale handle gave ${h}, not -ESRCH`);
+      } else if (t.timeout()) throw new Error("task_timeout of a stale handle found a waiting task");
+      rec.ret = kind >= 2 ? "ESRCH" : "ok?";
+      if (kind < 2) throw new Error(`a ${rec.what} did not fail with ESRCH`);
+    } catch (e) {
+      if (isTrap(e)) throw new Trap(e);
+      if (!(e instanceof SystemError && e.code === "ESRCH")) throw e;
+      rec.ret = "(ESRCH)";
+    }
+    this.count(`${rec.what} ${rec.ret}`);
+  }
+
   /** The host's timer runs out for a waiting thread (task_timeout). */
   private timeout(th: FThread): void {
     const t = this.rng.chance(0.7) ? this.liveThreads().find((x) => x.blocked) ?? th : th;
@@ -1182,11 +1212,11 @@ class Fuzzer {
   private hostExport(th: FThread): void {
     const g = this.rng;
     const k = this.k.exports;
-    const tid = th.t.tid;
+    const tid = th.t.handle;
     const which = g.below(3);
     const fd = Number(BigInt.asIntN(32, this.fd(th.proc)));
     const addr = Number(this.addr(th.proc));
-    const rec = this.record(tid, ["proc_fdinfo", "proc_pagemap", "mm_dump_vmas"][which], -2, [BigInt(which === 0 ? fd : which === 1 ? Math.min(addr, 2 ** 64 - 1) : 0)]);
+    const rec = this.record(th.t.tid, ["proc_fdinfo", "proc_pagemap", "mm_dump_vmas"][which], -2, [BigInt(which === 0 ? fd : which === 1 ? Math.min(addr, 2 ** 64 - 1) : 0)]);
     try {
       const r = which === 0 ? k.proc_fdinfo(tid, fd) : which === 1 ? k.proc_pagemap(tid, addr) : k.mm_dump_vmas(tid, g.below(4));
       rec.ret = String(r);
@@ -1198,5 +1228,6 @@ class Fuzzer {
   }
 }
 
+const p0 = (a: number | undefined): number => a ?? 0;
 const hex = (v: bigint): string => (v < 0n ? `-0x${(-v).toString(16)}` : `0x${v.toString(16)}`);
 const hexBytes = (b: Uint8Array): string => Array.from(b.subarray(0, 64), (x) => x.toString(16).padStart(2, "0")).join("") + (b.length > 64 ? "…" : "");

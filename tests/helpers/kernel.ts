@@ -9,8 +9,8 @@ export const RW = A.PROT_READ | A.PROT_WRITE;
 export const ANON = A.MAP_PRIVATE | A.MAP_ANONYMOUS;
 
 /** A fresh debug kernel (small memory so tests start fast) and one process. */
-export async function boot(opts: { memoryBytes?: number; build?: Build } = {}): Promise<{ k: Kernel; p: Process }> {
-  const k = await Kernel.boot({ memoryBytes: opts.memoryBytes ?? 32 << 20, build: opts.build ?? "debug" });
+export async function boot(opts: { memoryBytes?: number; build?: Build; zeroPage?: boolean } = {}): Promise<{ k: Kernel; p: Process }> {
+  const k = await Kernel.boot({ memoryBytes: opts.memoryBytes ?? 32 << 20, build: opts.build ?? "debug", zeroPage: opts.zeroPage });
   return { k, p: k.spawn() };
 }
 

@@ -1,13 +1,15 @@
 // Random scenarios (tests/property/random-scenarios.ts, seeded fast-check) on the host kernel and on
 // uffdlab: every step must agree. All scenarios of a seed run in one oracle process (one forked child
-// each). CONFORM_RANDOM_SEED and CONFORM_RANDOM_RUNS override the seed and the count.
+// each). The seed is FIXED_SEEDS["conform-random"] (tests/helpers/seeds.ts) or $UFFDLAB_SEED;
+// CONFORM_RANDOM_RUNS overrides the count.
 import { beforeAll, describe, expect, it } from "vitest";
-import { nativeMissing, runNativeBatch } from "../../host-ts/conform/native.js";
+import { describeHostZeroPage, hostZeroPage, nativeMissing, runNativeBatch } from "../../host-ts/conform/native.js";
 import { compare, describeDivergence } from "../../host-ts/conform/scenario.js";
 import { runUffdlab } from "../../host-ts/conform/uffdlab.js";
 import { randomScenarios } from "./random-scenarios.js";
+import { replayCommand, testSeed } from "../helpers/seeds.js";
 
-const SEED = Number(process.env.CONFORM_RANDOM_SEED ?? 20261201);
+const SEED = testSeed("conform-random");
 const RUNS = Number(process.env.CONFORM_RANDOM_RUNS ?? 2000);
 const CHUNKS = 8;
 const all = randomScenarios(SEED, RUNS);
@@ -16,8 +18,11 @@ const missing = nativeMissing(["uffd U 1"]);
 const kvmMissing = missing ?? nativeMissing(["kvm K"]);
 const runs = (i: number) => !(kvmMissing && all[i].family === "kvm");
 let host: string[][] = [];
+/** uffdlab mirrors the host's zero page (a host booted with it off merges VMAs differently). */
+const zeroPage = missing ? true : hostZeroPage().zeroPage !== false;
 
 beforeAll(() => {
+  if (!missing) console.log(`conform-random seed ${SEED}; ${describeHostZeroPage()}`);
   if (!missing) host = runNativeBatch(all.map((s, i) => (runs(i) ? s.steps : [])));
 }, 600_000);
 
@@ -46,9 +51,9 @@ describe("random scenarios vs the host kernel", () => {
       for (let i = c * size; i < Math.min(RUNS, (c + 1) * size); i++) {
         if (!runs(i)) continue;
         const sc = { name: `random-${SEED}-${i} (${all[i].family})`, steps: all[i].steps };
-        const u = await runUffdlab(sc.steps, { checkEveryStep: false });
+        const u = await runUffdlab(sc.steps, { checkEveryStep: false, zeroPage });
         const o = compare(sc, host[i], u, [], { allowBad: true }); // random scenarios make bad steps on purpose (checked above)
-        if (o.failure) expect.fail(`${describeDivergence(sc, o.failure)}\n  scenario:\n${sc.steps.map((s, j) => `    ${j}: ${s}  →  ${host[i][j]}  |  ${u[j]}`).join("\n")}`);
+        if (o.failure) expect.fail(`${describeDivergence(sc, o.failure)}\n  replay: ${replayCommand(import.meta.url, SEED)}\n  scenario:\n${sc.steps.map((s, j) => `    ${j}: ${s}  →  ${host[i][j]}  |  ${u[j]}`).join("\n")}`);
       }
     }, 300_000);
   }

@@ -12,19 +12,21 @@
  * Kernel-chosen addresses are compared exactly with the model's top-down rule below uffdlab's fixed
  * mmap_base (uffdlab has no ASLR).
  *
+ * Seeds: FIXED_SEEDS["mm-model"] in tests/helpers/seeds.ts (the fork family adds 1), or $UFFDLAB_SEED.
  * Environment: MM_MODEL_RUNS (runs per property, default 2000), MM_MODEL_STEPS (max commands per
- * sequence, default 60), MM_MODEL_SEED (fast-check seed), MM_MODEL_STATS=1 (print outcome counts),
- * MM_MODEL_VERBOSE=1 (print each failing trace as it is found, before shrinking).
+ * sequence, default 60), MM_MODEL_STATS=1 (print outcome counts), MM_MODEL_VERBOSE=1 (print each
+ * failing trace as it is found, before shrinking).
  */
 import { describe, it, expect } from "vitest";
 import fc from "fast-check";
+import { assertProperty, testSeed } from "../helpers/seeds.js";
 import { Kernel } from "../../host-ts/index.js";
 import { commands, formatStats, Runner, type Cmd, type Stats } from "./mm-commands.js";
 import { UffdTarget } from "./uffd-target.js";
 
 const RUNS = Number(process.env.MM_MODEL_RUNS ?? 2000);
 const STEPS = Number(process.env.MM_MODEL_STEPS ?? 60);
-const SEED = process.env.MM_MODEL_SEED === undefined ? undefined : Number(process.env.MM_MODEL_SEED);
+const SEED = testSeed("mm-model");
 const VERBOSE = process.env.MM_MODEL_VERBOSE === "1";
 
 interface Baseline {
@@ -80,9 +82,10 @@ describe("mm model (property, uffdlab kernel)", () => {
     it(`${name}: ${RUNS} random sequences agree with the model`, async () => {
       const pool = new KernelPool();
       const t0 = performance.now();
-      await fc.assert(
+      await assertProperty(
         fc.asyncProperty(commands(forky, STEPS), (cmds) => runSequence(pool, cmds)),
-        { numRuns: RUNS, seed: SEED === undefined ? undefined : SEED + off },
+        { numRuns: RUNS, seed: SEED + off },
+        import.meta.url, { seed: SEED, testName: name },
       );
       const ms = performance.now() - t0;
       console.log(`mm-model ${name}: ${pool.sequences} sequences, ${pool.steps} steps, ${(ms / 1000).toFixed(1)} s`);

@@ -39,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -242,7 +243,10 @@ static void serve(char *p) {
     reply_ret(syscall(SYS_madvise, a, l, adv), 0);
   } else if (!strcmp(op, "mremap")) {
     unsigned long a = num(&p), o = num(&p), nl = num(&p), fl = num(&p), na = num(&p);
-    if (forbidden(a, o) || ((fl & MREMAP_FIXED) && forbidden(na, nl))) { reply("refused"); return; }
+    /* The old range as the kernel sees it: a zero old_len (a shared mapping's duplicate) still
+     * names the page at a, and growing in place reaches up to a + new_len. */
+    unsigned long span = o > nl ? o : nl;
+    if (forbidden(a, span ? span : 1) || ((fl & MREMAP_FIXED) && forbidden(na, nl ? nl : 1))) { reply("refused"); return; }
     reply_ret(syscall(SYS_mremap, a, o, nl, fl, na), 1);
   } else if (!strcmp(op, "memfd")) {
     unsigned long fl = num(&p);
@@ -336,6 +340,8 @@ static void serve(char *p) {
 int main(int argc, char **argv) {
   if (argc != 3) { dprintf(2, "usage: mm_host CMD_FIFO RES_FIFO\n"); return 2; }
   alarm(300);
+  /* No transparent huge pages (uffdlab has none), whatever the host's THP mode; forks inherit it. */
+  (void)prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);
   rd_in.fd = open(argv[1], O_RDONLY);
   if (rd_in.fd < 0) die("open command fifo");
   out_fd = open(argv[2], O_WRONLY);

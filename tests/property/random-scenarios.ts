@@ -5,7 +5,7 @@
  *   mm       a 32-page window $W (reserved, then released, so every address is relative to it) and a
  *            memfd $F; mmap MAP_FIXED / munmap / mprotect / mremap / madvise / mlock inside the window,
  *            with garbage prot, flags, advice, unaligned starts and wrapping lengths; loads, stores and
- *            fork-checks across it; ftruncate / fallocate / pwrite / pread / fstat on $F.
+ *            fork-checks across it; ftruncate / fallocate / pwrite / pread / write / read / fstat on $F.
  *   uffd     a userfaultfd with random creation flags and features (never the non-cooperative event
  *            features: their events block mm calls until read), anonymous / shmem / memfd areas, and
  *            every UFFDIO_* ioctl (MOVE too) on random (often invalid) ranges and modes; poll, reads,
@@ -26,7 +26,11 @@
  * the user address space; lengths are small, or wrap (so no range reaches the oracle's own memory,
  * which the two runners lay out differently); PROT_EXEC alone is left out (execute-only pkeys), and
  * so are MAP_HUGETLB (hugetlb is outside uffdlab's scope, spec §1.1) and MADV_HWPOISON (its result
- * depends on the host's CONFIG_MEMORY_FAILURE and CAP_SYS_ADMIN).
+ * depends on the host's CONFIG_MEMORY_FAILURE and CAP_SYS_ADMIN). Arguments Linux declares int or
+ * unsigned int (fds, madvise advice, fallocate mode, memfd_create / userfaultfd flags, F_ADD_SEALS'
+ * seals, lseek's whence) sometimes carry garbage in their upper 32 bits, which both kernels must
+ * ignore (`wide`). No range is 2 MiB, so no transparent huge page can form even on a host whose
+ * transparent_hugepage/enabled is "always" (and the oracle disables THP: KNOWN-DIFFERENCES.json).
  */
 import fc from "fast-check";
 
@@ -37,6 +41,17 @@ const pick = <T>(g: Gen, xs: readonly T[]): T => xs[g(fc.integer, { min: 0, max:
 const int = (g: Gen, min: number, max: number) => g(fc.integer, { min, max });
 const chance = (g: Gen, pct: number) => int(g, 0, 99) < pct;
 const u64 = (g: Gen) => hex(g(fc.bigInt, { min: 0n, max: (1n << 64n) - 1n }));
+
+/**
+ * An int / unsigned int argument (a number or a `$NAME` reference), 15% of the time with a garbage
+ * upper half: Linux takes the low 32 bits.
+ */
+function wide(g: Gen, v: string): string {
+  if (!chance(g, 15)) return v;
+  const hi = pick(g, [0x1n, 0xffffffffn, 0xdeadbeefn, g(fc.bigInt, { min: 1n, max: 0xffffffffn })]) << 32n;
+  if (v.startsWith("$")) return `${v}+${hex(hi)}`;
+  return hex(hi | BigInt.asUintN(32, BigInt(v)));
+}
 
 const WIN_PAGES = 32;
 const PROTS = [0, 1, 2, 3, 5, 7, 3, 3, 1];
@@ -68,7 +83,7 @@ function prot(g: Gen): string {
 
 function mmFamily(g: Gen): string[] {
   const s = [`mmap 0 ${hex(WIN_PAGES * P)} 0 0x22 -1 0 as W`, `munmap $W ${hex(WIN_PAGES * P)}`];
-  s.push('memfd_create "rnd" 0 as F', `ftruncate $F ${hex(int(g, 0, 16) * P)}`);
+  s.push(`memfd_create "rnd" ${wide(g, "0")} as F`, `ftruncate ${wide(g, "$F")} ${hex(int(g, 0, 16) * P)}`);
   const n = int(g, 3, 24);
   for (let i = 0; i < n; i++) {
     const { a, p } = addr(g);
@@ -79,7 +94,7 @@ function mmFamily(g: Gen): string[] {
         let flags: string, fd = "-1", off = "0";
         if (kind < 4) flags = hex(0x22 | 0x10);
         else if (kind < 6) flags = hex(0x21 | 0x10);
-        else if (kind < 8) { flags = hex(pick(g, [0x1, 0x2, 0x3]) | 0x10); fd = "$F"; off = hex(int(g, 0, 8) * P); }
+        else if (kind < 8) { flags = hex(pick(g, [0x1, 0x2, 0x3]) | 0x10); fd = wide(g, "$F"); off = hex(int(g, 0, 8) * P); }
         else if (kind < 9) flags = hex(0x22 | 0x100000 | pick(g, [0, 0x8000, 0x4000]));
         // (no MAP_GROWSDOWN: uffdlab does not grow stacks, see KNOWN-DIFFERENCES.json)
         else if (kind < 10) flags = hex(pick(g, [0x22, 0x28, 0x21]) | 0x10 | pick(g, [0x2000, 0x8000, 0x4000, 0x80000, 0x1000000]));
@@ -96,7 +111,7 @@ function mmFamily(g: Gen): string[] {
       case 4: s.push(`mprotect ${a} ${len(g, p)} ${prot(g)}`); break;
       case 5: {
         const advice = chance(g, 90) ? pick(g, [0, 1, 2, 3, 4, 4, 8, 9, 10, 11, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 99]) : Number(BigInt.asIntN(32, BigInt(u64(g))));
-        s.push(`madvise ${a} ${len(g, p)} ${advice}`);
+        s.push(`madvise ${a} ${len(g, p)} ${wide(g, String(advice))}`);
         break;
       }
       case 6: {
@@ -121,15 +136,18 @@ function mmFamily(g: Gen): string[] {
       }
       case 10: s.push(`fork-check ${a} ${p < WIN_PAGES ? int(g, 1, Math.max(1, Math.min(2 * P, (WIN_PAGES - p) * P - P))) : 1}`); break;
       case 11: {
-        const r = int(g, 0, 4);
-        if (r === 0) s.push(`ftruncate $F ${chance(g, 90) ? hex(int(g, 0, 16) * P + (chance(g, 20) ? int(g, 1, 100) : 0)) : pick(g, ["-1", "0x4000000000000000"])}`);
-        else if (r === 1) s.push(`fallocate $F ${pick(g, [0, 0, 1, 3, 3, 2, 0x10, 0x100])} ${hex(int(g, 0, 12) * P)} ${pick(g, [hex(int(g, 1, 4) * P), "0", "-1", String(int(g, 1, 5000))])}`);
-        else if (r === 2) s.push(`pwrite $F ${int(g, 0, 2 * P)} ${hex(int(g, 0, 16) * P)} ${int(g, 0, 255)}`);
-        else if (r === 3) s.push(`pread $F ${int(g, 0, 2 * P)} ${hex(int(g, 0, 16) * P)}`);
-        else s.push("fstat $F");
+        const r = int(g, 0, 6);
+        const F = wide(g, "$F");
+        if (r === 0) s.push(`ftruncate ${F} ${chance(g, 90) ? hex(int(g, 0, 16) * P + (chance(g, 20) ? int(g, 1, 100) : 0)) : pick(g, ["-1", "0x4000000000000000"])}`);
+        else if (r === 1) s.push(`fallocate ${F} ${wide(g, String(pick(g, [0, 0, 1, 3, 3, 2, 0x10, 0x100])))} ${hex(int(g, 0, 12) * P)} ${pick(g, [hex(int(g, 1, 4) * P), "0", "-1", String(int(g, 1, 5000))])}`);
+        else if (r === 2) s.push(`pwrite ${F} ${int(g, 0, 2 * P)} ${hex(int(g, 0, 16) * P)} ${int(g, 0, 255)}`);
+        else if (r === 3) s.push(`pread ${F} ${int(g, 0, 2 * P)} ${hex(int(g, 0, 16) * P)}`);
+        else if (r === 4) s.push(`fstat ${F}`);
+        else if (r === 5) s.push(`write ${F} ${int(g, 0, 2 * P)} ${int(g, 0, 255)}`);
+        else s.push(`read ${F} ${int(g, 0, 2 * P)}`);
         break;
       }
-      case 12: s.push(`fcntl $F ${pick(g, ["1033", "1034"])} ${pick(g, ["0x1", "0x2", "0x4", "0x8", "0x10", "0x0", "0x40"])}`); break;
+      case 12: s.push(`fcntl ${wide(g, "$F")} ${pick(g, ["1033", "1034"])} ${wide(g, pick(g, ["0x1", "0x2", "0x4", "0x8", "0x10", "0x0", "0x40"]))}`); break;
       default: s.push(`load ${a} 1`);
     }
   }
@@ -143,7 +161,7 @@ function uffdFamily(g: Gen): string[] {
   // always UFFD_USER_MODE_ONLY: without it a COPY from the main thread whose source is a missing
   // registered page waits for that userfault in the host kernel, killable only (KNOWN-DIFFERENCES.json)
   const flags = nonblock ? pick(g, ["0x801", "0x801", "0x80801"]) : pick(g, ["0x1", "0x80001"]);
-  const s = [`uffd U ${chance(g, 95) ? flags : pick(g, ["0x40", "0x2", u64(g)])}`];
+  const s = [`uffd U ${chance(g, 95) ? wide(g, flags) : pick(g, ["0x40", "0x2", u64(g)])}`];
   let features = 0;
   for (const f of FEATURES) if (chance(g, f === 0x10000 ? 60 : 20)) features |= f; // MOVE needs its feature
   s.push(`ioctl $U API ${chance(g, 95) ? "0xaa" : pick(g, ["0xab", "0"])} ${hex(chance(g, 95) ? features : pick(g, [0x2, 0x20000, 0x8]))} 0`);
@@ -376,7 +394,11 @@ function kvmFamily(g: Gen): string[] {
       case 4: s.push(`fallocate $G ${pick(g, [3, 3, 1, 0, 2, 0x10])} ${hex(int(g, 0, 9) * P)} ${pick(g, [hex(int(g, 1, 4) * P), "0", "1"])}`); break;
       case 5: s.push(`madvise ${at} ${hex(int(g, 1, mpages - p) * P)} ${pick(g, [4, 9, 14, 25])}`); break;
       case 6: s.push(`mprotect ${at} ${hex(int(g, 1, mpages - p) * P)} ${pick(g, [0, 1, 3, 7])}`); break;
-      case 7: s.push(pick(g, ["fstat $G", `ftruncate $G ${hex(int(g, 0, 9) * P)}`, `pread $G 8 0`, `pwrite $G 8 0 1`, "lseek $G 0 0", "fcntl $G 3 0"])); break;
+      case 7: {
+        const G = wide(g, "$G");
+        s.push(pick(g, [`fstat ${G}`, `ftruncate ${G} ${hex(int(g, 0, 9) * P)}`, `pread ${G} 8 0`, `pwrite ${G} 8 0 1`, `lseek ${G} 0 ${wide(g, "0")}`, `fcntl ${G} 3 0`]));
+        break;
+      }
       case 8: s.push(`cap ${pick(g, ["$K", "$V"])} ${pick(g, [234, 244, 231, 10, 235, 118, 233])}`); break;
       default:
         s.push(`slot $V ${int(g, 0, 3)} ${pick(g, [4, 4, 0, 6])} ${pick(g, ["0", "0x100000", "0x1000"])} ${pick(g, ["0x1000", "0x2000", "0", "0x1001"])} ` +

@@ -32,17 +32,19 @@
  * Adding a command: one entry in COMMANDS with its arbitrary and one `run` that performs it on the
  * kernel and on the model and returns both outcomes.
  *
- * Environment: UFFD_MODEL_RUNS (default 1500), UFFD_MODEL_STEPS (default 40), UFFD_MODEL_SEED,
+ * Seeds: FIXED_SEEDS["uffd-model"] in tests/helpers/seeds.ts (shmem adds 1), or $UFFDLAB_SEED.
+ * Environment: UFFD_MODEL_RUNS (default 1500), UFFD_MODEL_STEPS (default 40),
  * UFFD_MODEL_COUNTS=1 (print how often each command and situation was reached).
  */
 import { describe, it, expect } from "vitest";
 import fc from "fast-check";
+import { assertProperty, testSeed } from "../helpers/seeds.js";
 import { CAP_SYS_PTRACE, Kernel, FillError, SystemError, SignalError, WouldBlockError, type Process, type Thread, type Userfaultfd, type UffdMsg } from "../../host-ts/index.js";
 import * as A from "../../host-ts/abi.gen.js";
 
 const RUNS = Number(process.env.UFFD_MODEL_RUNS ?? 1500);
 const STEPS = Number(process.env.UFFD_MODEL_STEPS ?? 40);
-const SEED = process.env.UFFD_MODEL_SEED === undefined ? undefined : Number(process.env.UFFD_MODEL_SEED);
+const SEED = testSeed("uffd-model");
 
 const PAGE = 4096;
 const NPAGES = 4;
@@ -689,7 +691,7 @@ function showEvent(x: UffdMsg): string {
 }
 
 const cmdArb = fc.oneof(...COMMANDS.map((c) => ({ arbitrary: c.arb, weight: c.weight })));
-const OPS = COMMANDS.map((c) => (fc.sample(c.arb, 1)[0] as Cmd).op);
+const OPS = COMMANDS.map((c) => (fc.sample(c.arb, { numRuns: 1, seed: 0 })[0] as Cmd).op);
 const commandFor = (c: Cmd): Command => COMMANDS[OPS.indexOf(c.op)];
 
 // ---- running a sequence ----
@@ -808,11 +810,12 @@ describe("userfaultfd model (property, uffdlab kernel)", () => {
     const what = shmem ? "shmem (memfd MAP_SHARED + alias)" : "anonymous memory";
     it(`${what}: ${RUNS} random sequences of faults, fills, events, read, register/unregister and close agree with the model`, { timeout: 300_000 }, async () => {
       counts.clear();
-      await fc.assert(
+      await assertProperty(
         fc.asyncProperty(fc.constantFrom(0, ...modesFor(shmem)), fc.record({ remove: fc.boolean(), unmap: fc.boolean(), remap: fc.boolean(), fork: fc.boolean() }), fc.array(cmdArb, { minLength: 1, maxLength: STEPS, size: "max" }), async (mode, features, cmds) => {
           await runSequence(shmem, mode, features, cmds);
         }),
-        { numRuns: RUNS, seed: SEED },
+        { numRuns: RUNS, seed: SEED + (shmem ? 1 : 0) },
+        import.meta.url, { seed: SEED, testName: what },
       );
       if (process.env.UFFD_MODEL_COUNTS) console.log(Object.fromEntries(counts));
       // The sequences reached every command that applies, and threads really blocked and resumed.

@@ -242,12 +242,10 @@ describe("uffd-stress (§11.4), 2 CPUs × (locking, uffd, background) workers", 
   });
 
   it("the watchdog: uffd threads that never resolve a fault fail the run with every worker's state, not a hang", { timeout: 60_000 }, async () => {
-    const t0 = Date.now();
     const e = await uffdStress("anon", 64, 2, 4, 4, { watchdogMs: 1500, dropFaults: true }).then(() => null, (x: unknown) => x as Error);
     expect(e).toBeInstanceOf(Error);
     expect(e!.message).toMatch(/watchdog: no progress waiting for the (background|locking) threads/);
     expect(e!.message).toMatch(/\(lock cpu 0, tid \d+\): in a fault \(lock word\)/);
-    expect(Date.now() - t0).toBeLessThan(30_000); // the workers were terminated
   });
 
   it.skip(`hugetlb, hugetlb-private — ${HUGETLB_SKIP}`, () => {});

@@ -505,10 +505,12 @@ describe("garbage in, errno out", () => {
     }
     expect(ok).toBeGreaterThan(100);
     // the raw export with nonsense arguments
-    expect(k.exports.kvm_vcpu_access(p.thread.tid, vm.fd, NaN, -5, 0)).toBe(-A.EINVAL);
-    expect(k.exports.kvm_vcpu_access(p.thread.tid, 12345, 0, 4, 0)).toBe(-A.EBADF);
-    expect(k.exports.kvm_vcpu_access(99999, vm.fd, 0, 4, 0)).toBe(-A.ESRCH);
-    expect(k.exports.kvm_vcpu_access(p.thread.tid, kvm.fd, 0, 4, 0)).toBe(-A.EINVAL);
+    expect(k.exports.kvm_vcpu_access(p.thread.handle, vm.fd, NaN, -5, 0)).toBe(-A.EINVAL);
+    expect(k.exports.kvm_vcpu_access(p.thread.handle, 12345, 0, 4, 0)).toBe(-A.EBADF);
+    for (const h of [99999, p.thread.tid, NaN, -1, Infinity, p.thread.handle + 0.5, 2 ** 64]) {
+      expect(k.exports.kvm_vcpu_access(h, vm.fd, 0, 4, 0)).toBe(-A.ESRCH);
+    }
+    expect(k.exports.kvm_vcpu_access(p.thread.handle, kvm.fd, 0, 4, 0)).toBe(-A.EINVAL);
     k.checkInvariants();
   });
 });

@@ -3,7 +3,7 @@
 // explains the final memory contents exactly.
 import { describe, it, expect } from "vitest";
 import type { Kernel, Process, Thread, AsyncThread } from "../../host-ts/index.js";
-import { SignalError } from "../../host-ts/index.js";
+import { SignalError, SystemError, Kvm } from "../../host-ts/index.js";
 import { boot, RW, ANON, PAGE, A } from "../helpers/kernel.js";
 
 const ITER = 12;
@@ -198,10 +198,94 @@ describe("task ids", () => {
     expect(reuser.thread.tid).toBeGreaterThan(stale.tid);
     const b = reuser.mmap(0, PAGE, RW, ANON);
     reuser.thread.store32(b, 0x5678);
-    expect(() => stale.load32(b)).toThrow(/has no address space/);
+    expect(() => stale.load32(b)).toThrow(/ESRCH/);
     expect(() => stale.syscall(A.__NR_getpid)).toThrow(/ESRCH/);
     expect(reuser.thread.load32(b)).toBe(0x5678);
     for (const p of procs) p.exit();
+    expect(k.checkInvariants()).toBe(true);
+  });
+
+  it("wrap at 32768: a stale Thread whose tid now names a task of another process gets ESRCH for everything and touches nothing", async () => {
+    const { k } = await boot();
+    const victim = k.spawn();
+    const stale = victim.newThread();
+    const vm = Kvm.open(victim).createVm();
+    const vcpu = vm.vcpu(stale);
+    expect(stale.syscall(A.__NR_exit, 0)).toBe(0n);
+
+    // Create and exit threads of another process until the tid comes round again.
+    const other = k.spawn();
+    let owner: Thread | null = null;
+    for (let n = 0; n < A.PID_MAX_DEFAULT + A.MAX_TASKS && !owner; n++) {
+      const h = k.exports.thread_create(other.thread.handle);
+      expect(h).toBeGreaterThan(0);
+      const t = k.threadFor(h % 65536, other.pid, h);
+      if (t.tid === stale.tid) owner = t;
+      else expect(t.syscall(A.__NR_exit, 0)).toBe(0n);
+    }
+    expect(owner).not.toBeNull();
+    const t = owner!;
+    expect(t.tid).toBe(stale.tid);
+    expect(t.handle).not.toBe(stale.handle);
+    // Same slot, same frame: the views the stale Thread holds are the new owner's.
+    expect(t.frame.byteOffset).toBe(stale.frame.byteOffset);
+
+    const a = other.mmap(0, PAGE, RW, ANON);
+    t.store32(a, 0x1234);
+    t.bounce.fill(0x77, 0, 16);
+    const esrch = (fn: () => unknown) => {
+      let err: unknown;
+      try { fn(); } catch (e) { err = e; }
+      expect(err).toBeInstanceOf(SystemError);
+      expect((err as SystemError).code).toBe("ESRCH");
+    };
+    esrch(() => stale.syscall(A.__NR_getpid));
+    esrch(() => stale.syscall(A.__NR_munmap, a, PAGE));
+    esrch(() => stale.load32(a));
+    esrch(() => stale.load64(a));
+    esrch(() => stale.store32(a, 0xdead));
+    esrch(() => stale.store64(a, 0xdeadn));
+    esrch(() => stale.read(a, 8));
+    esrch(() => stale.write(a, new Uint8Array(8).fill(1)));
+    esrch(() => stale.fill(a, 2, 8));
+    esrch(() => stale.translate(a, true));
+    esrch(() => stale.stage(new Uint8Array(4)));
+    esrch(() => vcpu.read(0, 4));
+    expect(stale.timeout()).toBe(false);
+    // The raw exports, past the host's own check, refuse the stale handle too.
+    expect(k.exports.syscall(stale.handle)).toBe(-A.ESRCH);
+    expect(k.exports.uaccess_store(stale.handle, a, 4, 0xdead)).toBe(A.ACCESS_ESRCH);
+    expect(k.exports.uaccess_load(stale.handle, a, 4)).toBe(A.ACCESS_ESRCH);
+    expect(k.exports.uaccess_write(stale.handle, a, 4)).toBe(A.ACCESS_ESRCH);
+    expect(k.exports.thread_create(stale.handle)).toBe(-A.ESRCH);
+    expect(k.exports.mm_dump_vmas(stale.handle, 0)).toBe(-A.ESRCH);
+    expect(k.exports.proc_fdinfo(stale.handle, 0)).toBe(-A.ESRCH);
+    expect(k.exports.task_frame_addr(stale.handle)).toBe(0);
+    // The new owner's memory, frame and bounce page are as it left them; its munmap did not run.
+    expect(t.load32(a)).toBe(0x1234);
+    expect([...t.bounce.subarray(0, 16)]).toEqual(new Array(16).fill(0x77));
+    expect(t.syscall(A.__NR_gettid)).toBe(BigInt(t.tid));
+    expect(other.vmas().some((v) => v.start === a)).toBe(true);
+    expect(k.checkInvariants()).toBe(true);
+  });
+
+  it("wrap at 32768: adopt(pid) of a pid that now names a new process gives a new Process, not the stale one", async () => {
+    const { k } = await boot();
+    const gone = k.spawn();
+    expect(gone.thread.syscall(A.__NR_exit_group, 0)).toBe(0n); // exits behind the Process object's back
+    let h = 0;
+    for (let n = 0; n < A.PID_MAX_DEFAULT + A.MAX_TASKS; n++) {
+      h = k.exports.process_create(0, 0);
+      expect(h).toBeGreaterThan(0);
+      if (h % 65536 === gone.pid) break;
+      expect(k.threadFor(h % 65536, h % 65536, h).syscall(A.__NR_exit_group, 0)).toBe(0n);
+    }
+    expect(h % 65536).toBe(gone.pid);
+    const p = k.adopt(gone.pid);
+    expect(p).not.toBe(gone);
+    expect(p.thread.handle).toBe(h);
+    expect(p.syscall(A.__NR_getpid)).toBe(BigInt(gone.pid));
+    expect(() => gone.syscall(A.__NR_getpid)).toThrow(/ESRCH/);
     expect(k.checkInvariants()).toBe(true);
   });
 });

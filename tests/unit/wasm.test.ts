@@ -66,7 +66,7 @@ describe.each(builds)("%s kernel module", (build) => {
 
   it("refuses to boot twice on one memory, and attaches instead", async () => {
     const k = await Kernel.boot({ build, memoryBytes: A.MIN_MEM_BYTES });
-    expect(k.exports.kernel_boot(A.MIN_MEM_BYTES)).toBe(-A.EBUSY);
+    expect(k.exports.kernel_boot(A.MIN_MEM_BYTES, 0)).toBe(-A.EBUSY);
     const k2 = Kernel.attach(k.module, k.memory, build);
     const p = k.spawn();
     const a = p.mmap(0, 4096, A.PROT_READ | A.PROT_WRITE, A.MAP_PRIVATE | A.MAP_ANONYMOUS);

@@ -6,8 +6,8 @@
 // like shmem, the fault handler reports userfaults as VM_FAULT_UFFD_MINOR / _MISSING and
 // never calls into fs/userfaultfd (RFC structure, spec §2.1 (b), §10.9).
 import { file, inode, FILE_GMEM, INODE_GMEM, FMODE_READ, FMODE_WRITE } from "../../fs/types";
-import { fget, file_inode, install_new_file } from "../../fs/file";
-import { new_inode } from "../../fs/inode";
+import { fget, file_inode, alloc_file, get_unused_fd_flags, put_unused_fd, fd_install } from "../../fs/file";
+import { new_inode, iput } from "../../fs/inode";
 import { files_struct, task_struct } from "../../kernel/types";
 import { vm_fault, vm_area_struct, VM_FAULT_SIGBUS, VM_FAULT_OOM, VM_FAULT_LOCKED, VM_FAULT_UFFD_MINOR, VM_FAULT_UFFD_MISSING } from "../../mm/types";
 import { VM_EXEC, VM_MAYEXEC, VM_SHARED, VM_MAYWRITE } from "../../abi/kernel";
@@ -38,19 +38,27 @@ import { kvm_get_kvm, kvm_put_kvm, kvm_mmu_unmap_gfn_range, kvm_gmem_supported_f
 export function kvm_gmem_create(t: task_struct, vm: kvm, size: i64, flags: u64): i64 {
   if (flags & ~kvm_gmem_supported_flags(vm)) return -EINVAL;
   if (size <= 0 || (size & (PAGE_SIZE - 1))) return -EINVAL;
+  // __kvm_gmem_create: the fd first, then the inode and the file.
+  let fs = FILES(t);
+  let fd = get_unused_fd_flags(fs, false);
+  if (fd < 0) return fd;
   let ino = new_inode(INODE_GMEM);
-  if (!ino) return -ENOMEM;
+  if (!ino) {
+    put_unused_fd(fs, fd);
+    return -ENOMEM;
+  }
   ino.i_mode = <u32>S_IFREG | 0o600;
   ino.i_size = size;
   ino.i_private = <u32>flags;
-  kvm_get_kvm(vm);
-  let fd = install_new_file(FILES(t), FILE_GMEM, ino, <u32>(O_RDWR | O_LARGEFILE), FMODE_READ | FMODE_WRITE, false);
-  if (fd < 0) {
-    kvm_put_kvm(vm);
-    return fd;
+  let f = alloc_file(FILE_GMEM, ino, <u32>(O_RDWR | O_LARGEFILE), FMODE_READ | FMODE_WRITE);
+  if (!f) {
+    iput(ino);
+    put_unused_fd(fs, fd);
+    return -ENOMEM;
   }
-  let f = fget(FILES(t), fd)!;
+  kvm_get_kvm(vm);
   f.private_data = changetype<u32>(vm);
+  fd_install(fs, fd, f);
   return fd;
 }
 

@@ -7,7 +7,7 @@
 import { task_struct, files_struct } from "../../kernel/types";
 import { task_bounce } from "../../kernel/sched";
 import { file, FILE_KVM_VM, FMODE_READ, FMODE_WRITE } from "../../fs/types";
-import { fget, install_new_file } from "../../fs/file";
+import { fget, alloc_file, get_unused_fd_flags, put_unused_fd, fd_install } from "../../fs/file";
 import { mm_struct } from "../../mm/types";
 import { mmdrop } from "../../kernel/fork";
 import { kmem_cache_alloc, kmem_cache_free } from "../../mm/slab";
@@ -46,8 +46,8 @@ export function kvm_put_kvm(vm: kvm): void {
 /** The VM file's last reference went (kvm_vm_release). */
 export function kvm_vm_release(f: file): void { kvm_put_kvm(KVM(f.private_data)); }
 
-/** kvm_dev_ioctl_create_vm: a new VM of `type` (only the default type exists) as an O_CLOEXEC fd. */
-function kvm_dev_ioctl_create_vm(t: task_struct, type: u64): i64 {
+/** kvm_create_vm: a VM of `type` (only the default type exists) with one reference, or -errno. */
+function kvm_create_vm(t: task_struct, type: u64): i64 {
   if (type != <u64>K.KVM_X86_DEFAULT_VM) return -EINVAL;
   let p = kmem_cache_alloc(CACHE_SMALL);
   if (p == 0) return -ENOMEM;
@@ -63,12 +63,28 @@ function kvm_dev_ioctl_create_vm(t: task_struct, type: u64): i64 {
   let mm = changetype<mm_struct>(<usize>t.mm);
   mm.mm_count++;
   vm.mm = changetype<u32>(mm);
-  let fd = install_new_file(FILES(t), FILE_KVM_VM, null, <u32>O_RDWR, FMODE_READ | FMODE_WRITE, true);
-  if (fd < 0) {
-    kvm_put_kvm(vm);
-    return fd;
+  return <i64>p;
+}
+
+/** kvm_dev_ioctl_create_vm: the fd (O_CLOEXEC) first, then the VM and its file. */
+function kvm_dev_ioctl_create_vm(t: task_struct, type: u64): i64 {
+  let fs = FILES(t);
+  let fd = get_unused_fd_flags(fs, true);
+  if (fd < 0) return fd;
+  let r = kvm_create_vm(t, type);
+  if (r < 0) {
+    put_unused_fd(fs, fd);
+    return r;
   }
-  fget(FILES(t), fd)!.private_data = changetype<u32>(vm);
+  let vm = changetype<kvm>(<usize>r);
+  let f = alloc_file(FILE_KVM_VM, null, <u32>O_RDWR, FMODE_READ | FMODE_WRITE);
+  if (!f) {
+    kvm_put_kvm(vm);
+    put_unused_fd(fs, fd);
+    return -ENOMEM;
+  }
+  f.private_data = changetype<u32>(vm);
+  fd_install(fs, fd, f);
   return fd;
 }
 
