@@ -1,23 +1,29 @@
 // The garbage-syscall fuzzer (tests/fuzz/garbage-syscalls.ts) at a fixed seed: random system calls,
 // accesses and host-export calls with garbage arguments must never trap, break an invariant, leak,
-// or throw anything but the expected errors. `npm run fuzz` explores other seeds and longer runs.
+// or throw anything but the expected errors. `npm run fuzz` explores other seeds ($UFFDLAB_SEED)
+// and longer runs ($FUZZ_CALLS calls instead of CALLS).
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { Kernel } from "../../host-ts/kernel.js";
 import { Thread } from "../../host-ts/thread.js";
+import { replayCommand, testSeed } from "../helpers/seeds.js";
 import { fuzzSyscalls, REPLAY_LOG } from "./garbage-syscalls.js";
 
-const SEED = 20260901;
-const CALLS = 60_000;
+const SEED = testSeed("garbage-syscalls");
+const CALLS = process.env.FUZZ_CALLS ? Number(process.env.FUZZ_CALLS) : 200_000;
 
 describe("garbage-syscall fuzzer", () => {
   afterEach(() => vi.restoreAllMocks());
 
   it(`seed ${SEED}: ${CALLS} calls, no trap, no invariant violation, no leak, no unexpected error`, async () => {
     const r = await fuzzSyscalls({ calls: CALLS, seed: SEED, epoch: 20_000 });
-    expect(r.failures.slice(0, 3)).toEqual([]);
+    if (r.failures.length) {
+      const replay = `${process.env.FUZZ_CALLS ? `FUZZ_CALLS=${CALLS} ` : ""}${replayCommand(import.meta.url, SEED)}`;
+      expect.fail(`${r.failures.length} failure(s); replay: ${replay}\n${r.failures.slice(0, 3).join("\n")}`);
+    }
     expect({ calls: r.calls, traps: r.traps, violations: r.violations, leaks: r.leaks, errors: r.errors })
       .toEqual({ calls: CALLS, traps: 0, violations: 0, leaks: 0, errors: 0 });
-    // it reached what it is meant to reach
+    // it reached what it is meant to reach (a run of fewer calls need not)
+    if (CALLS < 100_000) return;
     const o = r.outcomes;
     const seen = (k: string) => (o.get(k) ?? 0) > 0;
     for (const name of ["read", "write", "open", "openat", "close", "fstat", "poll", "lseek", "mmap", "mprotect", "munmap", "ioctl",
@@ -28,7 +34,7 @@ describe("garbage-syscall fuzzer", () => {
     for (const k of ["mmap ok", "unknown ENOSYS", "read waits", "fork ok", "exit_group ok", "load8 SIGSEGV", "store8 ok",
       "ioctl UFFDIO_API ok", "ioctl UFFDIO_REGISTER ok", "ioctl UFFDIO_COPY ok", "ioctl UFFDIO_ZEROPAGE ok", "ioctl UFFDIO_WAKE ok",
       "ioctl UFFDIO_API EFAULT", "ioctl UFFDIO_COPY EINVAL", "ioctl KVM_CREATE_VM ok", "ioctl KVM_CREATE_GUEST_MEMFD ok",
-      "ioctl KVM_SET_USER_MEMORY_REGION2 ok", "ioctl USERFAULTFD_IOC_NEW ok", "kvm_vcpu_access ok"]) {
+      "ioctl KVM_SET_USER_MEMORY_REGION2 ok", "ioctl USERFAULTFD_IOC_NEW ok", "kvm_vcpu_access ok", "dup EMFILE", "stale syscall (ESRCH)", "stale load8 (ESRCH)"]) {
       expect(seen(k), k).toBe(true);
     }
     expect([...o.keys()].some((k) => / waits$/.test(k) && !k.startsWith("read ")), "a wait other than read").toBe(true);

@@ -33,8 +33,9 @@ export interface FuzzOptions {
   epoch?: number;
   /** Simulated memory per kernel (default 32 MiB: small, so that ENOMEM paths run too). */
   memoryBytes?: number;
-  /** Fill fd tables to the brim now and then (dup until EMFILE, then calls that make an fd).
-   *  Default false: the fuzzer keeps each table below FD_CAP open fds. */
+  /** Fill an fd table to the brim now and then (dup until EMFILE, then a call that makes an fd:
+   *  userfaultfd, USERFAULTFD_IOC_NEW, KVM_CREATE_VM, any ioctl). Default true. Otherwise the
+   *  fuzzer keeps each table below FD_CAP open fds (it also trims a table back after a fill). */
   fillFdTable?: boolean;
   /** The compiled debug kernel to use (default: build/uffdlab.debug.wasm). */
   module?: WebAssembly.Module;
@@ -64,7 +65,7 @@ const MAX_THREADS = 4;
 /** Task creations per kernel before an early epoch end (task ids must not wrap: 32768). */
 const MAX_TASK_CREATIONS = 20_000;
 const RESYNC_EVERY = 4000;
-/** Open fds per table before the fuzzer closes some (unless fillFdTable). */
+/** Open fds per table before the fuzzer closes some. */
 const FD_CAP = 64;
 
 const NR = {
@@ -170,7 +171,6 @@ class Fuzzer {
   private readonly log: (line: string) => void;
   private readonly checkEvery: number;
   private readonly epoch: number;
-  private readonly fdCap: number;
   private readonly fill: boolean;
   private k!: Kernel;
   private base!: ReturnType<Kernel["stats"]>;
@@ -188,8 +188,7 @@ class Fuzzer {
     this.log = o.log ?? (() => {});
     this.checkEvery = o.checkEvery ?? 1000;
     this.epoch = o.epoch ?? 50_000;
-    this.fill = o.fillFdTable ?? false;
-    this.fdCap = this.fill ? Infinity : FD_CAP;
+    this.fill = o.fillFdTable ?? true;
   }
 
   // ── driver ─────────────────────────────────────────────────────────────────────────────────────
@@ -384,11 +383,11 @@ class Fuzzer {
     files.lastSync = this.i;
   }
 
-  /** Keep the table well below full before a call that may make an fd (see FuzzOptions.fdCap). */
+  /** Keep the table well below full before a call that may make an fd (see FuzzOptions.fillFdTable). */
   private roomForFd(th: FThread): void {
     const files = th.proc.files;
-    if (files.dirty || this.i - files.lastSync > RESYNC_EVERY || files.fds.size >= this.fdCap) this.resync(th);
-    if (files.fds.size < this.fdCap) return;
+    if (files.dirty || this.i - files.lastSync > RESYNC_EVERY || files.fds.size >= FD_CAP) this.resync(th);
+    if (files.fds.size < FD_CAP) return;
     for (const fd of [...files.fds.keys()]) {
       if (fd > 2 && this.rng.chance(0.5)) this.sys(th, NR.close, [BigInt(fd)]);
     }

@@ -158,10 +158,10 @@ describe("table boundaries", () => {
 
 describe("range walks skip empty upper-level tables", () => {
   // A 64 TiB PROT_NONE reservation with one page behind it: fork (copy_page_range), exit (zap),
-  // maps (count_present), mprotect, MADV_DONTNEED, uffd WRITEPROTECT and munmap walk the whole
+  // maps (count_present), mprotect, MADV_DONTNEED, MADV_GUARD_REMOVE, uffd WRITEPROTECT and munmap walk the whole
   // range. Walking it 2 MiB at a time is 2^25 steps per walk (seconds); skipping empty PUDs and
   // P4Ds as Linux does is a few hundred. Hundreds of walks here finish at once only with the skip.
-  it("300 rounds of fork, maps, mprotect, madvise and exit over a 64 TiB reservation", async () => {
+  it("300 rounds of fork, maps, mprotect, madvise and exit over a 64 TiB reservation; guard removal; uffd-wp", async () => {
     const { k, p } = await boot();
     const len = 64 * 1024 * GiB;
     const a = p.mmap(0, len, A.PROT_NONE, ANON | A.MAP_NORESERVE);
@@ -175,6 +175,9 @@ describe("range walks skip empty upper-level tables", () => {
       p.madvise(a, len / 2, A.MADV_DONTNEED);
       c.exit();
     }
+    // MADV_GUARD_REMOVE of the whole reservation (with one guard page in it) once walked it page by page
+    p.madvise(a + len / 4, PAGE, A.MADV_GUARD_INSTALL);
+    for (let i = 0; i < 100; i++) p.madvise(a, len, A.MADV_GUARD_REMOVE);
     const u = p.userfaultfd(A.UFFD_USER_MODE_ONLY);
     u.api(A.UFFD_FEATURE_PAGEFAULT_FLAG_WP);
     u.register(a, len, A.UFFDIO_REGISTER_MODE_WP);
