@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { Kernel } from "../../host-ts/kernel.js";
 import { Thread } from "../../host-ts/thread.js";
-import { replayCommand, testSeed } from "../helpers/seeds.js";
+import { EXPLORING, replayCommand, testSeed } from "../helpers/seeds.js";
 import { fuzzSyscalls, REPLAY_LOG } from "./garbage-syscalls.js";
 
 const SEED = testSeed("garbage-syscalls");
@@ -22,8 +22,8 @@ describe("garbage-syscall fuzzer", () => {
     }
     expect({ calls: r.calls, traps: r.traps, violations: r.violations, leaks: r.leaks, errors: r.errors })
       .toEqual({ calls: CALLS, traps: 0, violations: 0, leaks: 0, errors: 0 });
-    // it reached what it is meant to reach (a run of fewer calls need not)
-    if (CALLS < 100_000) return;
+    // at the fixed seed it reached what it is meant to reach (other seeds and shorter runs need not)
+    if (EXPLORING || CALLS < 100_000) return;
     const o = r.outcomes;
     const seen = (k: string) => (o.get(k) ?? 0) > 0;
     for (const name of ["read", "write", "open", "openat", "close", "fstat", "poll", "lseek", "mmap", "mprotect", "munmap", "ioctl",
@@ -38,7 +38,7 @@ describe("garbage-syscall fuzzer", () => {
       expect(seen(k), k).toBe(true);
     }
     expect([...o.keys()].some((k) => / waits$/.test(k) && !k.startsWith("read ")), "a wait other than read").toBe(true);
-  }, 120_000);
+  }, 120_000 + CALLS); // ~20 µs a call here: a millisecond a call is room for a loaded machine
 
   it("is deterministic: the same seed makes the same calls", async () => {
     const a = await fuzzSyscalls({ calls: 3000, seed: 7 });
