@@ -81,6 +81,47 @@ export class DeadlockError extends Error {
   constructor(readonly tids: number[]) { super(`deadlock: threads ${tids.join(", ")} are blocked and nothing can wake them`); this.name = "DeadlockError"; }
 }
 
+/**
+ * The kernel is dead. An entry trapped (a kernel bug: `unreachable`, an out-of-bounds access)
+ * while it held the big kernel lock, so the kernel's state is not to be trusted and the lock is
+ * never released; from then on every entry, from every thread, throws this instead of running
+ * (or spinning). Boot a new Kernel.
+ */
+export class KernelPanic extends Error {
+  constructor(
+    /** the trap's message ("unreachable", "memory access out of bounds") */
+    readonly trap: string,
+    /** the kernel export that trapped ("syscall", "uaccess_load", ...) */
+    readonly entry: string,
+    /** the task it ran for (0: none) */
+    readonly tid: number,
+    /** for entry "syscall": the system call's number, else -1 */
+    readonly nr: number,
+    /** for entry "syscall": the system call's name ("getpid"), else null */
+    readonly syscall: string | null,
+  ) {
+    const where = syscall !== null ? `system call ${syscall} (${nr})` : entry;
+    super(`kernel panic: ${trap} in ${where}${tid ? ` of task ${tid}` : ""}; the kernel is dead, boot a new one`);
+    this.name = "KernelPanic";
+  }
+}
+/**
+ * Debug builds: an entry gave up waiting for the big kernel lock, which `holder` kept for the
+ * whole spin bound (seconds: its host thread died inside the kernel, or loops there). Nothing
+ * ran; the kernel is not declared dead.
+ */
+export class KernelLockTimeout extends Error {
+  constructor(
+    /** the task the holder's entry runs for (low 16 bits of its id; 0: an entry for no task) */
+    readonly holder: number,
+    /** the export that gave up */
+    readonly entry: string,
+  ) {
+    super(`${entry}: gave up waiting for the big kernel lock, held by ${holder ? `task ${holder}` : "an entry for no task"} (its thread died or loops inside the kernel)`);
+    this.name = "KernelLockTimeout";
+  }
+}
+
 function codeName(signo: number, code: number): string {
   if (signo === SIGSEGV) return code === SEGV_MAPERR ? "SEGV_MAPERR" : code === SEGV_ACCERR ? "SEGV_ACCERR" : `code ${code}`;
   return code === BUS_ADRERR ? "BUS_ADRERR" : code === BUS_MCEERR_AR ? "BUS_MCEERR_AR" : `code ${code}`;

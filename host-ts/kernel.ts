@@ -4,7 +4,8 @@
 // further instances of the same module to the same memory (workers/); they never boot.
 import * as A from "./abi.gen.js";
 import { loadKernelModule, instantiate, type Build, type KernelExports } from "./wasm.js";
-import { SystemError, errnoName } from "./errors.js";
+import { SystemError, errnoName, type KernelPanic } from "./errors.js";
+import { KernelEntry } from "./entry.js";
 import { Thread, type Num } from "./thread.js";
 import { Process } from "./process.js";
 import { formatSyscall, type TraceSink } from "./debug/strace.js";
@@ -39,18 +40,23 @@ export interface SpawnOptions {
 /** Capability bits a process can hold (include/uapi/linux/capability.h numbering). */
 export const CAP_SYS_PTRACE = A.CAP_SYS_PTRACE;
 export const CAP_SYS_ADMIN = A.CAP_SYS_ADMIN;
+export const CAP_SYS_RESOURCE = A.CAP_SYS_RESOURCE;
 
 const PAGE = 64 * 1024;
 
 export class Kernel {
+  /** The kernel's exports; those that take the big kernel lock are guarded (entry.ts). */
   readonly exports: KernelExports;
+  /** @internal The entry guards and the panic record (entry.ts). */
+  readonly entry: KernelEntry;
   readonly build: Build;
   /** strace sink, or null when tracing is off. */
   trace: TraceSink | null;
   private readonly procs = new Map<number, Process>();
 
-  private constructor(readonly module: WebAssembly.Module, readonly memory: WebAssembly.Memory, build: Build, trace: TraceSink | null) {
-    this.exports = instantiate(module, memory);
+  private constructor(readonly module: WebAssembly.Module, readonly memory: WebAssembly.Memory, build: Build, trace: TraceSink | null, gate: Int32Array | null = null) {
+    this.entry = new KernelEntry(instantiate(module, memory), memory, gate);
+    this.exports = this.entry.exports;
     this.build = build;
     this.trace = trace;
   }
@@ -78,9 +84,10 @@ export class Kernel {
   /**
    * Attach to a kernel another Kernel booted in `memory` (a worker thread does this).
    * The attached instance shares all kernel state; it owns no processes of its own.
+   * `entryGate` (runInWorker's workers): the gate every entry of this instance passes.
    */
-  static attach(module: WebAssembly.Module, memory: WebAssembly.Memory, build: Build = "debug"): Kernel {
-    const k = new Kernel(module, memory, build, null);
+  static attach(module: WebAssembly.Module, memory: WebAssembly.Memory, build: Build = "debug", entryGate: Int32Array | null = null): Kernel {
+    const k = new Kernel(module, memory, build, null, entryGate);
     if (!k.exports.kernel_booted()) throw new Error("Kernel.attach: the memory holds no booted kernel");
     return k;
   }
@@ -174,6 +181,14 @@ export class Kernel {
     return s.trace;
   }
 
+  /**
+   * The panic the kernel died of (a trap inside an entry; see KernelPanic), or null while it
+   * lives. Once it panicked, every entry from every thread throws it.
+   */
+  panicked(): KernelPanic | null {
+    return this.entry.panic();
+  }
+
   /** Kernel counters. */
   stats(): KernelStats {
     const s = (w: number) => this.exports.kernel_stat(w);
@@ -222,7 +237,7 @@ const INV_NAMES: Record<number, string> = {
   [A.INV_VMA_ORDER]: "VMA order/alignment", [A.INV_VMA_COUNT]: "VMA count", [A.INV_MAPCOUNT]: "page mapcount",
   [A.INV_REFCOUNT]: "page refcount", [A.INV_PTE_OUTSIDE_VMA]: "PTE outside any VMA", [A.INV_PAGECACHE]: "page cache",
   [A.INV_FREE_LIST]: "free list", [A.INV_PGTABLE_COUNT]: "page-table entry count", [A.INV_PTE_PERMS]: "PTE permissions",
-  [A.INV_ANON_VMA]: "anonymous page's anon_vma", [A.INV_FD_TABLE]: "fd table",
+  [A.INV_ANON_VMA]: "anonymous page's anon_vma", [A.INV_FD_TABLE]: "fd table", [A.INV_PIPE]: "pipe ring",
 };
 
 export { errnoName };

@@ -22,7 +22,8 @@ export function waitForWake(t: Thread, spins: number): void {
   for (let i = 0; i < spins; i++) if (Atomics.load(i32, 0) === 0) return;
   const ms = t.waitTimeoutMs();
   if (ms < 0) {
-    while (Atomics.load(i32, 0) !== 0) Atomics.wait(i32, 0, 1, 1000);
+    // Each second, look whether the kernel died (KernelPanic): then no wake ever comes.
+    while (Atomics.load(i32, 0) !== 0) if (Atomics.wait(i32, 0, 1, 1000) === "timed-out") alive(t);
     return;
   }
   // A wait with a timeout (poll): the timer is the host's. When it runs out first, tell the
@@ -32,9 +33,15 @@ export function waitForWake(t: Thread, spins: number): void {
     if (Atomics.load(i32, 0) === 0) return;
     const left = deadline - performance.now();
     if (left <= 0) break;
-    Atomics.wait(i32, 0, 1, Math.min(left, 1000));
+    if (Atomics.wait(i32, 0, 1, Math.min(left, 1000)) === "timed-out") alive(t);
   }
   t.timeout();
+}
+
+/** Throw the kernel's panic if it died while `t` waited. */
+function alive(t: Thread): void {
+  const p = t.kernel.panicked();
+  if (p) throw p;
 }
 
 /**
@@ -70,6 +77,7 @@ export async function waitForWakeAsync(t: Thread, pollMs = 20): Promise<void> {
     const r = waitAsync?.(i32, 0, 1, Math.min(pollMs, left));
     if (r?.async) await r.value;
     else if (!r) await new Promise((res) => setTimeout(res, 1));
+    alive(t);
   }
 }
 

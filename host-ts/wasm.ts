@@ -27,6 +27,10 @@ export interface KernelExports {
   mm_check_detail_addr(): number;
   kernel_stat(which: number): number;
   kernel_debug(): number;
+  kernel_panic_addr(): number;
+  kernel_lock_holder(): number;
+  debug_trap(handle: number): number;
+  debug_hold_lock(tid: number, spins: number): number;
   abi_sizeof(which: number): number;
 }
 

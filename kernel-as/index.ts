@@ -5,9 +5,13 @@
 // a double costs no BigInt conversion); system-call arguments travel in the task's host
 // frame (abi/kernel.ts). Tasks are named by their handle (an f64, never reused: see
 // kernel/sched.ts), which every entry checks: a stale one is -ESRCH / ACCESS_ESRCH.
-import { K } from "./init/state";
+//
+// An entry that cannot take the lock returns ENTRY_PANICKED (an earlier entry trapped: the
+// panic record is set and the lock is lost with its holder) or, in debug builds,
+// ENTRY_LOCK_TIMEOUT - holder (abi/kernel.ts), having done nothing.
+import { K, kernel_state, PANIC_ADDR } from "./init/state";
 import { start_kernel } from "./init/main";
-import { spin_lock, spin_unlock } from "./lib/spinlock";
+import { spin_lock, spin_unlock, spin_lock_holder } from "./lib/spinlock";
 import { find_task, find_task_handle, handle_tid, task_handle as __task_handle, task_frame, task_bounce } from "./kernel/sched";
 import { create_process as __create_process, clone_thread as __clone_thread, do_group_exit } from "./kernel/fork";
 import { do_syscall } from "./kernel/sys";
@@ -15,11 +19,11 @@ import { user_load, user_store, user_read, user_write, user_translate } from "./
 import { dump_vmas, vma_file_name } from "./mm/maps";
 import { check_invariants, CHECK_DETAIL_ADDR } from "./mm/debug";
 import { kernel_stat as __kernel_stat } from "./mm/stat";
-import { ESRCH, ERESTARTSYS } from "./abi/errno";
+import { ESRCH, ERESTARTSYS, ENOSYS } from "./abi/errno";
 import { task_enter } from "./kernel/entry";
 import { proc_fdinfo as __proc_fdinfo, proc_pagemap as __proc_pagemap } from "./fs/proc";
 import { ACCESS_RETRY } from "./abi/kernel";
-import { host_frame, maps_record } from "./abi/kernel";
+import { host_frame, maps_record, ENTRY_PANICKED, ENTRY_LOCK_TIMEOUT, LOCK_HELD } from "./abi/kernel";
 import { stat } from "./abi/uapi";
 import { KSTATE_ADDR } from "./init/layout";
 import { kvm_guest_access } from "./virt/kvm/kvm_main";
@@ -27,15 +31,32 @@ import { poll_timeout } from "./fs/select";
 
 /** kernel_state.smp, at a fixed offset (see init/state.ts). */
 const SMP_ADDR: usize = KSTATE_ADDR + 8;
+/** kernel_state.lock_spin_limit (debug builds: read only by a spinner). */
+const SPIN_LIMIT_ADDR: usize = KSTATE_ADDR + offsetof<kernel_state>("lock_spin_limit");
 
+/**
+ * Enter for the task with id `tid` (0: no task): 0 with the big kernel lock held, or the
+ * refusal to return (ENTRY_*) with nothing held. The panic record's state word comes first:
+ * an entry that trapped never released the lock, and the kernel it left is not to be trusted.
+ */
 // @ts-ignore: decorator
-@inline function lock(): void { if (load<i32>(SMP_ADDR)) spin_lock(KSTATE_ADDR); }
+@inline function lock(tid: i32): i32 {
+  if (!load<i32>(SMP_ADDR)) return load<i32>(PANIC_ADDR) != 0 ? ENTRY_PANICKED : 0;
+  if (atomic.load<i32>(PANIC_ADDR) != 0) return ENTRY_PANICKED;
+  let r = spin_lock(KSTATE_ADDR, LOCK_HELD | (tid & 0xffff), PANIC_ADDR, SPIN_LIMIT_ADDR);
+  if (r == 0) return 0;
+  return r < 0 ? ENTRY_PANICKED : ENTRY_LOCK_TIMEOUT - (r & 0xffff);
+}
+/** The task id a handle names (its low 16 bits), for the lock word; 0 for a malformed one. */
+// @ts-ignore: decorator
+@inline function htid(h: f64): i32 { return h >= 1 && h <= 9007199254740991 ? <i32>(<u64>h & 0xffff) : 0; }
 // @ts-ignore: decorator
 @inline function unlock(): void { if (load<i32>(SMP_ADDR)) spin_unlock(KSTATE_ADDR); }
 
 /** Boot the kernel in the first `mem_bytes` of memory with BOOT_* `flags`. Exactly one instance calls it. */
 export function kernel_boot(mem_bytes: u32, flags: u32): i32 {
-  lock();
+  let e = lock(0);
+  if (e) return e;
   let r = start_kernel(<usize>mem_bytes, flags);
   unlock();
   return r;
@@ -57,7 +78,8 @@ export function kernel_enable_smp(): void {
  * permissions `perm` (PERM_*): its main thread's handle (the pid is its low 16 bits), or -errno.
  */
 export function process_create(caps: u32, perm: u32): f64 {
-  lock();
+  let e = lock(0);
+  if (e) return <f64>e;
   let r = __create_process(caps, perm);
   let h = r < 0 ? <f64>r : __task_handle(find_task(r)!);
   unlock();
@@ -66,7 +88,8 @@ export function process_create(caps: u32, perm: u32): f64 {
 
 /** Another thread in the process of task `h`: the new thread's handle, or -errno. */
 export function thread_create(h: f64): f64 {
-  lock();
+  let e = lock(htid(h));
+  if (e) return <f64>e;
   let t = find_task_handle(h);
   let r = t ? __clone_thread(t) : -ESRCH;
   let nh = r < 0 ? <f64>r : __task_handle(find_task(r)!);
@@ -76,7 +99,8 @@ export function thread_create(h: f64): f64 {
 
 /** The handle of the live task `tid` (a pid just returned by fork), or -ESRCH. */
 export function task_handle(tid: i32): f64 {
-  lock();
+  let e = lock(tid);
+  if (e) return <f64>e;
   let t = find_task(tid);
   let h = t ? __task_handle(t) : <f64>-ESRCH;
   unlock();
@@ -91,7 +115,8 @@ export function task_frame_addr(h: f64): u32 {
 
 /** Run the system call described by the task's host frame; the result goes to frame.ret. */
 export function syscall(h: f64): i32 {
-  lock();
+  let e = lock(htid(h));
+  if (e) return e;
   let t = task_enter(h, true);
   if (!t) {
     unlock();
@@ -99,6 +124,10 @@ export function syscall(h: f64): i32 {
   }
   let f = task_frame(t);
   f.si_signo = 0;
+  if (CONFIG_DEBUG_VM && K().debug_trap_tid == t.tid) {
+    K().debug_trap_tid = 0;
+    unreachable(); // debug_trap: a kernel bug on demand, with the lock held
+  }
   let r = do_syscall(t);
   // A call that must wait returns -ERESTARTSYS with the task queued: the host waits on the
   // frame's wait word and reissues the call (userspace never sees ERESTARTSYS).
@@ -113,7 +142,8 @@ export function syscall(h: f64): i32 {
  * 1 if the call was still waiting and now returns on its reissue, 0 if it was woken first.
  */
 export function task_timeout(h: f64): i32 {
-  lock();
+  let e = lock(htid(h));
+  if (e) return e;
   let t = find_task_handle(h);
   let r = t ? (poll_timeout(t) ? 1 : 0) : -ESRCH;
   unlock();
@@ -122,7 +152,8 @@ export function task_timeout(h: f64): i32 {
 
 /** Load 1, 2 or 4 bytes (as an unsigned number) or 8 bytes (into frame.value, returns 0). */
 export function uaccess_load(h: f64, addr: f64, size: i32): f64 {
-  lock();
+  let e = lock(htid(h));
+  if (e) return <f64>e;
   let r = user_load(h, addr, size);
   unlock();
   return r;
@@ -130,7 +161,8 @@ export function uaccess_load(h: f64, addr: f64, size: i32): f64 {
 
 /** Store 1, 2 or 4 bytes of `value`, or 8 bytes from frame.value. ACCESS_* status. */
 export function uaccess_store(h: f64, addr: f64, size: i32, value: f64): i32 {
-  lock();
+  let e = lock(htid(h));
+  if (e) return e;
   let r = user_store(h, addr, size, value);
   unlock();
   return r;
@@ -138,7 +170,8 @@ export function uaccess_store(h: f64, addr: f64, size: i32, value: f64): i32 {
 
 /** Copy `len` (<= BOUNCE_SIZE) user bytes into the bounce page: bytes copied, or ACCESS_*. */
 export function uaccess_read(h: f64, addr: f64, len: i32): i32 {
-  lock();
+  let e = lock(htid(h));
+  if (e) return e;
   let r = user_read(h, addr, len);
   unlock();
   return r;
@@ -146,7 +179,8 @@ export function uaccess_read(h: f64, addr: f64, len: i32): i32 {
 
 /** Copy `len` (<= BOUNCE_SIZE) bytes from the bounce page to user memory: bytes, or ACCESS_*. */
 export function uaccess_write(h: f64, addr: f64, len: i32): i32 {
-  lock();
+  let e = lock(htid(h));
+  if (e) return e;
   let r = user_write(h, addr, len);
   unlock();
   return r;
@@ -154,7 +188,8 @@ export function uaccess_write(h: f64, addr: f64, len: i32): i32 {
 
 /** Resolve `addr` for an access (faulting as needed): the linear address, or ACCESS_*. */
 export function uaccess_translate(h: f64, addr: f64, write: i32): f64 {
-  lock();
+  let e = lock(htid(h));
+  if (e) return <f64>e;
   let r = user_translate(h, addr, write != 0);
   unlock();
   return r;
@@ -166,7 +201,8 @@ export function uaccess_translate(h: f64, addr: f64, write: i32): f64 {
  * -errno; -ERESTARTSYS means the task waits for a userfault (wait word): repeat after the wake.
  */
 export function kvm_vcpu_access(h: f64, vmfd: i32, gpa: f64, len: i32, flags: i32): i32 {
-  lock();
+  let e = lock(htid(h));
+  if (e) return e;
   let t = task_enter(h);
   let r: i64 = -ESRCH;
   if (t && t.mm != 0) {
@@ -179,7 +215,8 @@ export function kvm_vcpu_access(h: f64, vmfd: i32, gpa: f64, len: i32, flags: i3
 
 /** Write maps records for VMAs from index `first` into the bounce page: the count. */
 export function mm_dump_vmas(h: f64, first: i32): i32 {
-  lock();
+  let e = lock(htid(h));
+  if (e) return e;
   let t = find_task_handle(h);
   // A leader that exited before its threads: the zombie's maps (mm/maps.ts) while no newer
   // task has its id.
@@ -191,7 +228,8 @@ export function mm_dump_vmas(h: f64, first: i32): i32 {
 
 /** The file name behind VMA `index` of task `h` (see mm/maps.ts vma_file_name). */
 export function mm_vma_name(h: f64, index: i32): i32 {
-  lock();
+  let e = lock(htid(h));
+  if (e) return e;
   let t = find_task_handle(h);
   let r = t ? vma_file_name(t.tid, index) : -ESRCH;
   unlock();
@@ -203,7 +241,8 @@ export function mm_vma_name(h: f64, index: i32): i32 {
  * nothing for other files), written to the task's bounce page: their length, or -EBADF.
  */
 export function proc_fdinfo(h: f64, fd: i32): i32 {
-  lock();
+  let e = lock(htid(h));
+  if (e) return e;
   let t = find_task_handle(h);
   let r = t ? __proc_fdinfo(t.tid, fd) : -ESRCH;
   unlock();
@@ -212,7 +251,8 @@ export function proc_fdinfo(h: f64, fd: i32): i32 {
 
 /** /proc/<pid>/pagemap of the page at `addr`: 1 present, 2 uffd-wp (see fs/proc.ts), or -errno. */
 export function proc_pagemap(h: f64, addr: f64): i32 {
-  lock();
+  let e = lock(htid(h));
+  if (e) return e;
   let t = find_task_handle(h);
   let r = t ? __proc_pagemap(t.tid, <u64>addr) : -ESRCH;
   unlock();
@@ -221,7 +261,8 @@ export function proc_pagemap(h: f64, addr: f64): i32 {
 
 /** The invariant checker (debug builds): INV_OK or the first violation's code. */
 export function mm_check_invariants(): i32 {
-  lock();
+  let e = lock(0);
+  if (e) return e;
   let r = check_invariants();
   unlock();
   return r;
@@ -232,6 +273,49 @@ export function mm_check_detail_addr(): u32 { return <u32>CHECK_DETAIL_ADDR; }
 
 /** A kernel counter (KSTAT_*). */
 export function kernel_stat(which: i32): f64 { return __kernel_stat(which); }
+
+/** Address of the panic record (abi/kernel.ts panic_record). Takes no lock. */
+export function kernel_panic_addr(): u32 { return <u32>PANIC_ADDR; }
+
+/**
+ * Who holds the big kernel lock: -1 nobody, else the low 16 bits of the task id its entry
+ * runs for (0: an entry for no task). Takes no lock; a snapshot.
+ */
+export function kernel_lock_holder(): i32 {
+  let w = spin_lock_holder(KSTATE_ADDR);
+  return w == 0 ? -1 : w & 0xffff;
+}
+
+/**
+ * Debug builds only: the next system call of task `h` executes `unreachable` inside the
+ * kernel with the big kernel lock held, as a kernel bug would (for testing the panic path).
+ * 0, -ESRCH, or -ENOSYS in release builds.
+ */
+export function debug_trap(h: f64): i32 {
+  if (!CONFIG_DEBUG_VM) return -ENOSYS;
+  let e = lock(htid(h));
+  if (e) return e;
+  let t = find_task_handle(h);
+  if (t) K().debug_trap_tid = t.tid;
+  unlock();
+  return t ? 0 : -ESRCH;
+}
+
+/**
+ * Debug builds only: take the big kernel lock for task id `tid` and keep it, as an entry whose
+ * host thread died inside the kernel would (for testing the bounded spin); `tid` < 0 releases
+ * it. `spins` > 0 first sets how long spinners wait before giving up
+ * (kernel_state.lock_spin_limit). 0, an ENTRY_* refusal, or -ENOSYS in release builds.
+ */
+export function debug_hold_lock(tid: i32, spins: f64): i32 {
+  if (!CONFIG_DEBUG_VM) return -ENOSYS;
+  if (spins >= 1) store<u64>(SPIN_LIMIT_ADDR, <u64>spins);
+  if (tid < 0) {
+    spin_unlock(KSTATE_ADDR);
+    return 0;
+  }
+  return lock(tid);
+}
 
 /** Whether this build has CONFIG_DEBUG_VM. */
 export function kernel_debug(): i32 { return CONFIG_DEBUG_VM ? 1 : 0; }

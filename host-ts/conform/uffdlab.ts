@@ -84,7 +84,7 @@ const K_MADV_POPULATE_READ = BigInt(A.MADV_POPULATE_READ), K_MADV_POPULATE_WRITE
 const K_FALLOC_FL_PUNCH_HOLE = BigInt(A.FALLOC_FL_PUNCH_HOLE);
 const RW = BigInt(A.PROT_READ | A.PROT_WRITE), ANON_PRIVATE = BigInt(A.MAP_PRIVATE | A.MAP_ANONYMOUS);
 /** The fcntl commands the scenario language allows (the oracle refuses others). */
-const FCNTL_CMDS = new Set([A.F_GETFD, A.F_GETFL, A.F_ADD_SEALS, A.F_GET_SEALS].map(BigInt));
+const FCNTL_CMDS = new Set([A.F_GETFD, A.F_GETFL, A.F_SETPIPE_SZ, A.F_GETPIPE_SZ, A.F_ADD_SEALS, A.F_GET_SEALS].map(BigInt));
 
 const IOCTLS: Record<string, number> = {
   API: A.UFFDIO_API, REGISTER: A.UFFDIO_REGISTER, UNREGISTER: A.UFFDIO_UNREGISTER, WAKE: A.UFFDIO_WAKE, COPY: A.UFFDIO_COPY,
@@ -109,7 +109,8 @@ const OPS: Record<string, [number, number, number, boolean]> = {
   ftruncate: [2, 2, 0, false], fallocate: [4, 4, 0, false], fstat: [1, 1, 0, false], close: [1, 1, 0, false],
   fcntl: [3, 3, 0, false], pipe: [0, 0, 2, false], reopen: [2, 2, 1, false], write: [2, 3, 0, false],
   pwrite: [4, 4, 0, false], read: [2, 2, 1, false], pread: [3, 3, 0, false], load: [1, 2, 0, false],
-  store: [2, 3, 0, false], "fork-check": [1, 2, 0, false], fill: [3, 3, 0, false],
+  store: [2, 3, 0, false], "fork-check": [1, 2, 0, false], fill: [3, 3, 0, false], writefrom: [3, 3, 0, false],
+  readto: [3, 3, 0, false],
 };
 
 const NAME_RE = /^[A-Za-z_][A-Za-z0-9_]{0,31}$/;
@@ -569,7 +570,7 @@ class Runner {
       }
       case "fcntl": {
         const [fd, cmd, arg] = x;
-        if (!FCNTL_CMDS.has(cmd)) return `bad fcntl cmd ${cmd} not supported (F_GETFD 1, F_GETFL 3, F_ADD_SEALS 1033, F_GET_SEALS 1034)`;
+        if (!FCNTL_CMDS.has(cmd)) return `bad fcntl cmd ${cmd} not supported (F_GETFD 1, F_GETFL 3, F_SETPIPE_SZ 1031, F_GETPIPE_SZ 1032, F_ADD_SEALS 1033, F_GET_SEALS 1034)`;
         this.refuseFd(fd);
         const r = this.sys(NR.fcntl, fd, cmd, arg);
         if (isErr(r)) return Runner.status(r);
@@ -599,6 +600,17 @@ class Runner {
       case "read":
       case "pread":
         return this.io(op, x, names[0]);
+      case "writefrom":
+      case "readto": {
+        // write(2) from / read(2) into the scenario's own memory
+        const [fd, addr, len] = x;
+        this.refuseFd(fd);
+        if (len > IO_MAX) return `bad io length must be at most ${IO_MAX}`;
+        if (addr + len > U64 || this.bytesTouchSelf(addr, addr + len)) return "bad refused: range touches the oracle's own memory";
+        this.charge(len);
+        const r = this.sys(op === "writefrom" ? NR.write : NR.read, fd, addr, len);
+        return isErr(r) ? Runner.status(r) : `ok ${r}`;
+      }
       case "load": {
         const [addr] = x;
         const len = x.length > 1 ? x[1] : 1n;
@@ -825,9 +837,10 @@ class Runner {
   private parseCall(tok: string[]): Call {
     const calls: Record<string, [number, number, number]> = {
       munmap: [2, 2, 0], madvise: [3, 3, 0], mremap: [4, 5, 1], mmap: [6, 6, 1], fork: [0, 0, 0], poll: [1, MAX_POLL, 0], read: [2, 2, 0],
+      write: [3, 3, 0],
     };
     const def = Object.hasOwn(calls, tok[0]) ? calls[tok[0]] : undefined;
-    if (!def) throw new Bad("bad tsys takes munmap, madvise, mremap, mmap, fork, poll or read");
+    if (!def) throw new Bad("bad tsys takes munmap, madvise, mremap, mmap, fork, poll, read or write");
     const a: Arg[] = [];
     let name = "";
     for (let i = 1; i < tok.length; i++) {
@@ -859,6 +872,12 @@ class Runner {
       if (x[1] > BigInt(A.BOUNCE_SIZE)) throw new Bad(`bad tsys read length must be at most ${A.BOUNCE_SIZE}`);
       return { verb: "read", a, name, ret: 0n, revents: [], uffd: this.uffds.has(x[0] & 0xffffffffn) };
     }
+    if (tok[0] === "write") {
+      this.refuseFd(x[0]);
+      if (x[2] > IO_MAX) throw new Bad(`bad io length must be at most ${IO_MAX}`);
+      if (x[1] + x[2] > U64 || this.bytesTouchSelf(x[1], x[1] + x[2])) throw new Bad("bad refused: range touches the oracle's own memory");
+      this.charge(x[2]);
+    }
     return { verb: tok[0], a, name, ret: 0n, revents: [] };
   }
 
@@ -871,6 +890,7 @@ class Runner {
       case "madvise": return t.syscall(NR.madvise, x[0], x[1], x[2]);
       case "mremap": return t.syscall(NR.mremap, x[0], x[1], x[2], x[3], x[4]);
       case "mmap": return t.syscall(NR.mmap, x[0], x[1], x[2], x[3], x[4], x[5]);
+      case "write": return t.syscall(NR.write, x[0], x[1], x[2]);
       case "read": {
         // into the thread's bounce page (tsys read reads at most BOUNCE_SIZE bytes)
         const r = t.syscall(NR.read, x[0], A.HOST_STAGING_BASE, x[1]);

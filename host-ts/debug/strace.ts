@@ -91,6 +91,16 @@ function arg(kind: ArgKind, v: Num): string {
   }
 }
 
+/** Linux's name of system call `nr` ("getpid"), or "syscall_<nr>" for a number it does not have. */
+export function syscallName(nr: number): string {
+  if (!NR_NAMES) {
+    NR_NAMES = new Map();
+    for (const [k, v] of Object.entries(A)) if (k.startsWith("__NR_") && typeof v === "number") NR_NAMES.set(v, k.slice(5));
+  }
+  return NR_NAMES.get(nr) ?? `syscall_${nr}`;
+}
+let NR_NAMES: Map<number, string> | null = null;
+
 export function formatSyscall(pid: number, tid: number, nr: number, args: Num[], ret: bigint): string {
   const [name, kinds] = SIG[nr] ?? [`syscall_${nr}`, args.map(() => "hex" as ArgKind)];
   const shown = kinds.map((k, i) => arg(k, args[i] ?? 0)).join(", ");

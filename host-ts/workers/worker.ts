@@ -8,7 +8,7 @@ import type { WorkerInit } from "./pool.js";
 
 async function main(): Promise<void> {
   const init = workerData as WorkerInit;
-  const k = Kernel.attach(init.module, init.memory, init.build);
+  const k = Kernel.attach(init.module, init.memory, init.build, new Int32Array(init.gate));
   const t = k.threadFor(init.tid, init.pid, init.handle);
   t.waitMode = "atomics";
   const href = init.script.startsWith("file:") ? init.script : pathToFileURL(init.script).href;

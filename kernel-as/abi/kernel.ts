@@ -72,6 +72,44 @@ export const ACCESS_EINVAL: i32 = -5;
 /** The task handle is stale: its task exited (its slot may hold another task now). */
 export const ACCESS_ESRCH: i32 = -6;
 
+// ---- refused entries, the big kernel lock, the panic record ----------------------------
+// Every export that takes the big kernel lock returns one of these (whatever its return type)
+// when it did not enter; no errno, ACCESS_* or count is ever this negative.
+/** The kernel is dead: an entry trapped (panic_record.state != PANIC_NONE). Nothing ran. */
+export const ENTRY_PANICKED: i32 = -0x100000;
+/**
+ * Debug builds: the entry gave up spinning on the big kernel lock (a holder that died or loops
+ * inside the kernel). The value is ENTRY_LOCK_TIMEOUT - holder (see LOCK_HELD). Nothing ran.
+ */
+export const ENTRY_LOCK_TIMEOUT: i32 = -0x200000;
+/**
+ * The lock word (kernel_state +0): 0 when free, else LOCK_HELD | holder, where holder is the
+ * low 16 bits of the task id the entry runs for (0: an entry for no task, e.g. process_create).
+ */
+export const LOCK_HELD: i32 = 0x10000;
+
+/**
+ * The panic record (at the address the kernel_panic_addr export returns), written by the host
+ * that caught a trap thrown by an entry, read by every host thread whose entry is refused
+ * with ENTRY_PANICKED. PANIC_TEXT_MAX bytes of UTF-8 follow it: the export's name, a newline,
+ * the trap's message.
+ */
+@unmanaged export class panic_record {
+  /** PANIC_NONE, PANIC_RECORDING or PANIC_DEAD; every entry refuses once it is not PANIC_NONE */
+  state: i32;
+  /** the task the trapped entry ran for (its first argument), 0 for none */
+  tid: i32;
+  /** the system call number when the entry was `syscall`, else -1 */
+  nr: i32;
+  /** bytes of text */
+  len: i32;
+}
+export const PANIC_NONE: i32 = 0;
+/** a host thread is writing the record; it becomes PANIC_DEAD right after */
+export const PANIC_RECORDING: i32 = 1;
+export const PANIC_DEAD: i32 = 2;
+export const PANIC_TEXT_MAX: i32 = 240;
+
 // ---- kernel configuration limits ------------------------------------------------------
 export const MAX_TASKS: i32 = 256;
 /** Linux's default pid_max (32768); task ids wrap there. A multiple of MAX_TASKS. */
@@ -151,6 +189,8 @@ export const INV_PTE_PERMS: i32 = 10;
 export const INV_ANON_VMA: i32 = 11;
 /** an fd slot left reserved after a call, or a file in a table that is not whole (detail: fd) */
 export const INV_FD_TABLE: i32 = 12;
+/** a pipe's ring, buffers, mutex owner or the user's pipe-buffer accounting (detail: the inode address) */
+export const INV_PIPE: i32 = 13;
 
 // ---- kernel counters (kernel_stat export) ------------------------------------------------
 export const KSTAT_NR_FRAMES: i32 = 0;
@@ -177,3 +217,5 @@ export const CAP_SYS_ADMIN: u32 = 1 << 21;
 // ---- device nodes a process may open (on Linux the node's mode and owner decide) ------------
 /** /dev/userfaultfd (mode 0600, root's): the process runs as root, or the node was opened up to it */
 export const PERM_DEV_USERFAULTFD: u32 = 1;
+
+export const CAP_SYS_RESOURCE: u32 = 1 << 24;

@@ -132,9 +132,13 @@ export const F_SETFD: i32 = 2;
 export const F_GETFL: i32 = 3;
 export const F_SETFL: i32 = 4;
 export const F_DUPFD_CLOEXEC: i32 = 1030;
+export const F_SETPIPE_SZ: i32 = 1031;
+export const F_GETPIPE_SZ: i32 = 1032;
 export const F_ADD_SEALS: i32 = 1033;
 export const F_GET_SEALS: i32 = 1034;
 export const FD_CLOEXEC: i32 = 1;
+/** ioctl(fd, FIONREAD, int *): bytes ready to read (a pipe's buffered bytes; a regular file's size - pos) */
+export const FIONREAD: u32 = 0x541b;
 
 export const F_SEAL_SEAL: i32 = 0x1;
 export const F_SEAL_SHRINK: i32 = 0x2;

@@ -1,8 +1,8 @@
 // read, write, pread64, pwrite64 (fs/read_write.c; shmem_file_read_iter / shmem_file_write_iter;
-// pipe_read / pipe_write).
+// pipe_read / pipe_write in fs/pipe.ts).
 import { task_struct, files_struct } from "../kernel/types";
-import { EBADF, EINVAL, ESPIPE, EPERM, EFBIG, EFAULT, ENXIO, EAGAIN, ENOMEM, ERESTARTSYS } from "../abi/errno";
-import { F_SEAL_WRITE, F_SEAL_FUTURE_WRITE, F_SEAL_GROW, MAX_LFS_FILESIZE, PAGE_SIZE, O_NONBLOCK, __NR_write } from "../abi/uapi";
+import { EBADF, EINVAL, ESPIPE, EPERM, EFBIG, EFAULT, ENXIO, ERESTARTSYS } from "../abi/errno";
+import { F_SEAL_WRITE, F_SEAL_FUTURE_WRITE, F_SEAL_GROW, MAX_LFS_FILESIZE, PAGE_SIZE, __NR_write } from "../abi/uapi";
 import { userfaultfd_read } from "./userfaultfd";
 import { file, FILE_UFFD, FILE_SHMEM, FILE_PIPE, FILE_GMEM, FILE_KVM, FILE_KVM_VM, FMODE_READ, FMODE_WRITE, INODE_SHMEM } from "./types";
 import { fget, file_inode, get_file, fput } from "./file";
@@ -10,8 +10,7 @@ import { restart_set, restart_clear } from "../kernel/restart";
 import { RESTART_NONE, RESTART_RW } from "../kernel/types";
 import { shmem_read, shmem_write, shmem_write_failed, shmem_seek_hole_data } from "../mm/shmem";
 import { SEEK_SET, SEEK_CUR, SEEK_END, SEEK_DATA, SEEK_HOLE, SEEK_MAX } from "../abi/uapi";
-import { PIPE, pipe_peek, pipe_consume, pipe_write, pipe_rd_wait, pipe_wr_wait } from "./pipe";
-import { add_wait_queue, set_task_waiting, WQ_REF_INODE } from "../kernel/wait";
+import { pipe_read, pipe_write, pipe_mutex_abandon, PIPE_RW_IN_LOOP } from "./pipe";
 import { copy_from_user, copy_to_user, access_ok, copy_user_partial } from "../mm/uaccess";
 import { task_scratch, task_frame } from "../kernel/sched";
 
@@ -32,33 +31,17 @@ const CHUNK: u32 = 1024;
 @inline function file_can_pread(f: file): bool { return f.f_kind != FILE_PIPE && f.f_kind != FILE_GMEM; }
 
 /**
- * A blocking pipe read or write that cannot proceed yet: wait on the pipe's queue and reissue
- * (nothing was done: the reissue starts over, as pipe_read / pipe_write loop after their wait).
+ * `moved`: bytes a pipe read or write moved before it waited (its reissue, RESTART_RW);
+ * `in_loop`: the write is past its merge step (fs/pipe.ts).
  */
-function pipe_wait(t: task_struct, head: usize, f: file): i64 {
-  if (!add_wait_queue(t, head, WQ_REF_INODE, f.f_inode)) return -ENOMEM;
-  set_task_waiting(t);
-  return -ERESTARTSYS;
-}
-
-function do_read(t: task_struct, f: file, ubuf: u64, count: u64, pos: u64, use_pos: bool): i64 {
+function do_read(t: task_struct, f: file, ubuf: u64, count: u64, pos: u64, use_pos: bool, moved: u64 = 0): i64 {
   if (!(f.f_mode & FMODE_READ)) return -EBADF;
   if (!file_can_rw(f)) return -EINVAL;
   if (f.f_kind == FILE_UFFD) return use_pos ? -ESPIPE : userfaultfd_read(t, f, ubuf, count);
   if (!access_ok(ubuf, count)) return -EFAULT;
   if (count == 0) return 0;
+  if (f.f_kind == FILE_PIPE) return use_pos ? -ESPIPE : pipe_read(t, f, ubuf, count, moved);
   let buf = task_scratch(t);
-  if (f.f_kind == FILE_PIPE) {
-    if (use_pos) return -ESPIPE;
-    let pipe = PIPE(file_inode(f));
-    let n = pipe_peek(pipe, buf, count < CHUNK ? <u32>count : CHUNK);
-    if (n == -EAGAIN && !(f.f_flags & O_NONBLOCK)) return pipe_wait(t, pipe_rd_wait(pipe), f);
-    if (n <= 0) return n;
-    let r = copy_to_user(t, ubuf, buf, n);
-    if (r < 0) return r; // nothing consumed: a retried read finds the bytes again
-    pipe_consume(pipe, <u32>n);
-    return <i64>n;
-  }
   if (f.f_kind != FILE_SHMEM) return -EINVAL;
   let ino = file_inode(f);
   let at = use_pos ? pos : f.f_pos;
@@ -84,22 +67,13 @@ function do_read(t: task_struct, f: file, ubuf: u64, count: u64, pos: u64, use_p
   return <i64>done;
 }
 
-function do_write(t: task_struct, f: file, ubuf: u64, count: u64, pos: u64, use_pos: bool): i64 {
+function do_write(t: task_struct, f: file, ubuf: u64, count: u64, pos: u64, use_pos: bool, moved: u64 = 0, in_loop: bool = false): i64 {
   if (!(f.f_mode & FMODE_WRITE)) return -EBADF;
   if (!file_can_rw(f)) return -EINVAL;
   if (!access_ok(ubuf, count)) return -EFAULT;
   if (count == 0) return 0;
+  if (f.f_kind == FILE_PIPE) return use_pos ? -ESPIPE : pipe_write(t, f, ubuf, count, moved, in_loop);
   let buf = task_scratch(t);
-  if (f.f_kind == FILE_PIPE) {
-    if (use_pos) return -ESPIPE;
-    let n = count < CHUNK ? <u32>count : CHUNK;
-    let r = copy_from_user(t, buf, ubuf, n);
-    if (r < 0) return r;
-    let pipe = PIPE(file_inode(f));
-    let w = pipe_write(pipe, buf, n);
-    if (w == -EAGAIN && !(f.f_flags & O_NONBLOCK)) return pipe_wait(t, pipe_wr_wait(pipe), f);
-    return w;
-  }
   if (f.f_kind != FILE_SHMEM) return -EINVAL;
   let ino = file_inode(f);
   let at = use_pos ? pos : f.f_pos;
@@ -157,22 +131,34 @@ function do_write(t: task_struct, f: file, ubuf: u64, count: u64, pos: u64, use_
 function rw_wait_hold(t: task_struct, f: file, r: i64): i64 {
   if (r == -ERESTARTSYS && t.restart_fn == RESTART_NONE && (f.f_kind == FILE_UFFD || f.f_kind == FILE_PIPE)) {
     restart_set(t, RESTART_RW, 0);
+    if (f.f_kind != FILE_PIPE) { t.restart_a = 0; t.restart_b = 0; } // a pipe's call set its progress
     get_file(f);
     t.restart_file = changetype<u32>(f);
   }
   return r;
 }
 
-/** The reissue of a read() / write() that waited holding its file: the call again, on that file. */
+/**
+ * The reissue of a read() / write() that waited holding its file: the call again, on that file,
+ * from where it stopped (a pipe's bytes already moved).
+ */
 export function rw_restart(t: task_struct): i64 {
   let f = changetype<file>(<usize>t.restart_file);
   let fr = task_frame(t);
+  let moved = t.restart_a;
+  let in_loop = t.restart_b == PIPE_RW_IN_LOOP;
   restart_clear(t);
   t.restart_file = 0;
-  let r = fr.nr == __NR_write ? do_write(t, f, fr.arg1, fr.arg2, 0, false) : do_read(t, f, fr.arg1, fr.arg2, 0, false);
+  let r = fr.nr == __NR_write ? do_write(t, f, fr.arg1, fr.arg2, 0, false, moved, in_loop) : do_read(t, f, fr.arg1, fr.arg2, 0, false, moved);
   r = rw_wait_hold(t, f, r);
   fput(f); // a last reference releases the file here, as when Linux's read or write returns
   return r;
+}
+
+/** A RESTART_RW given up (restart_abandon): a pipe call lets go of the pipe's mutex. */
+export function rw_abandon(t: task_struct): void {
+  let f = changetype<file>(<usize>t.restart_file);
+  if (f.f_kind == FILE_PIPE) pipe_mutex_abandon(t, f);
 }
 
 export function sys_read(t: task_struct, fd: i64, ubuf: u64, count: u64): i64 {

@@ -1,14 +1,15 @@
 // start_kernel (init/main.c): lay out memory, set up the allocators and caches.
-import { K, kernel_state, CACHE_VMA, CACHE_MM, CACHE_FILE, CACHE_INODE, CACHE_FILES, CACHE_UFFD_CTX, CACHE_SMALL, CACHE_UFFD_EVENT } from "./state";
-import { MEM_MAP_ADDR } from "./layout";
+import { K, kernel_state, PANIC_ADDR, KSCRATCH_ADDR, CACHE_VMA, CACHE_MM, CACHE_FILE, CACHE_INODE, CACHE_FILES, CACHE_UFFD_CTX, CACHE_SMALL, CACHE_UFFD_EVENT } from "./state";
+import { MEM_MAP_ADDR, KSTATE_ADDR } from "./layout";
 import { page_alloc_init } from "../mm/page_alloc";
 import { kmem_cache_init } from "../mm/slab";
 import { vm_area_struct, mm_struct } from "../mm/types";
 import { file, inode, INODE_NAME_MAX } from "../fs/types";
 import { FILES_STRUCT_SIZE, task_struct, TASK_FRAME_OFFSET } from "../kernel/types";
 import { uffd_event } from "../mm/userfaultfd_k";
-import { MIN_MEM_BYTES, BOOT_NO_ZERO_PAGE } from "../abi/kernel";
+import { MIN_MEM_BYTES, BOOT_NO_ZERO_PAGE, panic_record, PANIC_TEXT_MAX } from "../abi/kernel";
 import { EINVAL, EBUSY } from "../abi/errno";
+import { SPIN_LIMIT } from "../lib/spinlock";
 
 /** Boot in `mem_bytes` of linear memory (already provided by the host) with BOOT_* `flags`. 0 or -errno. */
 export function start_kernel(mem_bytes: usize, flags: u32): i32 {
@@ -16,6 +17,9 @@ export function start_kernel(mem_bytes: usize, flags: u32): i32 {
   if (k.booted) return -EBUSY;
   // kernel-as/index.ts reads kernel_state.smp at this fixed offset.
   if (offsetof<kernel_state>("smp") != 8) unreachable();
+  // kernel_state must end before the panic record, the record's text before the scratch area.
+  if (KSTATE_ADDR + offsetof<kernel_state>() > PANIC_ADDR) unreachable();
+  if (PANIC_ADDR + offsetof<panic_record>() + <usize>PANIC_TEXT_MAX > KSCRATCH_ADDR) unreachable();
   if (mem_bytes < <usize>MIN_MEM_BYTES || mem_bytes > <usize>(memory.size() << 16)) return -EINVAL;
   if (flags & ~BOOT_NO_ZERO_PAGE) return -EINVAL;
   k.mem_bytes = <u32>mem_bytes;
@@ -33,6 +37,7 @@ export function start_kernel(mem_bytes: usize, flags: u32): i32 {
   if (offsetof<task_struct>() > TASK_FRAME_OFFSET) unreachable();
   k.next_pid = 0;
   k.next_ino = 0x1000;
+  k.lock_spin_limit = SPIN_LIMIT;
   k.booted = 1;
   return 0;
 }

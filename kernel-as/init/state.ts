@@ -2,6 +2,7 @@
 //
 // Each subsystem owns its fields (named with its prefix); nobody else writes them.
 // Protected by: the big kernel lock (`lock`), except `lock` itself and `booted`.
+// The page also holds the panic record (PANIC_ADDR), the scratch area and the slab caches.
 import { KSTATE_ADDR } from "./layout";
 
 @unmanaged export class kmem_cache {
@@ -47,6 +48,8 @@ import { KSTATE_ADDR } from "./layout";
   nr_inodes: u32;
   /** every live inode, linked through inode.i_sb_next (for the invariant checker) */
   inode_list: u32;
+  /** pipe buffer slots accounted to the one simulated user (fs/pipe.c account_pipe_buffers) */
+  pipe_user_bufs: u32;
   // ---- anon_vma identities (mm/rmap) ----
   next_anon_vma: u32;
   /** the task whose entry is running (the big kernel lock makes one enough): `current` */
@@ -57,7 +60,18 @@ import { KSTATE_ADDR } from "./layout";
   // ---- mm ----
   /** 1 when booted with BOOT_NO_ZERO_PAGE: read faults never map the zero page (mm_forbids_zeropage) */
   mm_no_zero_page: i32;
+  /** debug builds: the task whose next system call traps inside the kernel (debug_trap), or 0 */
+  debug_trap_tid: i32;
+  /** debug builds: iterations a spinner on `lock` waits before its entry gives up (0: never) */
+  lock_spin_limit: u64;
 }
+
+/**
+ * The panic record (abi/kernel.ts panic_record, then its text): every entry reads its state
+ * word before taking the lock. Written by the host, never under the lock (its writer's entry
+ * trapped while holding it).
+ */
+export const PANIC_ADDR: usize = KSTATE_ADDR + 0x600;
 
 /** 256 bytes of scratch for out-parameters of kernel functions; protected by the kernel lock. */
 export const KSCRATCH_ADDR: usize = KSTATE_ADDR + 0x700;

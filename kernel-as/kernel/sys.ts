@@ -17,7 +17,7 @@ import { sys_madvise } from "../mm/madvise";
 import { sys_memfd_create } from "../mm/memfd";
 import { sys_ftruncate, sys_fallocate } from "../fs/open";
 import { sys_fstat } from "../fs/stat";
-import { sys_read, sys_write, sys_pread64, sys_pwrite64, sys_lseek, rw_restart } from "../fs/read_write";
+import { sys_read, sys_write, sys_pread64, sys_pwrite64, sys_lseek, rw_restart, rw_abandon } from "../fs/read_write";
 import { sys_close, sys_dup, sys_fcntl, sys_pipe2 } from "../fs/fcntl";
 import { sys_fork, do_exit, do_group_exit } from "./fork";
 import { K } from "../init/state";
@@ -45,6 +45,7 @@ export function restart_abandon(t: task_struct): void {
   let child: task_struct | null = null;
   if (t.restart_fn == RESTART_UFFD_EVENTS && t.restart_nr == U.__NR_fork && t.restart_ret > 0) child = find_task(<i32>t.restart_ret);
   userfaultfd_events_abandon(t);
+  if (t.restart_fn == RESTART_RW) rw_abandon(t);
   if (t.restart_file != 0) {
     fput(changetype<file>(<usize>t.restart_file));
     t.restart_file = 0;

@@ -78,7 +78,9 @@ export const RESTART_UFFD_COPY: u32 = 4;
 export const RESTART_POLL_TIMEOUT: u32 = 5;
 /**
  * a blocking read() / write() of a userfaultfd or a pipe waits: restart_file is the file, which
- * the call holds (Linux's fdget), so a close() by another thread meanwhile releases nothing
+ * the call holds (Linux's fdget), so a close() by another thread meanwhile releases nothing;
+ * for a pipe, restart_a is the bytes the call already moved (the reissue goes on from there)
+ * and restart_b is 1 once a write is past its merge step (fs/pipe.ts)
  */
 export const RESTART_RW: u32 = 6;
 export const TASK_FRAME_OFFSET: usize = 256;

@@ -8,7 +8,7 @@
 // with its pages (mapping, index, nrpages); the free list has pa_nr_free free frames; no
 // fd table keeps a reserved slot or a file that is not whole.
 import { INV_OK, INV_NOT_COMPILED, INV_VMA_ORDER, INV_VMA_COUNT, INV_MAPCOUNT, INV_REFCOUNT, INV_PTE_OUTSIDE_VMA,
-  INV_PAGECACHE, INV_FREE_LIST, INV_PGTABLE_COUNT, INV_PTE_PERMS, INV_ANON_VMA, INV_FD_TABLE, MAX_TASKS, VM_WRITE, VM_READ, VM_EXEC } from "../abi/kernel";
+  INV_PAGECACHE, INV_FREE_LIST, INV_PGTABLE_COUNT, INV_PTE_PERMS, INV_ANON_VMA, INV_FD_TABLE, INV_PIPE, MAX_TASKS, VM_WRITE, VM_READ, VM_EXEC } from "../abi/kernel";
 import { K, KSCRATCH_ADDR } from "../init/state";
 import { task_slot } from "../kernel/sched";
 import { TASK_UNUSED } from "../kernel/types";
@@ -17,6 +17,7 @@ import { VMA, find_vma } from "./vma";
 import { page, pfn_to_page, virt_to_page, pa_valid, PG_anon, PG_free, PG_slab, PG_table, PG_radix, PG_reserved, PG_kernel, PG_CHECK_SHIFT } from "./page_alloc";
 import { PTE_PFN_MASK, pte_present, pte_special, _PAGE_RW, _PAGE_USER } from "./pgtable";
 import { inode, INODE_PIPE } from "../fs/types";
+import { pipe_check } from "../fs/pipe";
 import { radix_next } from "../lib/radix";
 import { fd_table_check } from "../fs/file";
 import { files_struct } from "../kernel/types";
@@ -136,15 +137,22 @@ function check_mms_and_caches(): i32 {
     let fd = fd_table_check(changetype<files_struct>(<usize>t.files));
     if (fd >= 0) return fail(INV_FD_TABLE, <u64>fd);
   }
-  // 3. Page caches.
+  // 3. Page caches; pipes (no page cache) have their ring checked, and their slots add up to
+  // the user's accounting.
   let ip = K().inode_list;
+  let pipe_bufs: u32 = 0;
   while (ip != 0) {
     let ino = changetype<inode>(<usize>ip);
-    // Pipes have no page cache (their ring is fs/pipe.ts's pipe_inode_info).
-    let r = ino.i_kind == INODE_PIPE ? INV_OK : check_page_cache(ino);
+    let r = INV_OK;
+    if (ino.i_kind == INODE_PIPE) {
+      let n = pipe_check(ino);
+      if (n < 0) r = fail(INV_PIPE, <u64>ip);
+      else pipe_bufs += <u32>n;
+    } else r = check_page_cache(ino);
     if (r != INV_OK) return r;
     ip = ino.i_sb_next;
   }
+  if (pipe_bufs != K().pipe_user_bufs) return fail(INV_PIPE, 0);
   return INV_OK;
 }
 

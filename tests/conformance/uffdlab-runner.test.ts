@@ -44,6 +44,8 @@ const ROWS: [Step, string][] = [
   [{ op: 'load', addr: '$M+0x1000' }, 'sig SIGSEGV SEGV_MAPERR at=$M+0x1000'],
   [{ op: 'pipe', as: ['R', 'P'] }, 'ok fd fd'],
   [{ op: 'fstat', fd: '$R' }, 'ok type=fifo mode=0600 size=0 blocks=0 blksize=4096 nlink=1'],
+  [{ op: 'fcntl', fd: '$R', cmd: 1032, arg: 0 }, 'ok 0x10000'], // F_GETPIPE_SZ: 16 page buffers
+  [{ op: 'fcntl', fd: '$P', cmd: 1031, arg: 5000 }, 'ok 0x2000'], // F_SETPIPE_SZ rounds up to 2 pages
   [{ op: 'write', fd: '$P', len: 5, byte: 0x33 }, 'ok 5'],
   [{ op: 'read', fd: '$R', len: 10 }, `ok 5 ${digestOf(filled(0x33, 5))}`],
   [{ op: 'read', fd: '$R', len: 10 }, 'blocked'],
@@ -71,7 +73,7 @@ const ROWS: [Step, string][] = [
   [{ op: 'load', addr: 0xffffffffffffff00n, len: 0x200 }, 'bad access range wraps around'],
   [{ op: 'store', addr: '$M', byte: 256 }, 'bad byte must be 0..255'],
   [{ op: 'write', fd: '$P', len: 0x200000, byte: 1 }, 'bad io length must be at most 1048576'],
-  [{ op: 'fcntl', fd: '$F', cmd: 1024, arg: 0 }, 'bad fcntl cmd 1024 not supported (F_GETFD 1, F_GETFL 3, F_ADD_SEALS 1033, F_GET_SEALS 1034)'],
+  [{ op: 'fcntl', fd: '$F', cmd: 1024, arg: 0 }, 'bad fcntl cmd 1024 not supported (F_GETFD 1, F_GETFL 3, F_SETPIPE_SZ 1031, F_GETPIPE_SZ 1032, F_ADD_SEALS 1033, F_GET_SEALS 1034)'],
   [{ op: 'close', fd: '$F' }, 'ok'],
   [{ op: 'close', fd: '$F' }, 'err EBADF'],
 ];

@@ -14,13 +14,14 @@
  *     ftruncate fd len   fallocate fd mode off len   fstat fd   close fd   fcntl fd cmd arg
  *     pipe [as R W]      reopen fd flags [as NAME]   write fd len [byte]   pwrite fd len off byte
  *     read fd len [as F] pread fd len off            load addr [len]       store addr byte [len]
- *     fill addr len byte fork-check addr [len]
+ *     fill addr len byte fork-check addr [len]       writefrom fd addr len readto fd addr len
  *   userfaultfd verbs (function ustep, raw tokens):
  *     nopriv  uffd NAME FLAGS  devnew NAME CMD FLAGS  devopen NAME  anon NAME PAGES PROT
  *     sanon NAME PAGES PROT  memfd NAME PAGES  mapfd NAME FD PAGES PROT [ro]  ioctl FD CMD W0 W1 ...
  *     ioctl0 FD CMD  readwait FD LEN [as F]  fdflags FD  setfl FD FLAGS  poll FD [MS]  fdinfo FD
  *     tfault ADDR r|w [BYTE] [as T]  tjoin [T]  tioctl FD CMD W0 ...  tioctljoin  fork  reap
- *     tsys munmap|madvise|mremap|mmap ARGS [as NAME] | tsys fork | tsys poll FD... | tsys read FD LEN   tsbusy  tsjoin
+ *     tsys munmap|madvise|mremap|mmap ARGS [as NAME] | tsys fork | tsys poll FD... | tsys read FD LEN
+ *     | tsys write FD ADDR LEN   tsbusy  tsjoin
  *     childexit
  *   KVM and guest_memfd verbs (ustep too; the guest_memfd file itself takes the mm verbs):
  *     kvm NAME  vm NAME KVMFD TYPE  cap FD CAP  ioctlv FD CMD ARG  gmem NAME VMFD SIZE FLAGS [R0 [R5]]
@@ -86,6 +87,8 @@
 #define K_F_GETFL 3ull
 #define K_F_ADD_SEALS 1033ull
 #define K_F_GET_SEALS 1034ull
+#define K_F_SETPIPE_SZ 1031ull
+#define K_F_GETPIPE_SZ 1032ull
 
 /* ---- Bounds: every loop in this file is bounded by one of these or by the input length ---- */
 #define MAX_LINE 4096             /* longest accepted input line (bytes, without the newline) */
@@ -793,8 +796,9 @@ static void op_close(struct step *s)
 static void op_fcntl(struct step *s)
 {
     uint64_t cmd = s->a[1].v;
-    if (cmd != K_F_GETFD && cmd != K_F_GETFL && cmd != K_F_ADD_SEALS && cmd != K_F_GET_SEALS) {
-        bad("fcntl cmd %llu not supported (F_GETFD 1, F_GETFL 3, F_ADD_SEALS 1033, F_GET_SEALS 1034)",
+    if (cmd != K_F_GETFD && cmd != K_F_GETFL && cmd != K_F_ADD_SEALS && cmd != K_F_GET_SEALS && cmd != K_F_SETPIPE_SZ &&
+        cmd != K_F_GETPIPE_SZ) {
+        bad("fcntl cmd %llu not supported (F_GETFD 1, F_GETFL 3, F_SETPIPE_SZ 1031, F_GETPIPE_SZ 1032, F_ADD_SEALS 1033, F_GET_SEALS 1034)",
             (unsigned long long)cmd);
         return;
     }
@@ -955,6 +959,29 @@ static void do_io(struct step *s, int is_write, int has_off)
     if (!is_write) put_read_data(!has_off && (uint32_t)fd < MAX_FDS && is_uffd[(uint32_t)fd], iobuf, r, s->nnames ? s->names[0] : NULL);
 }
 
+/* writefrom fd addr len / readto fd addr len: write(2) from, read(2) into the scenario's own memory. */
+static void do_io_at(struct step *s, int is_write)
+{
+    uint64_t fd = s->a[0].v, addr = s->a[1].v, len = s->a[2].v;
+    if (refuse_fd(fd)) return;
+    if (len > IO_MAX) { bad("io length must be at most %u", IO_MAX); return; }
+    if (addr + len < addr || bytes_touch_self(addr, addr + len)) { bad("refused: range touches the oracle's own memory"); return; }
+    if (!charge(len)) return;
+    guard_begin();
+    long r = syscall(is_write ? SYS_write : SYS_read, fd, addr, len);
+    int e = errno;
+    guard_end();
+    if (alarm_fired && (r == -1 ? e == EINTR : (uint64_t)r < len)) {
+        out_reset();
+        outf("blocked");
+        return;
+    }
+    if (r == -1) { outf("err %s", errname(e)); return; }
+    outf("ok %ld", r);
+}
+
+static void op_writefrom(struct step *s) { do_io_at(s, 1); }
+static void op_readto(struct step *s) { do_io_at(s, 0); }
 static void op_write(struct step *s) { do_io(s, 1, 0); }
 static void op_pwrite(struct step *s) { do_io(s, 1, 1); }
 static void op_read(struct step *s) { do_io(s, 0, 0); }
@@ -1219,6 +1246,7 @@ static long producer_call(void)
     if (!strcmp(pt_verb, "mremap")) return syscall(SYS_mremap, a[0], a[1], a[2], a[3], a[4]);
     if (!strcmp(pt_verb, "mmap")) return syscall(SYS_mmap, a[0], a[1], a[2], a[3], a[4], a[5]);
     if (!strcmp(pt_verb, "read")) return syscall(SYS_read, a[0], pt_buf, a[1]);
+    if (!strcmp(pt_verb, "write")) return syscall(SYS_write, a[0], a[1], a[2]);
     if (!strcmp(pt_verb, "poll")) {
         struct pollfd p[MAX_POLL];
         for (int i = 0; i < pt_nargs; i++) p[i] = (struct pollfd){ (int)a[i], POLLIN, 0 };
@@ -1260,12 +1288,12 @@ static int parse_call(int n, char **tok)
 {
     static const struct { const char *verb; int min, max, names; } calls[] = {
         { "munmap", 2, 2, 0 }, { "madvise", 3, 3, 0 }, { "mremap", 4, 5, 1 }, { "mmap", 6, 6, 1 }, { "fork", 0, 0, 0 },
-        { "poll", 1, MAX_POLL, 0 }, { "read", 2, 2, 0 },
+        { "poll", 1, MAX_POLL, 0 }, { "read", 2, 2, 0 }, { "write", 3, 3, 0 },
     };
     int k = -1;
-    for (int i = 0; i < 7; i++)
+    for (int i = 0; i < 8; i++)
         if (!strcmp(tok[0], calls[i].verb)) k = i;
-    if (k < 0) { outf("bad tsys takes munmap, madvise, mremap, mmap, fork, poll or read"); return 1; }
+    if (k < 0) { outf("bad tsys takes munmap, madvise, mremap, mmap, fork, poll, read or write"); return 1; }
     int na = 0;
     pt_name[0] = 0;
     for (int i = 1; i < n; i++) {
@@ -1303,6 +1331,13 @@ static int parse_call(int n, char **tok)
         if (refuse_fd(a0)) return 1;
         if (a1 > PT_READ_MAX) { outf("bad tsys read length must be at most %u", PT_READ_MAX); return 1; }
         pt_uffd = (uint32_t)a0 < MAX_FDS && is_uffd[(uint32_t)a0];
+    }
+    if (k == 7) {
+        uint64_t len = pt_a[2].v;
+        if (refuse_fd(a0)) return 1;
+        if (len > IO_MAX) { outf("bad io length must be at most %u", IO_MAX); return 1; }
+        if (a1 + len < a1 || bytes_touch_self(a1, a1 + len)) { outf("bad refused: range touches the oracle's own memory"); return 1; }
+        if (!charge(len)) return 1;
     }
     return 0;
 }
@@ -1808,6 +1843,8 @@ static const struct opdef ops[] = {
     { "store", 2, 3, 0, 0, op_store },
     { "fork-check", 1, 2, 0, 0, op_fork_check },
     { "fill", 3, 3, 0, 0, op_fill },
+    { "writefrom", 3, 3, 0, 0, op_writefrom },
+    { "readto", 3, 3, 0, 0, op_readto },
 };
 
 /* Run one non-blank, non-comment line; leaves exactly one result in `out`. */

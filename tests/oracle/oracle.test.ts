@@ -561,7 +561,7 @@ describe.skipIf(!avail.ok)(
         'bad line too long (at most 4096 bytes)',
         'err EINVAL',
         'err EINVAL',
-        'bad fcntl cmd 1024 not supported (F_GETFD 1, F_GETFL 3, F_ADD_SEALS 1033, F_GET_SEALS 1034)',
+        'bad fcntl cmd 1024 not supported (F_GETFD 1, F_GETFL 3, F_SETPIPE_SZ 1031, F_GETPIPE_SZ 1032, F_ADD_SEALS 1033, F_GET_SEALS 1034)',
         'sig SIGSEGV SEGV_MAPERR at=0x0',
         'sig SIGSEGV SI_KERNEL at=?', // non-canonical: the kernel reports no fault address
       ]);

@@ -121,11 +121,14 @@ describe("poll", () => {
 
   it("a pipe write end: POLLOUT when there is room (a read wakes the poll), POLLERR once the reader closes", async () => {
     const { k, p, r, w } = await uffdAndPipe(A.O_NONBLOCK);
+    expect(p.syscall(A.__NR_fcntl, w, A.F_SETPIPE_SZ, 4096)).toBe(4096n); // one buffer
     for (let i = 0; i < 4; i++) expect(p.write(w, new Uint8Array(1024))).toBe(1024);
     expectErrno(() => p.write(w, new Uint8Array([1])), "EAGAIN"); // full
     const t = p.newThread();
     pollWaits(p, t, [{ fd: w, events: A.POLLOUT }]);
     expect(p.read(r, 10)).toHaveLength(10);
+    expect(parked(t)).toBe(true); // the buffer still holds bytes: no free slot, no wake
+    expect(p.read(r, 4096)).toHaveLength(4086);
     expect(parked(t)).toBe(false);
     expect(p.poll([{ fd: w, events: A.POLLOUT }], -1, t)).toEqual([A.POLLOUT]);
     p.close(r);
@@ -344,17 +347,19 @@ describe("blocking pipes (fs/pipe.ts)", () => {
   it("a write that does not fit waits for room (up to PIPE_BUF bytes are never split); EPIPE once the reader is gone", async () => {
     const { k, p } = await boot();
     const [r, w] = p.pipe();
+    expect(p.syscall(A.__NR_fcntl, w, A.F_SETPIPE_SZ, 4096)).toBe(4096n); // one buffer
     for (let i = 0; i < 3; i++) expect(p.write(w, new Uint8Array(1024).fill(i))).toBe(1024);
-    expect(p.write(w, new Uint8Array(1000).fill(3))).toBe(1000); // 24 bytes of room left
+    expect(p.write(w, new Uint8Array(1000).fill(3))).toBe(1000); // 24 bytes of room left in the buffer
     const t = p.newThread();
     const write = () => t.syscall(A.__NR_write, w, t.stage(new Uint8Array(100).fill(9)), 100);
+    expect(write).toThrow(WouldBlockError); // does not fit the last buffer, no free slot: nothing written
+    expect(p.read(r, 50)).toHaveLength(50); // the buffer still holds bytes: no slot freed, no wake
+    expect(parked(t)).toBe(true);
     expect(write).toThrow(WouldBlockError);
-    expect(p.read(r, 50)).toHaveLength(50); // 74 bytes of room: still not enough, but a wake
+    expect(p.read(r, 4096)).toHaveLength(4022); // the slot is free: a wake
     expect(parked(t)).toBe(false);
-    expect(write).toThrow(WouldBlockError);
-    expect(p.read(r, 1024)).toHaveLength(1024);
     expect(write()).toBe(100n);
-    expect(p.write(w, new Uint8Array(998))).toBe(998); // full again
+    expect(p.write(w, new Uint8Array(3996))).toBe(3996); // merges: full again
     expect(write).toThrow(WouldBlockError);
     p.close(r);
     expect(parked(t)).toBe(false);
@@ -365,6 +370,7 @@ describe("blocking pipes (fs/pipe.ts)", () => {
   it("O_NONBLOCK: EAGAIN instead of a wait, for reads and for writes that do not fit", async () => {
     const { p } = await boot();
     const [r, w] = p.pipe(A.O_NONBLOCK);
+    expect(p.syscall(A.__NR_fcntl, w, A.F_SETPIPE_SZ, 4096)).toBe(4096n); // one buffer
     expectErrno(() => p.read(r, 1), "EAGAIN");
     for (let i = 0; i < 3; i++) p.write(w, new Uint8Array(1024));
     p.write(w, new Uint8Array(1000));
@@ -373,7 +379,7 @@ describe("blocking pipes (fs/pipe.ts)", () => {
     p.fcntl(r, A.F_SETFL, 0); // the flag is per open file: the read end now blocks ...
     expect(p.read(r, 10)).toHaveLength(10);
     p.close(w);
-    expect(p.read(r, 4096)).toHaveLength(1024); // ... until the buffer is drained and no writer is left
+    expect(p.read(r, 4096)).toHaveLength(4086); // ... until the buffer is drained and no writer is left
   });
 
   it("a process that exits with threads waiting in poll() and on a pipe leaves nothing behind", async () => {

@@ -159,7 +159,7 @@ describe("runInWorker", () => {
     await expect(run).rejects.toThrow("watchdog");
     // An already-aborted signal refuses to start a worker.
     await expect(runInWorker(k, p.newThread(), new URL("./fixtures/worker-fault.mjs", import.meta.url), { addr: a }, { signal: ac.signal })).rejects.toThrow("watchdog");
-    uffd.close(); // releases the ctx: the abandoned task is woken and dequeued
+    uffd.close(); // releases the ctx (the aborted task left its queue as it exited)
     expect(k.checkInvariants()).toBe(true);
   });
 });
