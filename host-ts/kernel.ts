@@ -206,6 +206,11 @@ export class Kernel {
       slabObjects: s(A.KSTAT_SLAB_OBJECTS),
     };
   }
+
+  /** Live objects per slab cache (vma, mm, file, inode, files, uffd_ctx, small, uffd_event): leak checks. */
+  slabCaches(): Record<string, number> {
+    return Object.fromEntries(SLAB_CACHES.map((name, i) => [name, this.exports.kernel_stat(A.KSTAT_SLAB_ACTIVE + i)]));
+  }
 }
 
 export interface KernelStats {
@@ -224,6 +229,9 @@ export interface KernelStats {
   /** kernel objects allocated from the slab caches (files, inodes, VMAs, VMs, ...) */
   slabObjects: number;
 }
+
+/** The slab caches in kernel-as/init/state.ts order (CACHE_*). */
+const SLAB_CACHES = ["vma", "mm", "file", "inode", "files", "uffd_ctx", "small", "uffd_event"] as const;
 
 const INV_NAMES: Record<number, string> = {
   [A.INV_VMA_ORDER]: "VMA order/alignment", [A.INV_VMA_COUNT]: "VMA count", [A.INV_MAPCOUNT]: "page mapcount",

@@ -5,6 +5,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { resultKind } from "./format.js";
 
 export interface Scenario {
   name: string;
@@ -138,7 +139,8 @@ export function loadKnownDifferences(file: string): KnownDifference[] {
 export interface Divergence {
   step: number;
   text: string;
-  /** What went wrong: "host ≠ expected", "uffdlab ≠ host", "uffdlab ≠ expected", "uffdlab ≠ Linux 7.1". */
+  /** What went wrong: "host ≠ expected", "uffdlab ≠ host", "uffdlab ≠ expected", "uffdlab ≠ Linux 7.1",
+   *  "bad step …" (both sides refused to run it), "uffdlab threw …". */
   what: string;
   kernel?: string;
   uffdlab: string;
@@ -157,12 +159,27 @@ export interface Outcome {
   failure?: Divergence;
 }
 
+export interface CompareOptions {
+  /** Accept steps that both sides answer `bad …` (random scenarios make them on purpose). */
+  allowBad?: boolean;
+}
+
 /**
  * Compare step by step. For each step: the host must print `expect` (when given); uffdlab must print
- * the Linux 7.1 line (when given), else the host's line, else `expect`.
+ * the Linux 7.1 line (when given), else the host's line, else `expect`. A step that uffdlab answers
+ * `bad …` (not run: malformed or refused) and the host too, or that the host did not run, is an
+ * error of the scenario, which no known difference excuses (unless `allowBad`).
  */
-export function compare(sc: Scenario, host: string[] | undefined, uff: string[], known: KnownDifference[] = []): Outcome {
+export function compare(sc: Scenario, host: string[] | undefined, uff: string[], known: KnownDifference[] = [], o: CompareOptions = {}): Outcome {
   const divergences: Divergence[] = [];
+  if (!o.allowBad) {
+    for (let i = 0; i < sc.steps.length; i++) {
+      const u = uff[i];
+      if (u === undefined || resultKind(u) !== "bad" || (host && resultKind(host[i] ?? "") !== "bad")) continue;
+      divergences.push({ step: i, text: sc.steps[i], what: "bad step (an error of the scenario: not run)", kernel: host?.[i], uffdlab: u,
+        expected: sc.expect?.[i] ?? undefined });
+    }
+  }
   const mine = known.filter((k) => k.scenario === sc.name && k.kind !== "spec");
   const applied = new Set<KnownDifference>(); // entries with "rest" that matched at their step
   for (let i = 0; i < sc.steps.length; i++) {
@@ -186,6 +203,7 @@ export function compare(sc: Scenario, host: string[] | undefined, uff: string[],
       divergences.push(k ? { ...d, known: k } : d);
     }
   }
+  divergences.sort((a, b) => a.step - b.step);
   return { scenario: sc, host, uffdlab: uff, divergences, failure: divergences.find((d) => !d.known) };
 }
 

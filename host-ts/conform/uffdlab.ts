@@ -146,14 +146,38 @@ export interface UffdlabRunOptions {
   zeroPage?: boolean;
 }
 
-/** Run the steps on a fresh uffdlab kernel (debug build); one result line per step (comments and blank lines excluded). */
+/**
+ * What runUffdlab throws when running a scenario throws (a Wasm trap, an invariant violation, a
+ * runner bug): the step that was running (-1: before the first), its text, and the lines before it.
+ */
+export class UffdlabStepError extends Error {
+  constructor(readonly step: number, readonly text: string | undefined, readonly lines: string[], override readonly cause: unknown) {
+    const why = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
+    super(`uffdlab threw ${step < 0 ? "before the first step" : `at step ${step} (${text})`}: ${why}`);
+    this.name = "UffdlabStepError";
+  }
+}
+
+/**
+ * Run the steps on a fresh uffdlab kernel (debug build); one result line per step (comments and
+ * blank lines excluded). Anything thrown on the way comes out as an UffdlabStepError.
+ */
 export async function runUffdlab(lines: string[], opts: UffdlabRunOptions = {}): Promise<string[]> {
   const steps = lines.map((l) => l.replace(/\r$/, "")).filter((l) => !/^[ \t]*(#|$)/.test(l));
+  const pos = { step: -1, out: [] as string[] };
+  try {
+    return await runSteps(steps, opts, pos);
+  } catch (e) {
+    throw new UffdlabStepError(pos.step, steps[pos.step], pos.out.slice(0, Math.max(pos.step, 0)), e);
+  }
+}
+
+async function runSteps(steps: string[], opts: UffdlabRunOptions, pos: { step: number; out: string[] }): Promise<string[]> {
   const k = await Kernel.boot({ memoryBytes: opts.memoryBytes ?? 64 << 20, build: "debug", zeroPage: opts.zeroPage });
   const first = steps[0]?.trim().split(/[ \t]+/)[0];
   const p = k.spawn(first === "nopriv" ? {} : { caps: CAP_SYS_PTRACE });
   const r = new Runner(k, p);
-  const out: string[] = [];
+  const out = pos.out;
   const check = (i: number) => {
     if (opts.checkEveryStep === false && i < steps.length - 1) return;
     try {
@@ -165,6 +189,7 @@ export async function runUffdlab(lines: string[], opts: UffdlabRunOptions = {}):
   };
   if (!steps.some((s) => /^[ \t]*(tfault|tioctl|tsys)[ \t]/.test(s))) {
     for (let i = 0; i < steps.length; i++) {
+      pos.step = i;
       out.push(await r.step(steps[i]));
       check(i);
     }
@@ -185,6 +210,7 @@ export async function runUffdlab(lines: string[], opts: UffdlabRunOptions = {}):
       r.threaded = true;
       try {
         for (let i = 0; i < steps.length; i++) {
+          pos.step = i;
           out.push(await r.step(steps[i]));
           check(i);
         }

@@ -206,6 +206,8 @@ export const KSTAT_UFFD_CTXS: i32 = 8;
 export const KSTAT_UFFD_EVENTS: i32 = 9;
 /** objects allocated from every slab cache (files, inodes, VMAs, VMs, ...: leak checks) */
 export const KSTAT_SLAB_OBJECTS: i32 = 10;
+/** Live objects of slab cache `id` (init/state.ts CACHE_*) are KSTAT_SLAB_ACTIVE + id (leak checks). */
+export const KSTAT_SLAB_ACTIVE: i32 = 16;
 
 // ---- page states (proc_page_states export: one byte per page, a debugger's view) ------------
 /** No PTE, and no page in the file's page cache (or no VMA). */

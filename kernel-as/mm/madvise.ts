@@ -9,7 +9,7 @@ import { PAGE_ALIGN, offset_in_page } from "../lib/bitops";
 import { VMA, find_vma, vma_lookup, vma_modify, vma_try_merge, vma_is_anonymous, vma_inode } from "./vma";
 import { zap_page_range, ZAP_ALL, ZAP_KEEP_MARKERS, ZAP_KEEP_WP_MARKER, userfaultfd_wp } from "./memory";
 import { populate_range } from "./mmap";
-import { free_pgtables, pte_offset, pte_offset_alloc, set_pte, make_pte_marker, is_pte_marker, pte_marker_get, PTE_MARKER_GUARD } from "./pgtable";
+import { free_pgtables, pte_offset, pte_offset_alloc, pte_table_end, pte_hole_end, set_pte, make_pte_marker, is_pte_marker, pte_marker_get, PTE_MARKER_GUARD } from "./pgtable";
 import { task_struct, RESTART_MADVISE } from "../kernel/types";
 import { task_frame } from "../kernel/sched";
 import { restart_set, restart_clear } from "../kernel/restart";
@@ -70,13 +70,21 @@ function madvise_guard_install(mm: mm_struct, v: vm_area_struct, start: u64, end
 }
 
 function madvise_guard_remove(mm: mm_struct, start: u64, end: u64): void {
-  for (let a = start; a < end; a += U.PAGE_SIZE) {
-    let p = pte_offset(<usize>mm.pgd, a);
-    if (p == 0) continue;
-    let pte = load<u64>(p);
-    if (is_pte_marker(pte) && (pte_marker_get(pte) & PTE_MARKER_GUARD)) set_pte(p, 0);
+  let pgd = <usize>mm.pgd;
+  let a = start;
+  while (a < end) {
+    let tend = pte_table_end(a, end);
+    let p = pte_offset(pgd, a);
+    if (p == 0) {
+      a = pte_hole_end(pgd, a, end);
+      continue;
+    }
+    for (; a < tend; a += U.PAGE_SIZE, p += 8) {
+      let pte = load<u64>(p);
+      if (is_pte_marker(pte) && (pte_marker_get(pte) & PTE_MARKER_GUARD)) set_pte(p, 0);
+    }
   }
-  free_pgtables(<usize>mm.pgd, start, end);
+  free_pgtables(pgd, start, end);
 }
 
 /** madvise_vma_behavior: apply `b` to [start, end) inside `v`. */

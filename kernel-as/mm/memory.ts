@@ -14,7 +14,7 @@ import { VM_WRITE, VM_SHARED, VM_UFFD_MISSING, VM_UFFD_MINOR, VM_UFFD_WP, VM_WIP
 import { PAGE_SIZE } from "../abi/uapi";
 import { page, alloc_zeroed_page, alloc_page, page_address, virt_to_page, put_page, get_page, zero_page_pa, mm_forbids_zeropage, PG_anon, PG_anon_exclusive, PG_reserved, PG_hwpoison } from "./page_alloc";
 import { pte_offset, pte_offset_alloc, set_pte, pte_present, pte_none, pte_write, pte_special, pte_pa, mk_pte, pte_mkdirty,
-  pte_mkyoung, pte_wrprotect, pte_mkwrite, is_pte_marker, pte_marker_get, make_pte_marker, pte_table_end, free_pgtables,
+  pte_mkyoung, pte_wrprotect, pte_mkwrite, is_pte_marker, pte_marker_get, make_pte_marker, pte_table_end, pte_hole_end, free_pgtables,
   _PAGE_SPECIAL, _PAGE_PRESENT, _PAGE_USER, _PAGE_RW, _PAGE_UFFD_WP, PTE_MARKER_POISONED, PTE_MARKER_GUARD, PTE_MARKER_UFFD_WP } from "./pgtable";
 import { VMA, find_vma, vma_is_anonymous, linear_page_index, vma_inode, anon_vma_prepare } from "./vma";
 import { vma_ops_fault } from "./vm_ops";
@@ -268,7 +268,7 @@ export function zap_page_range(mm: mm_struct, start: u64, end: u64, how: u32): v
     let tend = pte_table_end(addr, end);
     let ptep = pte_offset(pgd, addr);
     if (ptep == 0) {
-      addr = tend;
+      addr = pte_hole_end(pgd, addr, end);
       continue;
     }
     for (; addr < tend; addr += PAGE_SIZE, ptep += 8) {
@@ -339,7 +339,7 @@ export function copy_page_range(dst: mm_struct, src: mm_struct, vma: vm_area_str
     let tend = pte_table_end(addr, end);
     let sp = pte_offset(<usize>src.pgd, addr);
     if (sp == 0) {
-      addr = tend;
+      addr = pte_hole_end(<usize>src.pgd, addr, end);
       continue;
     }
     for (; addr < tend; addr += PAGE_SIZE, sp += 8) {
@@ -383,7 +383,7 @@ export function count_present(mm: mm_struct, start: u64, end: u64): u32 {
     let tend = pte_table_end(addr, end);
     let ptep = pte_offset(<usize>mm.pgd, addr);
     if (ptep == 0) {
-      addr = tend;
+      addr = pte_hole_end(<usize>mm.pgd, addr, end);
       continue;
     }
     for (; addr < tend; addr += PAGE_SIZE, ptep += 8) if (pte_present(load<u64>(ptep))) n++;

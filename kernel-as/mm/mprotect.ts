@@ -6,7 +6,7 @@ import { EINVAL, ENOMEM, EACCES } from "../abi/errno";
 import { PAGE_ALIGN, offset_in_page } from "../lib/bitops";
 import { VMA, find_vma, vma_modify, vma_try_merge, vma_is_anonymous } from "./vma";
 import { calc_vm_prot_bits } from "./mmap";
-import { pte_offset, pte_table_end, set_pte, pte_present, pte_special, _PAGE_USER, _PAGE_RW, _PAGE_UFFD_WP } from "./pgtable";
+import { pte_offset, pte_table_end, pte_hole_end, set_pte, pte_present, pte_special, _PAGE_USER, _PAGE_RW, _PAGE_UFFD_WP } from "./pgtable";
 import { pte_page } from "./memory";
 import { PG_anon } from "./page_alloc";
 import { task_struct } from "../kernel/types";
@@ -27,7 +27,7 @@ export function change_protection(mm: mm_struct, v: vm_area_struct, start: u64, 
     let tend = pte_table_end(addr, end);
     let ptep = pte_offset(<usize>mm.pgd, addr);
     if (ptep == 0) {
-      addr = tend;
+      addr = pte_hole_end(<usize>mm.pgd, addr, end);
       continue;
     }
     for (; addr < tend; addr += PAGE_SIZE, ptep += 8) {

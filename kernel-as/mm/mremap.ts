@@ -7,7 +7,7 @@ import { EINVAL, ENOMEM, EFAULT } from "../abi/errno";
 import { PAGE_ALIGN, offset_in_page } from "../lib/bitops";
 import { VMA, vma_lookup, vm_area_dup, vm_area_free, vma_link, vma_try_merge, find_vma, vma_is_anonymous } from "./vma";
 import { get_unmapped_area, do_munmap_range, do_munmap_uf, find_vma_intersection } from "./mmap";
-import { pte_offset, pte_offset_alloc, pte_table_end, set_pte, free_pgtables, is_pte_marker, pte_marker_get, _PAGE_UFFD_WP, PTE_MARKER_UFFD_WP, pte_present } from "./pgtable";
+import { pte_offset, pte_offset_alloc, pte_table_end, pte_hole_end, set_pte, free_pgtables, is_pte_marker, pte_marker_get, _PAGE_UFFD_WP, PTE_MARKER_UFFD_WP, pte_present } from "./pgtable";
 import { task_struct } from "../kernel/types";
 import { K } from "../init/state";
 import { VM_UFFD_MISSING, VM_UFFD_WP, VM_UFFD_MINOR } from "../abi/kernel";
@@ -39,7 +39,7 @@ function move_page_tables(mm: mm_struct, old: u64, new_addr: u64, len: u64, clea
     let tend = pte_table_end(addr, end);
     let sp = pte_offset(pgd, addr);
     if (sp == 0) {
-      addr = tend;
+      addr = pte_hole_end(pgd, addr, end);
       continue;
     }
     for (; addr < tend; addr += PAGE_SIZE, sp += 8) {

@@ -131,6 +131,24 @@ export function pte_offset_alloc(pgd: usize, addr: u64): usize {
 }
 
 /**
+ * End of the hole at `addr` that pte_offset found (no PTE table there), clamped to `end`: the end
+ * of what the highest missing entry covers (2 MiB, 1 GiB or 512 GiB), so that range walkers
+ * cross an empty PMD, PUD or P4D in one step, as Linux's p4d/pud/pmd_none skips do.
+ */
+export function pte_hole_end(pgd: usize, addr: u64, end: u64): u64 {
+  let t = pgd;
+  let level = 3;
+  for (; level > 0; level--) {
+    let e = load<u64>(t + (table_index(addr, level) << 3));
+    if (e == 0) break;
+    t = <usize>(e & PTE_PFN_MASK);
+  }
+  let size: u64 = <u64>1 << <u64>(12 + 9 * level);
+  let next = (addr + size) & ~(size - 1);
+  return next == 0 || next > end ? end : next;
+}
+
+/**
  * End of the PTE table that covers `addr` (exclusive), clamped to `end`: lets range walkers
  * skip a whole missing table at once.
  */

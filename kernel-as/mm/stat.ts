@@ -1,6 +1,6 @@
 // Kernel counters for the host (the role of /proc/meminfo and /proc/vmstat).
 import { K, kmem_cache_of, CACHE_UFFD_CTX, CACHE_UFFD_EVENT, NR_CACHES } from "../init/state";
-import { KSTAT_NR_FRAMES, KSTAT_NR_FREE, KSTAT_NR_FAULTS, KSTAT_NR_SYSCALLS, KSTAT_NR_TASKS, KSTAT_NR_INODES, KSTAT_SLAB_FRAMES, KSTAT_MEM_BYTES, KSTAT_UFFD_CTXS, KSTAT_UFFD_EVENTS, KSTAT_SLAB_OBJECTS } from "../abi/kernel";
+import { KSTAT_NR_FRAMES, KSTAT_NR_FREE, KSTAT_NR_FAULTS, KSTAT_NR_SYSCALLS, KSTAT_NR_TASKS, KSTAT_NR_INODES, KSTAT_SLAB_FRAMES, KSTAT_MEM_BYTES, KSTAT_UFFD_CTXS, KSTAT_UFFD_EVENTS, KSTAT_SLAB_OBJECTS, KSTAT_SLAB_ACTIVE } from "../abi/kernel";
 import { slab_frames } from "./slab";
 
 export function kernel_stat(which: i32): f64 {
@@ -22,5 +22,6 @@ export function kernel_stat(which: i32): f64 {
       return <f64>n;
     }
   }
+  if (which >= KSTAT_SLAB_ACTIVE && which < KSTAT_SLAB_ACTIVE + NR_CACHES) return <f64>kmem_cache_of(which - KSTAT_SLAB_ACTIVE).active;
   return -1;
 }

@@ -25,7 +25,7 @@ import { uffd_ops_alloc_folio, uffd_ops_filemap_add, uffd_ops_filemap_remove, uf
 import { copy_from_user, copy_from_user_nofault } from "./uaccess";
 import { size_pages } from "./shmem";
 // UFFDIO_WRITEPROTECT (mwriteprotect_range / uffd_wp_range), UFFDIO_MOVE (move_pages)
-import { pte_offset, pte_present, pte_special, pte_table_end, _PAGE_RW, _PAGE_DIRTY, _PAGE_SOFT_DIRTY } from "./pgtable";
+import { pte_offset, pte_present, pte_special, pte_table_end, pte_hole_end, _PAGE_RW, _PAGE_DIRTY, _PAGE_SOFT_DIRTY } from "./pgtable";
 import { pte_page, page_add_new_anon_rmap } from "./memory";
 import { userfaultfd_wp_unpopulated, CTX } from "./userfaultfd_k";
 
@@ -361,7 +361,7 @@ export function uffd_wp_range(mm: mm_struct, v: vm_area_struct, start: u64, end:
     let ptep = markers ? pte_offset_alloc(pgd, addr) : pte_offset(pgd, addr);
     if (ptep == 0) {
       if (markers) return -ENOMEM;
-      addr = tend;
+      addr = pte_hole_end(pgd, addr, end);
       continue;
     }
     for (; addr < tend; addr += PAGE_SIZE, ptep += 8) {

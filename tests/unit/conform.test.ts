@@ -1,12 +1,14 @@
 // The scenario tools of host-ts/conform: file validation, the step-by-step comparison (host,
 // expectations, Linux 7.1 lines, known differences) and `uffdlab conform`'s exit status.
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { KVM_STEP, kvmAvailable, nativeMissing } from "../../host-ts/conform/native.js";
 import { conform } from "../../host-ts/conform/run.js";
+import { Thread } from "../../host-ts/thread.js";
 import { compare, describeDivergence, loadScenarioFile, scenarioFiles, validateScenario, type KnownDifference, type Scenario } from "../../host-ts/conform/scenario.js";
 
 const sc = (o: Partial<Scenario> = {}): Scenario => ({ name: "s", steps: ["a", "b", "c"], ...o });
@@ -59,6 +61,24 @@ describe("compare", () => {
     expect(compare(sc(), ["ok", "err E", "ok"], ["ok", "ok", "ok"], [{ ...k, kind: "spec" }]).failure?.step).toBe(1); // spec excuses nothing
   });
 
+  it("a step both sides answer `bad …` is an error of the scenario that nothing excuses", () => {
+    const s = sc({ steps: ["mmap 0 0x1000 3 0x22 -1 0 as A", "munmapp $A 0x1000", "munmap $B 0x1000"] });
+    const both = compare(s, ["ok addr", "bad unknown op 'munmapp'", "bad unbound name $B"], ["ok addr", "bad unknown op 'munmapp'", "bad unbound name $B"]);
+    expect(both.failure).toMatchObject({ step: 1, what: expect.stringMatching(/^bad step/), kernel: "bad unknown op 'munmapp'", uffdlab: "bad unknown op 'munmapp'" });
+    expect(both.divergences.map((d) => d.step)).toEqual([1, 2]);
+    expect(describeDivergence(s, both.failure!)).toBe("s: step 1: bad step (an error of the scenario: not run)\n  step:          munmapp $A 0x1000\n" +
+      "  kernel said:   bad unknown op 'munmapp'\n  uffdlab said:  bad unknown op 'munmapp'");
+    // without a host run, and with an expect line that says `bad` too
+    const e = { ...s, expect: [null, "bad unknown op 'munmapp'", null] };
+    expect(compare(e, undefined, ["ok addr", "bad unknown op 'munmapp'", "ok"]).failure).toMatchObject({ step: 1, what: expect.stringMatching(/^bad step/) });
+    // a known difference does not excuse it
+    const k: KnownDifference = { scenario: "s", step: 1, kind: "uffdlab", rest: true, why: "w" };
+    expect(compare(s, ["ok addr", "bad x", "ok"], ["ok addr", "bad x", "ok"], [k]).failure?.step).toBe(1);
+    // one side only: the usual divergence; allowBad (random scenarios) accepts agreeing bad lines
+    expect(compare(s, ["ok addr", "err EINVAL", "ok"], ["ok addr", "bad x", "ok"]).failure).toMatchObject({ step: 1, what: "uffdlab ≠ host" });
+    expect(compare(s, ["ok addr", "bad x", "ok"], ["ok addr", "bad x", "ok"], [], { allowBad: true }).failure).toBeUndefined();
+  });
+
   it("describes a divergence with the scenario, step, step text and both kernels' lines", () => {
     const s = sc({ steps: ["load 0", "munmap $A 1", "x"] });
     const d = compare(s, ["ok", "err EINVAL", "ok"], ["ok", "ok", "ok"]).failure!;
@@ -79,6 +99,85 @@ describe("uffdlab conform", () => {
     expect(lines.some((l) => l.startsWith("FAIL bad"))).toBe(true);
     expect(lines.at(-1)).toBe("2 scenario(s): 1 agree, 1 diverge");
     expect(await conform([join(dir, "missing.json")], { out: () => {} })).toBe(1);
+  });
+});
+
+describe("uffdlab conform fails closed", () => {
+  afterEach(() => vi.restoreAllMocks());
+  const write = (o: unknown) => {
+    const dir = mkdtempSync(join(tmpdir(), "uffdlab-conform-"));
+    writeFileSync(join(dir, "s.json"), JSON.stringify(o));
+    return join(dir, "s.json");
+  };
+
+  it("reports a step both sides refuse (typo verb, unbound name, wrong arity) and exits 1", async () => {
+    for (const [step, why] of [["munmapp $A 0x1000", "bad unknown op 'munmapp'"], ["munmap $B 0x1000", "bad unbound name $B"],
+      ["munmap $A", "bad munmap takes 2 argument(s), got 1"]]) {
+      const f = write({ name: "oops", steps: ["mmap 0 0x1000 3 0x22 -1 0 as A", step, "munmap $A 0x1000"] });
+      for (const noHost of [false, true]) {
+        const lines: string[] = [];
+        expect(await conform([f], { noHost, out: (l) => lines.push(l) }), step).toBe(1);
+        const text = lines.join("\n");
+        expect(text).toContain(`FAIL oops (${f}): step 1: bad step`);
+        expect(text).toContain(`  step:          ${step}`);
+        expect(text).toContain(`  uffdlab said:  ${why}`);
+        expect(lines.at(-1)).toBe("1 scenario(s): 0 agree, 1 diverge");
+      }
+    }
+  });
+
+  for (const threaded of [false, true]) {
+    it(`an exception on uffdlab's side fails that scenario, with its step, and the run goes on${threaded ? " (under the scheduler)" : ""}`, async () => {
+      // a Wasm trap inside munmap of exactly 0x7000 bytes, simulated
+      const real = Thread.prototype.syscall;
+      vi.spyOn(Thread.prototype, "syscall").mockImplementation(function (this: Thread, nr, ...args) {
+        if (nr === 11 && args[1] === 0x7000n) throw new WebAssembly.RuntimeError("unreachable");
+        return real.call(this, nr, ...args);
+      });
+      const pre = threaded ? ["anon A 1 3", "tfault $A r", "tjoin"] : [];
+      const dir = mkdtempSync(join(tmpdir(), "uffdlab-conform-"));
+      writeFileSync(join(dir, "a.json"), JSON.stringify({ name: "traps", steps: [...pre, "mmap 0 0x7000 3 0x22 -1 0 as B", "munmap $B 0x7000", "load $B"] }));
+      writeFileSync(join(dir, "b.json"), JSON.stringify({ name: "after", steps: ["mmap 0 0 3 0x22 -1 0"], expect: ["err EINVAL"] }));
+      const lines: string[] = [];
+      expect(await conform([dir], { noHost: true, verbose: true, out: (l) => lines.push(l) })).toBe(1);
+      const text = lines.join("\n");
+      const at = pre.length + 1;
+      expect(text).toContain(`FAIL traps (${join(dir, "a.json")}): step ${at}: uffdlab threw\n  step:          munmap $B 0x7000\n  uffdlab threw: RuntimeError: unreachable`);
+      expect(text).toContain(`  ${String(at - 1).padStart(3)}  mmap 0 0x7000 3 0x22 -1 0 as B\n       kernel:  -\n       uffdlab: ok addr`);
+      expect(lines).toContain("ok   after");
+      expect(lines.at(-1)).toBe("2 scenario(s): 1 agree, 1 diverge");
+    });
+  }
+});
+
+describe("the uffdlab conform command (dist/cli.js)", () => {
+  const cli = fileURLToPath(new URL("../../dist/cli.js", import.meta.url));
+  const dir = mkdtempSync(join(tmpdir(), "uffdlab-conform-cli-"));
+
+  it("exits 1 on a bad step and names it; -v prints each scenario's name before its steps", () => {
+    const f = join(dir, "typo.json");
+    writeFileSync(f, JSON.stringify([{ name: "first", steps: ["mmap 0 0 3 0x22 -1 0"], expect: ["err EINVAL"] },
+      { name: "typo", steps: ["mmap 0 0x1000 3 0x22 -1 0 as A", "munmap $A 0x1000 7"] }]));
+    const r = spawnSync(process.execPath, [cli, "conform", "-v", "--no-host", f], { encoding: "utf8" });
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(1);
+    const out = r.stdout.split("\n");
+    const i = out.indexOf(`first (${f})`);
+    expect(i).toBeGreaterThan(-1);
+    expect(out[i + 1]).toBe("    0  mmap 0 0 3 0x22 -1 0");
+    const j = out.indexOf(`typo (${f})`);
+    expect(out[j + 1]).toBe("    0  mmap 0 0x1000 3 0x22 -1 0 as A");
+    expect(r.stdout).toContain(`FAIL typo (${f}): step 1: bad step (an error of the scenario: not run)\n  step:          munmap $A 0x1000 7\n  uffdlab said:  bad munmap takes 2 argument(s), got 3`);
+  });
+
+  it("`conform -v | head -1` ends quietly (no EPIPE crash): status 141 as for SIGPIPE", () => {
+    // far more than a pipe holds, so writes go on after head has exited
+    const f = join(dir, "long.json");
+    writeFileSync(f, JSON.stringify({ name: "long", steps: ["mmap 0 0x1000 3 0x22 -1 0 as A", ...Array(3000).fill("load $A")] }));
+    const r = spawnSync("bash", ["-c", `"$0" "$1" conform -v --no-host "$2" | head -1; echo "status \${PIPESTATUS[0]}" >&2`, process.execPath, cli, f],
+      { encoding: "utf8" });
+    expect(r.stdout).toBe("host kernel not used: --no-host was given; uffdlab is checked against the scenarios' \"expect\" lines only\n");
+    expect(r.stderr).toBe("status 141\n");
   });
 });
 

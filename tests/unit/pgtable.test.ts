@@ -156,6 +156,38 @@ describe("table boundaries", () => {
   });
 });
 
+describe("range walks skip empty upper-level tables", () => {
+  // A 64 TiB PROT_NONE reservation with one page behind it: fork (copy_page_range), exit (zap),
+  // maps (count_present), mprotect, MADV_DONTNEED, MADV_GUARD_REMOVE, uffd WRITEPROTECT and munmap walk the whole
+  // range. Walking it 2 MiB at a time is 2^25 steps per walk (seconds); skipping empty PUDs and
+  // P4Ds as Linux does is a few hundred. Hundreds of walks here finish at once only with the skip.
+  it("300 rounds of fork, maps, mprotect, madvise and exit over a 64 TiB reservation; guard removal; uffd-wp", async () => {
+    const { k, p } = await boot();
+    const len = 64 * 1024 * GiB;
+    const a = p.mmap(0, len, A.PROT_NONE, ANON | A.MAP_NORESERVE);
+    p.mprotect(a + len / 2, PAGE, A.PROT_READ | A.PROT_WRITE);
+    p.thread.store8(a + len / 2, 7);
+    for (let i = 0; i < 300; i++) {
+      const c = p.fork();
+      expect(c.vmas().filter((v) => v.start >= a && v.end <= a + len).reduce((n, v) => n + v.rss, 0)).toBe(1);
+      p.mprotect(a, len, A.PROT_READ);
+      p.mprotect(a, len, A.PROT_NONE);
+      p.madvise(a, len / 2, A.MADV_DONTNEED);
+      c.exit();
+    }
+    // MADV_GUARD_REMOVE of the whole reservation (with one guard page in it) once walked it page by page
+    p.madvise(a + len / 4, PAGE, A.MADV_GUARD_INSTALL);
+    for (let i = 0; i < 100; i++) p.madvise(a, len, A.MADV_GUARD_REMOVE);
+    const u = p.userfaultfd(A.UFFD_USER_MODE_ONLY);
+    u.api(A.UFFD_FEATURE_PAGEFAULT_FLAG_WP);
+    u.register(a, len, A.UFFDIO_REGISTER_MODE_WP);
+    for (let i = 0; i < 100; i++) u.writeProtect(a, len, i % 2 ? 0 : A.UFFDIO_WRITEPROTECT_MODE_WP);
+    u.close();
+    p.munmap(a, len);
+    k.checkInvariants();
+  });
+});
+
 describe("the top and bottom of user space", () => {
   it("maps, writes and reads the last user page (TASK_SIZE - 4096)", async () => {
     const { k, p } = await boot();

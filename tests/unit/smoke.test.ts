@@ -20,6 +20,25 @@ describe("smoke", () => {
   });
 });
 
+describe("kernel counters", () => {
+  it("slabCaches counts live objects per slab cache: a memfd is one file and one inode until closed", async () => {
+    const { k, p } = await boot();
+    const before = k.slabCaches();
+    expect(Object.keys(before)).toEqual(["vma", "mm", "file", "inode", "files", "uffd_ctx", "small", "uffd_event"]);
+    const fd = p.memfdCreate("x");
+    const u = p.userfaultfd(A.UFFD_USER_MODE_ONLY);
+    const open = k.slabCaches();
+    expect(open.file - before.file).toBe(2);
+    expect(open.inode - before.inode).toBe(1);
+    expect(open.uffd_ctx - before.uffd_ctx).toBe(1);
+    p.close(fd);
+    u.close();
+    expect(k.slabCaches()).toEqual(before);
+    p.exit();
+    expect(k.slabCaches().mm).toBe(before.mm - 1);
+  });
+});
+
 describe("open /proc/self/fd/N", () => {
   it("reopens a memfd read-only: a shared writable mapping is EACCES, reads work", async () => {
     const { k, p } = await boot();
