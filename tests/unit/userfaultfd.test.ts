@@ -43,7 +43,7 @@ describe("creation and UFFDIO_API", () => {
     const r = p.ioctl(u.fd, A.UFFDIO_API, again);
     expect(r.ret).toBe(-BigInt(A.EINVAL));
     expect([...r.bytes]).toEqual(new Array(24).fill(0));
-    // the EPERM check (step 3) comes before the already-initialised check (step 8)
+    // the privilege check (EVENT_FORK without CAP_SYS_PTRACE: EPERM) comes before the already-initialised one
     expectErrno(() => u.api(A.UFFD_FEATURE_EVENT_FORK), "EPERM");
     expectErrno(() => u.api(), "EINVAL");
   });
