@@ -203,7 +203,7 @@ function madvise_remove_valid(v: vm_area_struct, b: i32): i32 {
 /**
  * madvise_walk_vmas over [cur, end). Advice that drops pages of a VMA registered with
  * EVENT_REMOVE delivers a REMOVE event for that VMA's part and waits before dropping anything
- * (§8.6): the call returns -ERESTARTSYS with RESTART_MADVISE set, and its reissue resumes in
+ * (as userfaultfd_remove does): the call returns -ERESTARTSYS with RESTART_MADVISE set, and its reissue resumes in
  * madvise_restart, which drops the pages and walks on.
  */
 function madvise_walk(t: task_struct, mm: mm_struct, cur: u64, end: u64, b: i32, unmapped_error: i32): i64 {

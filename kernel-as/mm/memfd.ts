@@ -15,7 +15,7 @@ const F_ALL_SEALS: u32 = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRIT
 
 export function sys_memfd_create(t: task_struct, uname: u64, flags: i32): i64 {
   if (flags & ~MFD_ALL_FLAGS) return -EINVAL;
-  // hugetlbfs is outside uffdlab's scope (spec §1.1).
+  // hugetlbfs is outside uffdlab's scope.
   if (flags & MFD_HUGETLB) return -EINVAL;
   if ((flags & MFD_EXEC) && (flags & MFD_NOEXEC_SEAL)) return -EINVAL;
   // memfd_alloc_name: the name (with its NUL) must fit in MFD_NAME_MAX_LEN + 1 bytes.

@@ -131,7 +131,7 @@ export function do_munmap(mm: mm_struct, start: u64, len: u64): i32 {
 
 /**
  * The unmap of [start, end) by a system call that reports it (munmap, mmap over a range,
- * mremap): UNMAP events are prepared first (userfaultfd_unmap_prep, §8.6), and delivered when
+ * mremap): UNMAP events are prepared first (userfaultfd_unmap_prep), and delivered when
  * the call is done (userfaultfd_events_complete).
  */
 export function do_munmap_uf(t: task_struct, mm: mm_struct, start: u64, end: u64, order: u32): i32 {
@@ -318,7 +318,7 @@ export function sys_mmap(t: task_struct, addr: u64, len: u64, prot: i32, flags: 
     if (!f) return -EBADF;
   }
   if (flags & MAP_HUGETLB) {
-    // hugetlb is outside uffdlab's scope (spec §1.1): no huge pages are reserved.
+    // hugetlb is outside uffdlab's scope: no huge pages are reserved.
     return -ENOMEM;
   }
   return userfaultfd_events_complete(t, do_mmap(t, mm, f, addr, len, prot, flags, off >> 12, flags_hi));
