@@ -6,7 +6,7 @@ import { vm_fault, VM_FAULT_SIGBUS, VM_FAULT_OOM, VM_FAULT_UFFD_MINOR, VM_FAULT_
 import { page, alloc_zeroed_page, page_address, put_page, get_page, PG_uptodate, PG_dirty } from "./page_alloc";
 import { radix_lookup, radix_insert, radix_delete, radix_next } from "../lib/radix";
 import { PAGE_SIZE, S_IFREG } from "../abi/uapi";
-import { ENOMEM, EFBIG } from "../abi/errno";
+import { ENOMEM } from "../abi/errno";
 import { VMA, vma_inode } from "./vma";
 import { unmap_mapping_range, userfaultfd_missing, userfaultfd_minor } from "./memory";
 import { new_inode } from "../fs/inode";

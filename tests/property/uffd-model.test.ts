@@ -104,7 +104,7 @@ class Model {
 
   /** Wake the blocked threads whose fault page lies in [first, first + n); their unread messages go. */
   wake(first: number, n: number): void {
-    this.threads.forEach((t, tid) => {
+    this.threads.forEach((t) => {
       if (t.blocked && t.pending && t.pending.page >= first && t.pending.page < first + n) t.blocked = false;
     });
     this.unread = this.unread.filter((m) => !(m.page >= first && m.page < first + n));

@@ -8,7 +8,7 @@
 // VMA's rss; the page cache by a throw-away probe mapping registered MISSING on a second
 // userfaultfd (a hole raises a message there, a cached page maps silently).
 import { describe, it, expect } from "vitest";
-import { A, PAGE, RW, ANON, expectSignal, expectErrno } from "../helpers/kernel.js";
+import { A, PAGE, RW, ANON, expectSignal } from "../helpers/kernel.js";
 import { bootVm, gmem, GMEM, MMAP, SHARED } from "../helpers/kvm.js";
 import { FillError, SystemError, Userfaultfd, WouldBlockError, type Thread } from "../../host-ts/index.js";
 

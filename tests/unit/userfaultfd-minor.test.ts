@@ -2,7 +2,7 @@
 // Linux 6.18's errnos at/after EOF (uffd-unit-tests "minor" and "poison"; the differential
 // cases are in tests/scenarios/uffd/continue-poison-writeprotect.json).
 import { describe, it, expect } from "vitest";
-import { boot, RW, ANON, PAGE, A, expectErrno, expectSignal } from "../helpers/kernel.js";
+import { boot, RW, ANON, PAGE, A, expectSignal } from "../helpers/kernel.js";
 import { BusError, FillError, Userfaultfd, WouldBlockError, type Process } from "../../host-ts/index.js";
 
 const MISSING = A.UFFDIO_REGISTER_MODE_MISSING;
@@ -128,7 +128,7 @@ describe("UFFDIO_CONTINUE", () => {
   });
 
   it("CONTINUE_MODE_WP on a VMA not registered WP → EINVAL (-22); on a WP|MINOR VMA the PTE is write-protected", async () => {
-    const { k, p, m, uffd } = await setup(MINOR);
+    const { k, m, uffd } = await setup(MINOR);
     const e = fillErr(() => uffd.continue(m, PAGE, A.UFFDIO_CONTINUE_MODE_WP));
     expect([e.code, e.bytes]).toEqual(["EINVAL", -22n]);
     const s2 = await setup(MINOR | WP);

@@ -10,8 +10,8 @@ import { fget, file_inode, alloc_file, get_unused_fd_flags, put_unused_fd, fd_in
 import { new_inode, iput } from "../../fs/inode";
 import { files_struct, task_struct } from "../../kernel/types";
 import { vm_fault, vm_area_struct, VM_FAULT_SIGBUS, VM_FAULT_OOM, VM_FAULT_LOCKED, VM_FAULT_UFFD_MINOR, VM_FAULT_UFFD_MISSING } from "../../mm/types";
-import { VM_EXEC, VM_MAYEXEC, VM_SHARED, VM_MAYWRITE } from "../../abi/kernel";
-import { EINVAL, EBADF, ENODEV, EPERM, EOPNOTSUPP, ENOMEM, EFAULT } from "../../abi/errno";
+import { VM_SHARED, VM_MAYWRITE } from "../../abi/kernel";
+import { EINVAL, EBADF, ENODEV, EOPNOTSUPP, ENOMEM, EFAULT } from "../../abi/errno";
 import { PAGE_SIZE, S_IFREG, O_RDWR, O_LARGEFILE, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE } from "../../abi/uapi";
 import { GUEST_MEMFD_FLAG_MMAP, GUEST_MEMFD_FLAG_INIT_SHARED } from "../../abi/kvm";
 import { page, alloc_zeroed_page, page_address, get_page, put_page, PG_uptodate, PG_dirty } from "../../mm/page_alloc";
