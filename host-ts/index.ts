@@ -13,4 +13,4 @@ export { formatMaps, type VmaInfo } from "./debug/maps.js";
 export { formatSyscall, type TraceSink } from "./debug/strace.js";
 export { loadKernelModule, type Build } from "./wasm.js";
 export * as abi from "./abi.gen.js";
-export { runInWorker, type WorkerInit, type RunOptions } from "./workers/pool.js";
+export { runInWorker, type WorkerInit, type RunOptions, type WorkerScript } from "./workers/pool.js";

@@ -4,7 +4,7 @@
 import type { Kernel } from "../kernel.js";
 import type { Thread } from "../thread.js";
 import { runOnWorker, type RunOptions, type WorkerReply } from "./run.js";
-export type { WorkerInit, RunOptions } from "./run.js";
+export type { WorkerInit, RunOptions, WorkerScript } from "./run.js";
 
 /**
  * Run `script` (a path or a file: URL) in a worker thread on simulated thread `t`. Resolves with

@@ -1,7 +1,10 @@
 // The playground in Chromium, served by the real `uffdlab serve` (dist/cli.js, cross-origin
-// isolated): one scenario per handler strategy in async mode, run from the page's own controls;
-// the page map's counts (its legend), the message counts and the final memory digest must equal
-// what the same scenario gives in Node (playground/engine.ts). Step mode advances one scheduler
+// isolated): one scenario per handler strategy in both thread modes, run from the page's own
+// controls. Async: the page map's counts (its legend), the message counts, the counters and the
+// final memory digest equal what the same scenario gives in Node (playground/engine.ts). Web
+// Workers (faulters in Web Workers, the handler polling on the page's main thread): the part of
+// the run that does not depend on timing (engine.ts's reproducible(): page map, digest, fills,
+// SIGBUS, faulted or dirty pages) equals Node's async run; no timing is asserted. Step mode advances one scheduler
 // turn per click; the exports and the replay button give the run back. The same page served
 // without COOP/COEP runs too. Screenshots go to a temp dir.
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
@@ -13,7 +16,7 @@ import type { ChildProcess } from "node:child_process";
 import type { Browser, Page } from "playwright-core";
 import { CHROMIUM_MISSING, file, haveChromium, launchChromium, serve } from "../helpers/browser.js";
 import { startServe } from "../helpers/serve.js";
-import { DEFAULT_SCENARIO, runScenario, type RunResult, type Scenario } from "../../playground/engine.js";
+import { DEFAULT_SCENARIO, reproducible, runScenario, type RunResult, type Scenario } from "../../playground/engine.js";
 import { conformScenario } from "../../playground/export.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
@@ -28,7 +31,8 @@ const CASES: [string, Partial<Scenario>][] = [
 
 type PageResult = {
   scenario: Scenario; pageCounts: RunResult["pageCounts"]; messageCounts: Record<string, number>; counters: RunResult["counters"];
-  digest: string; turns: number; crossOriginIsolated: boolean; error?: string;
+  digest: string; turns: number; crossOriginIsolated: boolean; faultedPages: number; reproducible: Record<string, unknown>;
+  logLength: number; error?: string;
 };
 
 const fragment = (s: Scenario) => "#" + new URLSearchParams({ ...Object.fromEntries(Object.entries(s).map(([k, v]) => [k, String(v)])), speed: "0" });
@@ -98,6 +102,7 @@ describe.skipIf(!haveChromium)(`the playground in Chromium, served by uffdlab se
         expect(ui.logCount).toBe(node.log.length);
         expect(ui.counters.faults).toBe(node.counters.faults);
         expect(ui.counters.eexist).toBe(node.counters.eexist);
+        expect(r.reproducible).toEqual(reproducible(node));
         if (name === "copy") {
           // The exports are the run: JSON with Node's digest, and the conform scenario Node's log gives.
           const [json] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Export run (JSON)" }).click()]);
@@ -113,6 +118,39 @@ describe.skipIf(!haveChromium)(`the playground in Chromium, served by uffdlab se
           expect(await page.textContent("#status")).toContain(`digest ${node.digest} — replay identical: same schedule, same digest`);
         }
         const png = join(shots, `${name}.png`);
+        await page.screenshot({ path: png });
+        expect(statSync(png).size).toBeGreaterThan(10_000);
+      } finally {
+        await page.context().close();
+      }
+    });
+  }
+
+  for (const [name, o] of CASES) {
+    it(`${name} in Web Workers: the page map, digest and what else cannot depend on timing equal Node's async run`, async () => {
+      const s: Scenario = { ...DEFAULT_SCENARIO, ...o, threadMode: "workers" };
+      const log: string[] = [];
+      const page = await openPage(browser, url + fragment(s), log);
+      try {
+        expect(await page.textContent("#workers-why")).toMatch(/not the\s+interleaving/);
+        expect(await page.isDisabled("#step")).toBe(true);
+        const r = await runOnPage(page, log);
+        const node = await runScenario({ ...s, threadMode: "async" });
+        expect(r.crossOriginIsolated).toBe(true);
+        expect(r.scenario).toEqual(s);
+        expect(r.turns).toBe(0);                                   // no scheduler: the workers ran free
+        expect(r.reproducible).toEqual(reproducible(node));
+        expect(r.digest).toBe(node.digest);
+        expect(r.pageCounts).toEqual(node.pageCounts);
+        const ui = await shown(page);
+        expect(ui.legend).toEqual(node.pageCounts);
+        expect(ui.logCount).toBe(r.logLength);
+        expect(ui.counters.faults).toBe(r.counters.faults);
+        // What timing decides is still bounded: a message per faulted page at least, one per access at most.
+        expect(r.counters.faults).toBeGreaterThanOrEqual(r.faultedPages);
+        expect(r.counters.faults).toBeLessThanOrEqual(node.counters.accesses);
+        expect(await page.textContent("#hist-unit")).toMatch(/wall time/);
+        const png = join(shots, `${name}-workers.png`);
         await page.screenshot({ path: png });
         expect(statSync(png).size).toBeGreaterThan(10_000);
       } finally {
