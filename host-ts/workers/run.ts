@@ -33,20 +33,27 @@ export type WorkerScript<D = unknown, R = unknown> = (t: Thread, data: D) => R |
 
 /** What the starter sends a new worker (internal: the platform's worker entry takes it). */
 export interface WorkerInit {
+  /** The compiled kernel (instantiated once more in the worker). */
   module: WebAssembly.Module;
+  /** The kernel's shared memory. */
   memory: WebAssembly.Memory;
+  /** Which kernel build `module` is. */
   build: Build;
+  /** The simulated thread's id. */
   tid: number;
+  /** Its process's id. */
   pid: number;
   /** the task's handle (Thread.handle) */
   handle: number;
   /** the URL (or, in Node, path) of an ES module whose default export is (thread, data) => result */
   script: string;
+  /** The script's `data` (structured-cloned). */
   data: unknown;
   /** the worker's entry gate (host-ts/entry.ts): one Int32 */
   gate: SharedArrayBuffer;
 }
 
+/** Options of {@link runInWorker}. */
 export interface RunOptions {
   /**
    * Aborting terminates the worker (even one parked in Atomics.wait), exits its simulated
