@@ -6,7 +6,8 @@
 // the run that does not depend on timing (engine.ts's reproducible(): page map, digest, fills,
 // SIGBUS, faulted or dirty pages) equals Node's async run; no timing is asserted. Step mode advances one scheduler
 // turn per click; the exports and the replay button give the run back. The same page served
-// without COOP/COEP runs too. Screenshots go to a temp dir.
+// without COOP/COEP runs too (async threads; Web Workers are refused with
+// the reason). Screenshots go to a temp dir.
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import { mkdtempSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -45,9 +46,12 @@ async function openPage(browser: Browser, url: string, log: string[]): Promise<P
   return page;
 }
 
+/** A hang guard only: a run takes about a second. */
+const HANG_MS = 150_000;
+
 async function runOnPage(page: Page, log: string[]): Promise<PageResult> {
   await page.getByRole("button", { name: "Run", exact: true }).click();
-  await page.waitForFunction(() => window.__uffdlab_result !== undefined, null, { timeout: 60_000 }).catch((e: Error) => {
+  await page.waitForFunction(() => window.__uffdlab_result !== undefined, null, { timeout: HANG_MS }).catch((e: Error) => {
     throw new Error(`no result: ${e.message}\n${log.join("\n")}`);
   });
   const r = (await page.evaluate(() => window.__uffdlab_result)) as PageResult;
@@ -123,7 +127,7 @@ describe.skipIf(!haveChromium)(`the playground in Chromium, served by uffdlab se
       } finally {
         await page.context().close();
       }
-    });
+    }, HANG_MS + 30_000);
   }
 
   for (const [name, o] of CASES) {
@@ -156,7 +160,7 @@ describe.skipIf(!haveChromium)(`the playground in Chromium, served by uffdlab se
       } finally {
         await page.context().close();
       }
-    });
+    }, HANG_MS + 30_000);
   }
 
   it("step mode: each Step is one scheduler turn, the threads table shows who is blocked; Resume finishes like Node", async () => {
@@ -196,6 +200,10 @@ describe.skipIf(!haveChromium)(`the playground in Chromium, served by uffdlab se
       expect(r.crossOriginIsolated).toBe(false);
       expect(await page.textContent("#isolation")).toBe("not cross-origin isolated");
       expect(r.digest).toBe((await runScenario(s)).digest);
+      // Web Workers cannot share the kernel's memory here: the page says why and will not run them.
+      await page.check('input[name="threadMode"][value="workers"]');
+      expect(await page.textContent("#problems")).toMatch(/only on a cross-origin isolated page.*uffdlab serve/);
+      expect(await page.isDisabled("#run")).toBe(true);
     } finally {
       await page.context().close();
       await plain.close();
