@@ -42,9 +42,16 @@ export function defineExploration<C>(e: Exploration<C>): Exploration<C> {
   return e;
 }
 
+/** How the explorer picks the thread of each turn: uniformly at random, or PCT (see the file's head). */
 export type ExploreStrategy = "random" | "pct";
+/**
+ * Why a run failed: `hang` (every live thread blocked and nothing can wake them: DeadlockError),
+ * `livelock` (no end within the turn budget), `throw` (a body threw), `invariant` (the kernel's
+ * invariant checker failed after the run), `check` (the exploration's check threw).
+ */
 export type FailureKind = "hang" | "livelock" | "throw" | "invariant" | "check";
 
+/** How long and how to explore. */
 export interface ExploreOptions {
   /** Runs to try (default 1000 unless `seconds` is given). */
   runs?: number;
@@ -52,6 +59,7 @@ export interface ExploreOptions {
   seconds?: number;
   /** The first run's seed; run i uses seed + i (default 1). */
   seed?: number;
+  /** How each turn's thread is picked (default "random"). */
   strategy?: ExploreStrategy;
   /** PCT's depth d: the ordering constraints a bug needs (default 3). */
   depth?: number;
@@ -61,11 +69,15 @@ export interface ExploreOptions {
   onRun?(run: number, seed: number, failed: boolean): void;
 }
 
+/** The first failing run an exploration found. */
 export interface ExploreFailure {
+  /** Why it failed. */
   kind: FailureKind;
+  /** The error's name and message. */
   message: string;
   /** The seed of the failing run: `--replay SEED` (with the same strategy) runs it again. */
   seed: number;
+  /** The strategy that found it (a seed replays only with the same strategy). */
   strategy: ExploreStrategy;
   /** The failing run's schedule (thread index per turn). */
   schedule: number[];
@@ -81,12 +93,19 @@ export interface ExploreFailure {
   threads: string[];
 }
 
+/** What an exploration did and found. */
 export interface ExploreReport {
+  /** The strategy used. */
   strategy: ExploreStrategy;
+  /** The first run's seed (run i used firstSeed + i). */
   firstSeed: number;
+  /** Runs made (up to and including the failing one). */
   runs: number;
+  /** Wall time, shrinking included. */
   elapsedMs: number;
+  /** Runs per second of wall time. */
   schedulesPerSecond: number;
+  /** The first failure, or null if every run passed. */
   failure: ExploreFailure | null;
 }
 
@@ -179,9 +198,13 @@ class ExploreScheduler extends Scheduler {
   }
 }
 
-interface RunResult {
-  failure: { kind: FailureKind; message: string } | null;
+/** One run: its failure (null if it passed), the schedule it ran, and each thread's end state. */
+export interface RunResult {
+  /** Why it failed (its kind and the error's message), or null. */
+  failure: Pick<ExploreFailure, "kind" | "message"> | null;
+  /** The thread index of every turn. */
   schedule: number[];
+  /** Each thread, by index: its tid and whether it finished. */
   threads: string[];
 }
 

@@ -5,7 +5,7 @@
 import type { Kernel } from "../kernel.js";
 import type { Thread } from "../thread.js";
 import { runOnWorker, type RunOptions, type WorkerReply } from "./run.js";
-export type { WorkerInit, RunOptions } from "./run.js";
+export type { WorkerInit, RunOptions, WorkerScript } from "./run.js";
 
 let workerUrl: string | null = null;
 
