@@ -12,6 +12,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { buildNative } from "../native-build.js";
+import { stepNeeding } from "./verbs.js";
 
 export type Availability = { ok: true } | { ok: false; reason: string };
 
@@ -74,7 +75,7 @@ export function userfaultfdAvailable(): Availability {
 export function nativeMissing(steps: string[]): string | undefined {
   const n = nativeAvailable();
   if (!n.ok) return n.reason;
-  if (steps.some((s) => /^[ \t]*(uffd|devnew|devopen)[ \t]/.test(s))) {
+  if (steps.some((s) => UFFD_STEP.test(s))) {
     const u = userfaultfdAvailable();
     if (!u.ok) return u.reason;
   }
@@ -85,8 +86,10 @@ export function nativeMissing(steps: string[]): string | undefined {
   return undefined;
 }
 
-/** A step using a KVM verb (docs/scenarios.md, "KVM and guest_memfd"). */
-export const KVM_STEP = /^[ \t]*(kvm|vm|cap|ioctlv|gmem|slot|slot1|sameino)([ \t]|$)/;
+/** A step using a verb that needs the host's KVM (verbs.ts `needs`). */
+export const KVM_STEP = stepNeeding("kvm");
+/** A step using a verb that makes a userfaultfd (verbs.ts `needs`). */
+const UFFD_STEP = stepNeeding("userfaultfd");
 
 /** Whether the host's /dev/kvm can make a VM and a guest_memfd with MMAP|INIT_SHARED (what the KVM scenarios use). */
 export function kvmAvailable(): Availability {

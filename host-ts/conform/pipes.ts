@@ -2,7 +2,6 @@
  * The verbs that move bytes through fds (docs/scenarios.md, "Memory management"): pipe, read and
  * write (positional or not, from the runner's buffer or the scenario's own memory).
  */
-import * as A from "../abi.gen.js";
 import { IO_AT, IO_MAX, NR, PIPE_AT, Runner, U64, isErr, status } from "./runner.js";
 import type { ArgsHandler, MmStep } from "./runner.js";
 import { readData } from "./uffd.js";
@@ -12,10 +11,10 @@ function op_pipe(u: Runner, s: MmStep) {
   if (names.length !== 0 && names.length !== 2) return "bad pipe takes 'as R W' or nothing";
   const r = u.sys(NR.pipe2, PIPE_AT, 0n);
   if (isErr(r)) return status(r);
-  const dv = new DataView(u.readUser(PIPE_AT, 8).buffer);
+  const [rfd, wfd] = u.pipeFds();
   if (names.length) {
-    u.bind(names[0], BigInt(dv.getInt32(0, true)));
-    u.bind(names[1], BigInt(dv.getInt32(4, true)));
+    u.bind(names[0], BigInt(rfd));
+    u.bind(names[1], BigInt(wfd));
   }
   return "ok fd fd";
 }

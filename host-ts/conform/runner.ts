@@ -152,8 +152,8 @@ export class Runner {
       throw new Error("uffdlab runner setup: stack not mapped where asked");
     }
     must("pipe2", this.sys(NR.pipe2, PIPE_AT, 0n));
-    const dv = new DataView(this.readUser(PIPE_AT, 8).buffer);
-    if (dv.getInt32(0, true) !== 0 || dv.getInt32(4, true) !== 1) throw new Error("uffdlab runner setup: pipe is not fds 0, 1");
+    const [rfd, wfd] = this.pipeFds();
+    if (rfd !== 0 || wfd !== 1) throw new Error("uffdlab runner setup: pipe is not fds 0, 1");
     if (must("dup", this.sys(NR.dup, 1n)) !== 2n) throw new Error("uffdlab runner setup: dup is not fd 2");
   }
 
@@ -278,6 +278,13 @@ export class Runner {
         await this.wait();
       }
     }
+  }
+
+  /** The two fds pipe2(2) left in the int[2] at PIPE_AT. */
+  pipeFds(): [number, number] {
+    const I = Int32Array.BYTES_PER_ELEMENT;
+    const dv = new DataView(this.readUser(PIPE_AT, 2 * I).buffer);
+    return [dv.getInt32(0, true), dv.getInt32(I, true)];
   }
 
   /** Kill the `fork` child, if any (`reap`, and at the end of the scenario). */

@@ -3,7 +3,6 @@
  * (tfault), a calling thread (tioctl), a producer thread (tsys) and forked children. They run under
  * the deterministic scheduler (uffdlab.ts); a wait yields to them at most WAIT_TURNS times.
  */
-import { WouldBlockError } from "../errors.js";
 import type { Thread } from "../thread.js";
 import * as A from "../abi.gen.js";
 import { clean } from "./format.js";
@@ -11,7 +10,7 @@ import { Bad, IO_MAX, K_MADV_POPULATE_READ, K_MADV_POPULATE_WRITE, K_MAP_ANONYMO
 import type { Arg, Call, FThread, TokensHandler } from "./runner.js";
 import { accessError } from "./mm.js";
 import { readData, ioctlArgs, ioctlLine, pollRaw } from "./uffd.js";
-import { MAX_POLL, TSYS_CALLS } from "./verbs.js";
+import { TSYS_CALLS } from "./verbs.js";
 
 function op_tfault(u: Runner, tok: string[]) {
   let n = tok.length;
@@ -136,10 +135,10 @@ function op_reap(u: Runner) {
 /** The access (or the ioctl) of an extra thread; it may wait, yielding, until a userfault is resolved. */
 export async function threadAccess(u: Runner, at: import("../sched/scheduler.js").AsyncThread, f: FThread): Promise<string> {
   const call = f.call;
-  if (call) return at.op(() => ioctlLine(u, f.thread, call.fd, call.cmd, call.words));
+  if (call) return at.op(() => ioctlLine(f.thread, call.fd, call.cmd, call.words));
   const sc = f.sys;
   if (sc) {
-    sc.ret = await at.op(() => callOn(u, f.thread, sc));
+    sc.ret = await at.op(() => callOn(f.thread, sc));
     return "done";
   }
   try {
@@ -153,17 +152,13 @@ export async function threadAccess(u: Runner, at: import("../sched/scheduler.js"
 
 /** `tsys VERB ARGS [as NAME]` (the oracle's parse_call): munmap, madvise, mremap, mmap with the mm verbs' arguments, fork, poll FD..., or read FD LEN */
 export function parseCall(u: Runner, tok: string[]): Call {
-  const calls: Record<string, [number, number, number]> = {
-    munmap: [2, 2, 0], madvise: [3, 3, 0], mremap: [4, 5, 1], mmap: [6, 6, 1], fork: [0, 0, 0], poll: [1, MAX_POLL, 0], read: [2, 2, 0],
-    write: [3, 3, 0],
-  };
-  const def = Object.hasOwn(calls, tok[0]) ? calls[tok[0]] : undefined;
+  const def = TSYS_CALLS.get(tok[0]);
   if (!def) throw new Bad("bad tsys takes munmap, madvise, mremap, mmap, fork, poll, read or write");
   const a: Arg[] = [];
   let name = "";
   for (let i = 1; i < tok.length; i++) {
     if (tok[i] === "as") {
-      if (i !== tok.length - 2 || !def[2]) throw new Bad(`bad ${tok[0]} binds at most ${def[2]} name(s)`);
+      if (i !== tok.length - 2 || !def.names) throw new Bad(`bad ${tok[0]} binds at most ${def.names} name(s)`);
       if (!NAME_RE.test(tok[i + 1])) throw new Bad(`bad invalid name '${clean(tok[i + 1])}'`);
       name = tok[i + 1];
       break;
@@ -171,7 +166,7 @@ export function parseCall(u: Runner, tok: string[]): Call {
     if (a.length === 6) throw new Bad("bad wrong argument count");
     a.push(u.arg(tok[i]));
   }
-  if (a.length < def[0] || a.length > def[1]) throw new Bad("bad wrong argument count");
+  if (a.length < def.min || a.length > def.max) throw new Bad("bad wrong argument count");
   const x = a.map((y) => y.v);
   if (tok[0] === "munmap" || tok[0] === "madvise" || tok[0] === "mremap") u.refuseSelf(x[0], x[1]);
   if (tok[0] === "madvise" && (x[2] === K_MADV_POPULATE_READ || x[2] === K_MADV_POPULATE_WRITE)) u.charge(x[1]);
@@ -200,7 +195,7 @@ export function parseCall(u: Runner, tok: string[]): Call {
 }
 
 /** The producer's raw call on thread `t` (may throw WouldBlockError: the scheduler reissues it). */
-export function callOn(u: Runner, t: Thread, c: Call): bigint {
+export function callOn(t: Thread, c: Call): bigint {
   const x = c.a.map((y) => y.v);
   while (x.length < 6) x.push(0n);
   switch (c.verb) {

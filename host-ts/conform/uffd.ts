@@ -80,7 +80,7 @@ function op_ioctl(u: Runner, tok: string[]) {
   if (typeof x === "string") return x;
   u.refuseFd(x.fd);
   try {
-    return ioctlLine(u, u.t, x.fd, x.cmd, x.words);
+    return ioctlLine(u.t, x.fd, x.cmd, x.words);
   } catch (e) {
     if (e instanceof WouldBlockError) return "blocked";
     throw e;
@@ -163,39 +163,52 @@ function op_fdinfo(u: Runner, tok: string[]) {
   return `ok pending=${get("pending")} total=${get("total")} api=${get("API")}`;
 }
 
+/**
+ * struct uffd_msg (include/uapi/linux/userfaultfd.h) over the generated record: the event byte, the
+ * reserved bytes, then a union of three 64-bit words whose arms are below. `zero=` checks the
+ * reserved bytes and the union's bytes after the arm's last field, as the oracle's put_uffd_msgs.
+ */
+const M = A.uffd_msg;
+const U32 = Uint32Array.BYTES_PER_ELEMENT, U64W = BigUint64Array.BYTES_PER_ELEMENT;
+const PF = { flags: M.arg0, address: M.arg1, ptid: M.arg2, end: M.arg2 + U32 }; // pagefault {flags, address, feat.ptid (u32)}
+const FORK = { ufd: M.arg0, end: M.arg0 + U32 }; // fork {ufd (u32)}
+const REMAP = { from: M.arg0, to: M.arg1, len: M.arg2, end: M.arg2 + U32 }; // remap {from, to, len}: the oracle checks len's high half
+const REMOVE = { start: M.arg0, end_: M.arg1, end: M.arg1 + U64W }; // remove / unmap {start, end}
+
 /** The messages of a userfaultfd read, as the oracle's put_uffd_msgs; `as` binds a FORK message's fd. */
 export function msgs(u: Runner, b: Uint8Array, r: number, as?: string): string {
   let line = "";
   const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  for (let o = 0; o + 32 <= r; o += 32) {
+  for (let o = 0; o + M.SIZEOF <= r; o += M.SIZEOF) {
     let zero = 1;
-    const zeroed = (from: number, to: number) => { for (let i = from; i < to; i++) if (b[o + i] !== 0) zero = 0; };
-    zeroed(1, 8);
-    const w = (i: number) => dv.getBigUint64(o + 8 + 8 * i, true);
-    if (b[o] === A.UFFD_EVENT_FORK) {
-      zeroed(12, 32);
-      const ufd = BigInt(dv.getUint32(o + 8, true));
+    const zeroed = (from: number) => { for (let i = from; i < M.SIZEOF; i++) if (b[o + i] !== 0) zero = 0; };
+    for (let i = M.reserved1; i < M.arg0; i++) if (b[o + i] !== 0) zero = 0;
+    const u64 = (off: number) => dv.getBigUint64(o + off, true);
+    const ev = ` ev=0x${b[o + M.event].toString(16).padStart(2, "0")}`;
+    if (b[o + M.event] === A.UFFD_EVENT_FORK) {
+      zeroed(FORK.end);
+      const ufd = BigInt(dv.getUint32(o + FORK.ufd, true));
       const ok = !isErr(u.sys(NR.fcntl, ufd, BigInt(A.F_GETFD), 0n));
       if (ok && as !== undefined) {
         u.bind(as, ufd);
         u.uffds.add(ufd);
       }
-      line += ` ev=0x13 ufd=${ok ? "fd" : "bad"} zero=${zero}`;
+      line += `${ev} ufd=${ok ? "fd" : "bad"} zero=${zero}`;
       continue;
     }
-    if (b[o] === A.UFFD_EVENT_REMAP) {
-      zeroed(28, 32);
-      line += ` ev=0x14 from=${u.msgAddr(w(0))} to=${u.msgAddr(w(1))} len=0x${w(2).toString(16)} zero=${zero}`;
+    if (b[o + M.event] === A.UFFD_EVENT_REMAP) {
+      zeroed(REMAP.end);
+      line += `${ev} from=${u.msgAddr(u64(REMAP.from))} to=${u.msgAddr(u64(REMAP.to))} len=0x${u64(REMAP.len).toString(16)} zero=${zero}`;
       continue;
     }
-    if (b[o] === A.UFFD_EVENT_REMOVE || b[o] === A.UFFD_EVENT_UNMAP) {
-      zeroed(24, 32);
-      line += ` ev=0x${b[o].toString(16).padStart(2, "0")} start=${u.msgAddr(w(0))} end=${u.msgEnd(w(1))} zero=${zero}`;
+    if (b[o + M.event] === A.UFFD_EVENT_REMOVE || b[o + M.event] === A.UFFD_EVENT_UNMAP) {
+      zeroed(REMOVE.end);
+      line += `${ev} start=${u.msgAddr(u64(REMOVE.start))} end=${u.msgEnd(u64(REMOVE.end_))} zero=${zero}`;
       continue;
     }
-    zeroed(28, 32);
-    line += ` ev=0x${b[o].toString(16).padStart(2, "0")} flags=0x${dv.getBigUint64(o + 8, true).toString(16)}`;
-    line += ` addr=${u.msgAddr(dv.getBigUint64(o + 16, true))} ptid=${u.ptid(dv.getUint32(o + 24, true))} zero=${zero}`;
+    zeroed(PF.end);
+    line += `${ev} flags=0x${u64(PF.flags).toString(16)}`;
+    line += ` addr=${u.msgAddr(u64(PF.address))} ptid=${u.ptid(dv.getUint32(o + PF.ptid, true))} zero=${zero}`;
   }
   return line;
 }
@@ -222,16 +235,16 @@ export function ioctlArgs(u: Runner, tok: string[]): { fd: bigint; cmd: number; 
  * kernel code, so a reissued UFFDIO_COPY keeps its restart state); the result line. Throws
  * WouldBlockError if the call must wait.
  */
-export function ioctlLine(u: Runner, t: Thread, fd: bigint, cmd: number, words: bigint[]): string {
-  const inb = new Uint8Array(Math.max(words.length * 8, 8));
+export function ioctlLine(t: Thread, fd: bigint, cmd: number, words: bigint[]): string {
+  const inb = new Uint8Array(Math.max(words.length, 1) * U64W);
   const dv = new DataView(inb.buffer);
-  words.forEach((w, i) => dv.setBigUint64(i * 8, w, true));
+  words.forEach((w, i) => dv.setBigUint64(i * U64W, w, true));
   const ret = t.syscall(NR.ioctl, BigInt.asUintN(32, fd), BigInt(cmd), t.stage(inb));
   const bytes = t.bounce.slice(0, inb.length);
   const odv = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
   let line = isErr(ret) ? `err ${errname(Number(-ret))}` : ret === 0n ? "ok" : `ok ${ret}`;
   for (let i = 0; i < words.length; i++) {
-    const b = odv.getBigUint64(i * 8, true);
+    const b = odv.getBigUint64(i * U64W, true);
     if (words[i] === b) line += " =";
     else {
       const sv = BigInt.asIntN(64, b);
@@ -248,16 +261,16 @@ export function pollRaw(u: Runner, fd: bigint): { ret: bigint; revents: number }
 }
 
 export function pollSet(u: Runner, fd: bigint): void {
-  const pfd = new Uint8Array(8);
+  const pfd = new Uint8Array(A.pollfd.SIZEOF);
   const dv = new DataView(pfd.buffer);
-  dv.setInt32(0, Number(BigInt.asIntN(32, fd)), true);
-  dv.setInt16(4, A.POLLIN, true);
+  dv.setInt32(A.pollfd.fd, Number(BigInt.asIntN(32, fd)), true);
+  dv.setInt16(A.pollfd.events, A.POLLIN, true);
   u.writeUser(POLL_AT, pfd);
 }
 
 export function pollGet(u: Runner, ret: bigint): { ret: bigint; revents: number } {
-  const b = u.readUser(POLL_AT, 8);
-  return { ret, revents: new DataView(b.buffer, b.byteOffset).getUint16(6, true) };
+  const b = u.readUser(POLL_AT, A.pollfd.SIZEOF);
+  return { ret, revents: new DataView(b.buffer, b.byteOffset).getUint16(A.pollfd.revents, true) };
 }
 
 /**
