@@ -28,18 +28,22 @@ const firstLines = (text: string, n = 8) => text.trim().split("\n").slice(0, n).
 
 /** Whether `cc` runs here: its `--version` first line, or why not (asked once per process). */
 export function ccAvailable(): CcState {
-  if (cc) return cc;
-  const probe = spawnSync("cc", ["--version"], { encoding: "utf8", timeout: 30_000 });
-  if (probe.error) {
-    const code = (probe.error as NodeJS.ErrnoException).code;
-    return (cc = { ok: false, reason: code === "ENOENT" ? "no C compiler (`cc` not on PATH)" : `cc --version failed: ${probe.error.message}` });
-  }
-  if (probe.status !== 0) return (cc = { ok: false, reason: `cc --version failed (status ${probe.status}): ${firstLines(probe.stderr, 1)}` });
-  return (cc = { ok: true, version: probe.stdout.split("\n")[0] });
+  return (cc ??= probeCc("cc"));
 }
 
-/** Remove the directories of processes that are gone. */
-function sweepStaleDirs(): void {
+/** Ask `command --version` (uncached): the first line, or a one-line reason it cannot compile. */
+export function probeCc(command: string): CcState {
+  const probe = spawnSync(command, ["--version"], { encoding: "utf8", timeout: 30_000 });
+  if (probe.error) {
+    const code = (probe.error as NodeJS.ErrnoException).code;
+    return { ok: false, reason: code === "ENOENT" ? `no C compiler (\`${command}\` not on PATH)` : `${command} --version failed: ${probe.error.message}` };
+  }
+  if (probe.status !== 0) return { ok: false, reason: `${command} --version failed (status ${probe.status}): ${firstLines(probe.stderr, 1)}` };
+  return { ok: true, version: probe.stdout.split("\n")[0] };
+}
+
+/** Remove the directories of processes that are gone (run before this process makes its own). */
+export function sweepStaleDirs(): void {
   let entries: string[];
   try {
     entries = readdirSync(tmpdir());

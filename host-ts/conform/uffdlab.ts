@@ -2,6 +2,10 @@
  * Run a scenario (docs/scenarios.md) on a fresh uffdlab kernel and print the same normalised result
  * lines as the native oracle (tests/oracle/oracle.c), step for step.
  *
+ * Each verb is a row of the verb table (verbs.ts; its arity is checked here, before the handler) and
+ * a handler `op_NAME` in its family's module: mm.ts, pipes.ts, uffd.ts, threads.ts, kvm.ts, over the
+ * runner core in runner.ts (names, the oracle's refusals and budget, shared helpers).
+ *
  * How each step runs (mirroring oracle.c):
  *   - system calls are raw `thread.syscall(nr, ...)` with the resolved 64-bit arguments, so garbage
  *     (wrapping lengths, high bits, kernel addresses, fd -1) reaches the kernel unchanged;
