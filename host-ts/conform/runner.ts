@@ -116,6 +116,7 @@ export interface MmStep { op: string; a: Arg[]; x: bigint[]; raw: string[]; name
 export type ArgsHandler = (u: Runner, s: MmStep) => string | Promise<string>;
 export type TokensHandler = (u: Runner, tok: string[]) => string | Promise<string>;
 
+/** One scenario run: its process and threads, the names it bound, what it was charged. */
 export class Runner {
   readonly names = new Map<string, { val: bigint; len: bigint }>();
   budgetUsed = 0n;
