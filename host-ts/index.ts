@@ -13,4 +13,5 @@ export { formatMaps, type VmaInfo } from "./debug/maps.js";
 export { formatSyscall, type TraceSink } from "./debug/strace.js";
 export { loadKernelModule, type Build } from "./wasm.js";
 export * as abi from "./abi.gen.js";
+export { explore, defineExploration, runSeed, runSchedule, formatSchedule, type Exploration, type ExploreOptions, type ExploreReport, type ExploreFailure, type FailureKind, type ExploreStrategy } from "./explore/explore.js";
 export { runInWorker, type WorkerInit, type RunOptions } from "./workers/pool.js";

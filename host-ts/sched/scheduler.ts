@@ -100,6 +100,15 @@ export class Scheduler {
     this.rand = prng(seed);
   }
 
+  /**
+   * The thread that gets the next turn, among the ready ones (in the order the bodies were given):
+   * a uniformly random one from the seeded generator. Subclasses choose otherwise (the explorer's
+   * strategies, a replayed schedule); throwing ends the run with that error.
+   */
+  protected choose(ready: readonly AsyncThread[]): AsyncThread {
+    return ready[Math.floor(this.rand() * ready.length)];
+  }
+
   /** Called by a thread that wants its next turn. */
   turn(t: AsyncThread): Promise<void> {
     return new Promise<void>((resolve) => {
@@ -171,7 +180,7 @@ export class Scheduler {
         errors.push(new DeadlockError(live.map((t) => t.tid)));
         break;
       }
-      const pick = ready[Math.floor(this.rand() * ready.length)];
+      const pick = this.choose(ready);
       if (this.onTurn) await this.onTurn(pick, this.threads);
       pick.state = "running";
       this.trace.push(pick.tid);

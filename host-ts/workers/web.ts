@@ -11,7 +11,7 @@ let workerUrl: string | null = null;
 
 async function webWorkerUrl(): Promise<string> {
   if (workerUrl === null) {
-    // @ts-ignore: generated beside dist/browser.js at build time
+    // @ts-expect-error: generated beside dist/browser.js at build time
     const m = (await import("./web-worker.src.js")) as { default: string };
     workerUrl = URL.createObjectURL(new Blob([m.default], { type: "text/javascript" }));
   }
