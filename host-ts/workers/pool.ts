@@ -3,7 +3,10 @@
 // The protocol is run.ts's; this is Node's worker_threads under it (web.ts is the browser's).
 import type { Kernel } from "../kernel.js";
 import type { Thread } from "../thread.js";
+// Types the TSDoc below links to ({@link}): used by the documentation only.
+// eslint-disable-next-line @typescript-eslint/no-unused-vars
 import type { KernelPanic } from "../errors.js";
+// eslint-disable-next-line @typescript-eslint/no-unused-vars
 import type { WorkerScript } from "./run.js";
 import { runOnWorker, type RunOptions, type WorkerReply } from "./run.js";
 export type { WorkerInit, RunOptions, WorkerScript } from "./run.js";
