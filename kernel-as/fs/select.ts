@@ -23,8 +23,7 @@ import { file, FILE_UFFD, FILE_PIPE, FMODE_READ } from "./types";
 import { copy_from_user, copy_to_user } from "../mm/uaccess";
 import { userfaultfd_poll, userfaultfd_poll_wait } from "./userfaultfd";
 import { PIPE, pipe_poll, pipe_rd_wait, pipe_wr_wait } from "./pipe";
-import { add_wait_queue, finish_wait, set_task_waiting, wake_up_process, WQ_REF_FILE } from "../kernel/wait";
-import { host_frame } from "../abi/kernel";
+import { add_wait_queue, finish_wait, set_task_waiting, task_parked, wake_up_process, WQ_REF_FILE } from "../kernel/wait";
 import { __NR_poll } from "../abi/uapi";
 import { task_frame } from "../kernel/sched";
 import { restart_set } from "../kernel/restart";
@@ -100,8 +99,7 @@ export function sys_poll(t: task_struct, ufds: u64, nfds: u64, timeout: i32): i6
  */
 export function poll_timeout(t: task_struct): bool {
   let f = task_frame(t);
-  let w = changetype<usize>(f) + offsetof<host_frame>("wait_word");
-  if ((ASC_FEATURE_THREADS ? atomic.load<i32>(w) : load<i32>(w)) == 0 || f.nr != __NR_poll || f.wait_timeout_ms < 0) return false;
+  if (!task_parked(t) || f.nr != __NR_poll || f.wait_timeout_ms < 0) return false;
   finish_wait(t);
   restart_set(t, RESTART_POLL_TIMEOUT, 0);
   wake_up_process(t);

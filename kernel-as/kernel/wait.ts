@@ -47,16 +47,31 @@ export const WQ_REF_FILE: u32 = 2;
 // @ts-ignore: decorator
 @inline function WQE(p: u32): wait_queue_entry { return changetype<wait_queue_entry>(<usize>p); }
 
+// The park / unpark protocol, kernel side (the only code that touches the wait word): a task
+// that must wait is parked (word 1) before its entry returns VM_FAULT_RETRY / ACCESS_RETRY or
+// -ERESTARTSYS; the host waits until the word is 0 (an async thread leaves the ready set, a
+// worker parks in Atomics.wait on it) and then retries the access or reissues the call. Any
+// wake unparks: word 0, then atomic.notify for a parked worker.
+
+// @ts-ignore: decorator
+@inline function wait_word(t: task_struct): usize { return changetype<usize>(task_frame(t)) + offsetof<host_frame>("wait_word"); }
+
 /** Park `t`: the host waits on its wait word after the -ERESTARTSYS. */
 export function set_task_waiting(t: task_struct): void {
-  let w = changetype<usize>(task_frame(t)) + offsetof<host_frame>("wait_word");
+  let w = wait_word(t);
   if (ASC_FEATURE_THREADS) atomic.store<i32>(w, 1);
   else store<i32>(w, 1);
 }
 
+/** Whether `t` is parked (its wake has not come yet). */
+export function task_parked(t: task_struct): bool {
+  let w = wait_word(t);
+  return (ASC_FEATURE_THREADS ? atomic.load<i32>(w) : load<i32>(w)) != 0;
+}
+
 /** wake_up_process: clear the wait word and notify a worker parked on it. */
 export function wake_up_process(t: task_struct): void {
-  let w = changetype<usize>(task_frame(t)) + offsetof<host_frame>("wait_word");
+  let w = wait_word(t);
   if (ASC_FEATURE_THREADS) {
     atomic.store<i32>(w, 0);
     atomic.notify(w, 1);
