@@ -8,6 +8,7 @@ import { memfd_fcntl } from "../mm/memfd";
 import { new_inode, iput } from "./inode";
 import { INODE_PIPE, FILE_PIPE, FMODE_READ, FMODE_WRITE } from "./types";
 import { pipe_init_inode, pipe_fcntl } from "./pipe";
+import { pipe_file } from "./file_ops";
 import { copy_to_user } from "../mm/uaccess";
 import { task_scratch } from "../kernel/sched";
 
@@ -45,7 +46,7 @@ export function sys_fcntl(t: task_struct, fd: i64, cmd: i32, arg: u64): i64 {
     case F_ADD_SEALS: return memfd_fcntl(f, true, arg);
     case F_GET_SEALS: return memfd_fcntl(f, false, arg);
     // pipe_fcntl takes the argument as unsigned int; other files are EBADF there.
-    case F_SETPIPE_SZ: case F_GETPIPE_SZ: return f.f_kind == FILE_PIPE ? pipe_fcntl(t, f, cmd, <u32>arg) : -EBADF;
+    case F_SETPIPE_SZ: case F_GETPIPE_SZ: return pipe_file(f) ? pipe_fcntl(t, f, cmd, <u32>arg) : -EBADF;
   }
   return -EINVAL;
 }

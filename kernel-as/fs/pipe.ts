@@ -101,7 +101,7 @@ const SLOTS_PER_PAGE: u32 = <u32>PAGE_SIZE / BUF_SIZE;
 // @ts-ignore: decorator
 @inline function pipe_mutex_wait(pipe: pipe_inode_info): usize { return changetype<usize>(pipe) + offsetof<pipe_inode_info>("mutex_wait"); }
 // @ts-ignore: decorator
-@inline function file_pipe(f: file): pipe_inode_info { return PIPE(changetype<inode>(<usize>f.f_inode)); }
+@inline export function file_pipe(f: file): pipe_inode_info { return PIPE(changetype<inode>(<usize>f.f_inode)); }
 
 // @ts-ignore: decorator
 @inline function pipe_empty(head: u32, tail: u32): bool { return head == tail; }

@@ -18,37 +18,14 @@ import { task_struct, files_struct } from "../kernel/types";
 import { task_scratch } from "./../kernel/sched";
 import { EINVAL, EFAULT, ENOMEM, ERESTARTSYS } from "../abi/errno";
 import { pollfd, POLLERR, POLLHUP, POLLNVAL, DEFAULT_POLLMASK, NR_OPEN_DEFAULT } from "../abi/uapi";
-import { fget, file_inode } from "./file";
-import { file, FILE_UFFD, FILE_PIPE, FMODE_READ } from "./types";
+import { fget } from "./file";
+import { f_op_poll, f_op_poll_wait } from "./file_ops";
 import { copy_from_user, copy_to_user } from "../mm/uaccess";
-import { userfaultfd_poll, userfaultfd_poll_wait } from "./userfaultfd";
-import { PIPE, pipe_poll, pipe_rd_wait, pipe_wr_wait } from "./pipe";
-import { add_wait_queue, finish_wait, set_task_waiting, task_parked, wake_up_process, WQ_REF_FILE } from "../kernel/wait";
+import { finish_wait, set_task_waiting, task_parked, wake_up_process } from "../kernel/wait";
 import { __NR_poll } from "../abi/uapi";
 import { task_frame } from "../kernel/sched";
 import { restart_set } from "../kernel/restart";
 import { RESTART_POLL_TIMEOUT } from "../kernel/types";
-
-/** f_op->poll */
-function vfs_poll(f: file): i32 {
-  if (f.f_kind == FILE_UFFD) return userfaultfd_poll(f);
-  if (f.f_kind == FILE_PIPE) return pipe_poll(f);
-  return DEFAULT_POLLMASK;
-}
-
-/**
- * poll_wait: queue `t` where `f`'s readiness changes. 1: queued; 0: `f` never changes (always
- * ready); -ENOMEM.
- */
-function vfs_poll_wait(t: task_struct, f: file): i32 {
-  let ok: bool;
-  if (f.f_kind == FILE_UFFD) ok = userfaultfd_poll_wait(t, f);
-  else if (f.f_kind == FILE_PIPE) {
-    let pipe = PIPE(file_inode(f));
-    ok = add_wait_queue(t, f.f_mode & FMODE_READ ? pipe_rd_wait(pipe) : pipe_wr_wait(pipe), WQ_REF_FILE, changetype<usize>(f));
-  } else return 0;
-  return ok ? 1 : -ENOMEM;
-}
 
 export function sys_poll(t: task_struct, ufds: u64, nfds: u64, timeout: i32): i64 {
   if (nfds > <u64>NR_OPEN_DEFAULT) return -EINVAL;
@@ -64,7 +41,7 @@ export function sys_poll(t: task_struct, ufds: u64, nfds: u64, timeout: i32): i6
     p.revents = 0;
     if (p.fd < 0) continue;
     let f = fget(fs, p.fd);
-    let mask = f ? vfs_poll(f) & (<i32>p.events | POLLERR | POLLHUP) : POLLNVAL;
+    let mask = f ? f_op_poll(f) & (<i32>p.events | POLLERR | POLLHUP) : POLLNVAL;
     p.revents = <i16>mask;
     if (mask != 0) ready++;
   }
@@ -75,7 +52,7 @@ export function sys_poll(t: task_struct, ufds: u64, nfds: u64, timeout: i32): i6
     for (let i = 0; i < n; i++) {
       let p = changetype<pollfd>(buf + <usize>i * offsetof<pollfd>());
       if (p.fd < 0) continue;
-      let r = vfs_poll_wait(t, fget(fs, p.fd)!);
+      let r = f_op_poll_wait(t, fget(fs, p.fd)!);
       if (r < 0) {
         finish_wait(t);
         return r;
@@ -88,7 +65,9 @@ export function sys_poll(t: task_struct, ufds: u64, nfds: u64, timeout: i32): i6
       return -ERESTARTSYS;
     }
   }
-  if (copy_to_user(t, ufds, buf, size) < 0) return -EFAULT;
+  // A userfault on the result (a write-protected pollfd page): -ERESTARTSYS, and the reissue
+  // looks again (poll changes nothing).
+  { let e = copy_to_user(t, ufds, buf, size); if (e < 0) return e; }
   return ready;
 }
 

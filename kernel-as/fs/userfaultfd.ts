@@ -29,6 +29,7 @@ import { K, CACHE_UFFD_CTX, CACHE_UFFD_EVENT } from "../init/state";
 import { kmem_cache_alloc, kmem_cache_free } from "../mm/slab";
 import { file, FILE_UFFD, FMODE_READ } from "./types";
 import { fget, get_file, fput, alloc_file, get_unused_fd_flags, put_unused_fd, fd_install } from "./file";
+import { userfaultfd_file } from "./file_ops";
 import { restart_set, restart_clear } from "../kernel/restart";
 import { add_wait_queue, set_task_waiting, wake_up_process, wake_up, WQ_REF_FILE } from "../kernel/wait";
 import { RESTART_UFFD_EVENTS, RESTART_UFFD_OUTFIELD, RESTART_UFFD_COPY } from "../kernel/types";
@@ -852,7 +853,7 @@ export function userfaultfd_outfield_restart(t: task_struct): i64 {
   restart_clear(t);
   if (e < 0) return -EFAULT;
   let f = fget(changetype<files_struct>(<usize>t.files), <i64><i32>task_frame(t).arg0);
-  if (!f || f.f_kind != FILE_UFFD) return -EBADF;
+  if (!f || !userfaultfd_file(f)) return -EBADF;
   return fill_finish(CTX(f.private_data), res, dst, len, dontwake);
 }
 

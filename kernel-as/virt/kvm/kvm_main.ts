@@ -269,14 +269,15 @@ export function kvm_vm_ioctl(t: task_struct, f: file, cmd: u32, arg: u64, scratc
     case K.KVM_CHECK_EXTENSION: return kvm_check_extension(vm, arg);
     case K.KVM_CREATE_GUEST_MEMFD: {
       let a = changetype<K.kvm_create_guest_memfd>(scratch);
-      if (copy_from_user(t, scratch, arg, offsetof<K.kvm_create_guest_memfd>()) < 0) return -EFAULT;
+      // A userfault on the argument: -ERESTARTSYS, the call is reissued after the wake.
+      { let e = copy_from_user(t, scratch, arg, offsetof<K.kvm_create_guest_memfd>()); if (e < 0) return e; }
       return kvm_gmem_create(t, vm, <i64>a.size, a.flags);
     }
     case K.KVM_SET_USER_MEMORY_REGION: case K.KVM_SET_USER_MEMORY_REGION2: {
       let m = changetype<K.kvm_userspace_memory_region2>(scratch);
       let n = cmd == K.KVM_SET_USER_MEMORY_REGION2 ? offsetof<K.kvm_userspace_memory_region2>() : offsetof<K.kvm_userspace_memory_region>();
       memory.fill(scratch, 0, offsetof<K.kvm_userspace_memory_region2>());
-      if (copy_from_user(t, scratch, arg, n) < 0) return -EFAULT;
+      { let e = copy_from_user(t, scratch, arg, n); if (e < 0) return e; }
       // The older structure has no guest_memfd fields: only the old flags are allowed there.
       if (cmd == K.KVM_SET_USER_MEMORY_REGION && (m.flags & ~(K.KVM_MEM_LOG_DIRTY_PAGES | K.KVM_MEM_READONLY))) return -EINVAL;
       return kvm_set_memory_region(t, vm, m);
