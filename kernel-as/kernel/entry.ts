@@ -17,6 +17,6 @@ export function task_enter(h: f64, syscall: bool = false): task_struct | null {
   task_frame(t).wait_timeout_ms = -1; // a wait that ends after a time says so again
 
   // Still queued means the host stopped waiting for it (as a signal ends the sleep).
-  if (t.wq_state != 0 || t.wait_head != 0 || (!syscall && (t.restart_fn != 0 || t.ev_head != 0))) abandon_wait(t, !syscall);
+  if (t.uwq_state != 0 || t.wait_head != 0 || (!syscall && (t.restart_fn != 0 || t.ev_head != 0))) abandon_wait(t, !syscall);
   return t;
 }

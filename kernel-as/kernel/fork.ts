@@ -188,7 +188,7 @@ export function do_group_exit(t: task_struct, code: i32): void {
  * generic wait queues; with `restart`, a pending restart block goes too (restart_abandon).
  */
 export function abandon_wait(t: task_struct, restart: bool): void {
-  if (t.wq_state != 0) userfaultfd_cancel_wait(t);
+  if (t.uwq_state != 0) userfaultfd_cancel_wait(t);
   if (t.wait_head != 0) finish_wait(t);
   if (restart && (t.restart_fn != 0 || t.ev_head != 0)) restart_abandon(t);
 }

@@ -5,11 +5,11 @@ import { vm_area_struct } from "./types";
 import { VM_UFFD_MISSING, VM_UFFD_WP, VM_UFFD_MINOR } from "../abi/kernel";
 import { UFFD_FEATURE_WP_UNPOPULATED, UFFD_FEATURE_WP_ASYNC } from "../abi/uapi";
 
-// struct userfaultfd_ctx (§5.4). Queues are singly linked lists of tasks (task.wq_next):
-//   pending: faulting tasks whose message is unread (fault_pending_wqh)
-//   faults:  faulting tasks whose message was read, not yet woken (fault_wqh)
-//   readers: tasks waiting in read() for a message (fd_wqh)
-//   events:  delivered, unread non-cooperative events (uffd_event list, event_wqh)
+// struct userfaultfd_ctx. The wait queues are kernel/wait.ts heads (fs/userfaultfd_wait.ts):
+//   fault_pending_wqh  faulting tasks whose message is unread (newest first)
+//   fault_wqh          faulting tasks whose message was read, not yet woken
+//   fd_wqh             tasks in a blocking read() and in poll()
+// and events is the list of delivered, unread non-cooperative events (uffd_event, event_wqh's role).
 @unmanaged export class userfaultfd_ctx {
   refcount: i32;
   /** O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY given at creation */
@@ -20,15 +20,12 @@ import { UFFD_FEATURE_WP_UNPOPULATED, UFFD_FEATURE_WP_ASYNC } from "../abi/uapi"
   mmap_changing: i32;
   /** the address space served: the creator's (holds an mm_count reference) */
   mm: u32;
-  pending_head: u32;
-  pending_tail: u32;
-  faults_head: u32;
-  faults_tail: u32;
-  readers_head: u32;
+  fault_pending_wqh: u32;
+  fault_wqh: u32;
+  /** entries on fault_pending_wqh (the pending: line of fdinfo) */
   nr_pending: u32;
   events_head: u32;
   events_tail: u32;
-  /** pollers (kernel/wait.ts wait queue head): woken with the readers */
   fd_wqh: u32;
 }
 
