@@ -1,8 +1,7 @@
 // fcntl, dup, close, pipe2 (fs/fcntl.c, fs/file.c, fs/pipe.c).
 import { task_struct, files_struct } from "../kernel/types";
-import { EBADF, EINVAL, EMFILE, ENOMEM, EFAULT, ERESTARTSYS } from "../abi/errno";
-import { F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_ADD_SEALS, F_GET_SEALS, F_SETPIPE_SZ, F_GETPIPE_SZ, FD_CLOEXEC,
-  O_NONBLOCK, O_CLOEXEC, O_RDONLY, O_WRONLY, O_ACCMODE, NR_OPEN_DEFAULT, S_IFIFO } from "../abi/uapi";
+import { EBADF, EINVAL, ENOMEM, EFAULT, ERESTARTSYS } from "../abi/errno";
+import { F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_ADD_SEALS, F_GET_SEALS, F_SETPIPE_SZ, F_GETPIPE_SZ, FD_CLOEXEC, O_NONBLOCK, O_CLOEXEC, O_RDONLY, O_WRONLY, NR_OPEN_DEFAULT, S_IFIFO } from "../abi/uapi";
 import { fget, get_file, fput, close_fd, alloc_fd, put_unused_fd, fd_install, get_close_on_exec, set_close_on_exec, alloc_file } from "./file";
 import { memfd_fcntl } from "../mm/memfd";
 import { new_inode, iput } from "./inode";

@@ -29,7 +29,7 @@
 import { alloc_page, alloc_kernel_page, free_page, page_address, virt_to_page, PG_kernel } from "../mm/page_alloc";
 import { kmem_cache_alloc, kmem_cache_free } from "../mm/slab";
 import { CACHE_SMALL, K } from "../init/state";
-import { file, inode, FMODE_READ, FMODE_WRITE } from "./types";
+import { file, inode, FMODE_READ } from "./types";
 import { PAGE_SIZE, POLLIN, POLLOUT, POLLERR, POLLHUP, POLLRDNORM, POLLWRNORM, O_NONBLOCK, F_SETPIPE_SZ, F_GETPIPE_SZ } from "../abi/uapi";
 import { CAP_SYS_RESOURCE, CAP_SYS_ADMIN } from "../abi/kernel";
 import { EAGAIN, EPIPE, EFAULT, ENOMEM, EINVAL, EPERM, EBUSY, ERESTARTSYS } from "../abi/errno";

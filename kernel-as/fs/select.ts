@@ -16,8 +16,8 @@
 // timeout; with a negative (infinite) one it returns 0 at once (Linux would sleep forever).
 import { task_struct, files_struct } from "../kernel/types";
 import { task_scratch } from "./../kernel/sched";
-import { EINVAL, EFAULT, ENOMEM, ERESTARTSYS } from "../abi/errno";
-import { pollfd, POLLERR, POLLHUP, POLLNVAL, DEFAULT_POLLMASK, NR_OPEN_DEFAULT } from "../abi/uapi";
+import { EINVAL, ERESTARTSYS } from "../abi/errno";
+import { pollfd, POLLERR, POLLHUP, POLLNVAL, NR_OPEN_DEFAULT } from "../abi/uapi";
 import { fget } from "./file";
 import { f_op_poll, f_op_poll_wait } from "./file_ops";
 import { copy_from_user, copy_to_user } from "../mm/uaccess";

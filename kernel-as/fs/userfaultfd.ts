@@ -31,8 +31,7 @@ import { vma_can_userfault } from "../mm/vm_ops";
 import { mfill_atomic_copy, mfill_atomic_zeropage, mfill_atomic_continue, mfill_atomic_poison, mwriteprotect_range, uffd_wp_range,
   move_pages, mfill_resume_offset, MFILL_ATOMIC_ZEROPAGE, MFILL_ATOMIC_CONTINUE, MFILL_ATOMIC_POISON } from "../mm/userfaultfd";
 import { seq_puts, seq_put_decimal, seq_put_hex } from "../lib/seq_buf";
-import { userfaultfd_wake_range, userfaultfd_wake_readers, userfaultfd_wait_readable, userfaultfd_fault_pending, userfaultfd_oldest_pending,
-  userfaultfd_fault_read, userfaultfd_nr_read_faults } from "./userfaultfd_wait";
+import { userfaultfd_wake_range, userfaultfd_wait_readable, userfaultfd_fault_pending, userfaultfd_oldest_pending, userfaultfd_fault_read, userfaultfd_nr_read_faults } from "./userfaultfd_wait";
 import { userfaultfd_release_ctx, userfaultfd_event_complete } from "./userfaultfd_event";
 export { userfaultfd_ctx, CTX, UFFD_FEATURE_INITIALIZED };
 export { handle_userfault, userfaultfd_cancel_wait, userfaultfd_wake_range, userfaultfd_ctx_get, userfaultfd_ctx_put, userfaultfd_poll_wait,

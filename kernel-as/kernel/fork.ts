@@ -1,7 +1,7 @@
 // Processes and threads: creation (kernel/fork.c) and teardown (kernel/exit.c).
 import { task_struct, files_struct, TASK_DEAD, RESTART_UFFD_EVENTS, RESTART_RW } from "./types";
 import { alloc_task, free_task, find_task, task_in_slot } from "./sched";
-import { mm_struct, vm_area_struct } from "../mm/types";
+import { mm_struct } from "../mm/types";
 import { CACHE_MM } from "../init/state";
 import { kmem_cache_alloc, kmem_cache_free } from "../mm/slab";
 import { pgd_alloc, pgd_free } from "../mm/pgtable";
@@ -10,7 +10,7 @@ import { copy_page_range } from "../mm/memory";
 import { exit_mmap, MMAP_BASE } from "../mm/mmap";
 import { files_alloc, files_dup, files_put } from "../fs/file";
 import { VM_DONTCOPY, VM_LOCKED, VM_LOCKONFAULT, MAX_TASKS } from "../abi/kernel";
-import { ENOMEM, EAGAIN, ESRCH } from "../abi/errno";
+import { ENOMEM, EAGAIN } from "../abi/errno";
 import { userfaultfd_cancel_wait, dup_userfaultfd, userfaultfd_events_abandon, userfaultfd_events_complete } from "../fs/userfaultfd";
 import { restart_clear } from "./restart";
 import { finish_wait, wake_up_process } from "./wait";

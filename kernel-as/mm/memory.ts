@@ -10,13 +10,13 @@
 // then calls handle_userfault with the matching reason (RFC structure, spec §8.2).
 import { vm_area_struct, mm_struct, vm_fault, VM_FAULT_OOM, VM_FAULT_SIGBUS, VM_FAULT_SIGSEGV, VM_FAULT_HWPOISON,
   VM_FAULT_UFFD_MINOR, VM_FAULT_UFFD_MISSING, VM_FAULT_ERROR, VM_FAULT_RETRY, VM_FAULT_NOPAGE, FAULT_FLAG_WRITE } from "./types";
-import { VM_WRITE, VM_SHARED, VM_UFFD_MISSING, VM_UFFD_MINOR, VM_UFFD_WP, VM_WIPEONFORK, VMA_OPS_ANON } from "../abi/kernel";
+import { VM_WRITE, VM_SHARED, VM_UFFD_MISSING, VM_UFFD_MINOR, VM_UFFD_WP, VM_WIPEONFORK } from "../abi/kernel";
 import { PAGE_SIZE } from "../abi/uapi";
-import { page, alloc_zeroed_page, alloc_page, page_address, virt_to_page, put_page, get_page, zero_page_pa, mm_forbids_zeropage, PG_anon, PG_anon_exclusive, PG_reserved, PG_hwpoison } from "./page_alloc";
+import { page, alloc_zeroed_page, alloc_page, page_address, virt_to_page, put_page, get_page, zero_page_pa, mm_forbids_zeropage, PG_anon, PG_anon_exclusive } from "./page_alloc";
 import { pte_offset, pte_offset_alloc, set_pte, pte_present, pte_none, pte_write, pte_special, pte_pa, mk_pte, pte_mkdirty,
   pte_mkyoung, pte_wrprotect, pte_mkwrite, is_pte_marker, pte_marker_get, make_pte_marker, pte_table_end, pte_hole_end, free_pgtables,
   _PAGE_SPECIAL, _PAGE_PRESENT, _PAGE_USER, _PAGE_RW, _PAGE_UFFD_WP, PTE_MARKER_POISONED, PTE_MARKER_GUARD, PTE_MARKER_UFFD_WP } from "./pgtable";
-import { VMA, find_vma, vma_is_anonymous, linear_page_index, vma_inode, anon_vma_prepare } from "./vma";
+import { VMA, find_vma, vma_is_anonymous, linear_page_index, anon_vma_prepare } from "./vma";
 import { vma_ops_fault } from "./vm_ops";
 import { handle_userfault } from "../fs/userfaultfd";
 import { userfaultfd_missing, userfaultfd_minor, userfaultfd_wp, userfaultfd_wp_async } from "./userfaultfd_k";

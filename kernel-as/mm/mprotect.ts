@@ -1,6 +1,6 @@
 // mprotect(2) (mm/mprotect.c).
 import { vm_area_struct, mm_struct } from "./types";
-import { VM_READ, VM_WRITE, VM_EXEC, VM_SHARED, VM_MAYREAD, VM_GROWSDOWN, VM_ACCOUNT, VM_NORESERVE } from "../abi/kernel";
+import { VM_READ, VM_WRITE, VM_EXEC, VM_SHARED, VM_GROWSDOWN, VM_ACCOUNT, VM_NORESERVE } from "../abi/kernel";
 import { PROT_READ, PROT_WRITE, PROT_EXEC, PROT_SEM, PROT_GROWSDOWN, PROT_GROWSUP, PAGE_SIZE } from "../abi/uapi";
 import { EINVAL, ENOMEM, EACCES } from "../abi/errno";
 import { PAGE_ALIGN, offset_in_page } from "../lib/bitops";
