@@ -131,6 +131,21 @@ export function pte_offset_alloc(pgd: usize, addr: u64): usize {
 }
 
 /**
+ * The PTE-range walk (walk_page_range down to the PTE level), written once: the first address
+ * in [addr, end) whose PTE table exists, crossing empty PMDs, PUDs and P4Ds in one step each
+ * (pte_hole_end); `end` if none. Range walkers loop over one table at a time:
+ *
+ *   for (let addr = start; (addr = pte_walk_next(pgd, addr, end)) < end; ) {
+ *     let ptep = pte_offset(pgd, addr);
+ *     for (let tend = pte_table_end(addr, end); addr < tend; addr += PAGE_SIZE, ptep += 8) { ... }
+ *   }
+ */
+export function pte_walk_next(pgd: usize, addr: u64, end: u64): u64 {
+  while (addr < end && pte_offset(pgd, addr) == 0) addr = pte_hole_end(pgd, addr, end);
+  return addr;
+}
+
+/**
  * End of the hole at `addr` that pte_offset found (no PTE table there), clamped to `end`: the end
  * of what the highest missing entry covers (2 MiB, 1 GiB or 512 GiB), so that range walkers
  * cross an empty PMD, PUD or P4D in one step, as Linux's p4d/pud/pmd_none skips do.

@@ -25,7 +25,8 @@ import { uffd_ops_alloc_folio, uffd_ops_filemap_add, uffd_ops_filemap_remove, uf
 import { copy_from_user, copy_from_user_nofault } from "./uaccess";
 import { size_pages } from "./shmem";
 // UFFDIO_WRITEPROTECT (mwriteprotect_range / uffd_wp_range), UFFDIO_MOVE (move_pages)
-import { pte_offset, pte_present, pte_special, pte_table_end, pte_hole_end, _PAGE_RW, _PAGE_DIRTY, _PAGE_SOFT_DIRTY } from "./pgtable";
+import { pte_offset, pte_present, pte_special, pte_table_end, pte_walk_next, _PAGE_RW, _PAGE_DIRTY, _PAGE_SOFT_DIRTY } from "./pgtable";
+import { can_change_pte_writable } from "./mprotect";
 import { pte_page, page_add_new_anon_rmap } from "./memory";
 import { userfaultfd_wp_unpopulated, CTX } from "./userfaultfd_k";
 
@@ -354,17 +355,11 @@ export function uffd_wp_range(mm: mm_struct, v: vm_area_struct, start: u64, end:
   let pgd = <usize>mm.pgd;
   let markers = enable && userfaultfd_wp_use_markers(v);
   let writable = (v.vm_flags & VM_WRITE) != 0;
-  let shared = (v.vm_flags & VM_SHARED) != 0;
-  let addr = start;
-  while (addr < end) {
-    let tend = pte_table_end(addr, end);
+  // Markers go into empty PTEs too: that walk allocates the tables instead of skipping holes.
+  for (let addr = start; (addr = markers ? addr : pte_walk_next(pgd, addr, end)) < end; ) {
     let ptep = markers ? pte_offset_alloc(pgd, addr) : pte_offset(pgd, addr);
-    if (ptep == 0) {
-      if (markers) return -ENOMEM;
-      addr = pte_hole_end(pgd, addr, end);
-      continue;
-    }
-    for (; addr < tend; addr += PAGE_SIZE, ptep += 8) {
+    if (ptep == 0) return -ENOMEM;
+    for (let tend = pte_table_end(addr, end); addr < tend; addr += PAGE_SIZE, ptep += 8) {
       let pte = load<u64>(ptep);
       if (pte_none(pte)) {
         if (markers) set_pte(ptep, make_pte_marker(PTE_MARKER_UFFD_WP));
@@ -382,13 +377,7 @@ export function uffd_wp_range(mm: mm_struct, v: vm_area_struct, start: u64, end:
         e = (e & ~_PAGE_RW) | _PAGE_UFFD_WP;
       } else if (e & _PAGE_UFFD_WP) {
         e &= ~_PAGE_UFFD_WP;
-        if (writable && (e & _PAGE_USER) && !pte_special(e)) {
-          if (shared) e |= _PAGE_RW;
-          else {
-            let p = pte_page(e);
-            if ((p.flags & PG_anon) && p._refcount == 1) e |= _PAGE_RW;
-          }
-        }
+        if (writable && can_change_pte_writable(v.vm_flags, e)) e |= _PAGE_RW;
       }
       if (e != pte) set_pte(ptep, e);
     }
