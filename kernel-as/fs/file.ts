@@ -8,6 +8,7 @@ import { EBADF, EMFILE } from "../abi/errno";
 import { NR_OPEN_DEFAULT } from "../abi/uapi";
 import { iput } from "./inode";
 import { f_op_release, file_has_private } from "./file_ops";
+import { VM_BUG_ON } from "../lib/bug";
 
 // @ts-ignore: decorator
 @inline export function FILE(p: u32): file { return changetype<file>(<usize>p); }
@@ -32,6 +33,7 @@ export function alloc_file(kind: u32, ino: inode | null, flags: u32, mode: u32):
 
 /** Drop a reference; the last one releases the file (__fput). */
 export function fput(f: file): void {
+  VM_BUG_ON(f.f_count <= 0);
   if (--f.f_count > 0) return;
   f_op_release(f);
   let ino = f.f_inode;

@@ -22,6 +22,7 @@ import { userfaultfd_ctx, CTX } from "../mm/userfaultfd_k";
 import { file } from "./types";
 import { wait_queue_entry, task_uwq, __add_wait_queue, wait_queue_unlink, wait_queue_first, wait_queue_next, set_task_waiting,
   wake_up_process, wake_up, add_wait_queue, WQ_REF_FILE, WQ_REF_UFFD_CTX } from "../kernel/wait";
+import { VM_BUG_ON } from "../lib/bug";
 
 /** task_uwq(t).state */
 export const UWQ_NONE: u32 = 0;
@@ -60,6 +61,7 @@ export function userfaultfd_ctx_put(ctx: userfaultfd_ctx): void {
 /** Queue `t`'s own entry on `head` of `ctx` in `state`, holding a ctx reference, and park `t`. */
 function uwq_queue(t: task_struct, ctx: userfaultfd_ctx, head: usize, state: u32, address: u64, flags: u32): void {
   let e = task_uwq(t);
+  VM_BUG_ON(e.state != UWQ_NONE); // one wait at a time: an entry cancels the previous one first
   userfaultfd_ctx_get(ctx);
   e.ref = changetype<u32>(ctx);
   e.ref_kind = WQ_REF_UFFD_CTX;
@@ -160,6 +162,7 @@ export function userfaultfd_oldest_pending(ctx: userfaultfd_ctx): wait_queue_ent
 
 /** The message of pending fault `e` was read: it moves to fault_wqh until a wake. */
 export function userfaultfd_fault_read(ctx: userfaultfd_ctx, e: wait_queue_entry): void {
+  VM_BUG_ON(e.state != UWQ_PENDING || ctx.nr_pending == 0);
   wait_queue_unlink(e);
   ctx.nr_pending--;
   e.state = UWQ_FAULT;

@@ -26,6 +26,7 @@ import { kmem_cache_alloc, kmem_cache_free } from "../mm/slab";
 import { inode, file } from "../fs/types";
 import { ihold, iput } from "../fs/inode";
 import { get_file, fput } from "../fs/file";
+import { VM_BUG_ON } from "../lib/bug";
 
 /** What an entry holds a reference to (wait_queue_entry.ref_kind). */
 export const WQ_REF_INODE: u32 = 1;
@@ -129,6 +130,7 @@ export function wake_up_process(t: task_struct): void {
  * reference to `ref` of kind `ref_kind` (WQ_REF_*), which keeps the queue alive. False: no memory.
  */
 export function add_wait_queue(t: task_struct, head: usize, ref_kind: u32, ref: usize): bool {
+  VM_BUG_ON(ref_kind != WQ_REF_INODE && ref_kind != WQ_REF_FILE);
   let p = kmem_cache_alloc(CACHE_SMALL);
   if (p == 0) return false;
   let e = changetype<wait_queue_entry>(p);

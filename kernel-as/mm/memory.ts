@@ -23,6 +23,7 @@ import { userfaultfd_missing, userfaultfd_minor, userfaultfd_wp, userfaultfd_wp_
 export { userfaultfd_missing, userfaultfd_minor, userfaultfd_wp };
 import { inode } from "../fs/types";
 import { K } from "../init/state";
+import { VM_BUG_ON } from "../lib/bug";
 
 // @ts-ignore: decorator
 @inline function MM(v: vm_area_struct): mm_struct { return changetype<mm_struct>(<usize>v.vm_mm); }
@@ -44,6 +45,7 @@ export function page_add_new_anon_rmap(p: page, vma: vm_area_struct, addr: u64):
 /** Undo one PTE mapping of `p`: mapcount and the mapping's reference. */
 // @ts-ignore: decorator
 @inline export function page_remove_rmap_put(p: page): void {
+  VM_BUG_ON(p._mapcount <= 0);
   p._mapcount--;
   put_page(p);
 }

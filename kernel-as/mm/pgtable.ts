@@ -10,6 +10,7 @@
 // is the PTE marker (include/linux/swapops.h):
 //   63..12 marker bits (PTE_MARKER_*) | 6..1 swap type | 0 = 0
 import { alloc_zeroed_page, free_page, page_address, virt_to_page, PG_table } from "./page_alloc";
+import { VM_BUG_ON } from "../lib/bug";
 
 export const _PAGE_PRESENT: u64 = 1 << 0;
 export const _PAGE_RW: u64 = 1 << 1;
@@ -141,6 +142,7 @@ export function pte_offset_alloc(pgd: usize, addr: u64): usize {
  *   }
  */
 export function pte_walk_next(pgd: usize, addr: u64, end: u64): u64 {
+  VM_BUG_ON((addr & 0xfff) != 0 || pgd == 0);
   while (addr < end && pte_offset(pgd, addr) == 0) addr = pte_hole_end(pgd, addr, end);
   return addr;
 }
