@@ -32,7 +32,7 @@ function do_write(t: task_struct, f: file, ubuf: u64, count: u64, pos: u64, use_
  * A read() or write() of a userfaultfd or a pipe that must wait holds its file for the wait
  * (RESTART_RW): the reissue goes on with that file even if another thread closed the
  * descriptor meanwhile, and the file's last reference (its release) goes when the call
- * returns or is abandoned (§8.7), as Linux's fdget in a shared fd table keeps it.
+ * returns or is abandoned (tests/unit/read-holds-file.test.ts), as Linux's fdget in a shared fd table keeps it.
  */
 function rw_wait_hold(t: task_struct, f: file, r: i64): i64 {
   if (r == -ERESTARTSYS && t.restart_fn == RESTART_NONE && file_rw_can_wait(f)) {

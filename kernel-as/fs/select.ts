@@ -5,7 +5,7 @@
 // userfaultfd's fd_wqh, a pipe read end's rd_wait, a pipe write end's wr_wait — and the call
 // returns -ERESTARTSYS; the first wake_up on any of them wakes it and the reissue looks again.
 // Each entry holds a reference to its file, as __pollwait's get_file: a close() by another
-// thread meanwhile releases nothing and wakes nobody (§8.5); when the entries go (finish_wait:
+// thread meanwhile releases nothing and wakes nobody (tests/unit/poll.test.ts); when the entries go (finish_wait:
 // at the reissue, the timeout, another call, exit), a last reference releases the file, and
 // the reissue reports POLLNVAL for the number no longer open.
 // The kernel has no clock: the timer is the host's. A positive timeout is left in the frame

@@ -77,7 +77,7 @@ function new_userfaultfd(t: task_struct, flags: i32): i64 {
 }
 
 export function sys_userfaultfd(t: task_struct, flags: i32): i64 {
-  // The permission check comes first (§6.1): vm.unprivileged_userfaultfd is 0.
+  // The permission check comes first (userfaultfd_syscall_allowed): vm.unprivileged_userfaultfd is 0.
   if (!(flags & U.UFFD_USER_MODE_ONLY) && !(t.caps & CAP_SYS_PTRACE)) return -EPERM;
   return new_userfaultfd(t, flags);
 }
@@ -186,7 +186,7 @@ function put_user64(t: task_struct, uaddr: u64, v: u64): i32 {
   return copy_to_user(t, uaddr, task_scratch(t) + PUT_USER_SLOT, 8);
 }
 
-/** validate_unaligned_range (§6.9). */
+/** validate_unaligned_range: len a non-zero page multiple, the range inside TASK_SIZE. */
 function validate_unaligned_range(start: u64, len: u64): bool {
   if (len & (<u64>U.PAGE_SIZE - 1)) return false;
   if (len == 0) return false;
@@ -323,7 +323,7 @@ function userfaultfd_unregister(t: task_struct, ctx: userfaultfd_ctx, arg: u64):
       let e = v.vm_end < end ? v.vm_end : end;
       userfaultfd_wake_range(ctx, s, e - s);
     }
-    // userfaultfd_clear_vma: the uffd-wp bits and markers of the range go (§7.3); WP-only
+    // userfaultfd_clear_vma: the uffd-wp bits and markers of the range go; WP-only
     // faulters are not woken.
     if (v.uffd_ctx == changetype<u32>(ctx) && (v.vm_flags & VM_UFFD_WP)) {
       let s = v.vm_start > start ? v.vm_start : start;
@@ -344,7 +344,7 @@ function userfaultfd_wake(t: task_struct, ctx: userfaultfd_ctx, arg: u64): i64 {
 }
 
 /**
- * The fill-ioctl protocol (§7.1) around one mfill operation: `outoff` is the out-field's
+ * The fill-ioctl protocol (out-field = bytes done or -errno; all done 0, short -EAGAIN) around one mfill operation: `outoff` is the out-field's
  * offset in the user structure; `done_or_err` the operation's result (bytes, or -errno).
  */
 function fill_result(t: task_struct, ctx: userfaultfd_ctx, arg: u64, outoff: u64, res: i64, dst: u64, len: u64, dontwake: bool): i64 {
@@ -390,7 +390,7 @@ function mmap_changing_eagain(t: task_struct, arg: u64, outoff: u64): i64 {
 }
 
 /**
- * UFFDIO_COPY (§7.5). A copy whose source is a userfault returns -ERESTARTSYS with the task
+ * UFFDIO_COPY. A copy whose source is a userfault returns -ERESTARTSYS with the task
  * queued there (the seed's retry path, mm/userfaultfd.ts); the bytes done and the argument
  * go to the task's restart block (RESTART_UFFD_COPY), and the reissued call resumes after the
  * pages already copied (userfaultfd_copy_restart), so the caller sees one call that completed
@@ -407,10 +407,10 @@ function userfaultfd_copy(t: task_struct, f: file, ctx: userfaultfd_ctx, arg: u6
 }
 
 /**
- * The page loop of a COPY from `done` bytes in, and the §7.1 result; a source userfault
+ * The page loop of a COPY from `done` bytes in, and the fill-ioctl result; a source userfault
  * records the restart. `resumed`: this is the reissue after that wait (userfaultfd_copy_restart),
  * so mfill_atomic compares the destination VMA with its retry snapshot (guest_memfd: EAGAIN
- * if it changed, spec §2.2 row 9).
+ * if it changed).
  */
 function userfaultfd_copy_from(t: task_struct, f: file, ctx: userfaultfd_ctx, arg: u64, dst: u64, src: u64, len: u64, mode: u64, done: u64, resumed: bool): i64 {
   let mm = MMOF(ctx);
@@ -463,7 +463,7 @@ export function userfaultfd_copy_restart(t: task_struct): i64 {
 }
 
 /**
- * UFFDIO_MOVE (§7.10): the §7.1 protocol with MOVE's own rules. mmap_changing → EAGAIN
+ * UFFDIO_MOVE: the fill-ioctl protocol with MOVE's own rules. mmap_changing → EAGAIN
  * (out-field -EAGAIN) before the copy-in; then, leaving the out-field untouched: copy-in
  * EFAULT, a caller whose address space is not the ctx's EINVAL, range checks of dst and src
  * and the mode bits EINVAL, address space gone ESRCH. Needs no feature bit.
@@ -483,8 +483,8 @@ function userfaultfd_move(t: task_struct, ctx: userfaultfd_ctx, arg: u64): i64 {
 }
 
 /**
- * ZEROPAGE (§7.6), CONTINUE (§7.7) and POISON (§7.8) share one argument layout,
- * { range, mode, out-field at 24 }, and the §7.1 protocol; `mode` selects the fill.
+ * ZEROPAGE, CONTINUE and POISON share one argument layout,
+ * { range, mode, out-field at 24 }, and the fill-ioctl protocol; `mode` selects the fill.
  * DONTWAKE is bit 0 in all three.
  */
 function userfaultfd_range_fill(t: task_struct, ctx: userfaultfd_ctx, arg: u64, fill: u32, allowed: u64): i64 {
@@ -506,7 +506,7 @@ function userfaultfd_range_fill(t: task_struct, ctx: userfaultfd_ctx, arg: u64, 
 }
 
 /**
- * UFFDIO_WRITEPROTECT (§7.9): no out-field. mmap_changing → EAGAIN first; WP|DONTWAKE →
+ * UFFDIO_WRITEPROTECT: no out-field. mmap_changing → EAGAIN first; WP|DONTWAKE →
  * EINVAL; mm gone → ESRCH. Resolving (mode without WP) wakes the range unless DONTWAKE.
  */
 function userfaultfd_writeprotect(t: task_struct, ctx: userfaultfd_ctx, arg: u64): i64 {
@@ -550,7 +550,7 @@ export function userfaultfd_ioctl(t: task_struct, f: file, cmd: u32, arg: u64): 
 // ---- poll --------------------------------------------------------------------------------------
 
 /**
- * userfaultfd_poll (§8.5): EPOLLERR before UFFDIO_API and on a blocking fd (a fault may be
+ * userfaultfd_poll: EPOLLERR before UFFDIO_API and on a blocking fd (a fault may be
  * woken before it is read, so only non-blocking fds are pollable); EPOLLIN while a page
  * fault or an event is unread. Never a hang-up.
  */
@@ -564,7 +564,7 @@ export function userfaultfd_poll(f: file): i32 {
 // ---- fdinfo ------------------------------------------------------------------------------------
 
 /**
- * userfaultfd_show_fdinfo (§8.5): the three lines /proc/<pid>/fdinfo/<fd> shows for a
+ * userfaultfd_show_fdinfo: the three lines /proc/<pid>/fdinfo/<fd> shows for a
  * userfaultfd, written at `buf`; returns their length. pending = unread page faults, total =
  * unread + read-but-unresolved; the features word includes the internal bit 31.
  */

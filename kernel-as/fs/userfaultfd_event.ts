@@ -301,7 +301,7 @@ export function userfaultfd_events_wait_again(t: task_struct): i64 {
 // ---- release ---------------------------------------------------------------------------------
 
 /**
- * Step 2 of the release (§8.7): every VMA of the ctx's mm that points at it loses its uffd
+ * Step 2 of the release (userfaultfd_release): every VMA of the ctx's mm that points at it loses its uffd
  * flags, its uffd-wp bits and the ctx (neighbours may merge).
  */
 function userfaultfd_clear_vmas(ctx: userfaultfd_ctx): void {
@@ -321,7 +321,7 @@ function userfaultfd_clear_vmas(ctx: userfaultfd_ctx): void {
 }
 
 /**
- * userfaultfd_release: the last reference to the file went (§8.7). In order: mark the ctx
+ * userfaultfd_release: the last reference to the file went. In order: mark the ctx
  * released, unregister its VMAs, wake every faulter, drop the unread events (their producers
  * go on), wake the readers and pollers.
  */

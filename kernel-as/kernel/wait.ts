@@ -8,7 +8,7 @@
 // and on its task's list (task_struct.wait_head); it holds a reference that keeps the queue
 // alive: a poll entry holds the polled *file*, as Linux's __pollwait does (get_file), a blocking
 // pipe read or write the pipe's inode. So a close() by another thread while a poll sleeps on the
-// file releases nothing and wakes nobody (§8.5, §8.7): the poll sleeps until its timeout or
+// file releases nothing and wakes nobody (tests/unit/poll.test.ts): the poll sleeps until its timeout or
 // another wake, and its reissue reports POLLNVAL for the number no longer open. Nothing sleeps in
 // the kernel: the caller queues its entries, parks the task (wait word 1) and returns
 // -ERESTARTSYS; wake_up() unparks every task queued on a head and leaves the entries; the task's

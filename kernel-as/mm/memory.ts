@@ -7,7 +7,7 @@
 //       present, write, RO pte   -> do_wp_page -> wp_page_reuse / wp_page_copy / wp_page_shared
 // One struct vm_fault (the task's) travels down; results are VM_FAULT_* codes. A memory
 // type's ->fault handler may report VM_FAULT_UFFD_MINOR / VM_FAULT_UFFD_MISSING; __do_fault
-// then calls handle_userfault with the matching reason (RFC structure, spec §8.2).
+// then calls handle_userfault with the matching reason (the RFC series' structure).
 import { vm_area_struct, mm_struct, vm_fault, VM_FAULT_OOM, VM_FAULT_SIGBUS, VM_FAULT_SIGSEGV, VM_FAULT_HWPOISON,
   VM_FAULT_UFFD_MINOR, VM_FAULT_UFFD_MISSING, VM_FAULT_ERROR, VM_FAULT_RETRY, VM_FAULT_NOPAGE, FAULT_FLAG_WRITE } from "./types";
 import { VM_WRITE, VM_SHARED, VM_UFFD_MISSING, VM_UFFD_MINOR, VM_UFFD_WP, VM_WIPEONFORK } from "../abi/kernel";

@@ -69,7 +69,7 @@ export const UFFD_FEATURE_INITIALIZED: u64 = 0x80000000;
 // @ts-ignore: decorator
 @inline export function userfaultfd_wp(v: vm_area_struct): bool { return (v.vm_flags & VM_UFFD_WP) != 0; }
 
-/** userfaultfd_wp_unpopulated: the VMA's ctx enabled WP_UNPOPULATED (WP_ASYNC implies it, §6.7). */
+/** userfaultfd_wp_unpopulated: the VMA's ctx enabled WP_UNPOPULATED (WP_ASYNC implies it, userfaultfd_api). */
 export function userfaultfd_wp_unpopulated(v: vm_area_struct): bool {
   return v.uffd_ctx != 0 && (CTX(v.uffd_ctx).features & UFFD_FEATURE_WP_UNPOPULATED) != 0;
 }

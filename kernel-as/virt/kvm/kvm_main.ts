@@ -1,7 +1,7 @@
 // A minimal KVM (virt/kvm/kvm_main.c): /dev/kvm, VMs, memslots, and the guest's memory
 // accesses. There are no vCPUs that run code: the host drives guest memory accesses through
 // the kvm_vcpu_access export (kvm_guest_access below), in the two ways KVM touches guest
-// memory (spec §10.7, §10.10): through guest_memfd (kvm_gmem_get_pfn, never a userfault) or
+// memory: through guest_memfd (kvm_gmem_get_pfn, never a userfault) or
 // through the memslot's userspace mapping (copy_{from,to}_user, which faults like any access
 // and so raises userfaults and blocks).
 import { task_struct, files_struct } from "../../kernel/types";
@@ -187,7 +187,7 @@ function check_memory_region_flags(flags: u32): bool {
 
 /**
  * kvm_set_memory_region (+ __kvm_set_memory_region): create, delete, move or re-flag a slot,
- * with Linux's checks in Linux's order (§3.1, §10.7). guest_memfd slots are immutable: only
+ * with Linux's checks in Linux's order (kvm_set_memory_region, check_memory_region_flags). guest_memfd slots are immutable: only
  * deletion (size 0) is allowed.
  */
 function kvm_set_memory_region(t: task_struct, vm: kvm, m: K.kvm_userspace_memory_region2): i64 {
