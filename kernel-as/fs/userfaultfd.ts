@@ -16,7 +16,7 @@ import { task_struct, files_struct, RESTART_UFFD_OUTFIELD, RESTART_UFFD_COPY } f
 import { task_frame, task_scratch } from "../kernel/sched";
 import { mm_struct } from "../mm/types";
 import { VM_UFFD_MISSING, VM_UFFD_WP, VM_UFFD_MINOR, VM_MAYWRITE, CAP_SYS_PTRACE } from "../abi/kernel";
-import { userfaultfd_ctx, CTX, UFFD_FEATURE_INITIALIZED, uffd_event, EVT } from "../mm/userfaultfd_k";
+import { userfaultfd_ctx, CTX, UFFD_FEATURE_INITIALIZED, uffd_event } from "../mm/userfaultfd_k";
 import * as U from "../abi/uapi";
 import { EPERM, EINVAL, EFAULT, ENOMEM, EBUSY, EAGAIN, ESRCH, ERESTARTSYS, EBADF } from "../abi/errno";
 import { CACHE_UFFD_CTX } from "../init/state";
@@ -32,7 +32,8 @@ import { mfill_atomic_copy, mfill_atomic_zeropage, mfill_atomic_continue, mfill_
   move_pages, mfill_resume_offset, MFILL_ATOMIC_ZEROPAGE, MFILL_ATOMIC_CONTINUE, MFILL_ATOMIC_POISON } from "../mm/userfaultfd";
 import { seq_puts, seq_put_decimal, seq_put_hex } from "../lib/seq_buf";
 import { userfaultfd_wake_range, userfaultfd_wait_readable, userfaultfd_fault_pending, userfaultfd_oldest_pending, userfaultfd_fault_read, userfaultfd_nr_read_faults } from "./userfaultfd_wait";
-import { userfaultfd_release_ctx, userfaultfd_event_complete } from "./userfaultfd_event";
+import { userfaultfd_release_ctx, userfaultfd_event_complete, userfaultfd_oldest_event, userfaultfd_newest_event,
+  userfaultfd_event_pending } from "./userfaultfd_event";
 export { userfaultfd_ctx, CTX, UFFD_FEATURE_INITIALIZED };
 export { handle_userfault, userfaultfd_cancel_wait, userfaultfd_wake_range, userfaultfd_ctx_get, userfaultfd_ctx_put, userfaultfd_poll_wait,
   userfaultfd_wait_readable } from "./userfaultfd_wait";
@@ -99,7 +100,7 @@ export function userfaultfd_read(t: task_struct, f: file, ubuf: u64, count: u64)
   let msg = changetype<U.uffd_msg>(task_scratch(t));
   // Completing an event lets its producer deliver the next one; in Linux the producer must
   // run first, so events delivered during this read are left for the next one.
-  let ev_last = ctx.events_tail;
+  let ev_last = userfaultfd_newest_event(ctx);
   while (count - done >= <u64>U.UFFD_MSG_SIZE) {
     let w = userfaultfd_oldest_pending(ctx);
     if (w) {
@@ -112,11 +113,12 @@ export function userfaultfd_read(t: task_struct, f: file, ubuf: u64, count: u64)
       if (r < 0) return done > 0 ? <i64>done : <i64>r;
       // The waiter moves to the read-but-unresolved queue.
       userfaultfd_fault_read(ctx, w);
-    } else if (ctx.events_head != 0 && ev_last != 0) {
-      let e = ctx.events_head;
-      let r = read_event(t, ctx, EVT(e), ubuf + done, msg);
+    } else if (ev_last && userfaultfd_event_pending(ctx)) {
+      let e = userfaultfd_oldest_event(ctx)!;
+      let last = e == ev_last;
+      let r = read_event(t, ctx, e, ubuf + done, msg);
       if (r < 0) return done > 0 ? <i64>done : r;
-      if (e == ev_last) ev_last = 0;
+      if (last) ev_last = null;
     } else {
       break;
     }
@@ -558,7 +560,7 @@ export function userfaultfd_poll(f: file): i32 {
   let ctx = CTX(f.private_data);
   if (!ctx_initialized(ctx)) return U.POLLERR;
   if (!(f.f_flags & U.O_NONBLOCK)) return U.POLLERR;
-  return userfaultfd_fault_pending(ctx) || ctx.events_head != 0 ? U.POLLIN : 0;
+  return userfaultfd_fault_pending(ctx) || userfaultfd_event_pending(ctx) ? U.POLLIN : 0;
 }
 
 // ---- fdinfo ------------------------------------------------------------------------------------

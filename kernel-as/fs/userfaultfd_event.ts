@@ -12,11 +12,39 @@ import { userfaultfd_ctx, CTX, uffd_event, EVT } from "../mm/userfaultfd_k";
 import { VMA, find_vma, vma_try_merge, __VM_UFFD_FLAGS } from "../mm/vma";
 import { uffd_wp_range } from "../mm/userfaultfd";
 import { restart_set } from "../kernel/restart";
-import { set_task_waiting, wake_up_process } from "../kernel/wait";
+import { wait_queue_entry, __add_wait_queue, wait_queue_unlink, wait_queue_first, wait_queue_last, set_task_waiting, wake_up_process,
+  WQ_REF_UFFD_CTX } from "../kernel/wait";
 import { userfaultfd_ctx_get, userfaultfd_ctx_put, userfaultfd_wake_range, userfaultfd_wake_readers } from "./userfaultfd_wait";
 
 // @ts-ignore: decorator
 @inline function TASK(p: u32): task_struct { return changetype<task_struct>(<usize>p); }
+// @ts-ignore: decorator
+@inline function q_event(ctx: userfaultfd_ctx): usize { return changetype<usize>(ctx) + offsetof<userfaultfd_ctx>("event_wqh"); }
+
+/** A delivered event is a wait_queue_entry on its ctx's event_wqh. */
+// @ts-ignore: decorator
+@inline function event_wq(ev: uffd_event): wait_queue_entry {
+  // The shared fields must lay out as wait_queue_entry's (constant-folded away when they do).
+  if (offsetof<uffd_event>("head") != offsetof<wait_queue_entry>("head") || offsetof<uffd_event>("task") != offsetof<wait_queue_entry>("task") ||
+    offsetof<uffd_event>("ctx") != offsetof<wait_queue_entry>("ref") || offsetof<uffd_event>("ref_kind") != offsetof<wait_queue_entry>("ref_kind")) unreachable();
+  return changetype<wait_queue_entry>(ev);
+}
+
+/** The oldest delivered, unread event of `ctx` (read() takes it), or null. */
+export function userfaultfd_oldest_event(ctx: userfaultfd_ctx): uffd_event | null {
+  let e = wait_queue_last(q_event(ctx));
+  return e ? changetype<uffd_event>(e) : null;
+}
+
+/** The newest delivered event (a read stops after it: later ones wait for the next read), or null. */
+export function userfaultfd_newest_event(ctx: userfaultfd_ctx): uffd_event | null {
+  let e = wait_queue_first(q_event(ctx));
+  return e ? changetype<uffd_event>(e) : null;
+}
+
+/** Whether an event is delivered and unread. */
+// @ts-ignore: decorator
+@inline export function userfaultfd_event_pending(ctx: userfaultfd_ctx): bool { return load<u32>(q_event(ctx)) != 0; }
 
 // A producer (munmap, mmap over a range, mremap, madvise, fork) prepares one uffd_event per
 // ctx that wants one: the event takes a ctx reference and raises ctx.mmap_changing, and goes
@@ -32,6 +60,7 @@ function userfaultfd_event_alloc(t: task_struct, ctx: userfaultfd_ctx, event: u3
   if (p == 0) return null;
   let ev = changetype<uffd_event>(p);
   ev.ctx = changetype<u32>(ctx);
+  ev.ref_kind = WQ_REF_UFFD_CTX;
   ev.task = changetype<u32>(t);
   ev.event = event;
   ev.order = order;
@@ -67,23 +96,6 @@ function task_events_unlink(t: task_struct, ev: uffd_event): void {
   ev.task_next = 0;
 }
 
-/** Take a delivered `ev` off its ctx's queue. */
-function ctx_events_unlink(ctx: userfaultfd_ctx, ev: uffd_event): void {
-  let prev: u32 = 0;
-  let q = ctx.events_head;
-  let e = changetype<u32>(ev);
-  while (q != 0 && q != e) {
-    prev = q;
-    q = EVT(q).next;
-  }
-  if (q == 0) return;
-  if (prev == 0) ctx.events_head = ev.next;
-  else EVT(prev).next = ev.next;
-  if (ctx.events_tail == e) ctx.events_tail = prev;
-  ev.next = 0;
-  ev.queued = 0;
-}
-
 /**
  * Forget an event nobody read (the fork failed, the ctx was released, the producer gave up):
  * off its ctx's queue, mmap_changing and the references dropped; a FORK event's child ctx is
@@ -92,7 +104,7 @@ function ctx_events_unlink(ctx: userfaultfd_ctx, ev: uffd_event): void {
  */
 function userfaultfd_event_drop(ev: uffd_event): void {
   let ctx = CTX(ev.ctx);
-  if (ev.queued) ctx_events_unlink(ctx, ev);
+  wait_queue_unlink(event_wq(ev));
   ctx.mmap_changing--;
   let n = ev.new_ctx;
   kmem_cache_free(CACHE_UFFD_EVENT, changetype<usize>(ev));
@@ -113,11 +125,7 @@ function userfaultfd_events_deliver_or_wake(t: task_struct): bool {
       userfaultfd_event_drop(ev);
       continue;
     }
-    ev.queued = 1;
-    ev.next = 0;
-    if (ctx.events_tail != 0) EVT(ctx.events_tail).next = changetype<u32>(ev);
-    else ctx.events_head = changetype<u32>(ev);
-    ctx.events_tail = changetype<u32>(ev);
+    __add_wait_queue(q_event(ctx), event_wq(ev), t);
     userfaultfd_wake_readers(ctx);
     return true;
   }
@@ -161,7 +169,7 @@ export function userfaultfd_events_abandon(t: task_struct): void {
  * and the producer delivers its next event, or wakes up.
  */
 export function userfaultfd_event_complete(ctx: userfaultfd_ctx, ev: uffd_event): void {
-  ctx_events_unlink(ctx, ev);
+  wait_queue_unlink(event_wq(ev));
   let t = TASK(ev.task);
   task_events_unlink(t, ev);
   ctx.mmap_changing--;
@@ -332,8 +340,8 @@ export function userfaultfd_release_ctx(ctx: userfaultfd_ctx): void {
   userfaultfd_wake_range(ctx, 0, 0);
   // Producers waiting on an unread event: the event goes, the producer delivers its next
   // one or is woken (userfaultfd_event_wait_completion sees ctx->released).
-  while (ctx.events_head != 0) {
-    let ev = EVT(ctx.events_head);
+  while (userfaultfd_event_pending(ctx)) {
+    let ev = userfaultfd_oldest_event(ctx)!;
     let t = TASK(ev.task);
     task_events_unlink(t, ev);
     userfaultfd_event_drop(ev);

@@ -20,7 +20,7 @@ import { VM_UFFD_WP, VM_UFFD_MINOR } from "../abi/kernel";
 import * as U from "../abi/uapi";
 import { userfaultfd_ctx, CTX } from "../mm/userfaultfd_k";
 import { file } from "./types";
-import { wait_queue_entry, task_uwq, __add_wait_queue, wait_queue_unlink, wait_queue_first, wait_queue_next, set_task_waiting,
+import { wait_queue_entry, task_uwq, __add_wait_queue, wait_queue_unlink, wait_queue_first, wait_queue_next, wait_queue_last, set_task_waiting,
   wake_up_process, wake_up, add_wait_queue, WQ_REF_FILE, WQ_REF_UFFD_CTX } from "../kernel/wait";
 import { VM_BUG_ON } from "../lib/bug";
 
@@ -149,16 +149,7 @@ export function handle_userfault(vmf: vm_fault, reason: u64): u32 {
 @inline export function userfaultfd_fault_pending(ctx: userfaultfd_ctx): bool { return load<u32>(q_pending(ctx)) != 0; }
 
 /** The oldest unread fault (find_userfault: the last entry, as entries go in first), or null. */
-export function userfaultfd_oldest_pending(ctx: userfaultfd_ctx): wait_queue_entry | null {
-  let e = wait_queue_first(q_pending(ctx));
-  if (!e) return null;
-  let n = wait_queue_next(e);
-  while (n) {
-    e = n;
-    n = wait_queue_next(e);
-  }
-  return e;
-}
+export function userfaultfd_oldest_pending(ctx: userfaultfd_ctx): wait_queue_entry | null { return wait_queue_last(q_pending(ctx)); }
 
 /** The message of pending fault `e` was read: it moves to fault_wqh until a wake. */
 export function userfaultfd_fault_read(ctx: userfaultfd_ctx, e: wait_queue_entry): void {

@@ -1,7 +1,8 @@
 // Wait queues (include/linux/wait.h, kernel/sched/wait.c): every wait of a task on something
 // other tasks do — a userfault or a blocking userfaultfd read() (fs/userfaultfd_wait.ts), poll()
-// on a set of files (fs/select.ts), blocking pipe reads and writes (fs/pipe.ts). (A producer of
-// non-cooperative events waits for its own events instead: fs/userfaultfd_event.ts.)
+// on a set of files (fs/select.ts), blocking pipe reads and writes (fs/pipe.ts), and a producer of
+// non-cooperative userfaultfd events, whose delivered events are entries on the ctx's event_wqh
+// (fs/userfaultfd_event.ts; the producer stays parked until its last event is read).
 //
 // A wait_queue_head is one u32 word inside its owner (pipe_inode_info.rd_wait / wr_wait,
 // userfaultfd_ctx.fd_wqh): the first entry. An entry is a CACHE_SMALL slab object on one queue
@@ -81,6 +82,18 @@ export function __add_wait_queue(head: usize, e: wait_queue_entry, t: task_struc
 @inline export function wait_queue_first(head: usize): wait_queue_entry | null {
   let p = load<u32>(head);
   return p == 0 ? null : changetype<wait_queue_entry>(<usize>p);
+}
+
+/** The last (oldest) entry on the queue at `head`, or null (list_last_entry; a walk here). */
+export function wait_queue_last(head: usize): wait_queue_entry | null {
+  let e = wait_queue_first(head);
+  if (!e) return null;
+  let n = wait_queue_next(e);
+  while (n) {
+    e = n;
+    n = wait_queue_next(e);
+  }
+  return e;
 }
 
 /** The entry after `e` on its queue, or null. */
