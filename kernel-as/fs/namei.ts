@@ -40,7 +40,7 @@ function starts_with(p: usize, end: usize, s: string): bool {
   return true;
 }
 
-export function sys_openat(t: task_struct, dfd: i64, upath: u64, flags: i32, mode: i32): i64 {
+export function sys_openat(t: task_struct, dfd: i64, upath: u64, flags: i32, _mode: i32): i64 {
   let buf = task_scratch(t) + 1024; // 2 KiB of the scratch page; longer paths cannot exist here
   let len = strncpy_from_user(t, buf, upath, 2048);
   if (len < 0) return len == -ERESTARTSYS ? len : -EFAULT;

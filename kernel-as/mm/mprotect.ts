@@ -96,7 +96,6 @@ export function sys_mprotect(t: task_struct, start: u64, len: u64, prot: i32, pr
     // VM_MAY* sit 4 bits above VM_*: every requested access needs its VM_MAY* bit.
     if ((newflags & ~(newflags >> 4)) & VM_ACCESS_FLAGS) return -EACCES;
     let cend = cur.vm_end < end ? cur.vm_end : end;
-    let next = cur.vm_next;
     let cstart = tmp;
     let r = mprotect_fixup(mm, cur, cstart, cend, newflags);
     if (r < 0) return r;

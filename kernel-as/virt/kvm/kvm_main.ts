@@ -91,7 +91,7 @@ function kvm_dev_ioctl_create_vm(t: task_struct, type: u64): i64 {
 // ---- capabilities ---------------------------------------------------------------------
 
 /** kvm_gmem_get_supported_flags: MMAP always; INIT_SHARED unless the VM has private memory (never here). */
-export function kvm_gmem_supported_flags(vm: kvm | null): u64 {
+export function kvm_gmem_supported_flags(_vm: kvm | null): u64 {
   return K.GUEST_MEMFD_FLAG_MMAP | K.GUEST_MEMFD_FLAG_INIT_SHARED;
 }
 
