@@ -9,34 +9,43 @@ import { explore, runSeed, runSchedule, formatSchedule, defineExploration, abi a
 
 const zoo = async (file: string) =>
   ((await import(new URL(`../../examples/zoo/${file}`, import.meta.url).href)) as { default: Exploration<unknown> }).default;
-const buggy = await zoo("eexist-without-wake.mjs");
-const fixed = await zoo("eexist-without-wake.fixed.mjs");
+/** The zoo's pairs: the buggy handler, its fix, and how the bug shows. */
+const ZOO = [
+  { name: "eexist-without-wake", kind: "livelock", stuck: /^T0 .*not finished/ }, // the guest never gets its page
+  { name: "eagain-retry-spin", kind: "livelock", stuck: /^T1 .*not finished/ }, // the balloon's event is never read
+  { name: "stale-source-after-remove", kind: "check", stuck: null },
+] as const;
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const PAGE = 4096;
 
-describe("explore: the zoo's EEXIST without a wake", () => {
-  for (const strategy of ["random", "pct"] as const) {
-    it(`${strategy}: the buggy handler is found, and its seed and shrunk schedule replay it`, async () => {
-      const r = await explore(buggy, { runs: 300, strategy });
-      const f = r.failure!;
-      expect(f, "found within 300 runs").not.toBeNull();
-      expect(f.kind).toBe("livelock"); // the fault handler polls forever for a guest that never wakes
-      expect(f.threads[0]).toMatch(/^T0 .*not finished/); // the guest never got its page
-      const again = await runSeed(buggy, f.seed, strategy, 3, strategy === "pct" ? (await runSeed(buggy, 1)).schedule.length : 200);
-      expect(again.failure?.kind).toBe("livelock");
-      expect(again.schedule).toEqual(f.schedule);
-      const shrunk = await runSchedule(buggy, f.shrunk);
-      expect(shrunk.failure?.kind).toBe("livelock");
-      expect(formatSchedule(shrunk.schedule)).toBe(f.trace);
-    });
-    it(`${strategy}: the fixed handler passes 300 schedules`, async () => {
-      const r = await explore(fixed, { runs: 300, strategy });
-      expect(r.failure).toBeNull();
-      expect(r.runs).toBe(300);
-    });
-  }
-});
+for (const z of ZOO) {
+  describe(`explore: the zoo's ${z.name}`, async () => {
+    const buggy = await zoo(`${z.name}.mjs`);
+    const fixed = await zoo(`${z.name}.fixed.mjs`);
+    for (const strategy of ["random", "pct"] as const) {
+      it(`${strategy}: the buggy handler is found (${z.kind}), and its seed and shrunk schedule replay it`, async () => {
+        const r = await explore(buggy, { runs: 300, strategy });
+        const f = r.failure!;
+        expect(f, "found within 300 runs").not.toBeNull();
+        expect(f.kind).toBe(z.kind);
+        if (z.stuck) expect(f.threads.some((t) => z.stuck.test(t)), f.threads.join("\n")).toBe(true);
+        const turns = strategy === "pct" ? (await runSeed(buggy, 1)).schedule.length : 200;
+        const again = await runSeed(buggy, f.seed, strategy, 3, turns);
+        expect(again.failure?.kind).toBe(z.kind);
+        expect(again.schedule).toEqual(f.schedule);
+        const shrunk = await runSchedule(buggy, f.shrunk);
+        expect(shrunk.failure?.kind).toBe(z.kind);
+        expect(formatSchedule(shrunk.schedule)).toBe(f.trace);
+      });
+      it(`${strategy}: the fixed handler passes 300 schedules`, async () => {
+        const r = await explore(fixed, { runs: 300, strategy });
+        expect(r.failure).toBeNull();
+        expect(r.runs).toBe(300);
+      });
+    }
+  });
+}
 
 /** One thread faults on a registered page; `serve` decides whether anybody answers. */
 function faultScenario(opts: { serve: boolean; check?: () => void; throwIn?: boolean }) {
