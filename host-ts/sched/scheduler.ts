@@ -3,20 +3,24 @@
 // Each simulated thread runs an async body. Every operation of an AsyncThread first waits
 // for its turn; the scheduler grants one turn at a time, choosing among the ready threads
 // with a seeded PRNG, so a seed fixes the interleaving. A thread whose access must wait
-// (ACCESS_RETRY: the kernel queued it, wait word = 1) leaves the ready set until the kernel
-// clears its wait word, then retries the access. If no thread is ready and none can be
+// (ACCESS_RETRY: the kernel queued it, wait word = 1; -ERESTARTSYS for a system call) leaves
+// the ready set until the kernel clears its wait word, then retries the access: the status
+// parks the body, no exception is thrown. If no thread is ready and none can be
 // woken, run() rejects with DeadlockError instead of hanging — unless one of them waits with
 // a timeout (poll): time is virtual, turns take none, and when nothing can run it jumps to the
 // earliest deadline, which times that wait out. Works on a browser main thread: nothing here
 // blocks.
 import * as A from "../abi.gen.js";
 import type { Kernel } from "../kernel.js";
-import { Thread, type Num } from "../thread.js";
+import { Thread, accessFailed, type Num } from "../thread.js";
 import { WouldBlockError, DeadlockError } from "../errors.js";
 
 export type ThreadBody = (t: AsyncThread) => Promise<void>;
 
 type State = "running" | "ready" | "blocked" | "done";
+
+/** -ERESTARTSYS: the system call must wait (see Thread.syscall). */
+const ERESTARTSYS = -BigInt(A.ERESTARTSYS);
 
 /** mulberry32: small, fast, good enough to pick interleavings. */
 function prng(seed: number): () => number {
@@ -64,17 +68,72 @@ export class AsyncThread {
     }
   }
 
-  load8(a: number) { return this.op(() => this.thread.load8(a)); }
-  load16(a: number) { return this.op(() => this.thread.load16(a)); }
-  load32(a: number) { return this.op(() => this.thread.load32(a)); }
-  load64(a: number) { return this.op(() => this.thread.load64(a)); }
-  store8(a: number, v: number) { return this.op(() => this.thread.store8(a, v)); }
-  store16(a: number, v: number) { return this.op(() => this.thread.store16(a, v)); }
-  store32(a: number, v: number) { return this.op(() => this.thread.store32(a, v)); }
-  store64(a: number, v: bigint) { return this.op(() => this.thread.store64(a, v)); }
-  read(a: number, len: number) { return this.op(() => this.thread.read(a, len)); }
-  write(a: number, data: Uint8Array) { return this.op(() => this.thread.write(a, data)); }
-  syscall(nr: Num, ...args: Num[]) { return this.op(() => this.thread.syscall(nr, ...args)); }
+  /** A status < 0 of an access: park until the kernel wakes the task (ACCESS_RETRY), or throw the signal. */
+  private park(status: number, addr: number): Promise<void> {
+    if (status !== A.ACCESS_RETRY) accessFailed(this.thread, status, addr);
+    if (this.woken()) throw new Error(`task ${this.tid}: fault returned RETRY but the kernel did not queue the task`);
+    return this.sched.block(this);
+  }
+
+  /** A load of `size` bytes in a turn (8: the value is left in the frame); waits on the status. */
+  private async load(addr: number, size: number): Promise<number> {
+    await this.sched.turn(this);
+    const t = this.thread;
+    for (;;) {
+      const r = t.k.uaccess_load(t.handle, addr, size);
+      if (r >= 0) return r;
+      await this.park(r, addr);
+    }
+  }
+
+  /** A store of `size` bytes of `v` (8: from the frame) in a turn; waits on the status. */
+  private async store(addr: number, size: number, v: number, v64?: bigint): Promise<void> {
+    await this.sched.turn(this);
+    const t = this.thread;
+    for (;;) {
+      if (v64 !== undefined) {
+        t.checkAlive("store64");
+        t.frame.setBigUint64(A.host_frame.value, BigInt.asUintN(64, v64), true);
+      }
+      const r = t.k.uaccess_store(t.handle, addr, size, v);
+      if (r >= 0) return;
+      await this.park(r, addr);
+    }
+  }
+
+  /** Thread.load8 as a scheduling point: a userfault parks the body until it is resolved. */
+  load8(a: number): Promise<number> { return this.load(a, 1); }
+  /** Thread.load16 as a scheduling point. */
+  load16(a: number): Promise<number> { return this.load(a, 2); }
+  /** Thread.load32 as a scheduling point. */
+  load32(a: number): Promise<number> { return this.load(a, 4); }
+  /** Thread.load64 as a scheduling point. */
+  async load64(a: number): Promise<bigint> {
+    await this.load(a, 8);
+    return this.thread.frame.getBigUint64(A.host_frame.value, true);
+  }
+  /** Thread.store8 as a scheduling point. */
+  store8(a: number, v: number): Promise<void> { return this.store(a, 1, v & 0xff); }
+  /** Thread.store16 as a scheduling point. */
+  store16(a: number, v: number): Promise<void> { return this.store(a, 2, v & 0xffff); }
+  /** Thread.store32 as a scheduling point. */
+  store32(a: number, v: number): Promise<void> { return this.store(a, 4, v >>> 0); }
+  /** Thread.store64 as a scheduling point. */
+  store64(a: number, v: bigint): Promise<void> { return this.store(a, 8, 0, v); }
+  /** Thread.read as a scheduling point. */
+  read(a: number, len: number): Promise<Uint8Array> { return this.op(() => this.thread.read(a, len)); }
+  /** Thread.write as a scheduling point. */
+  write(a: number, data: Uint8Array): Promise<void> { return this.op(() => this.thread.write(a, data)); }
+  /** Thread.syscall as a scheduling point: a call that must wait parks the body, then is reissued. */
+  async syscall(nr: Num, ...args: Num[]): Promise<bigint> {
+    await this.sched.turn(this);
+    const t = this.thread;
+    for (;;) {
+      const r = t.kernel.syscallRaw(t, nr, args);
+      if (r !== ERESTARTSYS) return r;
+      await this.park(A.ACCESS_RETRY, 0);
+    }
+  }
 }
 
 export class Scheduler {

@@ -20,7 +20,7 @@
 import { task_struct } from "./types";
 import { task_frame } from "./sched";
 import { host_frame } from "../abi/kernel";
-import { CACHE_SMALL } from "../init/state";
+import { CACHE_SMALL, K } from "../init/state";
 import { kmem_cache_alloc, kmem_cache_free } from "../mm/slab";
 import { inode, file } from "../fs/types";
 import { ihold, iput } from "../fs/inode";
@@ -59,7 +59,7 @@ export function wake_up_process(t: task_struct): void {
   let w = changetype<usize>(task_frame(t)) + offsetof<host_frame>("wait_word");
   if (ASC_FEATURE_THREADS) {
     atomic.store<i32>(w, 0);
-    atomic.notify(w, 1);
+    if (K().smp) atomic.notify(w, 1); // no other host thread can be parked on it without smp
   } else {
     store<i32>(w, 0);
   }
