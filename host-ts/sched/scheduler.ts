@@ -179,19 +179,92 @@ export class Scheduler {
     });
   }
 
+  /**
+   * A thread reached a scheduling point or ended. Once every thread has (none is running), the
+   * next turn is granted here, synchronously (no hop through the run loop), unless an onTurn
+   * hook must be awaited first or the run is over: then the run loop is woken.
+   */
   private poke(): void {
     const k = this.kick;
+    if (k === null || !this.settled()) return;
+    if (this.onTurn === null && !this.ended) {
+      let pick: AsyncThread | null;
+      try {
+        pick = this.next();
+      } catch (e) {
+        this.errors.push(e);
+        this.ended = true;
+        pick = null;
+      }
+      if (pick !== null) {
+        this.grantTurn(pick);
+        return;
+      }
+    }
     this.kick = null;
-    k?.();
+    k();
   }
 
   private settled(): boolean {
-    return this.threads.every((t) => t.state !== "running");
+    const ts = this.threads;
+    for (let i = 0; i < ts.length; i++) if (ts[i].state === "running") return false;
+    return true;
+  }
+
+  /** The first error of a body (or the deadlock), which run() rejects with. */
+  private readonly errors: unknown[] = [];
+  /** Set once no turn will be granted any more (all done, an error, a deadlock). */
+  private ended = false;
+
+  /**
+   * With every thread at a scheduling point: the thread to run next (the seeded PRNG's choice
+   * among the ready ones, after waking those the kernel woke and, if none is ready, timing out
+   * the earliest wait with a timeout), or null when the run is over (sets `ended`).
+   */
+  private next(): AsyncThread | null {
+    const errors = this.errors;
+    if (errors.length) {
+      this.ended = true;
+      return null;
+    }
+    const live = this.threads.filter((t) => t.state !== "done");
+    if (live.length === 0) {
+      this.ended = true;
+      return null;
+    }
+    for (const t of live) if (t.state === "blocked" && t.woken()) t.state = "ready";
+    let ready = live.filter((t) => t.state === "ready");
+    if (ready.length === 0) {
+      // Nobody can run: the earliest timeout (the first thread started, on a tie) runs out.
+      let first: AsyncThread | undefined;
+      for (const t of live) if (t.state === "blocked" && t.deadline < (first?.deadline ?? Infinity)) first = t;
+      if (first) {
+        this.now = first.deadline;
+        first.deadline = Infinity;
+        first.thread.timeout();
+        first.state = "ready";
+        ready = [first];
+      }
+    }
+    if (ready.length === 0) {
+      errors.push(new DeadlockError(live.map((t) => t.tid)));
+      this.ended = true;
+      return null;
+    }
+    return ready[Math.floor(this.rand() * ready.length)];
+  }
+
+  private grantTurn(pick: AsyncThread): void {
+    pick.state = "running";
+    this.trace.push(pick.tid);
+    const g = pick.grant!;
+    pick.grant = null;
+    g();
   }
 
   /** Run every body to completion under this scheduler. Rejects with the first error. */
   async run(bodies: [Thread, ThreadBody][]): Promise<void> {
-    const errors: unknown[] = [];
+    const errors = this.errors;
     const all = bodies.map(([th, body]) => {
       const at = new AsyncThread(this, th);
       this.threads.push(at);
@@ -208,35 +281,16 @@ export class Scheduler {
       })();
     });
     for (;;) {
-      while (!this.settled()) await new Promise<void>((r) => (this.kick = r));
-      if (errors.length) break;
-      const live = this.threads.filter((t) => t.state !== "done");
-      if (live.length === 0) break;
-      for (const t of live) if (t.state === "blocked" && t.woken()) t.state = "ready";
-      let ready = live.filter((t) => t.state === "ready");
-      if (ready.length === 0) {
-        // Nobody can run: the earliest timeout (the first thread started, on a tie) runs out.
-        let first: AsyncThread | undefined;
-        for (const t of live) if (t.state === "blocked" && t.deadline < (first?.deadline ?? Infinity)) first = t;
-        if (first) {
-          this.now = first.deadline;
-          first.deadline = Infinity;
-          first.thread.timeout();
-          first.state = "ready";
-          ready = [first];
-        }
-      }
-      if (ready.length === 0) {
-        errors.push(new DeadlockError(live.map((t) => t.tid)));
-        break;
-      }
-      const pick = ready[Math.floor(this.rand() * ready.length)];
+      // Without a hook, poke() grants the turns and wakes this loop only when the run is over.
+      await new Promise<void>((r) => {
+        this.kick = r;
+        this.poke();
+      });
+      if (this.ended) break;
+      const pick = this.next();
+      if (pick === null) break;
       if (this.onTurn) await this.onTurn(pick, this.threads);
-      pick.state = "running";
-      this.trace.push(pick.tid);
-      const g = pick.grant!;
-      pick.grant = null;
-      g();
+      this.grantTurn(pick);
     }
     if (errors.length) {
       // Let the remaining bodies finish failing: grant nothing more, but do not leave
