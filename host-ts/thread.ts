@@ -322,7 +322,9 @@ export class Thread {
    * (>= 0) or -errno as a bigint, never throws for a failed call. The number and the
    * arguments are 64-bit register values: integers in [-2^63, 2^64) as numbers or bigints
    * (negative ones in two's complement); anything else throws TypeError / RangeError with
-   * Node's codes. The kernel uses the number's low 32 bits, as x86-64 Linux does.
+   * Node's codes. The kernel uses the number's low 32 bits, as x86-64 Linux does. A call
+   * that must wait is served by `onFault` if set, else waits as `waitMode` says (in "throw"
+   * mode: WouldBlockError).
    */
   syscall(nr: Num, ...args: Num[]): bigint {
     for (;;) {

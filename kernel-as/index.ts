@@ -385,7 +385,7 @@ export function mm_vma_name(h: f64, index: i32): i32 {
 }
 
 /**
- * /proc/<pid>/fdinfo/<fd>, the file-specific lines (a userfaultfd's pending/total/API, §8.5;
+ * /proc/<pid>/fdinfo/<fd>, the file-specific lines (a userfaultfd's pending/total/API, as fs/userfaultfd.c userfaultfd_show_fdinfo;
  * nothing for other files), written to the task's bounce page: their length, or -EBADF.
  */
 export function proc_fdinfo(h: f64, fd: i32): i32 {

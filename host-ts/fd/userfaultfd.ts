@@ -359,7 +359,7 @@ export class Userfaultfd implements Disposable, AsyncIterable<UffdMsg> {
 
   /**
    * poll(2) readiness of the fd now (timeout 0): the revents for `events` — POLLIN while a
-   * message is unread; POLLERR before UFFDIO_API and on a blocking fd (§8.5).
+   * message is unread; POLLERR before UFFDIO_API and on a blocking fd (fs/userfaultfd.c userfaultfd_poll).
    */
   poll(events: number = A.POLLIN): number {
     return this.proc.poll([{ fd: this.fd, events }], 0, this.thread)[0];
@@ -369,14 +369,15 @@ export class Userfaultfd implements Disposable, AsyncIterable<UffdMsg> {
    * The messages as they arrive, each read waiting in the kernel until one is readable
    * (poll(POLLIN) on an O_NONBLOCK fd, a blocking read() otherwise), in order, as many per
    * read as are pending. Ends when the fd is closed (EBADF / POLLNVAL) or close() was called.
-   * A close() by another thread wakes no poll (a poll holds the file, §8.5), so each poll sleeps
+   * A close() by another thread wakes no poll (a poll holds the file: tests/unit/read-holds-file.test.ts), so each poll sleeps
    * at most MESSAGES_POLL_MS and then looks again: the iteration ends at most that long after
    * the close (under the scheduler the time is virtual and passes only when nothing else can
    * run — so an iteration whose fd is never closed polls on rather than ending in a
    * DeadlockError). On a blocking fd each read is preceded by a poll with timeout 0, which ends
-   * the iteration if the fd was closed; a read that is already waiting holds the file (§8.7, as
+   * the iteration if the fd was closed; a read that is already waiting holds the file (as
    * Linux's read does), so a close() by another thread then ends nothing: the read returns the
-   * next message. Close a blocking fd from the loop body. How it waits: with `at`, the AsyncThread of a `k.run` body,
+   * next message. Close a blocking fd from the loop body. Messages serveAll kept come first.
+   * How it waits: with `at`, the AsyncThread of a `k.run` body,
    * every read and wait is that thread's scheduling point; without, it reads on
    * `this.thread`: a worker in "atomics" mode blocks in the kernel call, a "throw"-mode thread
    * (the main thread serving workers' faults) awaits its wait word with Atomics.waitAsync.
@@ -432,7 +433,7 @@ export class Userfaultfd implements Disposable, AsyncIterable<UffdMsg> {
   /** `for await (const msg of uffd)`: messages() on this.thread. */
   [Symbol.asyncIterator](): AsyncGenerator<UffdMsg, void, undefined> { return this.messages(); }
 
-  /** close(2) the fd (once; later calls do nothing). The last close releases the userfaultfd (§8.7). */
+  /** close(2) the fd (once; later calls do nothing). The last close releases the userfaultfd (fs/userfaultfd.c userfaultfd_release). */
   close(): void {
     if (this.closed) return;
     this.closed = true;

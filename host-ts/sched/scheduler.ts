@@ -227,31 +227,40 @@ export class Scheduler {
       this.ended = true;
       return null;
     }
-    const live = this.threads.filter((t) => t.state !== "done");
-    if (live.length === 0) {
+    // One pass, no arrays (a turn allocates nothing but its promises): wake the threads the
+    // kernel woke and count the live and the ready ones.
+    const ts = this.threads;
+    let live = 0, ready = 0;
+    for (let i = 0; i < ts.length; i++) {
+      const t = ts[i];
+      if (t.state === "done") continue;
+      live++;
+      if (t.state === "blocked" && t.woken()) t.state = "ready";
+      if (t.state === "ready") ready++;
+    }
+    if (live === 0) {
       this.ended = true;
       return null;
     }
-    for (const t of live) if (t.state === "blocked" && t.woken()) t.state = "ready";
-    let ready = live.filter((t) => t.state === "ready");
-    if (ready.length === 0) {
+    if (ready === 0) {
       // Nobody can run: the earliest timeout (the first thread started, on a tie) runs out.
       let first: AsyncThread | undefined;
-      for (const t of live) if (t.state === "blocked" && t.deadline < (first?.deadline ?? Infinity)) first = t;
-      if (first) {
-        this.now = first.deadline;
-        first.deadline = Infinity;
-        first.thread.timeout();
-        first.state = "ready";
-        ready = [first];
+      for (const t of ts) if (t.state === "blocked" && t.deadline < (first?.deadline ?? Infinity)) first = t;
+      if (!first) {
+        errors.push(new DeadlockError(ts.filter((t) => t.state !== "done").map((t) => t.tid)));
+        this.ended = true;
+        return null;
       }
+      this.now = first.deadline;
+      first.deadline = Infinity;
+      first.thread.timeout();
+      first.state = "ready";
+      this.rand(); // the draw a pick among one ready thread makes: the schedule after it stays the seed's
+      return first;
     }
-    if (ready.length === 0) {
-      errors.push(new DeadlockError(live.map((t) => t.tid)));
-      this.ended = true;
-      return null;
-    }
-    return ready[Math.floor(this.rand() * ready.length)];
+    // The k-th ready thread in start order, k drawn from the seeded PRNG.
+    let k = Math.floor(this.rand() * ready);
+    for (let i = 0; ; i++) if (ts[i].state === "ready" && k-- === 0) return ts[i];
   }
 
   private grantTurn(pick: AsyncThread): void {
