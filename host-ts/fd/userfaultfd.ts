@@ -293,7 +293,19 @@ export class Userfaultfd implements Disposable, AsyncIterable<UffdMsg> {
         }
         served++;
       }
-      if (others) for (const m of others) policy.onEvent ? policy.onEvent(m) : this.deferred.push(m);
+      if (others) {
+        for (let i = 0; i < others.length; i++) {
+          if (!policy.onEvent) this.deferred.push(others[i]);
+          else {
+            try {
+              policy.onEvent(others[i]);
+            } catch (e) {
+              for (let j = i + 1; j < others.length; j++) this.deferred.push(others[j]); // kept for read()
+              throw e;
+            }
+          }
+        }
+      }
       if (n < SERVE_BATCH) break;
     }
     return served;
@@ -324,10 +336,11 @@ export class Userfaultfd implements Disposable, AsyncIterable<UffdMsg> {
 
   /**
    * Read every message available now (non-blocking read semantics: [] when none), at most
-   * `max` from the kernel (messages serveAll kept come first, in addition).
+   * `max`. Messages serveAll kept are returned first, by themselves (the kernel's come with
+   * the next read).
    */
   read(max = 64): UffdMsg[] {
-    const kept = this.deferred.length ? this.deferred.splice(0) : null;
+    if (this.deferred.length) return this.deferred.splice(0, Math.max(1, Math.floor(max)));
     const m = Math.min(max, SERVE_BATCH);
     if (this.fast(m, 0, 0, 0) && m >= 1) {
       const t = this.thread;
@@ -337,22 +350,22 @@ export class Userfaultfd implements Disposable, AsyncIterable<UffdMsg> {
         if (r !== -A.ERESTARTSYS) break;
         t.mustWait(0);
       }
-      if (r === -A.EAGAIN) return kept ?? [];
+      if (r === -A.EAGAIN) return [];
       if (r === -A.ESRCH && t.frame.getFloat64(A.host_frame.handle, true) !== t.handle) throw new SystemError(A.ESRCH, "read");
       if (r < 0) throw new SystemError(-r, "read");
-      const out: UffdMsg[] = kept ?? [];
+      const out: UffdMsg[] = [];
       for (let o = 0; o < r; o += A.UFFD_MSG_SIZE) out.push(decodeMsg(t.bounce.subarray(o, o + A.UFFD_MSG_SIZE)));
       return out;
     }
-    return this.readRaw(max, kept);
+    return this.readRaw(max);
   }
 
-  private readRaw(max: number, kept: UffdMsg[] | null): UffdMsg[] {
+  private readRaw(max: number): UffdMsg[] {
     const n = Math.min(max * A.UFFD_MSG_SIZE, A.BOUNCE_SIZE);
     const r = this.thread.syscall(A.__NR_read, this.fd, A.HOST_STAGING_BASE, n);
-    if (r === -BigInt(A.EAGAIN)) return kept ?? [];
+    if (r === -BigInt(A.EAGAIN)) return [];
     if (r < 0n) throw new SystemError(Number(-r), "read");
-    const out: UffdMsg[] = kept ?? [];
+    const out: UffdMsg[] = [];
     for (let o = 0; o < Number(r); o += A.UFFD_MSG_SIZE) out.push(decodeMsg(this.thread.bounce.subarray(o, o + A.UFFD_MSG_SIZE)));
     return out;
   }

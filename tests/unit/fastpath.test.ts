@@ -147,6 +147,17 @@ describe("Userfaultfd.serveAll", () => {
     expect(uffd.read()).toEqual([]);
   });
 
+  it("an onEvent that throws: the error propagates and the messages after it stay for read(), one read(max) at a time", async () => {
+    const { uffd, src, a, p } = await setup(4, { features: A.UFFD_FEATURE_EVENT_UNMAP });
+    const t1 = p.newThread(), t2 = p.newThread();
+    expect(() => t1.syscall(A.__NR_munmap, a + 2 * PAGE, PAGE)).toThrow(WouldBlockError);
+    expect(() => t2.syscall(A.__NR_munmap, a + 3 * PAGE, PAGE)).toThrow(WouldBlockError);
+    const boom = new Error("boom");
+    expect(() => uffd.serveAll({ copyFrom: src, onEvent: () => { throw boom; } })).toThrow(boom);
+    expect(uffd.read(5)).toEqual([{ event: "unmap", start: a + 3 * PAGE, end: a + 4 * PAGE }]);
+    expect(uffd.read()).toEqual([]);
+  });
+
   it("a policy with no kind or two kinds is a TypeError; bad numbers a RangeError; a failing fill throws FillError", async () => {
     const { uffd, a, src, f } = await setup(1);
     expect(() => uffd.serveAll({})).toThrow(TypeError);
