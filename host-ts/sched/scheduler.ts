@@ -42,6 +42,11 @@ export class AsyncThread {
   deadline = Infinity;
   private readonly word: Int32Array;
 
+  /** @internal The promise executors of a turn and of a park, made once (a turn allocates less). */
+  readonly toReady = (grant: () => void): void => this.sched.arrive(this, "ready", grant);
+  /** @internal See toReady. */
+  readonly toBlocked = (grant: () => void): void => this.sched.arrive(this, "blocked", grant);
+
   constructor(readonly sched: Scheduler, readonly thread: Thread) {
     this.word = new Int32Array(thread.frame.buffer, thread.frame.byteOffset + A.host_frame.wait_word, 1);
     thread.scheduled = true;
@@ -161,22 +166,21 @@ export class Scheduler {
 
   /** Called by a thread that wants its next turn. */
   turn(t: AsyncThread): Promise<void> {
-    return new Promise<void>((resolve) => {
-      t.state = "ready";
-      t.grant = resolve;
-      this.poke();
-    });
+    return new Promise<void>(t.toReady);
   }
 
   /** Called by a thread whose access must wait for the kernel. */
   block(t: AsyncThread): Promise<void> {
     const ms = t.thread.waitTimeoutMs();
     t.deadline = ms >= 0 ? this.now + ms : Infinity;
-    return new Promise<void>((resolve) => {
-      t.state = "blocked";
-      t.grant = resolve;
-      this.poke();
-    });
+    return new Promise<void>(t.toBlocked);
+  }
+
+  /** @internal Thread `t` reached a scheduling point in `state` and waits for `grant`. */
+  arrive(t: AsyncThread, state: "ready" | "blocked", grant: () => void): void {
+    t.state = state;
+    t.grant = grant;
+    this.poke();
   }
 
   /**
