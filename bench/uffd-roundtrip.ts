@@ -148,7 +148,8 @@ export async function uffdAsync(p: Params): Promise<Measured> {
 // ---- worker: the faulter in a worker thread, the main thread handling ----
 
 /** Empty reads in a row before the handler naps, and the nap (Atomics.wait timeout). */
-const HANDLER_SPINS = 256;
+/** How long the handler spins on empty reads before it naps (µs; a time, not a count: an empty read is ~0.1 µs). */
+const HANDLER_SPIN_US = 250;
 const HANDLER_NAP_MS = 0.02;
 
 /** bench/uffd-worker.mjs, from bench/ (sources) or from dist/cli.js (bundled). */
@@ -202,11 +203,12 @@ export async function uffdWorker(p: Params): Promise<Measured | null> {
     command(cmd, a);
     limit = performance.now() + 10_000;
     let handled = 0;
-    for (let spins = 0, idle = 0; handled < p.uffdRegionPages; spins++) {
+    for (let spins = 0, idle = 0, idleSince = 0; handled < p.uffdRegionPages; spins++) {
       const k = s.uffd.serveAll(policy);
       handled += k;
       if (k !== 0) idle = 0;
-      else if (++idle >= HANDLER_SPINS) {
+      else if (++idle === 1) idleSince = performance.now();
+      else if ((idle & 63) === 0 && performance.now() - idleSince >= HANDLER_SPIN_US / 1000) {
         // Spin, then nap: with one CPU free (others busy), a handler that only spins would
         // keep the worker off the CPU for a whole time slice (~8 ms per fault, measured).
         Atomics.wait(ctl, 4, 0, HANDLER_NAP_MS);
