@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { summarize, type HostScenario, type Params, type Summary } from "./measure.js";
+import { buildNative } from "../host-ts/native-build.js";
 
 export interface HostResult {
   /** Per host scenario (null when fault_bench could not run: see `skipped`; the uffd keys are absent when `uffdSkipped`). */
@@ -63,12 +64,9 @@ function firstLine(e: unknown): string {
 function compileAndRun<T>(dir: string, file: string, ccArgs: string[], args: number[]): T | { error: string } {
   const src = findSource(file);
   if (!src) return { error: `bench/native/${file} not found next to the bench module` };
-  const exe = join(dir, file.replace(/\.c$/, ""));
-  try {
-    execFileSync("cc", ["-O2", ...ccArgs, "-o", exe, src], { stdio: ["ignore", "pipe", "pipe"] });
-  } catch (e) {
-    return { error: `cc -O2 ${file} failed: ${firstLine(e)}` };
-  }
+  const b = buildNative(src, { ccArgs: ["-O2", ...ccArgs], outDir: dir });
+  if (!b.ok) return { error: b.reason.split("\n").slice(0, 2).join(" ") };
+  const exe = b.binary;
   try {
     const out = execFileSync(exe, args.map(String), { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], maxBuffer: 64 << 20 });
     return JSON.parse(out) as T;

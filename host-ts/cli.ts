@@ -47,4 +47,20 @@ program.command("serve").description("serve the playground on 127.0.0.1 (cross-o
       program.error(`error: ${(e as Error).message}`);
     }
   });
+program.command("explore").description("run a userfaultfd scenario's threads under many schedules; report the first that hangs, livelocks, throws or breaks an invariant")
+  .argument("<file>", "an ES module whose default export is defineExploration({ setup, threads, check? })")
+  .option("--runs <n>", "runs to try (default 1000)")
+  .option("--seconds <s>", "explore for this long instead")
+  .option("--seed <s>", "the first run's seed (default 1)")
+  .option("--strategy <name>", "random or pct (default random)")
+  .option("--depth <d>", "PCT's depth (default 3)")
+  .option("--replay <seed>", "run one seed again, with --strategy")
+  .option("--schedule <list>", "replay a schedule: comma-separated thread indices")
+  .option("--json <file>", "also write the report as JSON")
+  .action(async (file: string, o: Record<string, string | undefined>) => {
+    // The package entry the scenario imports, so its classes and the explorer's are the same.
+    const lib = await import("uffdlab");
+    const { exploreCommand } = await import("./explore/command.js");
+    process.exitCode = await exploreCommand(lib as unknown as Parameters<typeof exploreCommand>[0], file, o);
+  });
 await program.parseAsync();

@@ -12,5 +12,15 @@ export { Scheduler, type ThreadBody, type AsyncThread } from "./sched/scheduler.
 export { formatMaps, type VmaInfo } from "./debug/maps.js";
 export { formatSyscall, type TraceSink } from "./debug/strace.js";
 export { loadKernelModule, type Build } from "./wasm.js";
+/**
+ * Linux's constants under their UAPI names, as the kernel uses them: errno values (`EINVAL`),
+ * system-call numbers (`__NR_mmap`), flags (`PROT_*`, `MAP_*`, `UFFD_FEATURE_*`,
+ * `UFFDIO_REGISTER_MODE_*`, `GUEST_MEMFD_FLAG_*`), ioctl requests (`UFFDIO_COPY`,
+ * `KVM_CREATE_GUEST_MEMFD`) and the field offsets and `SIZEOF` of the structures they take
+ * (`uffdio_copy.len`), for `Process.ioctl`'s raw bytes. Also uffdlab's own limits, e.g.
+ * `BOUNCE_SIZE` (4096): the per-thread page through which memory is copied in and out, so
+ * `Thread.read`/`write` and `Vcpu` accesses move at most that much per kernel entry.
+ */
 export * as abi from "./abi.gen.js";
-export { runInWorker, type WorkerInit, type RunOptions } from "./workers/pool.js";
+export { explore, defineExploration, runSeed, runSchedule, formatSchedule, type Exploration, type ExploreOptions, type ExploreReport, type ExploreFailure, type FailureKind, type ExploreStrategy, type RunResult } from "./explore/explore.js";
+export { runInWorker, type WorkerInit, type RunOptions, type WorkerScript } from "./workers/pool.js";

@@ -8,9 +8,9 @@ import type { Build } from "./wasm.js";
 
 export async function kernelBytes(build: Build): Promise<Uint8Array> {
   const m = (build === "release"
-    // @ts-ignore: generated beside dist/browser.js at build time
+    // @ts-expect-error: generated beside dist/browser.js at build time
     ? await import("./kernel-release.wasm.js")
-    // @ts-ignore: generated beside dist/browser.js at build time
+    // @ts-expect-error: generated beside dist/browser.js at build time
     : await import("./kernel-debug.wasm.js")) as { default: string };
   const bin = atob(m.default);
   const bytes = new Uint8Array(bin.length);

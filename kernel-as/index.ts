@@ -13,7 +13,7 @@ import { K, kernel_state, PANIC_ADDR } from "./init/state";
 import { start_kernel } from "./init/main";
 import { spin_lock, spin_unlock, spin_lock_holder } from "./lib/spinlock";
 import { find_task, find_task_handle, handle_tid, task_handle as __task_handle, task_frame, task_bounce } from "./kernel/sched";
-import { create_process as __create_process, clone_thread as __clone_thread, do_group_exit } from "./kernel/fork";
+import { create_process as __create_process, clone_thread as __clone_thread } from "./kernel/fork";
 import { do_syscall } from "./kernel/sys";
 import { user_load, user_store, user_read, user_write, user_translate } from "./mm/access";
 import { dump_vmas, vma_file_name } from "./mm/maps";

@@ -3,9 +3,11 @@
 // everything the page shows — page states, decoded messages, latencies, counters, the schedule
 // and a digest of the final memory. It imports only uffdlab's public API, so the same module runs
 // in Node (tests/unit/playground-engine.test.ts) and in the page (dist/browser.js), and the same
-// scenario gives the same result in both.
-import { Kernel, Kvm, Scheduler, SignalError, FillError, CAP_SYS_PTRACE, PM_PRESENT, abi as A } from "../host-ts/index.js";
-import type { Process, Thread, Userfaultfd, AsyncThread, UffdMsg, Build } from "../host-ts/index.js";
+// scenario gives the same result in both. Threads are async (the deterministic scheduler) or
+// workers (runInWorker: Web Workers in the page, worker threads in Node; playground/faulter.js
+// runs there while the handler serves them from the main thread, polling and yielding).
+import { Kernel, Kvm, Scheduler, SignalError, FillError, CAP_SYS_PTRACE, PM_PRESENT, runInWorker, abi as A } from "../host-ts/index.js";
+import type { Process, Thread, Userfaultfd, AsyncThread, UffdMsg, Build, WorkerScript } from "../host-ts/index.js";
 
 export type MemoryType = "anon" | "shmem" | "guest_memfd";
 export type Mode = "missing" | "minor" | "wp";
@@ -51,8 +53,37 @@ export const STRATEGY_NAMES: Record<Strategy, string> = {
   "wp-dirty": "write-protect dirty tracking",
 };
 
-/** Why Web Workers cannot be chosen yet (shown beside the disabled choice). */
-export const WORKERS_UNAVAILABLE = "Web Workers are not in the browser build yet (runInWorker there throws): use async threads";
+/**
+ * What the Web Workers mode reproduces and what it does not (shown beside the choice). The seed
+ * fixes the working set, each thread's accesses and the snapshot, not the interleaving: the
+ * threads run for real and the handler polls.
+ */
+export const WORKERS_NOTE =
+  "Web Workers: each faulting thread runs in its own worker and blocks for real in its userfaults; the handler polls " +
+  "the userfaultfd on the page's main thread. The seed fixes the working set, the accesses and the snapshot, not the " +
+  "interleaving: the final page map and memory digest equal the async run's; message and EEXIST counts, the log's " +
+  "order and the latencies (in µs, not turns) vary from run to run. Step and pause need the async scheduler.";
+
+/** What a Web Workers run reproduces of a strategy (equal to the async run of the same scenario). */
+export const WORKERS_REPRODUCIBLE: Record<Strategy, string> = {
+  copy: "the page map, the memory digest, the fills (COPY, ZEROPAGE, POISON), SIGBUS and the pages that faulted; " +
+    "not how many threads faulted on one page before its fill (messages, EEXIST, WAKE)",
+  reap: "the page map, the memory digest, the fills and SIGBUS; not the faults: how many pages the prefetch filled " +
+    "before their first access depends on timing",
+  continue: "the page map, the memory digest, the CONTINUEs and the pages that faulted; not how many threads faulted " +
+    "on one page before its CONTINUE (messages, EEXIST, WAKE)",
+  "wp-dirty": "everything but the order: the page map, the digest, the dirty pages and every message (one write-protect " +
+    "fault per page written)",
+};
+
+/** The data playground/faulter.js gets: the region and one thread's accesses. */
+export interface FaulterData { region: number; accesses: Access[] }
+/** What playground/faulter.js returns. */
+export interface FaulterResult { sigbus: number; latenciesUs: number[] }
+/** The worker script's URL (Vite emits it beside the page; in Node it is the file itself). */
+export const FAULTER_URL = new URL("./faulter.js", import.meta.url);
+// The script's shape, checked against uffdlab's worker contract (no runtime cost).
+export type FaulterScript = WorkerScript<FaulterData, FaulterResult>;
 
 /** What is wrong with a scenario, one sentence each; [] when it can run. */
 export function validate(s: Scenario): string[] {
@@ -84,9 +115,18 @@ export function validate(s: Scenario): string[] {
   if (s.mode === "minor" && s.memory === "anon") {
     out.push("MINOR faults need a page cache: UFFDIO_REGISTER_MODE_MINOR on private anonymous memory fails with EINVAL (use shmem or guest_memfd).");
   }
-  if (s.threadMode === "workers") out.push(`${WORKERS_UNAVAILABLE}.`);
-  else if (s.threadMode !== "async") out.push(`unknown thread mode ${String(s.threadMode)}.`);
+  if (s.threadMode !== "async" && s.threadMode !== "workers") out.push(`unknown thread mode ${String(s.threadMode)}.`);
+  else if (s.threadMode === "workers" && !workersAvailable()) {
+    out.push("Web Workers share the kernel's memory only on a cross-origin isolated page (COOP same-origin, COEP require-corp): " +
+      "`uffdlab serve` sends both; here, use async threads.");
+  }
   return out;
+}
+
+/** Whether runInWorker can run here: Node, or a cross-origin isolated page. */
+export function workersAvailable(): boolean {
+  const g = globalThis as { crossOriginIsolated?: boolean; process?: { versions?: { node?: string } } };
+  return g.crossOriginIsolated === true || typeof g.process?.versions?.node === "string";
 }
 
 /** mulberry32, the scheduler's generator: the same seed gives the same choices everywhere. */
@@ -183,7 +223,7 @@ export type Counters = {
 /** One line of the message log: a decoded uffd_msg and what the handler did with it. */
 export interface LogEntry {
   seq: number;
-  /** Scheduler turn the handler read it in. */
+  /** Scheduler turn the handler read it in (Web Workers: milliseconds since the start). */
   turn: number;
   kind: UffdMsg["event"];
   /** PAGEFAULT flags, decoded: "read", "write", "wp", "minor" (joined by "|"). */
@@ -198,10 +238,15 @@ export interface LogEntry {
 export interface ThreadView { tid: number; role: "faulter" | "handler"; state: string; doing: string }
 export interface TurnView { turn: number; pick: number; threads: ThreadView[] }
 
-/** A latency histogram in scheduler turns, from an access's first turn to its completion. */
-export interface Histogram { bounds: number[]; counts: number[]; immediate: number }
+/**
+ * A latency histogram: async threads in scheduler turns, from an access's first turn to its
+ * completion (`immediate`: no wait); Web Workers in microseconds of wall time per access.
+ */
+export interface Histogram { unit: "turns" | "µs"; bounds: number[]; counts: number[]; immediate: number }
 /** Bucket upper bounds (turns): 1, 2, 4, 8, ... */
 const BOUNDS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, Infinity];
+/** Bucket upper bounds (µs): decades. */
+const BOUNDS_US = [10, 100, 1000, 10_000, 100_000, 1_000_000, Infinity];
 
 export interface RunResult {
   scenario: Scenario;
@@ -212,12 +257,14 @@ export interface RunResult {
   counters: Counters;
   /** Messages by kind, and PAGEFAULTs by flags. */
   messageCounts: Record<string, number>;
+  /** Distinct pages that raised at least one PAGEFAULT message. */
+  faultedPages: number;
   histogram: Histogram;
   /** FNV-1a 64 of every mapped page (index, then bytes), ascending: the final memory. */
   digest: string;
   /** Pages the WP handler saw written (dirty), ascending. */
   dirty: number[];
-  /** tids in turn order. */
+  /** tids in turn order (async threads; [] for Web Workers, which no scheduler orders). */
   schedule: number[];
   log: LogEntry[];
   /** Threads and their roles. */
@@ -225,7 +272,11 @@ export interface RunResult {
 }
 
 export interface RunHooks {
-  /** Before each turn is granted; awaited (step mode, repaint). Throwing aborts the run. */
+  /**
+   * Async threads: before each turn is granted. Web Workers: between the handler's polls (its
+   * `turn` is then the milliseconds since the start). Awaited (step mode, repaint); throwing
+   * aborts the run (Web Workers are terminated).
+   */
   turn?(view: TurnView): void | Promise<void>;
   /** Each message as the handler deals with it. */
   message?(entry: LogEntry): void;
@@ -248,6 +299,9 @@ export class Playground {
   private readonly dirty = new Set<number>();
   private readonly filled = new Set<number>();
   private sched: Scheduler | null = null;
+  /** Web Workers: performance.now() at the start, and the threads' states. */
+  private t0 = -1;
+  private readonly workerState = new Map<number, string>();
   private ran = false;
   private faultsAtStart = 0;
 
@@ -317,12 +371,17 @@ export class Playground {
     const role = (tid: number) => (tid === this.handler.tid ? "handler" : "faulter") as ThreadView["role"];
     for (const t of [...this.faulters, this.handler]) {
       const at = this.asyncThreads.get(t.tid);
-      threads.push({ tid: t.tid, role: role(t.tid), state: at?.state ?? "not started", doing: this.doing.get(t.tid) ?? "" });
+      const state = at?.state ?? this.workerState.get(t.tid) ?? "not started";
+      threads.push({ tid: t.tid, role: role(t.tid), state, doing: this.doing.get(t.tid) ?? "" });
     }
-    return { turn: this.sched?.trace.length ?? 0, pick, threads };
+    return { turn: this.turns(), pick, threads };
   }
 
-  private turns(): number { return this.sched!.trace.length; }
+  /** Scheduler turns so far (Web Workers: whole milliseconds since the start). */
+  private turns(): number {
+    if (this.sched) return this.sched.trace.length;
+    return this.t0 < 0 ? 0 : Math.floor(performance.now() - this.t0);
+  }
 
   private async faulter(at: AsyncThread, accesses: Access[]): Promise<void> {
     this.asyncThreads.set(at.tid, at);
@@ -364,7 +423,7 @@ export class Playground {
   }
 
   /** One fill ioctl in its own turn; EEXIST / EAGAIN counted and returned as the errno name. */
-  private async fill(at: AsyncThread, what: string, f: () => bigint): Promise<"ok" | "EEXIST" | "EAGAIN"> {
+  private async fill(at: HandlerCtx, what: string, f: () => bigint): Promise<"ok" | "EEXIST" | "EAGAIN"> {
     this.doing.set(at.tid, what);
     try {
       await at.op(f);
@@ -377,7 +436,7 @@ export class Playground {
   }
 
   /** Serve a page from the snapshot (COPY, ZEROPAGE or POISON); `mode` DONTWAKE for REAP. */
-  private async serveMissing(at: AsyncThread, page: number, dontwake: boolean): Promise<string> {
+  private async serveMissing(at: HandlerCtx, page: number, dontwake: boolean): Promise<string> {
     const kind = this.plan.snapshot.get(page) ?? "zero";
     const dst = this.region + page * PAGE;
     const mode = dontwake ? 1 : 0; // UFFDIO_COPY_MODE_DONTWAKE, _ZEROPAGE_MODE_DONTWAKE, _POISON_MODE_DONTWAKE
@@ -412,8 +471,7 @@ export class Playground {
     }
   }
 
-  private async handle(at: AsyncThread, done: () => boolean): Promise<void> {
-    this.asyncThreads.set(at.tid, at);
+  private async handle(at: HandlerCtx, done: () => boolean): Promise<void> {
     const s = this.scenario;
     let next = 0; // REAP: the next page of the recorded order to prefetch
     for (;;) {
@@ -421,8 +479,7 @@ export class Playground {
       const msgs = await at.op(() => this.uffd.read(64));
       if (msgs.length === 0) {
         if (done()) break;
-        this.doing.set(at.tid, "poll(uffd, POLLIN, 20 ms)");
-        await at.op(() => this.proc.poll([{ fd: this.uffd.fd, events: A.POLLIN }], 20, at.thread));
+        await at.idle();
         continue;
       }
       const faults = msgs.filter((m): m is Extract<UffdMsg, { event: "pagefault" }> => m.event === "pagefault");
@@ -486,6 +543,10 @@ export class Playground {
     this.ran = true;
     this.hooks = hooks;
     const s = this.scenario;
+    if (s.threadMode === "workers") {
+      await this.runWorkers(hooks);
+      return this.result();
+    }
     const sched = new Scheduler(this.kernel, s.seed);
     this.sched = sched;
     if (hooks.turn) {
@@ -496,9 +557,69 @@ export class Playground {
     const bodies: [Thread, (t: AsyncThread) => Promise<void>][] = this.faulters.map((t, i) => [t, async (at) => {
       try { await this.faulter(at, this.plan.accesses[i]); } finally { running--; }
     }]);
-    bodies.push([this.handler, (at) => this.handle(at, () => running === 0)]);
+    bodies.push([this.handler, (at) => {
+      this.asyncThreads.set(at.tid, at);
+      return this.handle({
+        tid: at.tid, thread: at.thread, op: (f) => at.op(f),
+        idle: async () => {
+          this.doing.set(at.tid, "poll(uffd, POLLIN, 20 ms)");
+          await at.op(() => this.proc.poll([{ fd: this.uffd.fd, events: A.POLLIN }], 20, at.thread));
+        },
+      }, () => running === 0);
+    }]);
     await sched.run(bodies);
     return this.result();
+  }
+
+  /**
+   * Web Workers: each faulter runs playground/faulter.js through runInWorker; the handler runs
+   * here, on the main thread, which must not block: it reads the (O_NONBLOCK) userfaultfd, serves
+   * what it read, and yields to the event loop when there is nothing to read.
+   */
+  private async runWorkers(hooks: RunHooks): Promise<void> {
+    const ac = new AbortController();
+    this.t0 = performance.now();
+    let running = this.faulters.length;
+    const errors: unknown[] = [];
+    const workers = this.faulters.map((t, i) => {
+      this.workerState.set(t.tid, "running");
+      this.doing.set(t.tid, `${this.plan.accesses[i].length} accesses in a Web Worker`);
+      const data: FaulterData = { region: this.region, accesses: this.plan.accesses[i] };
+      return runInWorker<FaulterResult>(this.kernel, t, FAULTER_URL, data, { signal: ac.signal }).then((r) => {
+        this.counters.sigbus += r.sigbus;
+        this.counters.accesses += r.latenciesUs.length;
+        for (const l of r.latenciesUs) this.latencies.push(l);
+        this.doing.set(t.tid, "done");
+      }, (e: unknown) => {
+        errors.push(e);
+        this.doing.set(t.tid, `failed: ${e instanceof Error ? e.message : String(e)}`);
+        ac.abort(e);
+      }).finally(() => {
+        this.workerState.set(t.tid, "exited");
+        running--;
+      });
+    });
+    const tid = this.handler.tid;
+    this.workerState.set(tid, "running");
+    const yieldNow = () => new Promise<void>((r) => setTimeout(r, 0));
+    try {
+      await this.handle({
+        tid, thread: this.handler, op: async (f) => f(),
+        idle: async () => {
+          this.doing.set(tid, "read(uffd) → EAGAIN; yield");
+          if (hooks.turn) await hooks.turn(this.view());
+          await yieldNow();
+        },
+      }, () => running === 0);
+    } catch (e) {
+      ac.abort(e);
+      await Promise.all(workers);
+      throw e;
+    } finally {
+      this.workerState.set(tid, "exited");
+    }
+    await Promise.all(workers);
+    if (errors.length) throw errors[0];
   }
 
   private result(): RunResult {
@@ -518,29 +639,58 @@ export class Playground {
       }
     }
     const messageCounts: Record<string, number> = {};
+    const faulted = new Set<number>();
     for (const e of this.log) {
+      if (e.kind === "pagefault") faulted.add(e.page);
       const key = e.kind === "pagefault" ? `pagefault ${e.flags}` : e.kind;
       messageCounts[key] = (messageCounts[key] ?? 0) + 1;
     }
     this.counters.turns = this.sched?.trace.length ?? 0;
+    const unit = s.threadMode === "workers" ? "µs" : "turns";
     if (this.kernel.build === "debug") this.kernel.checkInvariants();
     return {
-      scenario: { ...s }, build: this.kernel.build, region: this.region, pageCounts, counters: { ...this.counters }, messageCounts,
-      histogram: histogram(this.latencies), digest: h.hex(), dirty: [...this.dirty].sort((a, b) => a - b),
+      scenario: { ...s }, build: this.kernel.build, region: this.region, pageCounts, counters: { ...this.counters }, messageCounts, faultedPages: faulted.size,
+      histogram: histogram(this.latencies, unit), digest: h.hex(), dirty: [...this.dirty].sort((a, b) => a - b),
       schedule: [...(this.sched?.trace ?? [])], log: [...this.log],
       threads: [...this.faulters.map((t) => ({ tid: t.tid, role: "faulter" as const })), { tid: this.handler.tid, role: "handler" as const }],
     };
   }
 }
 
-export function histogram(latencies: number[]): Histogram {
-  const counts = BOUNDS.map(() => 0);
+export function histogram(latencies: number[], unit: Histogram["unit"] = "turns"): Histogram {
+  const bounds = unit === "µs" ? BOUNDS_US : BOUNDS;
+  const counts = bounds.map(() => 0);
   let immediate = 0;
   for (const l of latencies) {
-    if (l === 0) { immediate++; continue; }
-    counts[BOUNDS.findIndex((b) => l <= b)]++;
+    if (l === 0 && unit === "turns") { immediate++; continue; }
+    counts[bounds.findIndex((b) => l <= b)]++;
   }
-  return { bounds: BOUNDS.map((b) => (b === Infinity ? -1 : b)), counts, immediate };
+  return { unit, bounds: bounds.map((b) => (b === Infinity ? -1 : b)), counts, immediate };
+}
+
+/**
+ * The part of a run that does not depend on timing, for comparing a Web Workers run with the
+ * async run of the same scenario (WORKERS_REPRODUCIBLE says it in words). Async runs are
+ * reproducible whole: same seed, same schedule.
+ */
+export function reproducible(r: RunResult): Record<string, unknown> {
+  const c = r.counters;
+  const base = { digest: r.digest, pageCounts: r.pageCounts, sigbus: c.sigbus, accesses: c.accesses };
+  switch (r.scenario.strategy) {
+    case "copy": return { ...base, copies: c.copies, zeropages: c.zeropages, poisons: c.poisons, faultedPages: r.faultedPages };
+    case "reap": return { ...base, copies: c.copies, zeropages: c.zeropages, poisons: c.poisons };
+    case "continue": return { ...base, continues: c.continues, faultedPages: r.faultedPages };
+    case "wp-dirty": return { ...base, dirty: r.dirty, messageCounts: r.messageCounts, faults: c.faults, wpResolves: c.wpResolves };
+  }
+}
+
+/** The handler's view of its thread: async (each op its own scheduler turn) or the main thread (ops run at once). */
+interface HandlerCtx {
+  tid: number;
+  thread: Thread;
+  op<T>(f: () => T): Promise<T>;
+  /** Nothing to read: wait for a message (poll under the scheduler; a yield to the event loop on the main thread). */
+  idle(): Promise<void>;
 }
 
 export function hex(n: number): string { return "0x" + n.toString(16); }

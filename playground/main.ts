@@ -3,8 +3,8 @@
 // message log, the latency histogram, the counters and the threads. The scenario lives in the
 // URL's fragment, so a link replays a run.
 import {
-  Playground, DEFAULT_SCENARIO, PAGE_STATES, STRATEGY_MODE, WORKERS_UNAVAILABLE, histogram, hex, validate,
-  type LogEntry, type RunResult, type Scenario, type TurnView,
+  Playground, DEFAULT_SCENARIO, PAGE_STATES, STRATEGY_MODE, WORKERS_NOTE, WORKERS_REPRODUCIBLE, histogram, hex, reproducible, validate,
+  type Histogram, type LogEntry, type RunResult, type Scenario, type TurnView,
 } from "./engine.js";
 import { conformScenario } from "./export.js";
 import { PageMap, PALETTE } from "./map.js";
@@ -27,7 +27,6 @@ const logBody = ($("log") as HTMLTableElement).tBodies[0];
 const threadsBody = ($("threads-table") as HTMLTableElement).tBodies[0];
 const LOG_ROWS = 400;
 
-$("workers-why").textContent = `${WORKERS_UNAVAILABLE}.`;
 const iso = $("isolation");
 iso.textContent = crossOriginIsolated ? "cross-origin isolated" : "not cross-origin isolated";
 iso.title = crossOriginIsolated
@@ -98,6 +97,8 @@ function check(): Scenario | null {
   const s = readForm();
   form.classList.toggle("is-missing", s.mode === "missing");
   form.classList.toggle("is-reap", s.strategy === "reap");
+  const workers = s.threadMode === "workers";
+  $("workers-why").textContent = workers ? `${WORKERS_NOTE} Reproducible for this handler: ${WORKERS_REPRODUCIBLE[s.strategy] ?? "—"}.` : "";
   const bad = validate(s);
   problemsEl.replaceChildren();
   if (bad.length) {
@@ -112,7 +113,8 @@ function check(): Scenario | null {
     problemsEl.append(h, ul);
   }
   runBtn.disabled = bad.length > 0 && !active;
-  stepBtn.disabled = bad.length > 0 && !active;
+  // Step needs the scheduler: Web Workers run free.
+  stepBtn.disabled = (bad.length > 0 && !active) || (active ? active.pg.scenario.threadMode : s.threadMode) === "workers";
   return bad.length ? null : s;
 }
 
@@ -179,13 +181,23 @@ function renderCounters(c: Partial<RunResult["counters"]>): void {
   }
 }
 
-function renderHistogram(lat: number[]): void {
-  const h = histogram(lat);
-  const labels = ["0", ...h.bounds.map((b, i) => (b < 0 ? `>${h.bounds[i - 1]}` : i === 0 ? "1" : h.bounds[i - 1] + 1 === b ? `${b}` : `${h.bounds[i - 1] + 1}–${b}`))];
+const US = (n: number) => (n >= 1000 ? `${n / 1000}ms` : `${n}µs`);
+
+function renderHistogram(lat: number[], unit: Histogram["unit"] = "turns"): void {
+  const h = histogram(lat, unit);
+  $("hist-unit").textContent = unit === "µs"
+    ? "(wall time of each access in its Web Worker, fault and wait included)"
+    : "(scheduler turns from the access to its completion)";
+  const labels = unit === "µs"
+    ? ["0", ...h.bounds.map((b, i) => (b < 0 ? `>${US(h.bounds[i - 1])}` : i === 0 ? `≤${US(b)}` : `≤${US(b)}`))]
+    : ["0", ...h.bounds.map((b, i) => (b < 0 ? `>${h.bounds[i - 1]}` : i === 0 ? "1" : h.bounds[i - 1] + 1 === b ? `${b}` : `${h.bounds[i - 1] + 1}–${b}`))];
   // Buckets up to the last one used (at least six), so the labels stay readable.
   let used = 1 + h.counts.length;
   while (used > 6 && h.counts[used - 2] === 0) used--;
-  const counts = [h.immediate, ...h.counts].slice(0, used);
+  // In µs every access has a time: no "no wait" bar.
+  const skip = unit === "µs" ? 1 : 0;
+  const counts = [h.immediate, ...h.counts].slice(skip, used);
+  labels.splice(0, skip);
   const max = Math.max(1, ...counts);
   const W = 300, H = 120, bw = W / counts.length;
   const bars = counts.map((c, i) => {
@@ -195,14 +207,20 @@ function renderHistogram(lat: number[]): void {
       (c ? `<text x="${i * bw + bw / 2}" y="${H - 21 - bh}" text-anchor="middle" class="n">${c}</text>` : "") +
       `<text x="${i * bw + bw / 2}" y="${H - 5}" text-anchor="middle">${labels[i]}</text></g>`;
   }).join("");
+  if (unit === "µs") {
+    const most = lat.length ? labels[h.counts.indexOf(Math.max(...h.counts))] : "";
+    const summary = `${lat.length} accesses` + (lat.length ? `; most took ${most}` : "");
+    $("histogram").innerHTML = `<svg viewBox="0 0 ${W} ${H}" role="img" aria-label="${summary}">${bars}</svg><p class="hint">${summary}. Filled when the workers finish; the grey bar: no fault to speak of.</p>`;
+    return;
+  }
   const faulted = counts.slice(1).reduce((a, b) => a + b, 0);
   const summary = `${lat.length} accesses: ${h.immediate} without a wait, ${faulted} waited` +
     (faulted ? `; most waited ${labels[1 + h.counts.indexOf(Math.max(...h.counts))]} turns` : "");
   $("histogram").innerHTML = `<svg viewBox="0 0 ${W} ${H}" role="img" aria-label="${summary}">${bars}</svg><p class="hint">${summary}. The grey bar: no wait.</p>`;
 }
 
-function renderThreads(v: TurnView): void {
-  $("turn-info").textContent = v.pick ? `— turn ${v.turn + 1} goes to tid ${v.pick}` : `— ${v.turn} turns`;
+function renderThreads(v: TurnView, workers = false): void {
+  $("turn-info").textContent = workers ? `— ${v.turn} ms, no scheduler` : v.pick ? `— turn ${v.turn + 1} goes to tid ${v.pick}` : `— ${v.turn} turns`;
   threadsBody.replaceChildren();
   for (const t of v.threads) {
     const tr = document.createElement("tr");
@@ -254,9 +272,10 @@ function render(pg: Playground, v: TurnView): void {
   const st = pg.states();
   map.update(st);
   renderLegend(countStates(st));
-  renderCounters({ ...pg.counters, turns: v.turn });
-  renderHistogram(pg.latencies);
-  renderThreads(v);
+  const workers = pg.scenario.threadMode === "workers";
+  renderCounters({ ...pg.counters, turns: workers ? 0 : v.turn });
+  renderHistogram(pg.latencies, workers ? "µs" : "turns");
+  renderThreads(v, workers);
   flushLog();
 }
 
@@ -279,6 +298,9 @@ async function start(paused: boolean, s: Scenario | null = check()): Promise<voi
     window.__uffdlab_result = { error: String(e) };
     return;
   }
+  const workers = s.threadMode === "workers";
+  if (workers) paused = false; // no scheduler to pause: the workers run free
+  $("log-time").textContent = workers ? "ms" : "turn";
   const me: Active = { pg, paused, step: null, aborted: false };
   active = me;
   updateButtons();
@@ -286,13 +308,22 @@ async function start(paused: boolean, s: Scenario | null = check()): Promise<voi
   render(pg, pg.view());
   const speed = () => Number(($("speed") as HTMLSelectElement).value);
   let since = 0;
-  const pauseAt = hashSetting("pauseAt") ?? 0;
+  const pauseAt = workers ? 0 : hashSetting("pauseAt") ?? 0;
   document.body.dataset.run = paused ? "paused" : "running";
-  status(paused ? "Paused before the first turn: Step advances one turn." : "Running…");
+  status(paused ? "Paused before the first turn: Step advances one turn." : workers ? `Running ${s.threads} Web Workers…` : "Running…");
+  let lastPaint = 0;
   try {
     const result = await pg.run({
       message: (e) => pendingLog.push(e),
-      turn: async (v) => {
+      turn: workers ? (v) => {
+        // Between the handler's polls: repaint at most once a frame, never wait (the workers run on).
+        if (me.aborted) throw new Aborted("stopped");
+        const now = performance.now();
+        if (speed() > 0 && now - lastPaint > 16) {
+          lastPaint = now;
+          render(pg, v);
+        }
+      } : async (v) => {
         if (me.aborted) throw new Aborted("stopped");
         if (pauseAt > 0 && v.turn + 1 === pauseAt) {
           me.paused = true;
@@ -317,11 +348,21 @@ async function start(paused: boolean, s: Scenario | null = check()): Promise<voi
     renderCounters(result.counters);
     const prev = last && JSON.stringify(last.scenario) === JSON.stringify(s) ? last.result : null;
     last = { scenario: s, result };
-    const same = prev ? (prev.digest === result.digest && prev.schedule.join() === result.schedule.join() ? " — replay identical: same schedule, same digest" : " — replay DIFFERS") : "";
-    status(`Done: ${result.counters.turns} turns, ${result.counters.faults} faults, digest ${result.digest}${same}.`);
+    let same = "";
+    if (prev && workers) {
+      // Web Workers: only the timing-independent part can repeat (WORKERS_REPRODUCIBLE).
+      same = JSON.stringify(reproducible(prev)) === JSON.stringify(reproducible(result))
+        ? " — replay identical where reproducible: same page map, same digest" : " — replay DIFFERS";
+    } else if (prev) {
+      same = prev.digest === result.digest && prev.schedule.join() === result.schedule.join() ? " — replay identical: same schedule, same digest" : " — replay DIFFERS";
+    }
+    status(workers
+      ? `Done: ${s.threads} Web Workers, ${result.counters.faults} faults (this run's; the count varies), digest ${result.digest}${same}.`
+      : `Done: ${result.counters.turns} turns, ${result.counters.faults} faults, digest ${result.digest}${same}.`);
     window.__uffdlab_result = {
       scenario: result.scenario, pageCounts: result.pageCounts, messageCounts: result.messageCounts, counters: result.counters,
-      digest: result.digest, turns: result.schedule.length, crossOriginIsolated,
+      digest: result.digest, turns: result.schedule.length, crossOriginIsolated, faultedPages: result.faultedPages,
+      reproducible: reproducible(result), logLength: result.log.length,
     };
   } catch (e) {
     if (!(e instanceof Aborted)) {
@@ -345,7 +386,7 @@ function stop(): void {
 }
 
 function updateButtons(): void {
-  pauseBtn.disabled = !active;
+  pauseBtn.disabled = !active || active.pg.scenario.threadMode === "workers";
   pauseBtn.textContent = active?.paused ? "Resume" : "Pause";
   replayBtn.disabled = !last;
   jsonBtn.disabled = !last;
@@ -355,13 +396,14 @@ function updateButtons(): void {
 }
 
 function step(): void {
+  if ((active?.pg.scenario ?? readForm()).threadMode === "workers") { status("Step needs the async scheduler: Web Workers run free."); return; }
   if (!active) { void start(true); return; }
   if (!active.paused) { active.paused = true; updateButtons(); status("Paused: Step advances one turn."); return; }
   active.step?.();
 }
 
 function pause(): void {
-  if (!active) return;
+  if (!active || active.pg.scenario.threadMode === "workers") return;
   active.paused = !active.paused;
   if (!active.paused) { active.step?.(); status("Running…"); } else status("Paused: Step advances one turn.");
   updateButtons();

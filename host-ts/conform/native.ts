@@ -1,6 +1,6 @@
 /**
  * The native oracle: tests/oracle/oracle.c, built once per process with the system C compiler
- * (`cc -O1 -Wall -pthread`) into a fresh temporary directory, and run on the host kernel.
+ * (`cc -O1 -Wall -pthread`, by host-ts/native-build.ts), and run on the host kernel.
  *
  *   nativeAvailable()            { ok: true } | { ok: false, reason }   (cc, Linux x86-64, the binary starts)
  *   userfaultfdAvailable()       the same for /dev/userfaultfd and the userfaultfd syscall
@@ -9,10 +9,10 @@
  *   runNativeBatch([[...], ...]) many scenarios in one oracle process (it forks one child per scenario)
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { buildNative } from "../native-build.js";
+import { stepNeeding } from "./verbs.js";
 
 export type Availability = { ok: true } | { ok: false; reason: string };
 
@@ -31,50 +31,20 @@ let uffdState: Availability | undefined;
 let kvmState: Availability | undefined;
 
 const firstLines = (text: string, n = 8) => text.trim().split("\n").slice(0, n).join("\n");
-const DIR_RE = /^uffdlab-oracle-(\d+)-[A-Za-z0-9]{6}$/;
-
-/** Remove build directories of processes that are gone (test workers often end without 'exit' handlers). */
-function sweepStaleDirs(): void {
-  let entries: string[];
-  try {
-    entries = readdirSync(tmpdir());
-  } catch {
-    return;
-  }
-  for (const name of entries) {
-    const m = DIR_RE.exec(name);
-    if (!m || Number(m[1]) === process.pid) continue;
-    try {
-      process.kill(Number(m[1]), 0);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ESRCH") rmSync(join(tmpdir(), name), { recursive: true, force: true });
-    }
-  }
-}
 
 function build(): BuildState {
   if (process.platform !== "linux") return { ok: false, reason: `not Linux (platform is ${process.platform})` };
   if (process.arch !== "x64") return { ok: false, reason: `not x86-64 (arch is ${process.arch}); the reference values are x86-64` };
   const source = findSource();
   if (!source) return { ok: false, reason: "oracle source tests/oracle/oracle.c not found" };
-  const probe = spawnSync("cc", ["--version"], { encoding: "utf8", timeout: 30_000 });
-  if (probe.error) {
-    const code = (probe.error as NodeJS.ErrnoException).code;
-    return { ok: false, reason: code === "ENOENT" ? "no C compiler (cc) on PATH" : `cc --version failed: ${probe.error.message}` };
-  }
-  sweepStaleDirs();
-  const dir = mkdtempSync(join(tmpdir(), `uffdlab-oracle-${process.pid}-`));
-  process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
-  const binary = join(dir, "oracle");
-  const cc = spawnSync("cc", ["-O1", "-Wall", "-pthread", "-o", binary, source], { encoding: "utf8", timeout: 120_000 });
-  if (cc.error) return { ok: false, reason: `cc failed to run: ${cc.error.message}` };
-  if (cc.status !== 0) return { ok: false, reason: `cc failed (status ${cc.status}):\n${firstLines(cc.stderr)}` };
-  const smoke = spawnSync(binary, [], { input: "", encoding: "utf8", timeout: 10_000 });
+  const b = buildNative(source, { ccArgs: ["-O1", "-Wall", "-pthread"] });
+  if (!b.ok) return b;
+  const smoke = spawnSync(b.binary, [], { input: "", encoding: "utf8", timeout: 10_000 });
   if (smoke.error || smoke.status !== 0 || smoke.stdout !== "") {
     const why = smoke.error?.message ?? `status ${smoke.status}, signal ${smoke.signal}: ${firstLines(smoke.stderr)}`;
     return { ok: false, reason: `oracle binary does not start: ${why}` };
   }
-  return { ok: true, binary, compilerOutput: cc.stderr };
+  return b;
 }
 
 /** Whether the oracle can run here; builds it on the first call (the result is cached). */
@@ -105,7 +75,7 @@ export function userfaultfdAvailable(): Availability {
 export function nativeMissing(steps: string[]): string | undefined {
   const n = nativeAvailable();
   if (!n.ok) return n.reason;
-  if (steps.some((s) => /^[ \t]*(uffd|devnew|devopen)[ \t]/.test(s))) {
+  if (steps.some((s) => UFFD_STEP.test(s))) {
     const u = userfaultfdAvailable();
     if (!u.ok) return u.reason;
   }
@@ -116,8 +86,10 @@ export function nativeMissing(steps: string[]): string | undefined {
   return undefined;
 }
 
-/** A step using a KVM verb (docs/scenarios.md, "KVM and guest_memfd"). */
-export const KVM_STEP = /^[ \t]*(kvm|vm|cap|ioctlv|gmem|slot|slot1|sameino)([ \t]|$)/;
+/** A step using a verb that needs the host's KVM (verbs.ts `needs`). */
+export const KVM_STEP = stepNeeding("kvm");
+/** A step using a verb that makes a userfaultfd (verbs.ts `needs`). */
+const UFFD_STEP = stepNeeding("userfaultfd");
 
 /** Whether the host's /dev/kvm can make a VM and a guest_memfd with MMAP|INIT_SHARED (what the KVM scenarios use). */
 export function kvmAvailable(): Availability {
@@ -143,7 +115,7 @@ export function hostZeroPage(): ZeroPageProbe {
   if (zeroPageState) return zeroPageState;
   const n = nativeAvailable();
   if (!n.ok) return (zeroPageState = { zeroPage: undefined, reason: n.reason });
-  const r = spawnSync(binary(), ["--probe-zero-page"], { encoding: "utf8", timeout: 30_000 });
+  const r = spawnSync(nativeBinary(), ["--probe-zero-page"], { encoding: "utf8", timeout: 30_000 });
   const m = /^zero-page ([01?]) (.*)\n$/.exec(r.stdout ?? "");
   if (r.status !== 0 || !m) return (zeroPageState = { zeroPage: undefined, reason: `oracle --probe-zero-page failed: status ${r.status}, ${r.error?.message ?? firstLines(r.stdout + r.stderr)}` });
   if (m[1] === "?") return (zeroPageState = { zeroPage: undefined, reason: m[2] });
@@ -158,7 +130,8 @@ export function describeHostZeroPage(z: ZeroPageProbe = hostZeroPage()): string 
     : `host zero page: OFF (${z.how}) — a read fault allocates a page and an anon_vma; uffdlab is booted with zeroPage: false to mirror it`;
 }
 
-function binary(): string {
+/** The oracle's path (building it on first use); throws if it cannot run here. */
+export function nativeBinary(): string {
   const s = (state ??= build());
   if (!s.ok) throw new Error(`native oracle unavailable: ${s.reason}`);
   return s.binary;
@@ -166,7 +139,7 @@ function binary(): string {
 
 /** Raw input (one step per line, one scenario) → raw result lines. For testing the oracle itself. */
 export function runNativeText(input: string, timeoutMs = 30_000): string[] {
-  const r = spawnSync(binary(), [], { input, encoding: "utf8", timeout: timeoutMs, killSignal: "SIGKILL", maxBuffer: 64 << 20 });
+  const r = spawnSync(nativeBinary(), [], { input, encoding: "utf8", timeout: timeoutMs, killSignal: "SIGKILL", maxBuffer: 64 << 20 });
   const excerpt = () => `\n--- scenario ---\n${firstLines(input, 40)}\n--- output so far ---\n${firstLines(r.stdout ?? "", 40)}`;
   if (r.error) throw new Error(`native oracle ${r.error.message}${excerpt()}`);
   if (r.status !== 0) throw new Error(`native oracle exited with status ${r.status}, signal ${r.signal}: ${firstLines(r.stderr)}${excerpt()}`);

@@ -27,7 +27,7 @@ export interface KnownDifference {
   /** Also excuse every later step of the scenario (a consequence of this one). */
   rest?: boolean;
   /** "uffdlab": uffdlab differs from Linux; "host": this host differs from the expectation (e.g. a CPU
-   *  feature); "spec": the expectation follows the host where LINUX-SEMANTICS.md says otherwise
+   *  feature); "spec": the expectation follows the host where the behaviour specification uffdlab was written from says otherwise
    *  (documentation only: it excuses nothing). */
   kind: "uffdlab" | "host" | "spec";
   /** The line the host prints there (when given, the entry applies only if it does). */

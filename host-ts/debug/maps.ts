@@ -3,13 +3,19 @@ import * as A from "../abi.gen.js";
 import type { Kernel } from "../kernel.js";
 import type { Thread } from "../thread.js";
 
+/** One VMA, as {@link Process.vmas} lists them (a line of /proc/pid/maps as a record). */
 export interface VmaInfo {
+  /** The first address (vm_start). */
   start: number;
+  /** One past the last address (vm_end). */
   end: number;
   /** offset into the file, in bytes */
   offset: number;
+  /** vm_flags (VM_READ, VM_WRITE, VM_SHARED, VM_UFFD_MISSING, …: Linux's bits, abi.VM_*). */
   flags: bigint;
+  /** The backing file's inode number (0 for anonymous memory). */
   ino: number;
+  /** What backs it: private anonymous memory, shmem (memfd, MAP_SHARED anonymous) or a guest_memfd. */
   kind: "anon" | "shmem" | "guest_memfd";
   /** pages present in the page tables */
   rss: number;

@@ -4,6 +4,7 @@ import * as A from "../abi.gen.js";
 import { errnoName } from "../errors.js";
 import type { Num } from "../thread.js";
 
+/** Where `Kernel.boot({ trace })` sends each strace-like line (without a newline); `true` means console.log. */
 export type TraceSink = (line: string) => void;
 
 type ArgKind = "hex" | "dec" | "fd" | "prot" | "map" | "madv" | "mremap" | "ptr" | "mfd" | "fcntl" | "falloc";
@@ -101,6 +102,15 @@ export function syscallName(nr: number): string {
 }
 let NR_NAMES: Map<number, string> | null = null;
 
+/**
+ * One strace-like line: `[pid P/T] name(args…) = result`, the arguments decoded by kind (fds,
+ * PROT_*, MAP_*, MADV_*, … flag names) and errors as `= -1 ENAME`.
+ * @param pid - the process id
+ * @param tid - the thread id
+ * @param nr - the system-call number (abi.__NR_*); unknown ones print as `syscall_N`
+ * @param args - the arguments as passed
+ * @param ret - the return value (a negative errno for an error)
+ */
 export function formatSyscall(pid: number, tid: number, nr: number, args: Num[], ret: bigint): string {
   const [name, kinds] = SIG[nr] ?? [`syscall_${nr}`, args.map(() => "hex" as ArgKind)];
   const shown = kinds.map((k, i) => arg(k, args[i] ?? 0)).join(", ");

@@ -24,9 +24,21 @@ function check(r: bigint, name: string): number {
   return Number(r);
 }
 
-/** The /dev/kvm device. */
+/**
+ * The /dev/kvm device: an open fd of it in a process. Every method is one ioctl(2) on that fd;
+ * a failure throws {@link SystemError} with Linux's errno and `syscall` "ioctl KVM_…".
+ */
 export class Kvm {
-  constructor(readonly proc: Process, readonly fd: number) {}
+  /**
+   * @param proc - the process holding the fd (its ioctls run on `proc.thread`)
+   * @param fd - an fd of /dev/kvm in `proc` ({@link Kvm.open} opens one)
+   */
+  constructor(
+    /** The process the fd belongs to. */
+    readonly proc: Process,
+    /** The /dev/kvm fd. */
+    readonly fd: number,
+  ) {}
 
   /** open("/dev/kvm", O_RDWR | flags). */
   static open(proc: Process, flags = 0): Kvm {
@@ -41,18 +53,27 @@ export class Kvm {
   createVm(type: number | bigint = A.KVM_X86_DEFAULT_VM): Vm {
     return new Vm(this.proc, check(this.proc.syscall(A.__NR_ioctl, this.fd, A.KVM_CREATE_VM, type), "KVM_CREATE_VM"));
   }
+  /** close(2) of the fd (through its process; EBADF if closed already). */
   close(): void { this.proc.close(this.fd); }
+  /** `using`: {@link close}. */
   [Symbol.dispose](): void { this.close(); }
 }
 
-/** One memslot as KVM_SET_USER_MEMORY_REGION2 takes it. */
+/** One memslot as KVM_SET_USER_MEMORY_REGION2 takes it (struct kvm_userspace_memory_region2). */
 export interface MemoryRegion {
+  /** The slot number (`slot`: address space in the upper 16 bits, as Linux's). */
   slot: number;
+  /** KVM_MEM_* flags, e.g. KVM_MEM_GUEST_MEMFD; default 0. */
   flags?: number;
+  /** The guest-physical address of the slot's first byte (page-aligned). */
   guestPhysAddr: number | bigint;
+  /** The slot's size in bytes (page-aligned); 0 deletes the slot. */
   memorySize: number | bigint;
+  /** The VMM's mapping of the slot (`userspace_addr`, page-aligned); default 0. */
   userspaceAddr?: number | bigint;
+  /** With KVM_MEM_GUEST_MEMFD: the offset of the slot in the guest_memfd (page-aligned); default 0. */
   guestMemfdOffset?: number | bigint;
+  /** With KVM_MEM_GUEST_MEMFD: the guest_memfd's fd; default 0. */
   guestMemfd?: number;
 }
 
@@ -74,9 +95,18 @@ export function createGuestMemfdBytes(size: number | bigint, flags: number | big
   return struct(S.SIZEOF, fields);
 }
 
-/** A VM fd. */
+/** A VM fd (from {@link Kvm.createVm}). Each method is one ioctl(2); failures throw {@link SystemError}. */
 export class Vm {
-  constructor(readonly proc: Process, readonly fd: number) {}
+  /**
+   * @param proc - the process holding the fd
+   * @param fd - the VM's fd in `proc`
+   */
+  constructor(
+    /** The process the fd belongs to (the VMM). */
+    readonly proc: Process,
+    /** The VM fd. */
+    readonly fd: number,
+  ) {}
 
   /** KVM_CHECK_EXTENSION on the VM. */
   checkExtension(cap: number | bigint): number { return check(this.proc.syscall(A.__NR_ioctl, this.fd, A.KVM_CHECK_EXTENSION, cap), "KVM_CHECK_EXTENSION"); }
@@ -100,13 +130,29 @@ export class Vm {
   /** A vCPU-like accessor of this VM's memory, run by `thread` (a thread of the VM's process). */
   vcpu(thread: Thread = this.proc.thread): Vcpu { return new Vcpu(this, thread); }
 
+  /** close(2) of the fd (through its process; EBADF if closed already). */
   close(): void { this.proc.close(this.fd); }
+  /** `using`: {@link close}. */
   [Symbol.dispose](): void { this.close(); }
 }
 
-/** A guest_memfd. File operations (mmap, fallocate, fstat, close) go through its Process. */
+/**
+ * A guest_memfd (from {@link Vm.createGuestMemfd}). File operations (mmap, fallocate, fstat,
+ * close) go through its process as the system calls. With GUEST_MEMFD_FLAG_MMAP its mapping
+ * takes UFFDIO_REGISTER like shmem: MISSING, MINOR and WP, and MINOR is served by
+ * UFFDIO_CONTINUE from its page cache (the "uffd support in guest_memfd" series, Linux 7.1).
+ */
 export class GuestMemfd {
-  constructor(readonly proc: Process, readonly fd: number) {}
+  /**
+   * @param proc - the process holding the fd
+   * @param fd - the guest_memfd's fd in `proc`
+   */
+  constructor(
+    /** The process the fd belongs to. */
+    readonly proc: Process,
+    /** The guest_memfd's fd. */
+    readonly fd: number,
+  ) {}
   /** mmap(MAP_SHARED) of `len` bytes at file `offset`. */
   mmap(len: number, prot = A.PROT_READ | A.PROT_WRITE, offset = 0, flags = A.MAP_SHARED, addr = 0): number {
     return this.proc.mmap(addr, len, prot, flags, this.fd, offset);
@@ -115,8 +161,11 @@ export class GuestMemfd {
   allocate(offset: number, len: number): void { this.proc.fallocate(this.fd, A.FALLOC_FL_KEEP_SIZE, offset, len); }
   /** fallocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE). */
   punchHole(offset: number, len: number): void { this.proc.fallocate(this.fd, A.FALLOC_FL_PUNCH_HOLE | A.FALLOC_FL_KEEP_SIZE, offset, len); }
+  /** fstat(2)'s `st_size`: the size given at creation. */
   size(): bigint { return this.proc.fstat(this.fd).size; }
+  /** close(2) of the fd (through its process; EBADF if closed already). */
   close(): void { this.proc.close(this.fd); }
+  /** `using`: {@link close}. */
   [Symbol.dispose](): void { this.close(); }
 }
 
@@ -128,13 +177,30 @@ export class GuestMemfd {
  * kvm_write_guest, as kvmclock or PV EOI do): the VMM's page tables are walked with the
  * normal fault path, so registered memory raises userfaults, and the access waits like any
  * other (thread.waitMode "throw" gives WouldBlockError; "atomics" waits for the wake).
+ *
+ * Accesses of any length are made in pieces of at most `abi.BOUNCE_SIZE` (4096) bytes, the
+ * thread's bounce page; a failure part-way leaves the pieces before it done. A guest-physical
+ * address outside every memslot fails with EFAULT.
  */
 export class Vcpu {
-  constructor(readonly vm: Vm, readonly thread: Thread) {}
+  /**
+   * @param vm - the VM whose memslots the addresses are in
+   * @param thread - the thread that makes the accesses (one of the VM's process); {@link Vm.vcpu} makes one
+   */
+  constructor(
+    /** The VM. */
+    readonly vm: Vm,
+    /** The thread the accesses run on: it blocks (or throws WouldBlockError) in a userfault. */
+    readonly thread: Thread,
+  ) {}
 
+  /** The guest reads `len` bytes at guest-physical `gpa` (a guest access: never a userfault on a guest_memfd-only slot). */
   read(gpa: number, len: number): Uint8Array { return this.access(gpa, len, 0, null); }
+  /** The guest writes `data` at guest-physical `gpa` (a guest access). */
   write(gpa: number, data: Uint8Array): void { this.access(gpa, data.length, A.KVM_ACCESS_WRITE, data); }
+  /** KVM reads `len` bytes at `gpa` through the slot's userspace mapping (kvm_read_guest): faults like a VMM access. */
   kvmRead(gpa: number, len: number): Uint8Array { return this.access(gpa, len, A.KVM_ACCESS_HVA, null); }
+  /** KVM writes `data` at `gpa` through the slot's userspace mapping (kvm_write_guest): faults like a VMM access. */
   kvmWrite(gpa: number, data: Uint8Array): void { this.access(gpa, data.length, A.KVM_ACCESS_HVA | A.KVM_ACCESS_WRITE, data); }
 
   private access(gpa: number, len: number, flags: number, data: Uint8Array | null): Uint8Array {

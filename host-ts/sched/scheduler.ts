@@ -164,6 +164,15 @@ export class Scheduler {
     this.rand = prng(seed);
   }
 
+  /**
+   * The thread that gets the next turn, among the ready ones (in the order the bodies were given):
+   * a uniformly random one from the seeded generator. Subclasses choose otherwise (the explorer's
+   * strategies, a replayed schedule); throwing ends the run with that error.
+   */
+  protected choose(ready: readonly AsyncThread[]): AsyncThread {
+    return ready[Math.floor(this.rand() * ready.length)];
+  }
+
   /** Called by a thread that wants its next turn. */
   turn(t: AsyncThread): Promise<void> {
     return new Promise<void>(t.toReady);
@@ -259,10 +268,11 @@ export class Scheduler {
       first.deadline = Infinity;
       first.thread.timeout();
       first.state = "ready";
-      this.rand(); // the draw a pick among one ready thread makes: the schedule after it stays the seed's
-      return first;
+      return this.choose([first]);
     }
-    // The k-th ready thread in start order, k drawn from the seeded PRNG.
+    // A subclass's choice gets the ready threads as an array; the seeded default picks the k-th
+    // ready thread in start order without building one (the same draw, the same thread).
+    if (this.choose !== Scheduler.prototype.choose) return this.choose(ts.filter((t) => t.state === "ready"));
     let k = Math.floor(this.rand() * ready);
     for (let i = 0; ; i++) if (ts[i].state === "ready" && k-- === 0) return ts[i];
   }

@@ -3,12 +3,30 @@
 // The protocol is run.ts's; this is Node's worker_threads under it (web.ts is the browser's).
 import type { Kernel } from "../kernel.js";
 import type { Thread } from "../thread.js";
+// Types the TSDoc below links to ({@link}): used by the documentation only.
+// eslint-disable-next-line @typescript-eslint/no-unused-vars
+import type { KernelPanic } from "../errors.js";
+// eslint-disable-next-line @typescript-eslint/no-unused-vars
+import type { WorkerScript } from "./run.js";
 import { runOnWorker, type RunOptions, type WorkerReply } from "./run.js";
-export type { WorkerInit, RunOptions } from "./run.js";
+export type { WorkerInit, RunOptions, WorkerScript } from "./run.js";
 
 /**
- * Run `script` (a path or a file: URL) in a worker thread on simulated thread `t`. Resolves with
- * what the script's function returned (structured-cloned), rejects with its error.
+ * Run `script` in another host thread on simulated thread `t`, sharing `k`'s memory: a Node
+ * worker thread here, a Web Worker in the browser build (which needs a cross-origin isolated page
+ * and says which headers are missing otherwise). The script is an ES module whose default export
+ * is a {@link WorkerScript}: it gets a {@link Thread} for `t` whose accesses block for real in a
+ * userfault (Atomics.wait) until a handler — on this thread, under `k.run`, or in another worker —
+ * serves it. Resolves with what the script returned (structured-cloned), rejects with what it
+ * threw (a {@link KernelPanic} if the kernel died). Any number may run at once; the kernel is
+ * entered from each under its big kernel lock.
+ *
+ * @param k - the kernel
+ * @param t - the simulated thread the script runs on (e.g. `p.newThread()`); use it nowhere else meanwhile
+ * @param script - Node: a path or a file: URL; browser: a URL, resolved against the page
+ * @param data - the script's second argument (structured-cloned)
+ * @param opts - `signal`: an abort terminates the worker safely and exits `t` ({@link RunOptions})
+ * @typeParam R - what the script returns
  */
 export async function runInWorker<R = unknown>(k: Kernel, t: Thread, script: string | URL, data?: unknown, opts: RunOptions = {}): Promise<R> {
   opts.signal?.throwIfAborted();

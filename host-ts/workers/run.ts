@@ -9,21 +9,51 @@ import * as A from "../abi.gen.js";
 import { KernelPanic, SystemError } from "../errors.js";
 import { closeGate } from "../entry.js";
 
+/**
+ * The contract of a script run by {@link runInWorker}: an ES module whose default export (or,
+ * failing that, an export named `run`) is this function. It is called once, in the worker, with
+ * a {@link Thread} attached to the starter's kernel — the simulated thread passed to
+ * `runInWorker`, whose memory accesses block for real (`Atomics.wait`) in a userfault until a
+ * handler serves it — and with `data`, structured-cloned from the starter. What it returns (or
+ * resolves to) is structured-cloned back and resolves `runInWorker`'s promise; what it throws
+ * rejects it (as an `Error` with the same `name`, `message` and `stack`; a `KernelPanic` as the
+ * kernel's own panic). The script needs no import of uffdlab: everything comes with `t`.
+ *
+ * ```ts
+ * // my-thread.ts, compiled to my-thread.js
+ * import type { WorkerScript } from "uffdlab";
+ * const script: WorkerScript<{ addr: number }, number> = (t, d) => t.load32(d.addr);
+ * export default script;
+ * ```
+ *
+ * @typeParam D - the `data` argument of `runInWorker`: anything structured-clone can copy
+ * @typeParam R - the result: anything structured-clone can copy
+ */
+export type WorkerScript<D = unknown, R = unknown> = (t: Thread, data: D) => R | Promise<R>;
+
+/** What the starter sends a new worker (internal: the platform's worker entry takes it). */
 export interface WorkerInit {
+  /** The compiled kernel (instantiated once more in the worker). */
   module: WebAssembly.Module;
+  /** The kernel's shared memory. */
   memory: WebAssembly.Memory;
+  /** Which kernel build `module` is. */
   build: Build;
+  /** The simulated thread's id. */
   tid: number;
+  /** Its process's id. */
   pid: number;
   /** the task's handle (Thread.handle) */
   handle: number;
   /** the URL (or, in Node, path) of an ES module whose default export is (thread, data) => result */
   script: string;
+  /** The script's `data` (structured-cloned). */
   data: unknown;
   /** the worker's entry gate (host-ts/entry.ts): one Int32 */
   gate: SharedArrayBuffer;
 }
 
+/** Options of {@link runInWorker}. */
 export interface RunOptions {
   /**
    * Aborting terminates the worker (even one parked in Atomics.wait), exits its simulated

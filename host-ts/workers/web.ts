@@ -5,13 +5,13 @@
 import type { Kernel } from "../kernel.js";
 import type { Thread } from "../thread.js";
 import { runOnWorker, type RunOptions, type WorkerReply } from "./run.js";
-export type { WorkerInit, RunOptions } from "./run.js";
+export type { WorkerInit, RunOptions, WorkerScript } from "./run.js";
 
 let workerUrl: string | null = null;
 
 async function webWorkerUrl(): Promise<string> {
   if (workerUrl === null) {
-    // @ts-ignore: generated beside dist/browser.js at build time
+    // @ts-expect-error: generated beside dist/browser.js at build time
     const m = (await import("./web-worker.src.js")) as { default: string };
     workerUrl = URL.createObjectURL(new Blob([m.default], { type: "text/javascript" }));
   }

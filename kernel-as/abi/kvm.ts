@@ -1,4 +1,4 @@
-// KVM and guest_memfd UAPI (include/uapi/linux/kvm.h), x86-64 values; spec §10.1, §13.8.
+// KVM and guest_memfd UAPI (include/uapi/linux/kvm.h), x86-64 values.
 // scripts/gen-abi.mjs turns this file into part of host-ts/abi.gen.ts.
 
 export const KVMIO: u32 = 0xae;

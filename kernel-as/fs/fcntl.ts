@@ -1,13 +1,13 @@
 // fcntl, dup, close, pipe2 (fs/fcntl.c, fs/file.c, fs/pipe.c).
 import { task_struct, files_struct } from "../kernel/types";
-import { EBADF, EINVAL, EMFILE, ENOMEM, EFAULT, ERESTARTSYS } from "../abi/errno";
-import { F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_ADD_SEALS, F_GET_SEALS, F_SETPIPE_SZ, F_GETPIPE_SZ, FD_CLOEXEC,
-  O_NONBLOCK, O_CLOEXEC, O_RDONLY, O_WRONLY, O_ACCMODE, NR_OPEN_DEFAULT, S_IFIFO } from "../abi/uapi";
+import { EBADF, EINVAL, ENOMEM, EFAULT, ERESTARTSYS } from "../abi/errno";
+import { F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_ADD_SEALS, F_GET_SEALS, F_SETPIPE_SZ, F_GETPIPE_SZ, FD_CLOEXEC, O_NONBLOCK, O_CLOEXEC, O_RDONLY, O_WRONLY, NR_OPEN_DEFAULT, S_IFIFO } from "../abi/uapi";
 import { fget, get_file, fput, close_fd, alloc_fd, put_unused_fd, fd_install, get_close_on_exec, set_close_on_exec, alloc_file } from "./file";
 import { memfd_fcntl } from "../mm/memfd";
 import { new_inode, iput } from "./inode";
 import { INODE_PIPE, FILE_PIPE, FMODE_READ, FMODE_WRITE } from "./types";
 import { pipe_init_inode, pipe_fcntl } from "./pipe";
+import { pipe_file } from "./file_ops";
 import { copy_to_user } from "../mm/uaccess";
 import { task_scratch } from "../kernel/sched";
 
@@ -45,7 +45,7 @@ export function sys_fcntl(t: task_struct, fd: i64, cmd: i32, arg: u64): i64 {
     case F_ADD_SEALS: return memfd_fcntl(f, true, arg);
     case F_GET_SEALS: return memfd_fcntl(f, false, arg);
     // pipe_fcntl takes the argument as unsigned int; other files are EBADF there.
-    case F_SETPIPE_SZ: case F_GETPIPE_SZ: return f.f_kind == FILE_PIPE ? pipe_fcntl(t, f, cmd, <u32>arg) : -EBADF;
+    case F_SETPIPE_SZ: case F_GETPIPE_SZ: return pipe_file(f) ? pipe_fcntl(t, f, cmd, <u32>arg) : -EBADF;
   }
   return -EINVAL;
 }

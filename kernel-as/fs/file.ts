@@ -2,15 +2,13 @@
 import { CACHE_FILE, CACHE_FILES } from "../init/state";
 import { kmem_cache_alloc, kmem_cache_free } from "../mm/slab";
 import { alloc_kernel_page, free_page, page_address, virt_to_page } from "../mm/page_alloc";
-import { file, inode, FILE_SHMEM, FILE_PIPE, FILE_GMEM, FILE_UFFD, FILE_KVM_VM } from "./types";
+import { file, inode } from "./types";
 import { files_struct, FILES_CLOEXEC_OFFSET } from "../kernel/types";
 import { EBADF, EMFILE } from "../abi/errno";
 import { NR_OPEN_DEFAULT } from "../abi/uapi";
 import { iput } from "./inode";
-import { pipe_release } from "./pipe";
-import { userfaultfd_release } from "./userfaultfd";
-import { kvm_gmem_release } from "../virt/kvm/guest_memfd";
-import { kvm_vm_release } from "../virt/kvm/kvm_main";
+import { f_op_release, file_has_private } from "./file_ops";
+import { VM_BUG_ON } from "../lib/bug";
 
 // @ts-ignore: decorator
 @inline export function FILE(p: u32): file { return changetype<file>(<usize>p); }
@@ -35,12 +33,9 @@ export function alloc_file(kind: u32, ino: inode | null, flags: u32, mode: u32):
 
 /** Drop a reference; the last one releases the file (__fput). */
 export function fput(f: file): void {
+  VM_BUG_ON(f.f_count <= 0);
   if (--f.f_count > 0) return;
-  let kind = f.f_kind;
-  if (kind == FILE_PIPE) pipe_release(f);
-  else if (kind == FILE_UFFD) userfaultfd_release(f);
-  else if (kind == FILE_GMEM) kvm_gmem_release(f);
-  else if (kind == FILE_KVM_VM) kvm_vm_release(f);
+  f_op_release(f);
   let ino = f.f_inode;
   kmem_cache_free(CACHE_FILE, changetype<usize>(f));
   if (ino) iput(changetype<inode>(<usize>ino));
@@ -142,8 +137,7 @@ export function fd_table_check(fs: files_struct): i32 {
     if (p == FD_RESERVED) return fd;
     let f = FILE(p);
     if (f.f_count < 1) return fd;
-    let k = f.f_kind;
-    if ((k == FILE_UFFD || k == FILE_GMEM || k == FILE_KVM_VM) && f.private_data == 0) return fd;
+    if (file_has_private(f) && f.private_data == 0) return fd;
   }
   return -1;
 }

@@ -11,6 +11,7 @@ import { task_struct, files_struct } from "../kernel/types";
 import { ENOENT, EFAULT, ENAMETOOLONG, ENXIO, EACCES, ENOMEM, ERESTARTSYS } from "../abi/errno";
 import { O_ACCMODE, O_RDONLY, O_WRONLY, O_RDWR, O_CLOEXEC, O_NONBLOCK, O_LARGEFILE, O_TRUNC, PATH_MAX } from "../abi/uapi";
 import { file, inode, FILE_SHMEM, FILE_DEV_UFFD, FILE_KVM, FMODE_READ, FMODE_WRITE } from "./types";
+import { shmem_file } from "./file_ops";
 import { fget, file_inode, alloc_file, get_unused_fd_flags, put_unused_fd, fd_install } from "./file";
 import { ihold, iput } from "./inode";
 import { PERM_DEV_USERFAULTFD } from "../abi/kernel";
@@ -83,7 +84,7 @@ function do_filp_open(t: task_struct, p: usize, end: usize, flags: i32): i64 {
   if (fd < 0) return -ENOENT;
   let f = fget(changetype<files_struct>(<usize>t.files), fd);
   if (!f) return -ENOENT;
-  if (f.f_kind != FILE_SHMEM) return -ENXIO;
+  if (!shmem_file(f)) return -ENXIO;
   if (acc == 3) acc = O_RDWR;
   let fmode: u32 = acc == O_RDONLY ? FMODE_READ : acc == O_WRONLY ? FMODE_WRITE : FMODE_READ | FMODE_WRITE;
   let ino = file_inode(f);

@@ -1,6 +1,7 @@
 // ftruncate and fallocate (fs/open.c: do_ftruncate, vfs_fallocate; mm/shmem.c: shmem_setattr,
 // shmem_fallocate).
-import { file, inode, FILE_SHMEM, FILE_PIPE, FILE_GMEM, FMODE_WRITE, INODE_SHMEM, INODE_GMEM } from "./types";
+import { file, inode, FMODE_WRITE, INODE_SHMEM, INODE_GMEM } from "./types";
+import { pipe_file } from "./file_ops";
 import { kvm_gmem_fallocate } from "../virt/kvm/guest_memfd";
 import { fget, file_inode } from "./file";
 import { EINVAL, EBADF, EPERM, EFBIG, ESPIPE, ENODEV, EOPNOTSUPP } from "../abi/errno";
@@ -51,7 +52,7 @@ export function vfs_fallocate(f: file, mode: i32, offset: i64, len: i64): i32 {
     return -EOPNOTSUPP;
   }
   if (!(f.f_mode & FMODE_WRITE)) return -EBADF;
-  if (f.f_kind == FILE_PIPE) return -ESPIPE;
+  if (pipe_file(f)) return -ESPIPE;
   if (!is_reg(f)) return -ENODEV;
   if (offset + len > MAX_LFS_FILESIZE || offset + len < 0) return -EFBIG;
   let ino = file_inode(f);

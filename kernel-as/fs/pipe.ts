@@ -29,7 +29,7 @@
 import { alloc_page, alloc_kernel_page, free_page, page_address, virt_to_page, PG_kernel } from "../mm/page_alloc";
 import { kmem_cache_alloc, kmem_cache_free } from "../mm/slab";
 import { CACHE_SMALL, K } from "../init/state";
-import { file, inode, FMODE_READ, FMODE_WRITE } from "./types";
+import { file, inode, FMODE_READ } from "./types";
 import { PAGE_SIZE, POLLIN, POLLOUT, POLLERR, POLLHUP, POLLRDNORM, POLLWRNORM, O_NONBLOCK, F_SETPIPE_SZ, F_GETPIPE_SZ } from "../abi/uapi";
 import { CAP_SYS_RESOURCE, CAP_SYS_ADMIN } from "../abi/kernel";
 import { EAGAIN, EPIPE, EFAULT, ENOMEM, EINVAL, EPERM, EBUSY, ERESTARTSYS } from "../abi/errno";
@@ -101,7 +101,7 @@ const SLOTS_PER_PAGE: u32 = <u32>PAGE_SIZE / BUF_SIZE;
 // @ts-ignore: decorator
 @inline function pipe_mutex_wait(pipe: pipe_inode_info): usize { return changetype<usize>(pipe) + offsetof<pipe_inode_info>("mutex_wait"); }
 // @ts-ignore: decorator
-@inline function file_pipe(f: file): pipe_inode_info { return PIPE(changetype<inode>(<usize>f.f_inode)); }
+@inline export function file_pipe(f: file): pipe_inode_info { return PIPE(changetype<inode>(<usize>f.f_inode)); }
 
 // @ts-ignore: decorator
 @inline function pipe_empty(head: u32, tail: u32): bool { return head == tail; }

@@ -3,7 +3,7 @@
 import { files_struct } from "../kernel/types";
 import { find_task, task_bounce } from "../kernel/sched";
 import { fget } from "./file";
-import { FILE_UFFD } from "./types";
+import { f_op_show_fdinfo } from "./file_ops";
 import { EBADF, EINVAL } from "../abi/errno";
 import { mm_struct } from "../mm/types";
 import { TASK_SIZE } from "../abi/uapi";
@@ -12,7 +12,6 @@ import { find_vma, vma_inode, linear_page_index } from "../mm/vma";
 import { filemap_get } from "../mm/shmem";
 import { BOUNCE_SIZE } from "../abi/kernel";
 import { PAGE_STATE_NONE, PAGE_STATE_ZERO, PAGE_STATE_PRESENT, PAGE_STATE_CACHED, PAGE_STATE_WP, PAGE_STATE_POISONED } from "../abi/kernel";
-import { userfaultfd_show_fdinfo } from "./userfaultfd";
 
 /** seq_show's ->show_fdinfo part for fd `fd` of task `tid`, into its bounce page: the length, or -EBADF. */
 export function proc_fdinfo(tid: i32, fd: i32): i32 {
@@ -20,8 +19,7 @@ export function proc_fdinfo(tid: i32, fd: i32): i32 {
   if (!t || t.files == 0) return -EBADF;
   let f = fget(changetype<files_struct>(<usize>t.files), fd);
   if (!f) return -EBADF;
-  if (f.f_kind == FILE_UFFD) return userfaultfd_show_fdinfo(f, task_bounce(t));
-  return 0;
+  return f_op_show_fdinfo(f, task_bounce(t));
 }
 
 /** pagemap_pte_range's view of one PTE, compressed: PM_* bits below (the host builds the u64 entry). */

@@ -5,7 +5,7 @@
 // userfaultfd's fd_wqh, a pipe read end's rd_wait, a pipe write end's wr_wait — and the call
 // returns -ERESTARTSYS; the first wake_up on any of them wakes it and the reissue looks again.
 // Each entry holds a reference to its file, as __pollwait's get_file: a close() by another
-// thread meanwhile releases nothing and wakes nobody (§8.5); when the entries go (finish_wait:
+// thread meanwhile releases nothing and wakes nobody (tests/unit/poll.test.ts); when the entries go (finish_wait:
 // at the reissue, the timeout, another call, exit), a last reference releases the file, and
 // the reissue reports POLLNVAL for the number no longer open.
 // The kernel has no clock: the timer is the host's. A positive timeout is left in the frame
@@ -16,40 +16,16 @@
 // timeout; with a negative (infinite) one it returns 0 at once (Linux would sleep forever).
 import { task_struct, files_struct } from "../kernel/types";
 import { task_scratch } from "./../kernel/sched";
-import { EINVAL, EFAULT, ENOMEM, ERESTARTSYS } from "../abi/errno";
-import { pollfd, POLLERR, POLLHUP, POLLNVAL, DEFAULT_POLLMASK, NR_OPEN_DEFAULT } from "../abi/uapi";
-import { fget, file_inode } from "./file";
-import { file, FILE_UFFD, FILE_PIPE, FMODE_READ } from "./types";
+import { EINVAL, ERESTARTSYS } from "../abi/errno";
+import { pollfd, POLLERR, POLLHUP, POLLNVAL, NR_OPEN_DEFAULT } from "../abi/uapi";
+import { fget } from "./file";
+import { f_op_poll, f_op_poll_wait } from "./file_ops";
 import { copy_from_user, copy_to_user } from "../mm/uaccess";
-import { userfaultfd_poll, userfaultfd_poll_wait } from "./userfaultfd";
-import { PIPE, pipe_poll, pipe_rd_wait, pipe_wr_wait } from "./pipe";
-import { add_wait_queue, finish_wait, set_task_waiting, wake_up_process, WQ_REF_FILE } from "../kernel/wait";
-import { host_frame } from "../abi/kernel";
+import { finish_wait, set_task_waiting, task_parked, wake_up_process } from "../kernel/wait";
 import { __NR_poll } from "../abi/uapi";
 import { task_frame } from "../kernel/sched";
 import { restart_set } from "../kernel/restart";
 import { RESTART_POLL_TIMEOUT } from "../kernel/types";
-
-/** f_op->poll */
-function vfs_poll(f: file): i32 {
-  if (f.f_kind == FILE_UFFD) return userfaultfd_poll(f);
-  if (f.f_kind == FILE_PIPE) return pipe_poll(f);
-  return DEFAULT_POLLMASK;
-}
-
-/**
- * poll_wait: queue `t` where `f`'s readiness changes. 1: queued; 0: `f` never changes (always
- * ready); -ENOMEM.
- */
-function vfs_poll_wait(t: task_struct, f: file): i32 {
-  let ok: bool;
-  if (f.f_kind == FILE_UFFD) ok = userfaultfd_poll_wait(t, f);
-  else if (f.f_kind == FILE_PIPE) {
-    let pipe = PIPE(file_inode(f));
-    ok = add_wait_queue(t, f.f_mode & FMODE_READ ? pipe_rd_wait(pipe) : pipe_wr_wait(pipe), WQ_REF_FILE, changetype<usize>(f));
-  } else return 0;
-  return ok ? 1 : -ENOMEM;
-}
 
 export function sys_poll(t: task_struct, ufds: u64, nfds: u64, timeout: i32): i64 {
   if (nfds > <u64>NR_OPEN_DEFAULT) return -EINVAL;
@@ -65,7 +41,7 @@ export function sys_poll(t: task_struct, ufds: u64, nfds: u64, timeout: i32): i6
     p.revents = 0;
     if (p.fd < 0) continue;
     let f = fget(fs, p.fd);
-    let mask = f ? vfs_poll(f) & (<i32>p.events | POLLERR | POLLHUP) : POLLNVAL;
+    let mask = f ? f_op_poll(f) & (<i32>p.events | POLLERR | POLLHUP) : POLLNVAL;
     p.revents = <i16>mask;
     if (mask != 0) ready++;
   }
@@ -76,7 +52,7 @@ export function sys_poll(t: task_struct, ufds: u64, nfds: u64, timeout: i32): i6
     for (let i = 0; i < n; i++) {
       let p = changetype<pollfd>(buf + <usize>i * offsetof<pollfd>());
       if (p.fd < 0) continue;
-      let r = vfs_poll_wait(t, fget(fs, p.fd)!);
+      let r = f_op_poll_wait(t, fget(fs, p.fd)!);
       if (r < 0) {
         finish_wait(t);
         return r;
@@ -89,7 +65,9 @@ export function sys_poll(t: task_struct, ufds: u64, nfds: u64, timeout: i32): i6
       return -ERESTARTSYS;
     }
   }
-  if (copy_to_user(t, ufds, buf, size) < 0) return -EFAULT;
+  // A userfault on the result (a write-protected pollfd page): -ERESTARTSYS, and the reissue
+  // looks again (poll changes nothing).
+  { let e = copy_to_user(t, ufds, buf, size); if (e < 0) return e; }
   return ready;
 }
 
@@ -100,8 +78,7 @@ export function sys_poll(t: task_struct, ufds: u64, nfds: u64, timeout: i32): i6
  */
 export function poll_timeout(t: task_struct): bool {
   let f = task_frame(t);
-  let w = changetype<usize>(f) + offsetof<host_frame>("wait_word");
-  if ((ASC_FEATURE_THREADS ? atomic.load<i32>(w) : load<i32>(w)) == 0 || f.nr != __NR_poll || f.wait_timeout_ms < 0) return false;
+  if (!task_parked(t) || f.nr != __NR_poll || f.wait_timeout_ms < 0) return false;
   finish_wait(t);
   restart_set(t, RESTART_POLL_TIMEOUT, 0);
   wake_up_process(t);

@@ -1,9 +1,10 @@
 // fstat(2) (fs/stat.c with shmem_getattr / pipe inode attributes).
 import { task_struct, files_struct } from "../kernel/types";
-import { stat, S_IFIFO, S_IFCHR, PAGE_SIZE } from "../abi/uapi";
+import { stat, S_IFIFO, PAGE_SIZE } from "../abi/uapi";
 import { EBADF } from "../abi/errno";
 import { fget, file_inode } from "./file";
-import { INODE_PIPE, INODE_SHMEM, INODE_GMEM, S_KERNEL_FILE, FILE_KVM } from "./types";
+import { INODE_PIPE, INODE_GMEM, S_KERNEL_FILE } from "./types";
+import { f_op_getattr } from "./file_ops";
 import { copy_to_user } from "../mm/uaccess";
 import { task_scratch } from "../kernel/sched";
 
@@ -11,10 +12,6 @@ import { task_scratch } from "../kernel/sched";
 const SHMEM_DEV: u64 = 1;
 const PIPEFS_DEV: u64 = 0xd;
 const ANON_INODE_DEV: u64 = 0xe;
-/** devtmpfs, where /dev/kvm lives, and KVM's misc device number (10:232). */
-const DEVTMPFS_DEV: u64 = 0x6;
-const KVM_RDEV: u64 = 0xae8;
-const KVM_DEV_INO: u64 = 0x52;
 
 export function sys_fstat(t: task_struct, fd: i64, ubuf: u64): i64 {
   let f = fget(changetype<files_struct>(<usize>t.files), fd);
@@ -22,12 +19,8 @@ export function sys_fstat(t: task_struct, fd: i64, ubuf: u64): i64 {
   let st = changetype<stat>(task_scratch(t));
   memory.fill(changetype<usize>(st), 0, offsetof<stat>());
   st.st_blksize = PAGE_SIZE;
-  if (f.f_kind == FILE_KVM) {
-    st.st_dev = DEVTMPFS_DEV;
-    st.st_ino = KVM_DEV_INO;
-    st.st_nlink = 1;
-    st.st_mode = <u32>S_IFCHR | 0o660;
-    st.st_rdev = KVM_RDEV;
+  if (f_op_getattr(f, st)) {
+    // the file's own attributes (/dev/kvm)
   } else if (f.f_inode == 0) {
     // anonymous-inode files (userfaultfd, kvm): one shared inode, mode 0600
     st.st_dev = ANON_INODE_DEV;

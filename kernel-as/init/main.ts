@@ -1,6 +1,6 @@
 // start_kernel (init/main.c): lay out memory, set up the allocators and caches.
 import { K, kernel_state, PANIC_ADDR, KSCRATCH_ADDR, CACHE_VMA, CACHE_MM, CACHE_FILE, CACHE_INODE, CACHE_FILES, CACHE_UFFD_CTX, CACHE_SMALL, CACHE_UFFD_EVENT } from "./state";
-import { MEM_MAP_ADDR, KSTATE_ADDR } from "./layout";
+import { KSTATE_ADDR } from "./layout";
 import { page_alloc_init } from "../mm/page_alloc";
 import { kmem_cache_init } from "../mm/slab";
 import { vm_area_struct, mm_struct } from "../mm/types";

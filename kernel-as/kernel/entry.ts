@@ -3,9 +3,7 @@
 import { task_struct } from "./types";
 import { find_task_handle, task_frame } from "./sched";
 import { K } from "../init/state";
-import { userfaultfd_cancel_wait } from "../fs/userfaultfd";
-import { finish_wait } from "./wait";
-import { restart_abandon } from "./sys";
+import { abandon_wait } from "./fork";
 
 /**
  * The task of handle `h`, now current; null if the handle is stale. `syscall`: the entry is a system call
@@ -19,8 +17,6 @@ export function task_enter(h: f64, syscall: bool = false): task_struct | null {
   task_frame(t).wait_timeout_ms = -1; // a wait that ends after a time says so again
 
   // Still queued means the host stopped waiting for it (as a signal ends the sleep).
-  if (t.wq_state != 0) userfaultfd_cancel_wait(t);
-  if (t.wait_head != 0) finish_wait(t);
-  if (!syscall && (t.restart_fn != 0 || t.ev_head != 0)) restart_abandon(t);
+  if (t.uwq_state != 0 || t.wait_head != 0 || (!syscall && (t.restart_fn != 0 || t.ev_head != 0))) abandon_wait(t, !syscall);
   return t;
 }

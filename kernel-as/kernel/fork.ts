@@ -1,7 +1,7 @@
 // Processes and threads: creation (kernel/fork.c) and teardown (kernel/exit.c).
-import { task_struct, files_struct, TASK_RUNNING, TASK_DEAD } from "./types";
+import { task_struct, files_struct, TASK_DEAD, RESTART_UFFD_EVENTS, RESTART_RW } from "./types";
 import { alloc_task, free_task, find_task, task_in_slot } from "./sched";
-import { mm_struct, vm_area_struct } from "../mm/types";
+import { mm_struct } from "../mm/types";
 import { CACHE_MM } from "../init/state";
 import { kmem_cache_alloc, kmem_cache_free } from "../mm/slab";
 import { pgd_alloc, pgd_free } from "../mm/pgtable";
@@ -10,10 +10,14 @@ import { copy_page_range } from "../mm/memory";
 import { exit_mmap, MMAP_BASE } from "../mm/mmap";
 import { files_alloc, files_dup, files_put } from "../fs/file";
 import { VM_DONTCOPY, VM_LOCKED, VM_LOCKONFAULT, MAX_TASKS } from "../abi/kernel";
-import { ENOMEM, EAGAIN, ESRCH } from "../abi/errno";
+import { ENOMEM, EAGAIN } from "../abi/errno";
 import { userfaultfd_cancel_wait, dup_userfaultfd, userfaultfd_events_abandon, userfaultfd_events_complete } from "../fs/userfaultfd";
-import { restart_abandon } from "./sys";
-import { finish_wait } from "./wait";
+import { restart_clear } from "./restart";
+import { finish_wait, wake_up_process } from "./wait";
+import { rw_abandon } from "../fs/read_write";
+import { file } from "../fs/types";
+import { fput } from "../fs/file";
+import { __NR_fork } from "../abi/uapi";
 
 /** mm_alloc: an empty address space with one user, or null. */
 export function mm_alloc(): mm_struct | null {
@@ -155,11 +159,8 @@ export function clone_thread(t: task_struct): i32 {
 
 /** do_exit for one task: drop its address space and fd table, free the slot. */
 export function do_exit(t: task_struct, code: i32): void {
-  // A task that dies while queued on a userfaultfd leaves the queue first.
-  if (t.wq_state != 0) userfaultfd_cancel_wait(t);
-  if (t.wait_head != 0) finish_wait(t); // and one in poll() or on a pipe
-  // So does a producer waiting for its events to be read (a fatal signal ends that wait).
-  if (t.restart_fn != 0 || t.ev_head != 0) restart_abandon(t);
+  // A task that dies while it waits leaves every queue and drops its restart block first.
+  abandon_wait(t, true);
   t.exit_code = code;
   t.state = TASK_DEAD;
   let mm = t.mm;
@@ -179,4 +180,35 @@ export function do_group_exit(t: task_struct, code: i32): void {
     if (o && o.tgid == tgid && o != t) do_exit(o, code);
   }
   do_exit(t, code);
+}
+
+/**
+ * The task gave up its wait, as a fatal signal ends a sleep: it entered the kernel again while
+ * still queued (the host stopped waiting), or it exits. It leaves the userfaultfd queues and the
+ * generic wait queues; with `restart`, a pending restart block goes too (restart_abandon).
+ */
+export function abandon_wait(t: task_struct, restart: bool): void {
+  if (t.uwq_state != 0) userfaultfd_cancel_wait(t);
+  if (t.wait_head != 0) finish_wait(t);
+  if (restart && (t.restart_fn != 0 || t.ev_head != 0)) restart_abandon(t);
+}
+
+/**
+ * A task with a restart block that enters with anything but the reissue of its call gave up
+ * the wait (as a fatal signal would end it): its events go unread, the rest is forgotten.
+ */
+export function restart_abandon(t: task_struct): void {
+  // A fork given up while its FORK events were unread fails (copy_process sees the fatal
+  // signal): the child, complete but never returned to anyone, goes.
+  let child: task_struct | null = null;
+  if (t.restart_fn == RESTART_UFFD_EVENTS && t.restart_nr == __NR_fork && t.restart_ret > 0) child = find_task(<i32>t.restart_ret);
+  userfaultfd_events_abandon(t);
+  if (t.restart_fn == RESTART_RW) rw_abandon(t);
+  if (t.restart_file != 0) {
+    fput(changetype<file>(<usize>t.restart_file));
+    t.restart_file = 0;
+  }
+  restart_clear(t);
+  wake_up_process(t);
+  if (child) do_exit(child, 0);
 }

@@ -17,45 +17,19 @@ import { sys_madvise } from "../mm/madvise";
 import { sys_memfd_create } from "../mm/memfd";
 import { sys_ftruncate, sys_fallocate } from "../fs/open";
 import { sys_fstat } from "../fs/stat";
-import { sys_read, sys_write, sys_pread64, sys_pwrite64, sys_lseek, rw_restart, rw_abandon } from "../fs/read_write";
+import { sys_read, sys_write, sys_pread64, sys_pwrite64, sys_lseek, rw_restart } from "../fs/read_write";
 import { sys_close, sys_dup, sys_fcntl, sys_pipe2 } from "../fs/fcntl";
-import { sys_fork, do_exit, do_group_exit } from "./fork";
+import { sys_fork, do_exit, do_group_exit, restart_abandon } from "./fork";
 import { K } from "../init/state";
 import { sys_openat } from "../fs/namei";
 import { sys_ioctl } from "../fs/ioctl";
 import { sys_poll } from "../fs/select";
-import { sys_userfaultfd, userfaultfd_events_abandon, userfaultfd_events_pending, userfaultfd_events_wait_again, userfaultfd_outfield_restart,
+import { sys_userfaultfd, userfaultfd_events_pending, userfaultfd_events_wait_again, userfaultfd_outfield_restart,
   userfaultfd_copy_is_reissue, userfaultfd_copy_restart } from "../fs/userfaultfd";
 import { madvise_restart } from "../mm/madvise";
 import { restart_matches, restart_clear } from "./restart";
-import { RESTART_MADVISE, RESTART_UFFD_OUTFIELD, RESTART_UFFD_EVENTS, RESTART_UFFD_COPY, RESTART_POLL_TIMEOUT, RESTART_RW } from "./types";
-import { find_task } from "./sched";
-import { host_frame } from "../abi/kernel";
-import { file } from "../fs/types";
-import { fput } from "../fs/file";
+import { RESTART_MADVISE, RESTART_UFFD_OUTFIELD, RESTART_UFFD_COPY, RESTART_POLL_TIMEOUT, RESTART_RW } from "./types";
 import { sys_mlock, sys_mlock2, sys_munlock, sys_mlockall, sys_munlockall } from "../mm/mlock";
-
-/**
- * A task with a restart block that enters with anything but the reissue of its call gave up
- * the wait (as a fatal signal would end it): its events go unread, the rest is forgotten.
- */
-export function restart_abandon(t: task_struct): void {
-  // A fork given up while its FORK events were unread fails (copy_process sees the fatal
-  // signal): the child, complete but never returned to anyone, goes.
-  let child: task_struct | null = null;
-  if (t.restart_fn == RESTART_UFFD_EVENTS && t.restart_nr == U.__NR_fork && t.restart_ret > 0) child = find_task(<i32>t.restart_ret);
-  userfaultfd_events_abandon(t);
-  if (t.restart_fn == RESTART_RW) rw_abandon(t);
-  if (t.restart_file != 0) {
-    fput(changetype<file>(<usize>t.restart_file));
-    t.restart_file = 0;
-  }
-  restart_clear(t);
-  let w = changetype<usize>(task_frame(t)) + offsetof<host_frame>("wait_word");
-  if (ASC_FEATURE_THREADS) atomic.store<i32>(w, 0);
-  else store<i32>(w, 0);
-  if (child) do_exit(child, 0);
-}
 
 /** The reissue of a call that recorded a restart block (kernel/restart.ts). */
 function do_restart(t: task_struct): i64 {

@@ -19,12 +19,23 @@ export const TASK_DEAD: i32 = 3;
   ppid: i32;
   /** capabilities (CAP_* bits) this task has, for EPERM rules */
   caps: u32;
-  /** the userfaultfd wait queue entry: ctx it waits on, fault address, next in queue */
-  wq_ctx: u32;
-  wq_next: u32;
-  wq_address: u64;
-  wq_flags: u32;
-  wq_state: u32;
+  // The task's own wait_queue_entry (kernel/wait.ts; Linux's handle_userfault keeps it on the
+  // stack): the entry of a userfault or of a blocking userfaultfd read(), on one of its ctx's
+  // queues. Same fields, same order and offsets as wait_queue_entry (task_uwq checks); uwq_head
+  // is 0 when the task is on no such queue.
+  uwq_next: u32;
+  uwq_head: u32;
+  uwq_task: u32;
+  uwq_task_next: u32;
+  /** the ctx (a reference) */
+  uwq_ref: u32;
+  uwq_ref_kind: u32;
+  /** the fault address reported in the message (matched by range on wake) */
+  uwq_key: u64;
+  /** UFFD_PAGEFAULT_FLAG_* of the message */
+  uwq_key_flags: u32;
+  /** UWQ_* (fs/userfaultfd_wait.ts): which queue */
+  uwq_state: u32;
   // The restart block (Linux's restart_block): a system call that returned -ERESTARTSYS
   // with effects already done records how to finish. The host reissues the same call; the
   // entry (kernel/sys.ts) resumes from here instead of starting over. See ARCHITECTURE.md.

@@ -6,7 +6,7 @@ import { task_enter } from "../kernel/entry";
 import { task_struct } from "../kernel/types";
 import { translate } from "./uaccess";
 import { ACCESS_OK, ACCESS_EINVAL, ACCESS_ESRCH, BOUNCE_SIZE } from "../abi/kernel";
-import { PAGE_SIZE, TASK_SIZE } from "../abi/uapi";
+import { PAGE_SIZE } from "../abi/uapi";
 
 /** The address as u64; NaN, negative or fractional input maps to an address that faults. */
 // @ts-ignore: decorator

@@ -1,13 +1,13 @@
 // madvise(2) (mm/madvise.c). uffdlab has no swap, no huge pages and no page merging: the
 // pure hints return Linux's results and change only the VMA flags Linux changes.
 import { vm_area_struct, mm_struct } from "./types";
-import { VM_READ, VM_WRITE, VM_EXEC, VM_SHARED, VM_MAYWRITE, VM_LOCKED, VM_DONTCOPY, VM_WIPEONFORK, VM_DONTDUMP,
+import { VM_READ, VM_WRITE, VM_SHARED, VM_MAYWRITE, VM_LOCKED, VM_DONTCOPY, VM_WIPEONFORK, VM_DONTDUMP,
   VM_HUGEPAGE, VM_NOHUGEPAGE, VM_MERGEABLE, VM_SEQ_READ, VM_RAND_READ, VM_DROPPABLE, VMA_OPS_GMEM } from "../abi/kernel";
 import * as U from "../abi/uapi";
-import { EINVAL, ENOMEM, EACCES, EFAULT, EPERM, EBADF, ERESTARTSYS } from "../abi/errno";
+import { EINVAL, ENOMEM, EACCES, EPERM, ERESTARTSYS } from "../abi/errno";
 import { PAGE_ALIGN, offset_in_page } from "../lib/bitops";
-import { VMA, find_vma, vma_lookup, vma_modify, vma_try_merge, vma_is_anonymous, vma_inode } from "./vma";
-import { zap_page_range, ZAP_ALL, ZAP_KEEP_MARKERS, ZAP_KEEP_WP_MARKER, userfaultfd_wp } from "./memory";
+import { find_vma, vma_lookup, vma_modify, vma_try_merge, vma_is_anonymous } from "./vma";
+import { zap_page_range, ZAP_ALL, ZAP_KEEP_WP_MARKER, userfaultfd_wp } from "./memory";
 import { populate_range } from "./mmap";
 import { free_pgtables, pte_offset, pte_offset_alloc, pte_table_end, pte_hole_end, set_pte, make_pte_marker, is_pte_marker, pte_marker_get, PTE_MARKER_GUARD } from "./pgtable";
 import { task_struct, RESTART_MADVISE } from "../kernel/types";
@@ -203,7 +203,7 @@ function madvise_remove_valid(v: vm_area_struct, b: i32): i32 {
 /**
  * madvise_walk_vmas over [cur, end). Advice that drops pages of a VMA registered with
  * EVENT_REMOVE delivers a REMOVE event for that VMA's part and waits before dropping anything
- * (§8.6): the call returns -ERESTARTSYS with RESTART_MADVISE set, and its reissue resumes in
+ * (as userfaultfd_remove does): the call returns -ERESTARTSYS with RESTART_MADVISE set, and its reissue resumes in
  * madvise_restart, which drops the pages and walks on.
  */
 function madvise_walk(t: task_struct, mm: mm_struct, cur: u64, end: u64, b: i32, unmapped_error: i32): i64 {

@@ -3,7 +3,7 @@ import { task_struct, files_struct } from "../kernel/types";
 import { MFD_CLOEXEC, MFD_ALLOW_SEALING, MFD_HUGETLB, MFD_NOEXEC_SEAL, MFD_EXEC, MFD_NAME_MAX_LEN,
   F_SEAL_SEAL, F_SEAL_SHRINK, F_SEAL_GROW, F_SEAL_WRITE, F_SEAL_FUTURE_WRITE, F_SEAL_EXEC, O_RDWR, O_LARGEFILE } from "../abi/uapi";
 import { EINVAL, EFAULT, EPERM, EBUSY, ENOMEM, ERESTARTSYS } from "../abi/errno";
-import { file, inode, FILE_SHMEM, FMODE_READ, FMODE_WRITE, S_MEMFD, S_NOEXEC_SEALED, INODE_SHMEM } from "../fs/types";
+import { file, FILE_SHMEM, FMODE_READ, FMODE_WRITE, S_MEMFD, S_NOEXEC_SEALED } from "../fs/types";
 import { alloc_file, file_inode, get_unused_fd_flags, put_unused_fd, fd_install } from "../fs/file";
 import { inode_name, iput } from "../fs/inode";
 import { shmem_new_inode } from "./shmem";
@@ -15,7 +15,7 @@ const F_ALL_SEALS: u32 = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRIT
 
 export function sys_memfd_create(t: task_struct, uname: u64, flags: i32): i64 {
   if (flags & ~MFD_ALL_FLAGS) return -EINVAL;
-  // hugetlbfs is outside uffdlab's scope (spec §1.1).
+  // hugetlbfs is outside uffdlab's scope.
   if (flags & MFD_HUGETLB) return -EINVAL;
   if ((flags & MFD_EXEC) && (flags & MFD_NOEXEC_SEAL)) return -EINVAL;
   // memfd_alloc_name: the name (with its NUL) must fit in MFD_NAME_MAX_LEN + 1 bytes.

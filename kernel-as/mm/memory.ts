@@ -7,22 +7,23 @@
 //       present, write, RO pte   -> do_wp_page -> wp_page_reuse / wp_page_copy / wp_page_shared
 // One struct vm_fault (the task's) travels down; results are VM_FAULT_* codes. A memory
 // type's ->fault handler may report VM_FAULT_UFFD_MINOR / VM_FAULT_UFFD_MISSING; __do_fault
-// then calls handle_userfault with the matching reason (RFC structure, spec §8.2).
+// then calls handle_userfault with the matching reason (the RFC series' structure).
 import { vm_area_struct, mm_struct, vm_fault, VM_FAULT_OOM, VM_FAULT_SIGBUS, VM_FAULT_SIGSEGV, VM_FAULT_HWPOISON,
   VM_FAULT_UFFD_MINOR, VM_FAULT_UFFD_MISSING, VM_FAULT_ERROR, VM_FAULT_RETRY, VM_FAULT_NOPAGE, FAULT_FLAG_WRITE } from "./types";
-import { VM_WRITE, VM_SHARED, VM_UFFD_MISSING, VM_UFFD_MINOR, VM_UFFD_WP, VM_WIPEONFORK, VMA_OPS_ANON } from "../abi/kernel";
+import { VM_WRITE, VM_SHARED, VM_UFFD_MISSING, VM_UFFD_MINOR, VM_UFFD_WP, VM_WIPEONFORK } from "../abi/kernel";
 import { PAGE_SIZE } from "../abi/uapi";
-import { page, alloc_zeroed_page, alloc_page, page_address, virt_to_page, put_page, get_page, zero_page_pa, mm_forbids_zeropage, PG_anon, PG_anon_exclusive, PG_reserved, PG_hwpoison } from "./page_alloc";
+import { page, alloc_zeroed_page, alloc_page, page_address, virt_to_page, put_page, get_page, zero_page_pa, mm_forbids_zeropage, PG_anon, PG_anon_exclusive } from "./page_alloc";
 import { pte_offset, pte_offset_alloc, set_pte, pte_present, pte_none, pte_write, pte_special, pte_pa, mk_pte, pte_mkdirty,
-  pte_mkyoung, pte_wrprotect, pte_mkwrite, is_pte_marker, pte_marker_get, make_pte_marker, pte_table_end, pte_hole_end, free_pgtables,
+  pte_mkyoung, pte_wrprotect, pte_mkwrite, is_pte_marker, pte_marker_get, make_pte_marker, pte_table_end, pte_walk_next, free_pgtables,
   _PAGE_SPECIAL, _PAGE_PRESENT, _PAGE_USER, _PAGE_RW, _PAGE_UFFD_WP, PTE_MARKER_POISONED, PTE_MARKER_GUARD, PTE_MARKER_UFFD_WP } from "./pgtable";
-import { VMA, find_vma, vma_is_anonymous, linear_page_index, vma_inode, anon_vma_prepare } from "./vma";
+import { VMA, find_vma, vma_is_anonymous, linear_page_index, anon_vma_prepare } from "./vma";
 import { vma_ops_fault } from "./vm_ops";
 import { handle_userfault } from "../fs/userfaultfd";
 import { userfaultfd_missing, userfaultfd_minor, userfaultfd_wp, userfaultfd_wp_async } from "./userfaultfd_k";
 export { userfaultfd_missing, userfaultfd_minor, userfaultfd_wp };
 import { inode } from "../fs/types";
 import { K } from "../init/state";
+import { VM_BUG_ON } from "../lib/bug";
 
 // @ts-ignore: decorator
 @inline function MM(v: vm_area_struct): mm_struct { return changetype<mm_struct>(<usize>v.vm_mm); }
@@ -44,6 +45,7 @@ export function page_add_new_anon_rmap(p: page, vma: vm_area_struct, addr: u64):
 /** Undo one PTE mapping of `p`: mapcount and the mapping's reference. */
 // @ts-ignore: decorator
 @inline export function page_remove_rmap_put(p: page): void {
+  VM_BUG_ON(p._mapcount <= 0);
   p._mapcount--;
   put_page(p);
 }
@@ -161,6 +163,10 @@ function wp_page_copy(vmf: vm_fault, old: page | null): u32 {
   return 0;
 }
 
+/** wp_can_reuse_anon_folio: an anonymous page nobody else holds may be written in place (no COW). */
+// @ts-ignore: decorator
+@inline export function wp_can_reuse_anon_folio(p: page): bool { return (p.flags & PG_anon) != 0 && p._refcount == 1; }
+
 function do_wp_page(vmf: vm_fault): u32 {
   let vma = VMA(vmf.vma);
   let pte = vmf.orig_pte;
@@ -181,7 +187,7 @@ function do_wp_page(vmf: vm_fault): u32 {
     set_pte(<usize>vmf.pte, pte_mkdirty(pte_mkyoung(pte_mkwrite(pte))));
     return 0;
   }
-  if ((p.flags & PG_anon) && p._refcount == 1) {
+  if (wp_can_reuse_anon_folio(p)) {
     // wp_page_reuse: nobody else holds this anonymous page; it is exclusive again.
     p.flags |= PG_anon_exclusive;
     set_pte(<usize>vmf.pte, pte_mkdirty(pte_mkyoung(pte_mkwrite(pte))));
@@ -263,15 +269,9 @@ export const ZAP_KEEP_MARKERS: u32 = 4;
 /** Clear the PTEs of [start, end) in `mm` and drop what they mapped. */
 export function zap_page_range(mm: mm_struct, start: u64, end: u64, how: u32): void {
   let pgd = <usize>mm.pgd;
-  let addr = start;
-  while (addr < end) {
-    let tend = pte_table_end(addr, end);
+  for (let addr = start; (addr = pte_walk_next(pgd, addr, end)) < end; ) {
     let ptep = pte_offset(pgd, addr);
-    if (ptep == 0) {
-      addr = pte_hole_end(pgd, addr, end);
-      continue;
-    }
-    for (; addr < tend; addr += PAGE_SIZE, ptep += 8) {
+    for (let tend = pte_table_end(addr, end); addr < tend; addr += PAGE_SIZE, ptep += 8) {
       let pte = load<u64>(ptep);
       if (pte == 0) continue;
       if (!pte_present(pte)) {
@@ -333,16 +333,10 @@ export function copy_page_range(dst: mm_struct, src: mm_struct, vma: vm_area_str
   // (userfaultfd_wp(dst_vma), i.e. with EVENT_FORK); the child's VMA is already linked.
   let dvma = find_vma(dst, vma.vm_start);
   let child_wp = dvma != null && dvma.vm_start == vma.vm_start && (dvma.vm_flags & VM_UFFD_WP) != 0;
-  let addr = vma.vm_start;
   let end = vma.vm_end;
-  while (addr < end) {
-    let tend = pte_table_end(addr, end);
+  for (let addr = vma.vm_start; (addr = pte_walk_next(<usize>src.pgd, addr, end)) < end; ) {
     let sp = pte_offset(<usize>src.pgd, addr);
-    if (sp == 0) {
-      addr = pte_hole_end(<usize>src.pgd, addr, end);
-      continue;
-    }
-    for (; addr < tend; addr += PAGE_SIZE, sp += 8) {
+    for (let tend = pte_table_end(addr, end); addr < tend; addr += PAGE_SIZE, sp += 8) {
       let pte = load<u64>(sp);
       if (pte == 0) continue;
       // A uffd-wp marker the child does not keep must not leave it an empty table.
@@ -378,15 +372,9 @@ export function copy_page_range(dst: mm_struct, src: mm_struct, vma: vm_area_str
 /** Count present PTEs in [start, end) (for the maps record's rss). */
 export function count_present(mm: mm_struct, start: u64, end: u64): u32 {
   let n: u32 = 0;
-  let addr = start;
-  while (addr < end) {
-    let tend = pte_table_end(addr, end);
+  for (let addr = start; (addr = pte_walk_next(<usize>mm.pgd, addr, end)) < end; ) {
     let ptep = pte_offset(<usize>mm.pgd, addr);
-    if (ptep == 0) {
-      addr = pte_hole_end(<usize>mm.pgd, addr, end);
-      continue;
-    }
-    for (; addr < tend; addr += PAGE_SIZE, ptep += 8) if (pte_present(load<u64>(ptep))) n++;
+    for (let tend = pte_table_end(addr, end); addr < tend; addr += PAGE_SIZE, ptep += 8) if (pte_present(load<u64>(ptep))) n++;
   }
   return n;
 }

@@ -9,7 +9,7 @@ import { VM_LOCKED, VM_LOCKONFAULT, VM_WRITE, VM_SHARED, VM_READ, VM_EXEC, VM_DR
 import { MLOCK_ONFAULT, MCL_CURRENT, MCL_FUTURE, MCL_ONFAULT, PAGE_SIZE } from "../abi/uapi";
 import { EINVAL, ENOMEM, EAGAIN, EFAULT } from "../abi/errno";
 import { PAGE_ALIGN, offset_in_page } from "../lib/bitops";
-import { VMA, vma_lookup, find_vma, vma_modify, vma_try_merge } from "./vma";
+import { vma_lookup, find_vma, vma_modify, vma_try_merge } from "./vma";
 import { populate_range } from "./mmap";
 import { task_struct } from "../kernel/types";
 

@@ -4,14 +4,14 @@ import { VM_READ, VM_WRITE, VM_EXEC, VM_SHARED, VM_MAYREAD, VM_MAYWRITE, VM_MAYE
   VM_LOCKED, VM_LOCKONFAULT, VM_NORESERVE, VM_DROPPABLE, VM_WIPEONFORK, VM_NOHUGEPAGE, VM_ACCOUNT, VMA_OPS_ANON, VMA_OPS_SHMEM, VMA_OPS_GMEM } from "../abi/kernel";
 import { PROT_READ, PROT_WRITE, PROT_EXEC, MAP_SHARED, MAP_PRIVATE, MAP_SHARED_VALIDATE, MAP_DROPPABLE, MAP_TYPE,
   MAP_FIXED, MAP_ANONYMOUS, MAP_GROWSDOWN, MAP_LOCKED, MAP_NORESERVE, MAP_POPULATE, MAP_NONBLOCK, MAP_STACK,
-  MAP_HUGETLB, MAP_FIXED_NOREPLACE, MAP_DENYWRITE, MAP_EXECUTABLE, MAP_UNINITIALIZED, MAP_SYNC,
+  MAP_HUGETLB, MAP_FIXED_NOREPLACE, MAP_DENYWRITE, MAP_EXECUTABLE, MAP_UNINITIALIZED, 
   PAGE_SIZE, TASK_SIZE, MMAP_MIN_ADDR, MAX_LFS_FILESIZE, DEFAULT_MAX_MAP_COUNT, F_SEAL_WRITE, F_SEAL_FUTURE_WRITE } from "../abi/uapi";
 import { EINVAL, ENOMEM, EOVERFLOW, EEXIST, EBADF, EACCES, ENODEV, EOPNOTSUPP, EPERM, EAGAIN, EFAULT } from "../abi/errno";
 import { PAGE_ALIGN, offset_in_page } from "../lib/bitops";
-import { VMA, find_vma, vma_lookup, vm_area_alloc, vm_area_free, vma_link, vma_unlink, split_vma, vma_try_merge, find_vma_prev_of } from "./vma";
+import { VMA, find_vma, vma_lookup, vm_area_alloc, vm_area_free, vma_link, vma_unlink, split_vma, vma_try_merge } from "./vma";
 import { unmap_region, handle_mm_fault } from "./memory";
-import { file, inode, FILE_SHMEM, FILE_GMEM, FMODE_READ, FMODE_WRITE } from "../fs/types";
-import { FILE, file_inode, get_file, fput, alloc_file } from "../fs/file";
+import { file, FILE_SHMEM, FILE_GMEM, FMODE_READ, FMODE_WRITE } from "../fs/types";
+import { file_inode, get_file, fput, alloc_file } from "../fs/file";
 import { shmem_new_inode } from "./shmem";
 import { kvm_gmem_mmap } from "../virt/kvm/guest_memfd";
 import { iput } from "../fs/inode";
@@ -131,7 +131,7 @@ export function do_munmap(mm: mm_struct, start: u64, len: u64): i32 {
 
 /**
  * The unmap of [start, end) by a system call that reports it (munmap, mmap over a range,
- * mremap): UNMAP events are prepared first (userfaultfd_unmap_prep, §8.6), and delivered when
+ * mremap): UNMAP events are prepared first (userfaultfd_unmap_prep), and delivered when
  * the call is done (userfaultfd_events_complete).
  */
 export function do_munmap_uf(t: task_struct, mm: mm_struct, start: u64, end: u64, order: u32): i32 {
@@ -241,7 +241,6 @@ export function do_mmap(t: task_struct, mm: mm_struct, f: file | null, addr: u64
   let ops = VMA_OPS_ANON;
   let type = flags & MAP_TYPE;
   if (f) {
-    let ino = file_inode(f);
     // file_mmap_ok
     if (len > <u64>MAX_LFS_FILESIZE || pgoff > ((<u64>MAX_LFS_FILESIZE - len) >> 12)) return -EOVERFLOW;
     let mappable = f.f_kind == FILE_SHMEM;
@@ -318,7 +317,7 @@ export function sys_mmap(t: task_struct, addr: u64, len: u64, prot: i32, flags: 
     if (!f) return -EBADF;
   }
   if (flags & MAP_HUGETLB) {
-    // hugetlb is outside uffdlab's scope (spec §1.1): no huge pages are reserved.
+    // hugetlb is outside uffdlab's scope: no huge pages are reserved.
     return -ENOMEM;
   }
   return userfaultfd_events_complete(t, do_mmap(t, mm, f, addr, len, prot, flags, off >> 12, flags_hi));

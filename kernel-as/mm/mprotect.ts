@@ -1,14 +1,13 @@
 // mprotect(2) (mm/mprotect.c).
 import { vm_area_struct, mm_struct } from "./types";
-import { VM_READ, VM_WRITE, VM_EXEC, VM_SHARED, VM_MAYREAD, VM_GROWSDOWN, VM_ACCOUNT, VM_NORESERVE } from "../abi/kernel";
+import { VM_READ, VM_WRITE, VM_EXEC, VM_SHARED, VM_GROWSDOWN, VM_ACCOUNT, VM_NORESERVE } from "../abi/kernel";
 import { PROT_READ, PROT_WRITE, PROT_EXEC, PROT_SEM, PROT_GROWSDOWN, PROT_GROWSUP, PAGE_SIZE } from "../abi/uapi";
 import { EINVAL, ENOMEM, EACCES } from "../abi/errno";
 import { PAGE_ALIGN, offset_in_page } from "../lib/bitops";
 import { VMA, find_vma, vma_modify, vma_try_merge, vma_is_anonymous } from "./vma";
 import { calc_vm_prot_bits } from "./mmap";
-import { pte_offset, pte_table_end, pte_hole_end, set_pte, pte_present, pte_special, _PAGE_USER, _PAGE_RW, _PAGE_UFFD_WP } from "./pgtable";
-import { pte_page } from "./memory";
-import { PG_anon } from "./page_alloc";
+import { pte_offset, pte_table_end, pte_walk_next, set_pte, pte_present, pte_special, _PAGE_USER, _PAGE_RW, _PAGE_UFFD_WP } from "./pgtable";
+import { pte_page, wp_can_reuse_anon_folio } from "./memory";
 import { task_struct } from "../kernel/types";
 
 const VM_ACCESS_FLAGS: u64 = VM_READ | VM_WRITE | VM_EXEC;
@@ -20,31 +19,30 @@ const VM_ACCESS_FLAGS: u64 = VM_READ | VM_WRITE | VM_EXEC;
  * memory, exclusive anonymous pages), never uffd-wp protected ones.
  */
 export function change_protection(mm: mm_struct, v: vm_area_struct, start: u64, end: u64, newflags: u64): void {
-  let addr = start;
   let access = (newflags & VM_ACCESS_FLAGS) != 0;
   let write = (newflags & VM_WRITE) != 0;
-  while (addr < end) {
-    let tend = pte_table_end(addr, end);
+  for (let addr = start; (addr = pte_walk_next(<usize>mm.pgd, addr, end)) < end; ) {
     let ptep = pte_offset(<usize>mm.pgd, addr);
-    if (ptep == 0) {
-      addr = pte_hole_end(<usize>mm.pgd, addr, end);
-      continue;
-    }
-    for (; addr < tend; addr += PAGE_SIZE, ptep += 8) {
+    for (let tend = pte_table_end(addr, end); addr < tend; addr += PAGE_SIZE, ptep += 8) {
       let pte = load<u64>(ptep);
       if (!pte_present(pte)) continue;
       let e = access ? pte | _PAGE_USER : pte & ~_PAGE_USER;
       if (!write) e &= ~_PAGE_RW;
-      else if (!(e & _PAGE_RW) && !(e & _PAGE_UFFD_WP) && !pte_special(e)) {
-        if (newflags & VM_SHARED) e |= _PAGE_RW;
-        else {
-          let p = pte_page(e);
-          if ((p.flags & PG_anon) && p._refcount == 1) e |= _PAGE_RW;
-        }
-      }
+      else if (!(e & _PAGE_RW) && can_change_pte_writable(newflags, e)) e |= _PAGE_RW;
       if (e != pte) set_pte(ptep, e);
     }
   }
+}
+
+/**
+ * can_change_pte_writable: whether present PTE `pte` of a writable VMA with flags `vm_flags`
+ * may gain RW without a write fault: an accessible PTE (not PROT_NONE), not uffd-wp protected,
+ * not the zero page, and shared memory or an anonymous page that only this PTE holds
+ * (mprotect's upgrade, and resolving uffd-wp).
+ */
+export function can_change_pte_writable(vm_flags: u64, pte: u64): bool {
+  if (!(pte & _PAGE_USER) || (pte & _PAGE_UFFD_WP) || pte_special(pte)) return false;
+  return (vm_flags & VM_SHARED) != 0 || wp_can_reuse_anon_folio(pte_page(pte));
 }
 
 /** mprotect_fixup: give [start, end) of `v` the flags `newflags`, splitting as needed. */

@@ -5,7 +5,7 @@ import { VM_SHARED, VM_MAYSHARE, VM_DONTEXPAND, VM_LOCKED, VM_LOCKONFAULT } from
 import { MREMAP_MAYMOVE, MREMAP_FIXED, MREMAP_DONTUNMAP, MAP_FIXED, MAP_SHARED, PAGE_SIZE, TASK_SIZE, DEFAULT_MAX_MAP_COUNT } from "../abi/uapi";
 import { EINVAL, ENOMEM, EFAULT } from "../abi/errno";
 import { PAGE_ALIGN, offset_in_page } from "../lib/bitops";
-import { VMA, vma_lookup, vm_area_dup, vm_area_free, vma_link, vma_try_merge, find_vma, vma_is_anonymous } from "./vma";
+import { vma_lookup, vm_area_dup, vm_area_free, vma_link, vma_try_merge, find_vma, vma_is_anonymous } from "./vma";
 import { get_unmapped_area, do_munmap_range, do_munmap_uf, find_vma_intersection } from "./mmap";
 import { pte_offset, pte_offset_alloc, pte_table_end, pte_hole_end, set_pte, free_pgtables, is_pte_marker, pte_marker_get, _PAGE_UFFD_WP, PTE_MARKER_UFFD_WP, pte_present } from "./pgtable";
 import { task_struct } from "../kernel/types";

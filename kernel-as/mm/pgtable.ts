@@ -10,6 +10,7 @@
 // is the PTE marker (include/linux/swapops.h):
 //   63..12 marker bits (PTE_MARKER_*) | 6..1 swap type | 0 = 0
 import { alloc_zeroed_page, free_page, page_address, virt_to_page, PG_table } from "./page_alloc";
+import { VM_BUG_ON } from "../lib/bug";
 
 export const _PAGE_PRESENT: u64 = 1 << 0;
 export const _PAGE_RW: u64 = 1 << 1;
@@ -128,6 +129,22 @@ export function pte_offset_alloc(pgd: usize, addr: u64): usize {
     t = <usize>(e & PTE_PFN_MASK);
   }
   return t + (table_index(addr, 0) << 3);
+}
+
+/**
+ * The PTE-range walk (walk_page_range down to the PTE level), written once: the first address
+ * in [addr, end) whose PTE table exists, crossing empty PMDs, PUDs and P4Ds in one step each
+ * (pte_hole_end); `end` if none. Range walkers loop over one table at a time:
+ *
+ *   for (let addr = start; (addr = pte_walk_next(pgd, addr, end)) < end; ) {
+ *     let ptep = pte_offset(pgd, addr);
+ *     for (let tend = pte_table_end(addr, end); addr < tend; addr += PAGE_SIZE, ptep += 8) { ... }
+ *   }
+ */
+export function pte_walk_next(pgd: usize, addr: u64, end: u64): u64 {
+  VM_BUG_ON((addr & 0xfff) != 0 || pgd == 0);
+  while (addr < end && pte_offset(pgd, addr) == 0) addr = pte_hole_end(pgd, addr, end);
+  return addr;
 }
 
 /**

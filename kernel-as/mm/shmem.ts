@@ -6,7 +6,7 @@ import { vm_fault, VM_FAULT_SIGBUS, VM_FAULT_OOM, VM_FAULT_UFFD_MINOR, VM_FAULT_
 import { page, alloc_zeroed_page, page_address, put_page, get_page, PG_uptodate, PG_dirty } from "./page_alloc";
 import { radix_lookup, radix_insert, radix_delete, radix_next } from "../lib/radix";
 import { PAGE_SIZE, S_IFREG } from "../abi/uapi";
-import { ENOMEM, EFBIG } from "../abi/errno";
+import { ENOMEM } from "../abi/errno";
 import { VMA, vma_inode } from "./vma";
 import { unmap_mapping_range, userfaultfd_missing, userfaultfd_minor } from "./memory";
 import { new_inode } from "../fs/inode";
@@ -96,9 +96,9 @@ export function shmem_get_folio(ino: inode, index: u64, sgp: i32, err: usize): p
 
 /**
  * shmem_fault: the ->fault of shmem VMAs. Beyond EOF is SIGBUS, before any userfaultfd
- * decision (6.18 behaviour, spec §2.2 row 7). A cached page on a MINOR-registered VMA, or a
+ * decision (Linux 6.18: SIGBUS and no message). A cached page on a MINOR-registered VMA, or a
  * hole on a MISSING-registered one, is reported to the generic fault path, which calls
- * handle_userfault (RFC structure, §8.2).
+ * handle_userfault (the RFC series' structure: the memory type decides, mm/ reports).
  */
 export function shmem_fault(vmf: vm_fault): u32 {
   let vma = VMA(vmf.vma);

@@ -73,7 +73,7 @@
   cow_page: u32;
 }
 
-// ---- vm_fault_t (§5.1) -----------------------------------------------------------------
+// ---- vm_fault_t (include/linux/mm_types.h) ---------------------------------------------
 export const VM_FAULT_OOM: u32 = 0x000001;
 export const VM_FAULT_SIGBUS: u32 = 0x000002;
 export const VM_FAULT_MAJOR: u32 = 0x000004;
@@ -92,11 +92,11 @@ export const VM_FAULT_UFFD_MINOR: u32 = 0x008000;
 /**
  * RFC: the memory type reports a MISSING userfault. Linux's value 0x010000 overlaps
  * VM_FAULT_HINDEX_MASK; uffdlab has no huge pages and never uses the HINDEX field, but
- * keeps the two apart anyway by using the next free bit (§5.1, §14 item 4).
+ * keeps the two apart anyway by using the next free bit.
  */
 export const VM_FAULT_UFFD_MISSING: u32 = 0x100000;
 
-// ---- fault flags (§5.2) ----------------------------------------------------------------
+// ---- fault flags (enum fault_flag, include/linux/mm_types.h) ---------------------------
 export const FAULT_FLAG_WRITE: u32 = 1 << 0;
 export const FAULT_FLAG_MKWRITE: u32 = 1 << 1;
 export const FAULT_FLAG_ALLOW_RETRY: u32 = 1 << 2;

@@ -10,7 +10,7 @@ import { mm_struct, VM_FAULT_OOM, VM_FAULT_SIGBUS, VM_FAULT_SIGSEGV, VM_FAULT_HW
   FAULT_FLAG_WRITE, FAULT_FLAG_USER, FAULT_FLAG_ALLOW_RETRY, FAULT_FLAG_KILLABLE, FAULT_FLAG_INTERRUPTIBLE, FAULT_FLAG_TRIED } from "./types";
 import { VM_READ, VM_WRITE, VM_EXEC, ACCESS_SIGSEGV, ACCESS_SIGBUS, ACCESS_OOM, ACCESS_RETRY, HOST_STAGING_BASE, BOUNCE_SIZE } from "../abi/kernel";
 import { SIGSEGV, SIGBUS, SEGV_MAPERR, SEGV_ACCERR, BUS_ADRERR, BUS_MCEERR_AR, PAGE_SIZE, TASK_SIZE } from "../abi/uapi";
-import { EFAULT, ERESTARTSYS, ENOMEM } from "../abi/errno";
+import { EFAULT, ERESTARTSYS } from "../abi/errno";
 import { pte_offset, _PAGE_PRESENT, _PAGE_USER, _PAGE_RW, PTE_PFN_MASK } from "./pgtable";
 import { find_vma } from "./vma";
 import { handle_mm_fault } from "./memory";

@@ -25,25 +25,26 @@ import { uffd_ops_alloc_folio, uffd_ops_filemap_add, uffd_ops_filemap_remove, uf
 import { copy_from_user, copy_from_user_nofault } from "./uaccess";
 import { size_pages } from "./shmem";
 // UFFDIO_WRITEPROTECT (mwriteprotect_range / uffd_wp_range), UFFDIO_MOVE (move_pages)
-import { pte_offset, pte_present, pte_special, pte_table_end, pte_hole_end, _PAGE_RW, _PAGE_DIRTY, _PAGE_SOFT_DIRTY } from "./pgtable";
+import { pte_offset, pte_present, pte_special, pte_table_end, pte_walk_next, _PAGE_RW, _PAGE_DIRTY, _PAGE_SOFT_DIRTY } from "./pgtable";
+import { can_change_pte_writable } from "./mprotect";
 import { pte_page, page_add_new_anon_rmap } from "./memory";
 import { userfaultfd_wp_unpopulated, CTX } from "./userfaultfd_k";
 
 /**
  * Whether EOF is the memory type's own business (7.1 hooks: alloc_folio / get_folio_noalloc
- * have nothing there) rather than refused first with 6.18's errno, as shmem does (§2.3).
+ * have nothing there) rather than refused first with 6.18's errno, as shmem does.
  */
 // @ts-ignore: decorator
 @inline function vma_uffd_ops_eof_is_alloc(v: vm_area_struct): bool { return vma_uffd_ops(v) == UFFD_OPS_GMEM; }
 
-/** Fill modes (uffd_flags_t, §5.3). */
+/** Fill modes (uffd_flags_t). */
 export const MFILL_ATOMIC_COPY: u32 = 0;
 export const MFILL_ATOMIC_ZEROPAGE: u32 = 1;
 export const MFILL_ATOMIC_CONTINUE: u32 = 2;
 export const MFILL_ATOMIC_POISON: u32 = 3;
 export const MFILL_ATOMIC_WP: u32 = 0x4;
 
-// struct mfill_state (§5.9), in the calling task's scratch page (after the ioctl argument).
+// struct mfill_state, in the calling task's scratch page (after the ioctl argument).
 @unmanaged export class mfill_state {
   ctx: u32;
   flags: u32;
@@ -82,7 +83,7 @@ function mfill_get_vma(s: mfill_state, mm: mm_struct): i32 {
   if (CTX(s.ctx).mmap_changing) return -EAGAIN;
   if ((s.flags & MFILL_ATOMIC_WP) && !(v.vm_flags & VM_UFFD_WP)) return -EINVAL;
   if (vma_uffd_ops(v) == UFFD_OPS_NONE) return -EINVAL;
-  // CONTINUE needs ->get_folio_noalloc: anonymous memory has none (§7.7, measured EINVAL).
+  // CONTINUE needs ->get_folio_noalloc: anonymous memory has none (measured EINVAL).
   if (mode_of(s) == MFILL_ATOMIC_CONTINUE && !vma_has_get_folio_noalloc(v)) return -EINVAL;
   s.vma = changetype<u32>(v);
   return 0;
@@ -150,7 +151,7 @@ function mfill_retry_state_changed(s: mfill_state): bool {
  * -ERESTARTSYS, and the call resumes at s.dst_addr once the fault is served. An
  * unreadable source → EFAULT. The VMA found again: for guest_memfd (7.1) any change of
  * memory type, file, uffd mode or offset → EAGAIN; anonymous and shmem memory keep 6.18's
- * rule (spec §2.2 row 9): whatever registered VMA is there now is filled.
+ * rule (tests/unit/gmem-uffd-states.test.ts): whatever registered VMA is there now is filled.
  */
 function mfill_copy_folio_retry(t: task_struct, s: mfill_state, mm: mm_struct, p: page): i32 {
   mfill_retry_state_save(s);
@@ -168,7 +169,7 @@ function mfill_copy_folio_retry(t: task_struct, s: mfill_state, mm: mm_struct, p
 function mfill_atomic_pte_folio(t: task_struct, s: mfill_state, mm: mm_struct, zero: bool): i32 {
   let v = VMA(s.vma);
   let shared = (v.vm_flags & VM_SHARED) != 0;
-  // shmem keeps 6.18's EFAULT at/after EOF (spec §2.2 row 3), before asking alloc_folio;
+  // shmem keeps 6.18's EFAULT at/after EOF (tests/unit/gmem-uffd-states.test.ts), before asking alloc_folio;
   // guest_memfd leaves it to alloc_folio, which has nothing there: ENOMEM (7.1, row 4).
   let ino = vma_inode(v);
   if (ino && !vma_uffd_ops_eof_is_alloc(v) && linear_page_index(v, s.dst_addr) >= size_pages(ino)) return -EFAULT;
@@ -211,7 +212,7 @@ function mfill_atomic_pte_zeropage(s: mfill_state, mm: mm_struct): i32 {
   let v = VMA(s.vma);
   let ptep = pte_offset_alloc(<usize>mm.pgd, s.dst_addr);
   if (ptep == 0) return -ENOMEM;
-  // Markers are not overwritten here (§7.6).
+  // Markers are not overwritten here.
   if (!pte_none(load<u64>(ptep))) return -EEXIST;
   let ino = vma_inode(v);
   if (ino && linear_page_index(v, s.dst_addr) >= size_pages(ino)) return -EFAULT;
@@ -221,8 +222,8 @@ function mfill_atomic_pte_zeropage(s: mfill_state, mm: mm_struct): i32 {
 }
 
 /**
- * mfill_atomic_pte_continue: map the page already in the page cache (§7.7). shmem at/after
- * EOF → EINVAL (6.18, §2.2 row 5; checked before the lookup); not cached → EFAULT; poisoned
+ * mfill_atomic_pte_continue: map the page already in the page cache. shmem at/after
+ * EOF → EINVAL (6.18; checked before the lookup); not cached → EFAULT; poisoned
  * page → EIO; a present PTE → EEXIST (install_pte; a poison or uffd-wp marker is overwritten).
  * Read-only for a private mapping of the file, writable for shared + VM_WRITE (install_pte).
  */
@@ -230,7 +231,7 @@ function mfill_atomic_pte_continue(s: mfill_state, mm: mm_struct): i32 {
   let v = VMA(s.vma);
   let ino = vma_inode(v);
   if (!ino) return -EINVAL;
-  // guest_memfd: the lookup finds nothing at/after EOF, so EFAULT below (7.1, §2.2 row 6).
+  // guest_memfd: the lookup finds nothing at/after EOF, so EFAULT below (7.1).
   if (!vma_uffd_ops_eof_is_alloc(v) && linear_page_index(v, s.dst_addr) >= size_pages(ino)) return -EINVAL;
   let p = uffd_ops_get_folio_noalloc(v, s.dst_addr);
   if (!p) return -EFAULT;
@@ -248,7 +249,7 @@ function mfill_atomic_pte_continue(s: mfill_state, mm: mm_struct): i32 {
 }
 
 /**
- * mfill_atomic_pte_poison: a PTE_MARKER_POISONED on an empty PTE (§7.8). At/after EOF of a
+ * mfill_atomic_pte_poison: a PTE_MARKER_POISONED on an empty PTE. At/after EOF of a
  * file → EFAULT (checked first, and before any page table is allocated); any non-empty PTE,
  * even a uffd-wp marker → EEXIST.
  */
@@ -296,7 +297,7 @@ function mfill_atomic(t: task_struct, ctx: u32, mm: mm_struct, dst: u64, src: u6
   s.src_addr = src + done;
   s.vma = 0;
   let err = mfill_get_vma(s, mm);
-  // guest_memfd (7.1, spec §2.2 row 9): the VMA changed while the call waited → EAGAIN.
+  // guest_memfd (7.1; tests/unit/gmem-uffd-states.test.ts): the VMA changed while the call waited → EAGAIN.
   if (err == 0 && resumed && s.retry_ops == VMA_OPS_GMEM && mfill_retry_state_changed(s)) {
     mfill_put_vma(s);
     err = -EAGAIN;
@@ -329,7 +330,7 @@ export function mfill_atomic_zeropage(t: task_struct, ctx: u32, mm: mm_struct, s
   return mfill_atomic(t, ctx, mm, start, 0, len, MFILL_ATOMIC_ZEROPAGE, 0);
 }
 
-// ---- write protection (§7.9) -----------------------------------------------------------------
+// ---- write protection -----------------------------------------------------------------
 
 /**
  * userfaultfd_wp_use_markers: does protecting an empty PTE of `v` leave a uffd-wp marker?
@@ -354,17 +355,11 @@ export function uffd_wp_range(mm: mm_struct, v: vm_area_struct, start: u64, end:
   let pgd = <usize>mm.pgd;
   let markers = enable && userfaultfd_wp_use_markers(v);
   let writable = (v.vm_flags & VM_WRITE) != 0;
-  let shared = (v.vm_flags & VM_SHARED) != 0;
-  let addr = start;
-  while (addr < end) {
-    let tend = pte_table_end(addr, end);
+  // Markers go into empty PTEs too: that walk allocates the tables instead of skipping holes.
+  for (let addr = start; (addr = markers ? addr : pte_walk_next(pgd, addr, end)) < end; ) {
     let ptep = markers ? pte_offset_alloc(pgd, addr) : pte_offset(pgd, addr);
-    if (ptep == 0) {
-      if (markers) return -ENOMEM;
-      addr = pte_hole_end(pgd, addr, end);
-      continue;
-    }
-    for (; addr < tend; addr += PAGE_SIZE, ptep += 8) {
+    if (ptep == 0) return -ENOMEM;
+    for (let tend = pte_table_end(addr, end); addr < tend; addr += PAGE_SIZE, ptep += 8) {
       let pte = load<u64>(ptep);
       if (pte_none(pte)) {
         if (markers) set_pte(ptep, make_pte_marker(PTE_MARKER_UFFD_WP));
@@ -382,13 +377,7 @@ export function uffd_wp_range(mm: mm_struct, v: vm_area_struct, start: u64, end:
         e = (e & ~_PAGE_RW) | _PAGE_UFFD_WP;
       } else if (e & _PAGE_UFFD_WP) {
         e &= ~_PAGE_UFFD_WP;
-        if (writable && (e & _PAGE_USER) && !pte_special(e)) {
-          if (shared) e |= _PAGE_RW;
-          else {
-            let p = pte_page(e);
-            if ((p.flags & PG_anon) && p._refcount == 1) e |= _PAGE_RW;
-          }
-        }
+        if (writable && can_change_pte_writable(v.vm_flags, e)) e |= _PAGE_RW;
       }
       if (e != pte) set_pte(ptep, e);
     }
@@ -399,7 +388,7 @@ export function uffd_wp_range(mm: mm_struct, v: vm_area_struct, start: u64, end:
 /**
  * mwriteprotect_range: UFFDIO_WRITEPROTECT over [start, start + len). VMAs are processed in
  * address order (holes skipped); the first one not registered for WP ends the call with
- * ENOENT, keeping what was done before it (no rollback, §7.9). No VMA at all → ENOENT.
+ * ENOENT, keeping what was done before it (no rollback, as mwriteprotect_range). No VMA at all → ENOENT.
  * Only the VMA's WP registration counts, not which userfaultfd made it.
  */
 export function mwriteprotect_range(mm: mm_struct, start: u64, len: u64, enable: bool): i32 {
@@ -425,7 +414,7 @@ export function mfill_atomic_poison(t: task_struct, ctx: u32, mm: mm_struct, sta
   return mfill_atomic(t, ctx, mm, start, 0, len, MFILL_ATOMIC_POISON, 0);
 }
 
-// ---- UFFDIO_MOVE (§7.10) ---------------------------------------------------------------------
+// ---- UFFDIO_MOVE ---------------------------------------------------------------------
 
 /**
  * validate_move_areas: both VMAs private and anonymous with the same access flags (hence

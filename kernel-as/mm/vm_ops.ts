@@ -1,6 +1,6 @@
 // Per-memory-type operations, as dispatch over vma.vm_ops: vm_operations_struct (->fault)
 // and the series' vm_uffd_ops (can_userfault, get_folio_noalloc, alloc_folio, filemap_add,
-// filemap_remove; spec §5.6-§5.8).
+// filemap_remove, as the guest_memfd userfaultfd series adds them).
 //
 // AssemblyScript function references would need managed objects, so each operation is a
 // switch on the VMA's memory type (VMA_OPS_*). Adding a memory type means one case in each
@@ -52,7 +52,7 @@ function uffd_ops_can_userfault(ops: u32, v: vm_area_struct, uflags: u64): bool 
 @inline function uffd_ops_has_get_folio_noalloc(ops: u32): bool { return ops == UFFD_OPS_SHMEM || ops == UFFD_OPS_GMEM; }
 
 /**
- * vma_can_userfault (§5.8, with v2's get_folio_noalloc step): may `v` be registered with
+ * vma_can_userfault (with the series' v2 get_folio_noalloc step): may `v` be registered with
  * the uffd flags `uflags` by a ctx with `features`?
  */
 export function vma_can_userfault(v: vm_area_struct, uflags: u64, features: u64): bool {
@@ -69,7 +69,7 @@ export function vma_can_userfault(v: vm_area_struct, uflags: u64, features: u64)
 /**
  * ->get_folio_noalloc(inode, pgoff): the page-cache page at `addr`'s file offset with a
  * reference for the caller, or null when nothing is cached (never allocates). Used by
- * CONTINUE; shmem's callers check EOF first (6.18's EINVAL, spec §2.2 row 5), guest_memfd's
+ * CONTINUE; shmem's callers check EOF first (6.18's EINVAL), guest_memfd's
  * do not (nothing is cached there: EFAULT, row 6).
  */
 export function uffd_ops_get_folio_noalloc(v: vm_area_struct, addr: u64): page | null {
@@ -87,8 +87,8 @@ export function vma_has_get_folio_noalloc(v: vm_area_struct): bool {
 /**
  * ->alloc_folio(vma, addr): a new zeroed page with one reference, or null. For a private
  * VMA (anonymous memory, or a private file mapping) the anonymous ops allocate; shmem
- * returns nothing at/after EOF (its fill path has already refused such offsets, §2.3), nor
- * does guest_memfd (whose fill path has not: COPY there is ENOMEM, §10.11).
+ * returns nothing at/after EOF (its fill path has already refused such offsets), nor
+ * does guest_memfd (whose fill path has not: COPY there is ENOMEM).
  */
 export function uffd_ops_alloc_folio(v: vm_area_struct, addr: u64, shared: bool): page | null {
   if (vma_uffd_ops(v) == UFFD_OPS_GMEM) return kvm_gmem_alloc_folio(v, addr);

@@ -1,9 +1,13 @@
 // The playground in Chromium, served by the real `uffdlab serve` (dist/cli.js, cross-origin
-// isolated): one scenario per handler strategy in async mode, run from the page's own controls;
-// the page map's counts (its legend), the message counts and the final memory digest must equal
-// what the same scenario gives in Node (playground/engine.ts). Step mode advances one scheduler
+// isolated): one scenario per handler strategy in both thread modes, run from the page's own
+// controls. Async: the page map's counts (its legend), the message counts, the counters and the
+// final memory digest equal what the same scenario gives in Node (playground/engine.ts). Web
+// Workers (faulters in Web Workers, the handler polling on the page's main thread): the part of
+// the run that does not depend on timing (engine.ts's reproducible(): page map, digest, fills,
+// SIGBUS, faulted or dirty pages) equals Node's async run; no timing is asserted. Step mode advances one scheduler
 // turn per click; the exports and the replay button give the run back. The same page served
-// without COOP/COEP runs too. Screenshots go to a temp dir.
+// without COOP/COEP runs too (async threads; Web Workers are refused with
+// the reason). Screenshots go to a temp dir.
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import { mkdtempSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -13,7 +17,7 @@ import type { ChildProcess } from "node:child_process";
 import type { Browser, Page } from "playwright-core";
 import { CHROMIUM_MISSING, file, haveChromium, launchChromium, serve } from "../helpers/browser.js";
 import { startServe } from "../helpers/serve.js";
-import { DEFAULT_SCENARIO, runScenario, type RunResult, type Scenario } from "../../playground/engine.js";
+import { DEFAULT_SCENARIO, reproducible, runScenario, type RunResult, type Scenario } from "../../playground/engine.js";
 import { conformScenario } from "../../playground/export.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
@@ -28,7 +32,8 @@ const CASES: [string, Partial<Scenario>][] = [
 
 type PageResult = {
   scenario: Scenario; pageCounts: RunResult["pageCounts"]; messageCounts: Record<string, number>; counters: RunResult["counters"];
-  digest: string; turns: number; crossOriginIsolated: boolean; error?: string;
+  digest: string; turns: number; crossOriginIsolated: boolean; faultedPages: number; reproducible: Record<string, unknown>;
+  logLength: number; error?: string;
 };
 
 const fragment = (s: Scenario) => "#" + new URLSearchParams({ ...Object.fromEntries(Object.entries(s).map(([k, v]) => [k, String(v)])), speed: "0" });
@@ -41,9 +46,12 @@ async function openPage(browser: Browser, url: string, log: string[]): Promise<P
   return page;
 }
 
+/** A hang guard only: a run takes about a second. */
+const HANG_MS = 150_000;
+
 async function runOnPage(page: Page, log: string[]): Promise<PageResult> {
   await page.getByRole("button", { name: "Run", exact: true }).click();
-  await page.waitForFunction(() => window.__uffdlab_result !== undefined, null, { timeout: 60_000 }).catch((e: Error) => {
+  await page.waitForFunction(() => window.__uffdlab_result !== undefined, null, { timeout: HANG_MS }).catch((e: Error) => {
     throw new Error(`no result: ${e.message}\n${log.join("\n")}`);
   });
   const r = (await page.evaluate(() => window.__uffdlab_result)) as PageResult;
@@ -98,6 +106,7 @@ describe.skipIf(!haveChromium)(`the playground in Chromium, served by uffdlab se
         expect(ui.logCount).toBe(node.log.length);
         expect(ui.counters.faults).toBe(node.counters.faults);
         expect(ui.counters.eexist).toBe(node.counters.eexist);
+        expect(r.reproducible).toEqual(reproducible(node));
         if (name === "copy") {
           // The exports are the run: JSON with Node's digest, and the conform scenario Node's log gives.
           const [json] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Export run (JSON)" }).click()]);
@@ -118,7 +127,40 @@ describe.skipIf(!haveChromium)(`the playground in Chromium, served by uffdlab se
       } finally {
         await page.context().close();
       }
-    });
+    }, HANG_MS + 30_000);
+  }
+
+  for (const [name, o] of CASES) {
+    it(`${name} in Web Workers: the page map, digest and what else cannot depend on timing equal Node's async run`, async () => {
+      const s: Scenario = { ...DEFAULT_SCENARIO, ...o, threadMode: "workers" };
+      const log: string[] = [];
+      const page = await openPage(browser, url + fragment(s), log);
+      try {
+        expect(await page.textContent("#workers-why")).toMatch(/not the\s+interleaving/);
+        expect(await page.isDisabled("#step")).toBe(true);
+        const r = await runOnPage(page, log);
+        const node = await runScenario({ ...s, threadMode: "async" });
+        expect(r.crossOriginIsolated).toBe(true);
+        expect(r.scenario).toEqual(s);
+        expect(r.turns).toBe(0);                                   // no scheduler: the workers ran free
+        expect(r.reproducible).toEqual(reproducible(node));
+        expect(r.digest).toBe(node.digest);
+        expect(r.pageCounts).toEqual(node.pageCounts);
+        const ui = await shown(page);
+        expect(ui.legend).toEqual(node.pageCounts);
+        expect(ui.logCount).toBe(r.logLength);
+        expect(ui.counters.faults).toBe(r.counters.faults);
+        // What timing decides is still bounded: a message per faulted page at least, one per access at most.
+        expect(r.counters.faults).toBeGreaterThanOrEqual(r.faultedPages);
+        expect(r.counters.faults).toBeLessThanOrEqual(node.counters.accesses);
+        expect(await page.textContent("#hist-unit")).toMatch(/wall time/);
+        const png = join(shots, `${name}-workers.png`);
+        await page.screenshot({ path: png });
+        expect(statSync(png).size).toBeGreaterThan(10_000);
+      } finally {
+        await page.context().close();
+      }
+    }, HANG_MS + 30_000);
   }
 
   it("step mode: each Step is one scheduler turn, the threads table shows who is blocked; Resume finishes like Node", async () => {
@@ -158,6 +200,10 @@ describe.skipIf(!haveChromium)(`the playground in Chromium, served by uffdlab se
       expect(r.crossOriginIsolated).toBe(false);
       expect(await page.textContent("#isolation")).toBe("not cross-origin isolated");
       expect(r.digest).toBe((await runScenario(s)).digest);
+      // Web Workers cannot share the kernel's memory here: the page says why and will not run them.
+      await page.check('input[name="threadMode"][value="workers"]');
+      expect(await page.textContent("#problems")).toMatch(/only on a cross-origin isolated page.*uffdlab serve/);
+      expect(await page.isDisabled("#run")).toBe(true);
     } finally {
       await page.context().close();
       await plain.close();

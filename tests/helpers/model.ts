@@ -2,9 +2,9 @@
  * A deliberately simple reference model of Linux 6.18 address spaces and memfd files, for the
  * property tests: tests/property/mm-model.test.ts runs random command sequences on uffdlab and on this
  * model; tests/property/mm-model-host.test.ts runs the same sequences on the host's real Linux 6.18
- * and on this model, which checks the model itself. LINUX-SEMANTICS.md §3.4 is the specification;
- * where it is silent the model follows what the real 6.18 kernel does. Rules found that way (all
- * measured on 6.18.44 x86-64) are marked in the method comments, among them: an mmap hint is rounded
+ * and on this model, which checks the model itself. The model follows the man pages (mmap(2),
+ * mprotect(2), mremap(2), madvise(2), ...) and, where they are silent, what the real 6.18 kernel does.
+ * Rules found that way (all measured on 6.18.44 x86-64) are marked in the method comments, among them: an mmap hint is rounded
  * down; MADV_POPULATE_* stop at the first hole; POPULATE_READ needs PROT_READ itself; ftruncate to the
  * same size truncates; mremap FIXED with equal sizes moves each VMA piece separately (with DONTUNMAP
  * too); a failed pwrite leaves the target page allocated and i_size raised to the write position.
@@ -129,7 +129,7 @@ export class MmModel {
    */
   place: ((pid: number, len: number) => number | null) | null = null;
   /**
-   * Whether a PROT_EXEC-only page can be read. §3.4: yes (x86-64: execute implies read). A host whose
+   * Whether a PROT_EXEC-only page can be read. Without protection keys, yes (x86-64: execute implies read). A host whose
    * CPU has protection keys (pku/ospke) makes PROT_EXEC-only mappings execute-only, and reads SIGSEGV.
    */
   execOnlyReadable = true;

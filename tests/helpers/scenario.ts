@@ -5,7 +5,7 @@
  * made by the program itself), and running it yields exactly one `StepResult`. Two runners exist or are
  * planned (the uffdlab one is host-ts/conform/uffdlab.ts, adapted by tests/helpers/uffdlab-runner.ts):
  *   - the native oracle (tests/helpers/native-oracle.ts → tests/oracle/oracle.c) runs the steps on the
- *     host Linux kernel, the reference of LINUX-SEMANTICS.md §3.4;
+ *     host Linux kernel (Linux 6.18 x86-64, the reference);
  *   - the uffdlab runner runs the same steps on the mini-kernel.
  * Both must print the same normalised result line for the same behaviour, so a scenario can be run on
  * both and the lines compared one for one. This file owns the two text formats (steps → lines, lines →
@@ -401,7 +401,7 @@ export function loadOk(bytes: Uint8Array): string {
 }
 
 // ─────────────────────────────────────────────────────────────────────────────────────────────────────
-// Constants (Linux x86-64 values, LINUX-SEMANTICS.md §13.11)
+// Constants (Linux x86-64 values, from the kernel's uapi headers)
 // ─────────────────────────────────────────────────────────────────────────────────────────────────────
 
 export const PAGE = 4096;

@@ -1,5 +1,5 @@
 /*
- * oracle.c — run uffdlab scenarios against the host Linux kernel (the reference of LINUX-SEMANTICS.md).
+ * oracle.c — run uffdlab scenarios against the host Linux kernel (Linux 6.18 x86-64 is the reference).
  *
  * One program for every step language uffdlab has: the mm system calls, userfaultfd (with its
  * non-cooperative events) and KVM / guest_memfd. docs/scenarios.md is the user-facing grammar; in short:
@@ -47,7 +47,11 @@
  * than SCENARIO_SECONDS is killed. SIGPIPE is ignored, so writing to a pipe without a reader gives EPIPE.
  *
  * Build: cc -O1 -Wall -pthread -o oracle oracle.c   (C11 + GNU/Linux extensions, libc only)
- * Target: Linux x86-64 (the constants below are the x86-64 ABI values of §13.11).
+ * Target: Linux x86-64 (the constants below are the x86-64 values of the kernel's uapi headers).
+ *
+ * Modes: `oracle` (the scenario language above, on stdin); `oracle --probe-zero-page` (whether this
+ * kernel maps the shared zero page on an anonymous read fault); `oracle --mm-host CMD_FIFO RES_FIFO`
+ * (the mm model's command protocol, for tests/property/mm-model-host.test.ts; see its section).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -72,7 +76,7 @@
 #include <time.h>
 #include <unistd.h>
 
-/* ---- Kernel ABI constants the oracle itself needs (x86-64, §13.11); independent of libc headers ---- */
+/* ---- Kernel ABI constants the oracle itself needs (x86-64 uapi values); independent of libc headers ---- */
 #define K_MAP_FIXED 0x10ull
 #define K_MAP_ANONYMOUS 0x20ull
 #define K_MAP_LOCKED 0x2000ull
@@ -2041,9 +2045,384 @@ static int probe_zero_page(void)
     return 0;
 }
 
+/* ======================================================================================== */
+/* --mm-host CMD_FIFO RES_FIFO: the mm model's commands on the host kernel                    */
+/* ======================================================================================== */
+/*
+ * Runs the mm model property tests' commands on the host Linux kernel, to check the model
+ * (tests/helpers/model.ts) itself against real Linux; driven by tests/property/mm-model-host.test.ts.
+ * A mode of the oracle so that one C program makes every host-kernel comparison; it shares
+ * errname() and nothing else (its names start with mh_).
+ *
+ * One command per line on CMD_FIFO, one result line per command on RES_FIFO. Every command starts
+ * with the index (0..7) of the process that runs it; process 0 reads the FIFO and forwards commands
+ * for other processes through pipes created before any fork, so any process can fork and exit.
+ *
+ *   P mmap ADDR LEN PROT FLAGS FD OFF     -> ok ADDR | err ENAME | refused
+ *   P munmap ADDR LEN / P mprotect ADDR LEN PROT / P madvise ADDR LEN ADVICE
+ *   P mremap ADDR OLD NEW FLAGS NEWADDR   -> ok ADDR | err ENAME | refused
+ *   P memfd FLAGS                         -> ok FD
+ *   P fcntl FD CMD ARG                    -> ok VALUE | err ENAME
+ *   P close FD / P ftruncate FD LEN / P fallocate FD MODE OFF LEN
+ *   P fstat FD                            -> ok SIZE BLOCKS INO
+ *   P pwrite FD OFF B,B,...               -> ok COUNT
+ *   P pread FD OFF LEN                    -> ok B,B,... | ok -
+ *   P pwritem FD OFF ADDR LEN / P preadm FD OFF ADDR LEN  (the buffer in this process's memory) -> ok COUNT
+ *   P load SIZE ADDR                      -> ok VALUE | sig SIGSEGV | sig SIGBUS | refused
+ *   P store SIZE ADDR VALUE               -> ok | sig ... | refused
+ *   P fork J                              -> ok PID (the child serves as process J)
+ *   P exit                                -> ok (then the process exits)
+ *   P maps                                -> ok START END PERMS OFFSET INO KIND;...  (KIND a|f)
+ *   0 forbid                              -> ok START-END ...
+ *
+ * Numbers may be decimal or 0x-hex. The harness's own memory (everything mapped when it starts: code,
+ * libraries, stack, vdso, the oracle's .bss) is "forbidden": a command whose range touches it is
+ * refused and not run, and maps leaves it out. Nothing here allocates memory after start, so that
+ * set does not change.
+ */
+
+#define MH_MAXP 8
+#define MH_PG 4096UL
+
+struct mh_reader { int fd; int len, pos; char buf[1 << 16]; };
+static struct mh_reader mh_rd_in, mh_rd_res[MH_MAXP];
+static int mh_cmdp[MH_MAXP][2], mh_resp[MH_MAXP][2];
+static pid_t mh_pids[MH_MAXP];
+static int mh_self, mh_out_fd;
+static struct { unsigned long s, e; } mh_forbid[1024];
+static int mh_nforbid;
+static sigjmp_buf mh_jb;
+static volatile sig_atomic_t mh_gotsig;
+static char mh_line[1 << 16], mh_out[1 << 17], mh_mapsbuf[1 << 17];
+
+static void mh_die(const char *m) { dprintf(2, "oracle --mm-host: %s: %s\n", m, strerror(errno)); _exit(2); }
+
+static char *mh_readline(struct mh_reader *r) {
+  int n = 0;
+  for (;;) {
+    while (r->pos < r->len) {
+      char c = r->buf[r->pos++];
+      if (c == '\n') { mh_line[n] = 0; return mh_line; }
+      if (n < (int)sizeof mh_line - 1) mh_line[n++] = c;
+    }
+    ssize_t k = read(r->fd, r->buf, sizeof r->buf);
+    if (k < 0 && errno == EINTR) continue;
+    if (k <= 0) return NULL;
+    r->len = (int)k;
+    r->pos = 0;
+  }
+}
+
+static void mh_writeall(int fd, const char *s, size_t n) {
+  while (n > 0) {
+    ssize_t k = write(fd, s, n);
+    if (k < 0 && errno == EINTR) continue;
+    if (k <= 0) mh_die("write");
+    s += k;
+    n -= (size_t)k;
+  }
+}
+
+static void mh_reply(const char *s) {
+  size_t n = strlen(s);
+  mh_writeall(mh_out_fd, s, n);
+  mh_writeall(mh_out_fd, "\n", 1);
+}
+
+static void mh_reply_ret(long r, int hexval) {
+  if (r == -1) snprintf(mh_out, sizeof mh_out, "err %s", errname(errno));
+  else if (hexval) snprintf(mh_out, sizeof mh_out, "ok 0x%lx", (unsigned long)r);
+  else snprintf(mh_out, sizeof mh_out, "ok %ld", r);
+  mh_reply(mh_out);
+}
+
+/** Whether [a, a + len) (page-rounded) touches the harness's own memory. */
+static int mh_forbidden(unsigned long a, unsigned long len) {
+  unsigned long s = a & ~(MH_PG - 1), e = (a + len + MH_PG - 1) & ~(MH_PG - 1);
+  if (e < s) return 1;
+  for (int i = 0; i < mh_nforbid; i++) if (s < mh_forbid[i].e && mh_forbid[i].s < e) return 1;
+  return 0;
+}
+
+static int mh_read_maps(void) {
+  int fd = open("/proc/self/maps", O_RDONLY);
+  if (fd < 0) mh_die("open maps");
+  int n = 0;
+  for (;;) {
+    ssize_t k = read(fd, mh_mapsbuf + n, sizeof mh_mapsbuf - 1 - n);
+    if (k < 0) mh_die("read maps");
+    if (k == 0) break;
+    n += (int)k;
+  }
+  close(fd);
+  mh_mapsbuf[n] = 0;
+  return n;
+}
+
+static void mh_snapshot_forbidden(void) {
+  mh_read_maps();
+  for (char *p = mh_mapsbuf; *p && mh_nforbid < 1024;) {
+    unsigned long s, e;
+    if (sscanf(p, "%lx-%lx", &s, &e) == 2) {
+      mh_forbid[mh_nforbid].s = s;
+      mh_forbid[mh_nforbid].e = e;
+      mh_nforbid++;
+    }
+    char *nl = strchr(p, '\n');
+    if (!nl) break;
+    p = nl + 1;
+  }
+}
+
+static int mh_is_internal_fd(long fd) {
+  if (fd >= 0 && fd <= 2) return 1;
+  for (int i = 0; i < MH_MAXP; i++)
+    if (fd == mh_cmdp[i][0] || fd == mh_cmdp[i][1] || fd == mh_resp[i][0] || fd == mh_resp[i][1]) return 1;
+  return fd == mh_rd_in.fd || fd == mh_out_fd;
+}
+
+static void mh_on_sig(int s) {
+  mh_gotsig = s;
+  siglongjmp(mh_jb, 1);
+}
+
+static void mh_do_access(int store, int size, unsigned long a, unsigned long v) {
+  if (mh_forbidden(a, (unsigned long)size)) { mh_reply("refused"); return; }
+  mh_gotsig = 0;
+  if (sigsetjmp(mh_jb, 1)) {
+    mh_reply(mh_gotsig == SIGBUS ? "sig SIGBUS" : "sig SIGSEGV");
+    return;
+  }
+  unsigned long r = 0;
+  if (store) {
+    if (size == 1) *(volatile uint8_t *)a = (uint8_t)v;
+    else *(volatile uint32_t *)a = (uint32_t)v;
+  } else {
+    r = size == 1 ? *(volatile uint8_t *)a : *(volatile uint32_t *)a;
+  }
+  if (store) mh_reply("ok 0");
+  else { snprintf(mh_out, sizeof mh_out, "ok %lu", r); mh_reply(mh_out); }
+}
+
+static void mh_do_maps(void) {
+  mh_read_maps();
+  int o = snprintf(mh_out, sizeof mh_out, "ok");
+  for (char *p = mh_mapsbuf; *p;) {
+    unsigned long s, e, off, ino;
+    char perms[8], dev[16];
+    int pathpos = 0;
+    if (sscanf(p, "%lx-%lx %7s %lx %15s %lu %n", &s, &e, perms, &off, dev, &ino, &pathpos) >= 6) {
+      char kind = ino == 0 ? 'a' : 'f';
+      /* Report the parts of [s, e) outside the forbidden ranges. */
+      unsigned long cur = s;
+      while (cur < e) {
+        unsigned long next = e;
+        int inside = 0;
+        for (int i = 0; i < mh_nforbid; i++) {
+          if (mh_forbid[i].s <= cur && cur < mh_forbid[i].e) { inside = 1; next = mh_forbid[i].e < e ? mh_forbid[i].e : e; break; }
+          if (cur < mh_forbid[i].s && mh_forbid[i].s < next) next = mh_forbid[i].s;
+        }
+        if (!inside && o < (int)sizeof mh_out - 128)
+          o += snprintf(mh_out + o, sizeof mh_out - o, "%s0x%lx 0x%lx %s 0x%lx %lu %c", o == 2 ? " " : ";", cur, next, perms, off + (cur - s), ino, kind);
+        cur = next;
+      }
+    }
+    char *nl = strchr(p, '\n');
+    if (!nl) break;
+    p = nl + 1;
+  }
+  mh_reply(mh_out);
+}
+
+static unsigned long mh_num(char **p) {
+  while (**p == ' ') (*p)++;
+  char *end;
+  unsigned long v = strtoul(*p, &end, 0);
+  if (**p == '-') v = (unsigned long)strtol(*p, &end, 0);
+  *p = end;
+  return v;
+}
+
+static void mh_serve(char *p) {
+  char op[16];
+  int n = 0;
+  while (*p == ' ') p++;
+  while (*p && *p != ' ' && n < 15) op[n++] = *p++;
+  op[n] = 0;
+  if (!strcmp(op, "mmap")) {
+    unsigned long a = mh_num(&p), l = mh_num(&p), prot = mh_num(&p), fl = mh_num(&p), fd = mh_num(&p), off = mh_num(&p);
+    if ((fl & MAP_FIXED) && mh_forbidden(a, l)) { mh_reply("refused"); return; }
+    mh_reply_ret(syscall(SYS_mmap, a, l, prot, fl, fd, off), 1);
+  } else if (!strcmp(op, "munmap")) {
+    unsigned long a = mh_num(&p), l = mh_num(&p);
+    if (mh_forbidden(a, l)) { mh_reply("refused"); return; }
+    mh_reply_ret(syscall(SYS_munmap, a, l), 0);
+  } else if (!strcmp(op, "mprotect")) {
+    unsigned long a = mh_num(&p), l = mh_num(&p), prot = mh_num(&p);
+    if (mh_forbidden(a, l)) { mh_reply("refused"); return; }
+    mh_reply_ret(syscall(SYS_mprotect, a, l, prot), 0);
+  } else if (!strcmp(op, "madvise")) {
+    unsigned long a = mh_num(&p), l = mh_num(&p), adv = mh_num(&p);
+    if (mh_forbidden(a, l)) { mh_reply("refused"); return; }
+    mh_reply_ret(syscall(SYS_madvise, a, l, adv), 0);
+  } else if (!strcmp(op, "mremap")) {
+    unsigned long a = mh_num(&p), o = mh_num(&p), nl = mh_num(&p), fl = mh_num(&p), na = mh_num(&p);
+    /* The old range as the kernel sees it: a zero old_len (a shared mapping's duplicate) still
+     * names the page at a, and growing in place reaches up to a + new_len. */
+    unsigned long span = o > nl ? o : nl;
+    if (mh_forbidden(a, span ? span : 1) || ((fl & MREMAP_FIXED) && mh_forbidden(na, nl ? nl : 1))) { mh_reply("refused"); return; }
+    mh_reply_ret(syscall(SYS_mremap, a, o, nl, fl, na), 1);
+  } else if (!strcmp(op, "memfd")) {
+    unsigned long fl = mh_num(&p);
+    mh_reply_ret(syscall(SYS_memfd_create, "m", fl), 0);
+  } else if (!strcmp(op, "fcntl")) {
+    long fd = (long)mh_num(&p), cmd = (long)mh_num(&p), arg = (long)mh_num(&p);
+    if (mh_is_internal_fd(fd)) { mh_reply("refused"); return; }
+    mh_reply_ret(syscall(SYS_fcntl, fd, cmd, arg), 0);
+  } else if (!strcmp(op, "close")) {
+    long fd = (long)mh_num(&p);
+    if (mh_is_internal_fd(fd)) { mh_reply("refused"); return; }
+    mh_reply_ret(syscall(SYS_close, fd), 0);
+  } else if (!strcmp(op, "ftruncate")) {
+    long fd = (long)mh_num(&p), l = (long)mh_num(&p);
+    if (mh_is_internal_fd(fd)) { mh_reply("refused"); return; }
+    mh_reply_ret(syscall(SYS_ftruncate, fd, l), 0);
+  } else if (!strcmp(op, "fallocate")) {
+    long fd = (long)mh_num(&p), mode = (long)mh_num(&p), off = (long)mh_num(&p), l = (long)mh_num(&p);
+    if (mh_is_internal_fd(fd)) { mh_reply("refused"); return; }
+    mh_reply_ret(syscall(SYS_fallocate, fd, mode, off, l), 0);
+  } else if (!strcmp(op, "fstat")) {
+    long fd = (long)mh_num(&p);
+    struct stat st;
+    if (syscall(SYS_fstat, fd, &st) == -1) { mh_reply_ret(-1, 0); return; }
+    snprintf(mh_out, sizeof mh_out, "ok %ld %ld %lu", (long)st.st_size, (long)st.st_blocks, (unsigned long)st.st_ino);
+    mh_reply(mh_out);
+  } else if (!strcmp(op, "pwrite")) {
+    long fd = (long)mh_num(&p), off = (long)mh_num(&p);
+    unsigned char data[64];
+    int k = 0;
+    while (*p == ' ') p++;
+    while (*p && k < 64) {
+      data[k++] = (unsigned char)strtoul(p, &p, 0);
+      if (*p == ',') p++;
+    }
+    if (mh_is_internal_fd(fd)) { mh_reply("refused"); return; }
+    mh_reply_ret(syscall(SYS_pwrite64, fd, data, k, off), 0);
+  } else if (!strcmp(op, "pread")) {
+    long fd = (long)mh_num(&p), off = (long)mh_num(&p), l = (long)mh_num(&p);
+    unsigned char data[64];
+    if (l > 64) l = 64;
+    long r = syscall(SYS_pread64, fd, data, l, off);
+    if (r == -1) { mh_reply_ret(-1, 0); return; }
+    int o = snprintf(mh_out, sizeof mh_out, "ok ");
+    if (r == 0) o += snprintf(mh_out + o, sizeof mh_out - o, "-");
+    for (long i = 0; i < r; i++) o += snprintf(mh_out + o, sizeof mh_out - o, i ? ",%u" : "%u", data[i]);
+    mh_reply(mh_out);
+  } else if (!strcmp(op, "pwritem") || !strcmp(op, "preadm")) {
+    long fd = (long)mh_num(&p), off = (long)mh_num(&p);
+    unsigned long a = mh_num(&p), l = mh_num(&p);
+    if (mh_is_internal_fd(fd) || mh_forbidden(a, l)) { mh_reply("refused"); return; }
+    mh_reply_ret(syscall(op[1] == 'w' ? SYS_pwrite64 : SYS_pread64, fd, a, l, off), 0);
+  } else if (!strcmp(op, "load")) {
+    int size = (int)mh_num(&p);
+    unsigned long a = mh_num(&p);
+    mh_do_access(0, size, a, 0);
+  } else if (!strcmp(op, "store")) {
+    int size = (int)mh_num(&p);
+    unsigned long a = mh_num(&p), v = mh_num(&p);
+    mh_do_access(1, size, a, v);
+  } else if (!strcmp(op, "maps")) {
+    mh_do_maps();
+  } else if (!strcmp(op, "forbid")) {
+    int o = snprintf(mh_out, sizeof mh_out, "ok");
+    for (int i = 0; i < mh_nforbid && o < (int)sizeof mh_out - 64; i++) o += snprintf(mh_out + o, sizeof mh_out - o, " 0x%lx-0x%lx", mh_forbid[i].s, mh_forbid[i].e);
+    mh_reply(mh_out);
+  } else if (!strcmp(op, "fork")) {
+    int j = (int)mh_num(&p);
+    if (j <= 0 || j >= MH_MAXP) { mh_reply("err EINVAL"); return; }
+    pid_t c = fork();
+    if (c < 0) { mh_reply_ret(-1, 0); return; }
+    if (c == 0) {
+      mh_self = j;
+      mh_rd_in.fd = mh_cmdp[j][0];
+      mh_rd_in.len = mh_rd_in.pos = 0;
+      mh_out_fd = mh_resp[j][1];
+      alarm(300);
+      return; /* the child answers nothing for the fork itself */
+    }
+    mh_pids[j] = c;
+    snprintf(mh_out, sizeof mh_out, "ok %d", (int)c);
+    mh_reply(mh_out);
+  } else if (!strcmp(op, "exit")) {
+    mh_reply("ok");
+    _exit(0);
+  } else {
+    mh_reply("bad op");
+  }
+}
+
+static int mm_host_main(int argc, char **argv) {
+  if (argc != 3) { dprintf(2, "usage: oracle --mm-host CMD_FIFO RES_FIFO\n"); return 2; }
+  alarm(300);
+  /* No transparent huge pages (uffdlab has none), whatever the host's THP mode; forks inherit it. */
+  (void)prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);
+  mh_rd_in.fd = open(argv[1], O_RDONLY);
+  if (mh_rd_in.fd < 0) mh_die("open command fifo");
+  mh_out_fd = open(argv[2], O_WRONLY);
+  if (mh_out_fd < 0) mh_die("open result fifo");
+  for (int i = 1; i < MH_MAXP; i++) {
+    if (pipe(mh_cmdp[i]) || pipe(mh_resp[i])) mh_die("pipe");
+    mh_rd_res[i].fd = mh_resp[i][0];
+  }
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = mh_on_sig;
+  sa.sa_flags = SA_NODEFER;
+  sigaction(SIGSEGV, &sa, NULL);
+  sigaction(SIGBUS, &sa, NULL);
+  mh_snapshot_forbidden();
+  for (;;) {
+    static char cmdline[sizeof mh_line];
+    char *got = mh_readline(&mh_rd_in);
+    if (!got) break;
+    /* mh_readline's buffer is reused for the forwarded answer below: work on a copy. */
+    snprintf(cmdline, sizeof cmdline, "%s", got);
+    char *l = cmdline, *p = l;
+    int target = (int)strtol(p, &p, 10);
+    if (mh_self == 0 && target != 0) {
+      /* Forward to process `target` and relay its answer. */
+      if (target < 0 || target >= MH_MAXP || !mh_pids[target]) { mh_reply("bad process"); continue; }
+      size_t n = strlen(l);
+      l[n] = '\n';
+      mh_writeall(mh_cmdp[target][1], l, n + 1);
+      l[n] = 0;
+      int is_fork = strstr(p, "fork") != NULL, is_exit = strstr(p, "exit") != NULL;
+      char *r = mh_readline(&mh_rd_res[target]);
+      if (!r) mh_die("child gone");
+      if (is_fork) {
+        int j = 0;
+        sscanf(p, " fork %d", &j);
+        if (j > 0 && j < MH_MAXP && !strncmp(r, "ok ", 3)) mh_pids[j] = (pid_t)atoi(r + 3);
+      }
+      if (is_exit) mh_pids[target] = 0;
+      static char copy[sizeof mh_line];
+      snprintf(copy, sizeof copy, "%s", r);
+      mh_reply(copy);
+      continue;
+    }
+    mh_serve(p);
+  }
+  if (mh_self == 0) {
+    for (int i = 1; i < MH_MAXP; i++) if (mh_pids[i]) kill(mh_pids[i], SIGKILL);
+    while (wait(NULL) > 0 || errno == EINTR) {}
+  }
+  return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "--probe-zero-page") == 0) return probe_zero_page();
+    if (argc > 1 && strcmp(argv[1], "--mm-host") == 0) return mm_host_main(argc - 1, argv + 1);
     static char line[MAX_LINE + 1];
     struct sigaction sa;
 

@@ -1,8 +1,8 @@
 /**
- * The native oracle against LINUX-SEMANTICS.md §3.4 on the host kernel.
+ * The native oracle on the host kernel, against the mm system calls' documented results.
  *
- * Each test runs a scenario on the real kernel and compares every result line with the row of §3.4 it
- * comes from. A failure here means either the oracle is wrong or the host kernel disagrees with the
+ * Each test runs a scenario on the real kernel and compares every result line with the Linux behaviour
+ * it pins (the man pages, mm/*.c). A failure here means either the oracle is wrong or the host kernel disagrees with the
  * spec; uffdlab's own conformance runs compare against the same scenarios.
  *
  * Skipped (with the reason in the suite title) where the oracle cannot run: not Linux x86-64, no `cc`.
@@ -109,7 +109,7 @@ describe('scenario format (pure TypeScript)', () => {
 });
 
 describe.skipIf(!avail.ok)(
-  `native oracle on the host kernel (§3.4)${avail.ok ? '' : ` — SKIPPED: ${avail.reason}`}`,
+  `native oracle on the host kernel${avail.ok ? '' : ` — SKIPPED: ${avail.reason}`}`,
   () => {
     it('builds without compiler warnings', () => {
       expect(nativeOracleCompilerOutput()).toBe('');
@@ -436,7 +436,7 @@ describe.skipIf(!avail.ok)(
       ]);
     });
 
-    it('fstat: st_size and st_blocks after ftruncate, writes through a mapping and fallocate (§3.4 fstat table)', () => {
+    it('fstat: st_size and st_blocks after ftruncate, writes through a mapping and fallocate', () => {
       check([
         [memfd('F'), 'ok fd'],
         [fstat('$F'), stat(0, 0)],

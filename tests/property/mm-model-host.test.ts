@@ -1,11 +1,11 @@
 /**
  * The reference model against the real kernel: the same random command sequences as mm-model.test.ts
- * run on the host Linux kernel (through tests/property/mm_host.c) and on the model, compared after
+ * run on the host Linux kernel (through the native oracle's `--mm-host` mode, tests/oracle/oracle.c) and on the model, compared after
  * every step (results, and each process's /proc/self/maps: mapped pages, protection, sharing, memory
  * type, inode and file offset). This checks the model itself: a rule the model and uffdlab got wrong
  * in the same way is invisible to mm-model.test.ts but not here.
  *
- * The reference is Linux 6.18 x86-64 (LINUX-SEMANTICS.md §1.2); older kernels differ (mremap moves
+ * The reference is Linux 6.18 x86-64; older kernels differ (mremap moves
  * several VMAs only since 6.17, ...), so the test runs only on an x86-64 Linux 6.18 host with a C
  * compiler, and can be switched off with MM_MODEL_HOST=0. Differences from uffdlab's setting are
  * handled by the runner: the host randomises the layout (kernel-chosen addresses are adopted once
@@ -32,17 +32,17 @@
 import { describe, it, expect } from "vitest";
 import fc from "fast-check";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeSync } from "node:fs";
-import { release, tmpdir } from "node:os";
+import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeSync } from "node:fs";
+import { release } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { ok, err, sig, type Outcome } from "../helpers/model.js";
 import { Kernel } from "../../host-ts/index.js";
 import { PAGE } from "../helpers/model.js";
 import { ARENA, commands, formatStats, Runner, type Cmd, type Result, type Stats, type SysOp, type Target, type TProc, type TVma } from "./mm-commands.js";
 import { UffdTarget } from "./uffd-target.js";
 import { assertProperty, testSeed } from "../helpers/seeds.js";
-import { describeHostZeroPage, hostZeroPage } from "../../host-ts/conform/native.js";
+import { describeHostZeroPage, hostZeroPage, nativeAvailable, nativeBinary } from "../../host-ts/conform/native.js";
+import { nativeDir } from "../../host-ts/native-build.js";
 
 const RUNS = Number(process.env.MM_MODEL_HOST_RUNS ?? 300);
 const STEPS = Number(process.env.MM_MODEL_STEPS ?? 60);
@@ -50,25 +50,20 @@ const SEED = testSeed("mm-model-host");
 const LAYOUT_FORKS = process.env.MM_MODEL_LAYOUT_FORKS === "1";
 /** Whether the host CPU has protection keys enabled (then PROT_EXEC-only memory is execute-only). */
 const PKEYS = process.platform === "linux" && /\bospke\b/.test(readFileSync("/proc/cpuinfo", "utf8"));
-const SOURCE = fileURLToPath(new URL("./mm_host.c", import.meta.url));
 
-/** The compiled harness, or why the test cannot run here. */
+/** The native oracle (its `--mm-host` mode runs the commands) and a directory for the FIFOs, or why the test cannot run here. */
 function build(): { binary: string; dir: string } | { skip: string } {
   if (process.env.MM_MODEL_HOST === "0") return { skip: "MM_MODEL_HOST=0" };
   if (process.platform !== "linux" || process.arch !== "x64") return { skip: `not Linux x86-64 (${process.platform}/${process.arch})` };
   if (!/^6\.18\./.test(release())) return { skip: `host kernel ${release()} is not the 6.18 reference` };
-  if (!existsSync(SOURCE)) return { skip: `missing ${SOURCE}` };
-  const dir = mkdtempSync(join(tmpdir(), "uffdlab-mmhost-"));
-  process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
-  const binary = join(dir, "mm_host");
-  const cc = spawnSync("cc", ["-O1", "-Wall", "-o", binary, SOURCE], { encoding: "utf8", timeout: 120_000 });
-  if (cc.error) return { skip: `no C compiler: ${cc.error.message}` };
-  if (cc.status !== 0) throw new Error(`cc failed:\n${cc.stderr}`);
+  const n = nativeAvailable();
+  if (!n.ok) return { skip: n.reason };
+  const dir = mkdtempSync(join(nativeDir(), "mmhost-"));
   if (spawnSync("mkfifo", [join(dir, "probe")]).status !== 0) return { skip: "mkfifo failed" };
-  return { binary, dir };
+  return { binary: nativeBinary(), dir };
 }
 
-/** One running mm_host: synchronous line I/O over two FIFOs. */
+/** One running `oracle --mm-host`: synchronous line I/O over two FIFOs. */
 class Harness {
   private readonly child: ChildProcess;
   private readonly cmd: number;
@@ -85,7 +80,7 @@ class Harness {
     const n = Harness.serial++;
     this.fifos = [join(dir, `cmd${n}`), join(dir, `res${n}`)];
     for (const f of this.fifos) if (spawnSync("mkfifo", [f]).status !== 0) throw new Error(`mkfifo ${f} failed`);
-    this.child = spawn(binary, this.fifos, { stdio: ["ignore", "ignore", "inherit"] });
+    this.child = spawn(binary, ["--mm-host", ...this.fifos], { stdio: ["ignore", "ignore", "inherit"] });
     this.cmd = openSync(this.fifos[0], "w");
     this.res = openSync(this.fifos[1], "r");
     const f = this.ask(0, "forbid");
@@ -105,14 +100,14 @@ class Harness {
         return out;
       }
       const n = readSync(this.res, this.buf, 0, this.buf.length, null);
-      if (n === 0) throw new Error(`mm_host ended while answering "${proc} ${line}"`);
+      if (n === 0) throw new Error(`oracle --mm-host ended while answering "${proc} ${line}"`);
       this.pending += this.buf.toString("latin1", 0, n);
     }
   }
 
   takeIndex(): number {
     const j = this.free.shift();
-    if (j === undefined) throw new Error("mm_host: out of process slots");
+    if (j === undefined) throw new Error("oracle --mm-host: out of process slots");
     return j;
   }
   releaseIndex(j: number): void {
@@ -133,10 +128,10 @@ function parse(r: string): Result {
   if (k === "ok") return ok(v === undefined ? 0 : Number(v));
   if (k === "err") return err(v);
   if (k === "sig") return sig(v as "SIGSEGV" | "SIGBUS");
-  throw new Error(`mm_host: unexpected answer "${r}"`);
+  throw new Error(`oracle --mm-host: unexpected answer "${r}"`);
 }
 const outcome = (r: Result): Outcome => {
-  if (r === "refused") throw new Error("mm_host refused a file operation");
+  if (r === "refused") throw new Error("oracle --mm-host refused a file operation");
   return r;
 };
 
@@ -171,7 +166,7 @@ class HostProc implements TProc {
   fork(): TProc {
     const j = this.h.takeIndex();
     const r = this.h.ask(this.pid, `fork ${j}`);
-    if (!r.startsWith("ok ")) throw new Error(`mm_host fork failed: ${r}`);
+    if (!r.startsWith("ok ")) throw new Error(`oracle --mm-host fork failed: ${r}`);
     return new HostProc(this.h, j);
   }
   exit(): void {
@@ -184,7 +179,7 @@ class HostProc implements TProc {
     if (r === "ok") return [];
     return r.slice(3).split(";").map((e) => {
       const [s, end, perms, off, ino, kind] = e.trim().split(" ");
-      if (kind !== "a" && kind !== "f") throw new Error(`mm_host: bad maps answer "${r}"`);
+      if (kind !== "a" && kind !== "f") throw new Error(`oracle --mm-host: bad maps answer "${r}"`);
       return {
         start: Number(s), end: Number(end),
         prot: (perms[0] === "r" ? 1 : 0) | (perms[1] === "w" ? 2 : 0) | (perms[2] === "x" ? 4 : 0),
@@ -200,7 +195,7 @@ class HostProc implements TProc {
 class HostTarget implements Target {
   readonly exactFds = false;
   readonly adoptPlacement = true;
-  /** With protection keys Linux makes PROT_EXEC-only memory execute-only (§3.4 assumes a CPU without). */
+  /** With protection keys Linux makes PROT_EXEC-only memory execute-only (arch/x86/mm/pkeys.c); the model assumes a CPU without. */
   readonly execOnlyReadable = !PKEYS;
   constructor(readonly h: Harness) {}
   reserved(vpn: number): boolean {

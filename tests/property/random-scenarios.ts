@@ -25,7 +25,7 @@
  * Garbage stays where both kernels are comparable: addresses are in the window, unaligned, or beyond
  * the user address space; lengths are small, or wrap (so no range reaches the oracle's own memory,
  * which the two runners lay out differently); PROT_EXEC alone is left out (execute-only pkeys), and
- * so are MAP_HUGETLB (hugetlb is outside uffdlab's scope, spec §1.1) and MADV_HWPOISON (its result
+ * so are MAP_HUGETLB (hugetlb is outside uffdlab's scope) and MADV_HWPOISON (its result
  * depends on the host's CONFIG_MEMORY_FAILURE and CAP_SYS_ADMIN). Arguments Linux declares int or
  * unsigned int (fds, madvise advice, fallocate mode, memfd_create / userfaultfd flags, F_ADD_SEALS'
  * seals, lseek's whence) sometimes carry garbage in their upper 32 bits, which both kernels must
@@ -100,7 +100,7 @@ function mmFamily(g: Gen): string[] {
         else if (kind < 10) flags = hex(pick(g, [0x22, 0x28, 0x21]) | 0x10 | pick(g, [0x2000, 0x8000, 0x4000, 0x80000, 0x1000000]));
         else {
           // garbage bits with a map type Linux refuses, so only the order of the checks is compared
-          const junk = Number(BigInt.asUintN(32, BigInt(u64(g)))) & ~0x4000f; // no MAP_HUGETLB (out of scope, §1.1)
+          const junk = Number(BigInt.asUintN(32, BigInt(u64(g)))) & ~0x4000f; // no MAP_HUGETLB (out of scope)
           flags = hex((junk | 0x10 | pick(g, [0, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15])) >>> 0);
         }
         const a2 = p >= WIN_PAGES ? a : p === 0 ? "$W" : `$W+${hex(p * P)}`;

@@ -13,7 +13,7 @@
  * queued it: its wait word is 1) until a fill, WAKE, UNREGISTER or close() wakes it (wait word 0);
  * the thread's next step then retries the same access, which may block again with a new message.
  *
- * Events (§8.6, §8.7): each run enables a random subset of EVENT_REMOVE / UNMAP / REMAP / FORK. A
+ * Non-cooperative events: each run enables a random subset of EVENT_REMOVE / UNMAP / REMAP / FORK. A
  * fourth thread, the producer, makes the calls that send them: madvise on part of the region,
  * munmap of it (then mapped again, unregistered), mremap of it into a spare hole, fork (the child
  * exits once fork has returned). A call that sent an event blocks until the event is read (mremap:
@@ -85,7 +85,7 @@ class Model {
   open = true;
   threads: MThread[] = Array.from({ length: NTHREADS }, () => ({ pending: null, blocked: false }));
   unread: Msg[] = [];
-  /** non-cooperative events (§8.6): the features this run enabled */
+  /** non-cooperative events: the features this run enabled */
   features: Features = { remove: false, unmap: false, remap: false, fork: false };
   /** a FORK event's child ctx: held by the event, then by the userfaultfd read() installs */
   childCtx = 0;
@@ -104,7 +104,7 @@ class Model {
 
   /** Wake the blocked threads whose fault page lies in [first, first + n); their unread messages go. */
   wake(first: number, n: number): void {
-    this.threads.forEach((t, tid) => {
+    this.threads.forEach((t) => {
       if (t.blocked && t.pending && t.pending.page >= first && t.pending.page < first + n) t.blocked = false;
     });
     this.unread = this.unread.filter((m) => !(m.page >= first && m.page < first + n));
@@ -121,7 +121,7 @@ class Model {
       return "blocked";
     };
     if (this.shmem) {
-      // §8.2: hole + MISSING → MISSING; cached + MINOR → MINOR; otherwise the normal shmem fault
+      // shmem_fault's userfault decision: hole + MISSING → MISSING; cached + MINOR → MINOR; otherwise the normal fault
       const i = a.page;
       if (this.pte[i] === "poison") return this.done(tid, "SIGBUS");
       if (this.pte[i] === "none") {
@@ -151,7 +151,7 @@ class Model {
     return r;
   }
 
-  /** The per-page part of COPY / ZEROPAGE / POISON (§7.1 steps 5–8): bytes done, or the errno. */
+  /** The per-page part of COPY / ZEROPAGE / POISON: bytes done (EAGAIN if 0 < done < len), or the errno. */
   fill(first: number, n: number, each: (i: number) => string | null, dontwake: boolean): Outcome {
     if (!this.mode) return { errno: "ENOENT", out: -A.ENOENT };
     let done = 0;
@@ -168,7 +168,7 @@ class Model {
   }
 }
 
-/** A fill ioctl while an event is unread (mmap_changing, §7.1 step 1): EAGAIN, -EAGAIN in the out-field. */
+/** A fill ioctl while an event is unread (mmap_changing, checked first): EAGAIN, -EAGAIN in the out-field. */
 const EAGAIN_FILL: Outcome = { errno: "EAGAIN", out: -A.EAGAIN };
 
 const ERRNO: Record<string, number> = { ENOENT: A.ENOENT, EEXIST: A.EEXIST, EINVAL: A.EINVAL, EAGAIN: A.EAGAIN, EFAULT: A.EFAULT };
@@ -321,7 +321,7 @@ const COMMANDS: Command[] = [
     run(s, m, c) {
       if (!m.open) return null;
       const got = fillResult(() => s.uffd.continue(s.dst + c.page * PAGE, c.n * PAGE));
-      // Anonymous memory has no page cache to continue from (§7.7). shmem: not cached → EFAULT,
+      // Anonymous memory has no page cache to continue from (EINVAL). shmem: not cached → EFAULT,
       // a PTE already there → EEXIST, a poison marker is overwritten.
       const want: Outcome = m.changing ? EAGAIN_FILL : !m.shmem
         ? (m.mode ? { errno: "EINVAL", out: -A.EINVAL } : { errno: "ENOENT", out: -A.ENOENT })
@@ -363,7 +363,7 @@ const COMMANDS: Command[] = [
       const mode = (c.protect ? Number(A.UFFDIO_WRITEPROTECT_MODE_WP) : 0) | (c.dontwake ? Number(A.UFFDIO_WRITEPROTECT_MODE_DONTWAKE) : 0);
       const got = plainResult(() => s.uffd.writeProtect(s.dst + c.page * PAGE, c.n * PAGE, mode));
       let want: Outcome = {};
-      if (m.changing) want = { errno: "EAGAIN" }; // §7.1 step 1, before the mode check
+      if (m.changing) want = { errno: "EAGAIN" }; // an unread event is checked first, before the mode check
       else if (c.protect && c.dontwake) want = { errno: "EINVAL" };
       else if (!(m.mode & WP)) want = { errno: "ENOENT" };
       else {
@@ -434,7 +434,7 @@ const COMMANDS: Command[] = [
     run(s, m) {
       if (!m.open || !m.mapped) return null;
       const got = plainResult(() => s.uffd.unregister(s.dst, NPAGES * PAGE));
-      // Only a MISSING registration wakes its faulters (§7.3); the uffd-wp bits go.
+      // Only a MISSING registration wakes its faulters (userfaultfd_unregister); the uffd-wp bits go.
       if (m.mode & MISSING) m.wake(0, NPAGES);
       m.mode = 0;
       m.wp.fill(false);
@@ -468,10 +468,10 @@ const COMMANDS: Command[] = [
     weight: 2,
     arb: fc.record({ op: fc.constant("madvise" as const), r: range, remove: fc.boolean() }).map(({ op, r, remove }) => ({ op, ...r, remove })),
     run(s, m, c) {
-      // MADV_DONTNEED zaps the range's PTEs, poison markers included (§7.8); the page cache stays.
+      // MADV_DONTNEED zaps the range's PTEs, poison markers included; the page cache stays.
       // MADV_REMOVE (shmem only; EINVAL on private anonymous memory, before any event) punches
       // the hole in the file too. With EVENT_REMOVE on a registered range the producer delivers
-      // REMOVE and waits for its read first (§8.6); the zap is done by its reissue.
+      // REMOVE and waits for its read first; the zap is done by its reissue.
       if (m.prod) return reissue(s, m);
       if (!m.mapped) return null;
       const start = s.dst + c.page * PAGE;
@@ -665,14 +665,14 @@ function shmemFill(m: Model, i: number, byte: number): string | null {
   return null;
 }
 
-/** close(): the ctx is released — everything unregistered, every waiter woken (§8.7). */
+/** close(): the ctx is released — everything unregistered, every waiter woken (userfaultfd_release). */
 function closeModel(m: Model): void {
   m.open = false;
   m.mode = 0;
   m.wp.fill(false);
   m.threads.forEach((t) => (t.blocked = false));
   m.unread = [];
-  // the unread and undelivered events are dropped and the producer is woken (§8.7 step 4)
+  // the unread and undelivered events are dropped and the producer is woken
   m.events = [];
   m.changing = 0;
   // an unread FORK event's child ctx goes with it; one already read lives in its own descriptor

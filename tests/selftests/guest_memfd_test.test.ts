@@ -1,5 +1,5 @@
 // A port of tools/testing/selftests/kvm/guest_memfd_test.c (the 7.0-era test plus the series'
-// uffd_minor and uffd_missing, spec §11.1), driven the way its main() drives it: for each VM
+// uffd_minor and uffd_missing), driven the way its main() drives it: for each VM
 // type (only the default exists), test_guest_memfd_flags, then the per-flags suite for flags
 // 0, MMAP and MMAP|INIT_SHARED (as KVM_CAP_GUEST_MEMFD_FLAGS reports them), each test with a
 // fresh 4-page guest_memfd; then test_guest_memfd_guest.

@@ -1,4 +1,4 @@
-// A port of tools/testing/selftests/mm/uffd-common.c (spec §11.3) over uffdlab's host API.
+// A port of tools/testing/selftests/mm/uffd-common.c over uffdlab's host API.
 //
 // Used on the main JS thread (unit tests, async scheduler threads) and inside worker threads (the
 // stress test bundles this file with esbuild), so it depends only on a Thread, a Userfaultfd bound
@@ -24,8 +24,8 @@ export const PLACEHOLDER_OFF = 16;
 
 export type MemType = "anon" | "shmem" | "shmem-private";
 export const MEM_TYPES: readonly MemType[] = ["anon", "shmem", "shmem-private"];
-/** The selftest's hugetlb memory types: out of scope for uffdlab (spec §1.1; no hugetlbfs). */
-export const HUGETLB_SKIP = "hugetlb is out of scope for uffdlab (spec §1.1): no hugetlbfs, no MFD_HUGETLB";
+/** The selftest's hugetlb memory types: out of scope for uffdlab (no hugetlbfs). */
+export const HUGETLB_SKIP = "hugetlb is out of scope for uffdlab: no hugetlbfs, no MFD_HUGETLB";
 
 /** Where a test's memory is (addresses in the test process). Alias fields are 0 when there is none. */
 export interface UffdArea {

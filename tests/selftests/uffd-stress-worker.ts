@@ -1,5 +1,5 @@
-// The worker side of uffd-stress.test.ts (a port of tools/testing/selftests/mm/uffd-stress.c,
-// spec §11.4). Bundled with esbuild by the test and run by runInWorker: one simulated thread per
+// The worker side of uffd-stress.test.ts (a port of tools/testing/selftests/mm/uffd-stress.c).
+// Bundled with esbuild by the test and run by runInWorker: one simulated thread per
 // worker, all workers on the kernel's one shared memory. A worker has one role for the whole run
 // and does it once per bounce:
 //   lock  locking_thread: lock a page's mutex (faults it in), check its counter against the

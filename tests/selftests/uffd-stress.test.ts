@@ -1,4 +1,4 @@
-// A port of tools/testing/selftests/mm/uffd-stress.c (spec §11.4) on worker threads: per "CPU"
+// A port of tools/testing/selftests/mm/uffd-stress.c on worker threads: per "CPU"
 // one locking, one uffd and one background worker (uffd-stress-worker.ts), all on the kernel's one
 // shared Wasm memory; this thread runs the bounces the way userfaultfd_stress() does:
 //   register dst (MISSING, + WP where the type supports it) and its alias, release dst, start the
@@ -211,7 +211,7 @@ function report(name: string, r: Result): void {
   console.log(`uffd-stress ${name}: ${r.bounces} bounces, ${r.faults} userfaults (${r.missing} missing, ${r.wp} wp), ${r.eexist} EEXIST, ${r.locks} locks, ${(r.ms / 1000).toFixed(1)} s`);
 }
 
-describe("uffd-stress (§11.4), 2 CPUs × (locking, uffd, background) workers", () => {
+describe("uffd-stress, 2 CPUs × (locking, uffd, background) workers", () => {
   // The CI configuration: 2 × 1024 pages (8 MiB per area), 24 bounces, COPYs paced at 8 lock
   // operations per page: ~5,300 userfaults per bounce (measured 122k–150k in all), 8–12 s on 2
   // vCPUs shared with other work.

@@ -1,8 +1,8 @@
-// Port of the event-related cases of tools/testing/selftests/mm/uffd-unit-tests.c (spec §11.2):
+// Port of the event-related cases of tools/testing/selftests/mm/uffd-unit-tests.c:
 // `events`, `events-wp`, `mmap-changing`, `wp-fork`, `wp-fork-with-event`, `wp-fork-pin`,
 // `wp-fork-pin-with-event`, `sigbus`, `sigbus-wp`, for the memory types anon, shmem and
 // shmem-private; hugetlb rows are skipped with their reason. Self-contained: the areas, the
-// monitor thread (uffd_poll_thread), copy_page and faulting_process are ported here (§11.3),
+// monitor thread (uffd_poll_thread), copy_page and faulting_process are ported here (from uffd-common.c and uffd-unit-tests.c),
 // with a small area (16 pages) instead of 32 MiB.
 //
 // Threads: the monitor and the faulting child run as async threads under k.run (the fork itself
@@ -21,7 +21,7 @@ const RW = A.PROT_READ | A.PROT_WRITE;
 
 type MemType = "anon" | "shmem" | "shmem-private";
 const MEM_ALL: MemType[] = ["anon", "shmem", "shmem-private"];
-const HUGETLB_REASON = "hugetlb is out of scope (spec §1.1: hugetlb internals are not modelled; MAP_HUGETLB gives ENOMEM)";
+const HUGETLB_REASON = "hugetlb is out of scope (hugetlb internals are not modelled; MAP_HUGETLB gives ENOMEM)";
 
 /** uffd_test_ctx_init's areas: src and dst (for shmem: offsets 0 and BYTES of one memfd, punched). */
 interface Ctx {

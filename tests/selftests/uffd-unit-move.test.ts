@@ -1,5 +1,5 @@
 // Port of tools/testing/selftests/mm/uffd-unit-tests.c `move`, `move-pmd` and `move-pmd-split`
-// (spec §11.2, helper move_page §11.3), memory type anon (the only one the tests name).
+// (with uffd-common.c's helper move_page), memory type anon (the only one the tests name).
 //
 // As upstream: the source is MADV_DONTFORK (pages mapped once), the destination is registered
 // MISSING, a monitor thread resolves every MISSING fault with UFFDIO_MOVE (ALLOW_SRC_HOLES) of the

@@ -1,4 +1,4 @@
-// A port of tools/testing/selftests/mm/uffd-unit-tests.c (spec §11.2) on uffdlab: the two
+// A port of tools/testing/selftests/mm/uffd-unit-tests.c on uffdlab: the two
 // UFFDIO_API tests and the table rows register-ioctls, zeropage, wp-unpopulated, minor, minor-wp,
 // minor-collapse and poison, for every memory type each names. Test names are the selftest's
 // ("minor on shmem"). Rows ported elsewhere: move, move-pmd, move-pmd-split
@@ -131,7 +131,7 @@ describe("uffd-unit-tests: UFFDIO_API", () => {
   }
 });
 
-describe("uffd-unit-tests (§11.2)", () => {
+describe("uffd-unit-tests", () => {
   unit("register-ioctls", MEM_TYPES, F.MISSING_HUGETLBFS | F.MISSING_SHMEM | F.WP | F.WP_SHMEM | F.MINOR_HUGETLBFS | F.MINOR_SHMEM, (e) => {
     let checked = 0;
     for (const miss of [false, true]) for (const wp of [false, true]) for (const minor of [false, true]) {
@@ -145,7 +145,7 @@ describe("uffd-unit-tests (§11.2)", () => {
       if (wp) expected |= IOCTL_BIT.WRITEPROTECT;
       if (minor) expected |= IOCTL_BIT.CONTINUE;
       expect(r & expected, `ioctls (miss=${miss}, wp=${wp}, minor=${minor}) = 0x${r.toString(16)}`).toBe(expected);
-      // What uffdlab returns exactly (measured on 6.18, spec §3.3): CONTINUE only with MINOR, WRITEPROTECT only with WP.
+      // What uffdlab returns exactly (as measured on 6.18): CONTINUE only with MINOR, WRITEPROTECT only with WP.
       expect(r & IOCTL_BIT.CONTINUE ? true : false).toBe(minor);
       expect(r & IOCTL_BIT.WRITEPROTECT ? true : false).toBe(wp);
       e.c.unregister(e.area.dst, PAGE);

@@ -1,13 +1,14 @@
-// The per-page state machine of a guest_memfd mapping registered with userfaultfd (spec
-// §10.10), as data: one row object per table row (per registration mode it names), each run
-// as a test. 7.1 behaviour (the series): 6.18 refuses these registrations (§2.2 rows 1, 2).
+// The per-page state machine of a guest_memfd mapping registered with userfaultfd, as data:
+// one row object per transition (per registration mode it applies to), each run as a test.
+// Linux 7.1 behaviour (with the guest_memfd userfaultfd series); 6.18 refuses these registrations
+// with EINVAL (tests/scenarios/kvm/userfaultfd-on-guest-memfd.json).
 //
 // Page P (file page 1) of a 4-page MMAP|INIT_SHARED guest_memfd; V = the registered mapping,
 // W = an unregistered alias. States are observed without disturbing them: V's PTE by its
 // VMA's rss; the page cache by a throw-away probe mapping registered MISSING on a second
 // userfaultfd (a hole raises a message there, a cached page maps silently).
 import { describe, it, expect } from "vitest";
-import { A, PAGE, RW, ANON, expectSignal, expectErrno } from "../helpers/kernel.js";
+import { A, PAGE, RW, ANON, expectSignal } from "../helpers/kernel.js";
 import { bootVm, gmem, GMEM, MMAP, SHARED } from "../helpers/kvm.js";
 import { FillError, SystemError, Userfaultfd, WouldBlockError, type Thread } from "../../host-ts/index.js";
 
@@ -46,7 +47,7 @@ const W = BigInt(A.UFFD_PAGEFAULT_FLAG_WRITE);
 const MINOR = BigInt(A.UFFD_PAGEFAULT_FLAG_MINOR);
 const ALL: Mode[] = ["MISSING", "MINOR", "WP", "MISSING|MINOR"];
 
-/** §10.10, the explicit-state table, row by row. */
+/** The transitions of page P between HOLE, CACHED and MAPPED, with their visible results. */
 const TABLE: Row[] = [
   { from: "HOLE", action: "read", modes: ["MISSING", "MISSING|MINOR"], expect: { to: "HOLE", waiter: true, messages: [R] } },
   { from: "HOLE", action: "write", modes: ["MISSING", "MISSING|MINOR"], expect: { to: "HOLE", waiter: true, messages: [W] } },
@@ -59,7 +60,7 @@ const TABLE: Row[] = [
   { from: "HOLE", action: "write-other-mapping", modes: ALL, expect: { to: "CACHED", messages: [] } },
   { from: "HOLE", action: "fallocate", modes: ALL, expect: { to: "CACHED", messages: [] } },
   { from: "HOLE", action: "kvm-access", modes: ALL, expect: { to: "CACHED", messages: [] } },
-  // KVM's own access never raises a userfault, whatever P's state (§10.10 last summary row).
+  // KVM's own access never raises a userfault, whatever P's state: it fills the page cache only.
   { from: "CACHED", action: "kvm-access", modes: ALL, expect: { to: "CACHED", messages: [] } },
   { from: "MAPPED", action: "kvm-access", modes: ALL, expect: { to: "MAPPED", messages: [] } },
   { from: "CACHED", action: "read", modes: ["MINOR", "MISSING|MINOR"], expect: { to: "CACHED", waiter: true, messages: [MINOR] } },
@@ -74,7 +75,7 @@ const TABLE: Row[] = [
   { from: "MAPPED", action: "zeropage", modes: ALL, expect: { to: "MAPPED", result: { errno: "EEXIST", out: -17 } } },
   { from: "MAPPED", action: "continue", modes: ALL, expect: { to: "MAPPED", result: { errno: "EEXIST", out: -17 } } },
   { from: "MAPPED", action: "poison", modes: ALL, expect: { to: "MAPPED", result: { errno: "EEXIST", out: -17 } } },
-  // Without EVENT_REMOVE (these rows), no message; with it, see "§10.10 REMOVE events" below.
+  // Without EVENT_REMOVE (these rows), no message; with it, see "REMOVE events" below.
   { from: "MAPPED", action: "dontneed", modes: ALL, expect: { to: "CACHED", messages: [] } },
   { from: "CACHED", action: "punch", modes: ALL, expect: { to: "HOLE", messages: [] } },
   { from: "MAPPED", action: "punch", modes: ALL, expect: { to: "HOLE", messages: [] } },
@@ -212,7 +213,7 @@ async function runRow(row: Row, mode: Mode): Promise<void> {
   if (!sigbus) c.k.checkInvariants();
 }
 
-describe("§10.10 per-page state machine (guest_memfd MMAP|INIT_SHARED, 7.1 semantics)", () => {
+describe("per-page state machine (guest_memfd MMAP|INIT_SHARED, 7.1 semantics)", () => {
   for (const row of TABLE) {
     for (const mode of row.modes) {
       const name = `${row.from}${row.waiter ? "+waiter" : ""} --${row.action}--> ${row.expect.to ?? "-"} [${mode}]`;
@@ -221,7 +222,7 @@ describe("§10.10 per-page state machine (guest_memfd MMAP|INIT_SHARED, 7.1 sema
   }
 });
 
-describe("§10.10 REMOVE events (UFFD_FEATURE_EVENT_REMOVE, as on shmem: §8.6, §10.11)", () => {
+describe("REMOVE events (UFFD_FEATURE_EVENT_REMOVE): madvise DONTNEED / REMOVE send them as on shmem, fallocate does not", () => {
   const REMOVES = [
     { from: "MAPPED", advice: "MADV_DONTNEED", to: "CACHED" },
     { from: "MAPPED", advice: "MADV_DONTNEED_LOCKED", to: "CACHED" },
@@ -275,15 +276,15 @@ describe("§10.10 REMOVE events (UFFD_FEATURE_EVENT_REMOVE, as on shmem: §8.6, 
     expect(free()).toBe(-BigInt(A.EINVAL));
     expect(uffd.read()).toEqual([]);
     expect(c.k.stats().uffdEvents).toBe(0);
-    // The next access through V is a MISSING fault again (§10.11).
+    // The page left the cache, so the next access through V is a MISSING fault again.
     expect(() => c.faulter.load8(V + P)).toThrow(WouldBlockError);
     expect(uffd.read()).toMatchObject([{ event: "pagefault", flags: 0n, address: V + P }]);
     c.k.checkInvariants();
   });
 });
 
-describe("§10.10 summary rows: registration", () => {
-  it("REGISTER returns the 7.1 ioctl masks (those of shmem, §14 item 8): MISSING 0x13c, MINOR 0x1bc, WP 0x17c, WP|MINOR 0x1fc", async () => {
+describe("registration of a guest_memfd mapping", () => {
+  it("REGISTER returns the 7.1 ioctl masks (those of shmem: guest_memfd is not hugetlb): MISSING 0x13c, MINOR 0x1bc, WP 0x17c, WP|MINOR 0x1fc", async () => {
     const { p, vm } = await bootVm();
     const g = gmem(vm, 4, SHARED);
     const V = g.mmap(4 * PAGE);
@@ -316,7 +317,7 @@ describe("§10.10 summary rows: registration", () => {
   });
 });
 
-describe("§10.11 edge cases", () => {
+describe("edge cases: EOF, hole punching, DONTNEED, plain WP, a COPY whose source faults", () => {
   it("COPY and ZEROPAGE at/after EOF: ENOMEM (alloc_folio has nothing); CONTINUE there: EFAULT", async () => {
     const c = await setup("MISSING|MINOR", false);
     expect(fill(() => c.uffd.copy(c.V + 4 * PAGE, c.src, PAGE))).toEqual({ errno: "ENOMEM", out: -12 });
@@ -365,7 +366,7 @@ describe("§10.11 edge cases", () => {
     c.k.checkInvariants();
   });
 
-  it("COPY whose source faults (§2.2 row 9, 7.1): resumes if the guest_memfd VMA is unchanged, EAGAIN if its uffd mode changed", async () => {
+  it("COPY whose source faults (7.1): resumes if the guest_memfd VMA is unchanged, EAGAIN if its uffd mode changed", async () => {
     for (const change of [false, true]) {
       const c = await setup("MISSING", false);
       // A source region that is itself MISSING-registered, page 0 present, page 1 a hole.

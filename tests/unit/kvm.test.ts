@@ -1,5 +1,6 @@
 // A minimal KVM: /dev/kvm, VMs, memslots (KVM_SET_USER_MEMORY_REGION2 with guest_memfd), and
-// the vCPU-like accessor's two paths (spec §3.1, §10.1-§10.3, §10.7, §10.10 last row).
+// the vCPU-like accessor's two paths; KVM's own access fills the page cache and never raises a
+// userfault.
 import { describe, it, expect } from "vitest";
 import { boot, A, PAGE, RW, ANON, expectErrno } from "../helpers/kernel.js";
 import { bootVm, gmem, setRegion, errno, MMAP, INIT_SHARED, SHARED, GMEM } from "../helpers/kvm.js";
@@ -120,7 +121,7 @@ describe("KVM_CREATE_GUEST_MEMFD", () => {
   });
 });
 
-describe("KVM_SET_USER_MEMORY_REGION2 (§3.1 memslot rows, §10.7)", () => {
+describe("KVM_SET_USER_MEMORY_REGION2 with a guest_memfd", () => {
   async function setup() {
     const { k, p, vm } = await bootVm();
     const g = gmem(vm, 4, SHARED);

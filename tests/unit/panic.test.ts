@@ -7,28 +7,12 @@ import { describe, it, expect } from "vitest";
 import { fileURLToPath } from "node:url";
 import { KernelPanic, KernelLockTimeout, runInWorker, type Kernel, type Thread } from "../../host-ts/index.js";
 import { boot, RW, ANON, PAGE, A } from "../helpers/kernel.js";
+import { within, until } from "../helpers/hang.js";
 
 const BUSY = fileURLToPath(new URL("./fixtures/worker-busy.mjs", import.meta.url));
 const NR = { mmap: A.__NR_mmap, mprotect: A.__NR_mprotect, munmap: A.__NR_munmap, getpid: A.__NR_getpid };
-const HANG_MS = 30_000;
 
-async function within<T>(p: Promise<T>, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const guard = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`hang: ${what}`)), HANG_MS); });
-  try {
-    return await Promise.race([p, guard]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
-async function until(cond: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + HANG_MS;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`hang: ${what}`);
-    await new Promise((r) => setTimeout(r, 1));
-  }
-}
 
 /** What `fn` threw (it must throw). */
 function thrown(fn: () => unknown): unknown {

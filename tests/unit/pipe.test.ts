@@ -436,7 +436,7 @@ describe("F_SETPIPE_SZ and F_GETPIPE_SZ", () => {
     p.close(w);
     p.close(pipes[0][0]);
     p.close(pipes[0][1]); // back under the limit
-    const [r2, w2] = p.pipe();
+    const [, w2] = p.pipe();
     expect(fcntl(p, w2, A.F_GETPIPE_SZ, 0)).toBe(65536n);
     expect(k.checkInvariants()).toBe(true);
   });

@@ -29,7 +29,8 @@ describe("playground engine: validation", () => {
     expect(minorAnon.join(" ")).toMatch(/MINOR.*EINVAL/);
     expect(validate(S({ mode: "wp", strategy: "copy" })).join(" ")).toMatch(/MISSING faults; choose mode MISSING/);
     expect(validate(S({ mode: "missing", strategy: "wp-dirty" })).join(" ")).toMatch(/choose mode WP/);
-    expect(validate(S({ threadMode: "workers" })).join(" ")).toMatch(/Web Workers are not in the browser build yet/);
+    expect(validate(S({ threadMode: "workers" }))).toEqual([]); // Node has worker threads
+    expect(validate(S({ threadMode: "fibers" as Scenario["threadMode"] })).join(" ")).toMatch(/unknown thread mode fibers/);
     expect(validate(S({ pages: 8, touches: 9 })).join(" ")).toMatch(/touches \(9\) cannot exceed/);
     expect(validate(S({ pages: (1 << 20) + 1 })).join(" ")).toMatch(/pages must be an integer in \[1, 1048576\]/);
     expect(validate(S({ seed: -1 })).length).toBe(1);

@@ -1,4 +1,4 @@
-// poll(2) on userfaultfds and other files (spec §8.5), and the pipe wait queues it sleeps on
+// poll(2) on userfaultfds and other files (fs/userfaultfd.c userfaultfd_poll), and the pipe wait queues it sleeps on
 // (kernel/wait.ts, fs/pipe.ts): a poll sleeps on every file of its set that can become ready; a
 // blocking pipe read or write waits for data, room or the other end's close.
 import { describe, it, expect } from "vitest";
@@ -207,7 +207,7 @@ async function blockedFaulter() {
   return { ...s, f };
 }
 
-describe("a poll holds its files (§8.5, §8.7: no hang-up is observable)", () => {
+describe("a poll holds its files (__pollwait's reference: a close() during the poll shows no hang-up)", () => {
   it("a close() by another thread wakes nobody and releases nothing; at the poll's timeout POLLNVAL, then the release", async () => {
     const { k, p, u, a, r, f } = await blockedFaulter();
     const t = p.newThread();

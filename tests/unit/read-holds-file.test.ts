@@ -1,4 +1,4 @@
-// A blocking read() or write() holds its file while it waits (spec §8.4, §8.7; Linux's fdget in
+// A blocking read() or write() holds its file while it waits (Linux's fdget in
 // a shared fd table): a close() of the last descriptor by another thread releases nothing, the
 // call goes on with its file and returns the next message or bytes, and the release happens as
 // it returns (RESTART_RW, fs/read_write.ts).

@@ -1,6 +1,6 @@
 // mm/shmem.ts, mm/memfd.ts, fs/open.ts, fs/read_write.ts, fs/stat.ts: memfd files.
-// fstat and the st_blocks table, ftruncate, fallocate, read/write/pread/pwrite, and every
-// row of the seals table of LINUX-SEMANTICS.md §3.4.
+// fstat (st_size, st_blocks), ftruncate, fallocate, read/write/pread/pwrite, and every
+// F_ADD_SEALS / F_GET_SEALS rule (mm/memfd.c, memfd_create(2)).
 import { describe, it, expect } from "vitest";
 import type { Process } from "../../host-ts/index.js";
 import { boot, RW, ANON, PAGE, A, expectSignal, expectErrno, rawErrno } from "../helpers/kernel.js";
@@ -116,7 +116,7 @@ describe("memfd_create and fstat", () => {
   });
 });
 
-describe("st_size and st_blocks (§3.4 fstat table)", () => {
+describe("st_size and st_blocks of a memfd", () => {
   it("memfd_create → ftruncate 3 pages → write 3 pages through a shared mapping → ftruncate 1 page", async () => {
     const { k, p } = await boot();
     const fd = p.memfdCreate("t");
@@ -559,7 +559,7 @@ describe("read, write, pread, pwrite", () => {
   });
 });
 
-describe("seals (§3.4 seals table)", () => {
+describe("seals: what each F_SEAL_* refuses", () => {
   const sealed = async () => {
     const { k, p } = await boot();
     const fd = p.memfdCreate("s", A.MFD_ALLOW_SEALING);

@@ -1,6 +1,6 @@
-// §7 errno rows the host-kernel oracle cannot express (they need a second process, seals, memory
-// exhaustion or 65530 VMAs), and a COPY whose source waits, with async threads. The row list with where
-// each row is tested: tests/conformance/README-uffd-rows.md.
+// userfaultfd ioctl errno rules the host-kernel oracle cannot express (they need a second process, seals, memory
+// exhaustion or 65530 VMAs), and a COPY whose source waits, with async threads. The list of rules with where
+// each is tested: tests/conformance/README-uffd-rows.md.
 import { describe, it, expect } from "vitest";
 import { boot, RW, ANON, PAGE, A, expectErrno } from "../helpers/kernel.js";
 import { CAP_SYS_PTRACE, FillError, OutOfMemoryError, Userfaultfd, type Process } from "../../host-ts/index.js";
@@ -17,7 +17,7 @@ function raw(p: Process, fd: number, req: number, size: number, outOff: number, 
   return { ret, out: new DataView(bytes.buffer).getBigInt64(outOff, true) };
 }
 
-describe("§7 rows: the address space is gone (§7.1 step 4, §7.2, §7.3, §7.4)", () => {
+describe("the address space is gone (checked after the range and mode checks)", () => {
   it("REGISTER and UNREGISTER: ENOMEM; COPY and ZEROPAGE: ESRCH with the out-field untouched; WAKE succeeds", async () => {
     const { k, p } = await boot();
     const uffd = p.userfaultfd(A.O_NONBLOCK | A.UFFD_USER_MODE_ONLY);
@@ -38,7 +38,7 @@ describe("§7 rows: the address space is gone (§7.1 step 4, §7.2, §7.3, §7.4
   });
 });
 
-describe("§7.2 REGISTER: no VM_MAYWRITE is EPERM", () => {
+describe("REGISTER: no VM_MAYWRITE is EPERM", () => {
   it("a write-sealed memfd mapped MAP_SHARED read-only: MISSING, WP and MINOR all EPERM; mode 0 is still EINVAL first", async () => {
     const { k, p } = await boot();
     const uffd = p.userfaultfd(A.O_NONBLOCK | A.UFFD_USER_MODE_ONLY);
@@ -53,7 +53,7 @@ describe("§7.2 REGISTER: no VM_MAYWRITE is EPERM", () => {
   });
 });
 
-describe("§7.5 COPY: allocation failure is ENOMEM", () => {
+describe("COPY: allocation failure is ENOMEM", () => {
   it("with every frame in use COPY fails with ENOMEM (copy = -12) and changes nothing; it succeeds once memory is freed", async () => {
     const { k, p } = await boot({ memoryBytes: A.MIN_MEM_BYTES });
     const uffd = p.userfaultfd(A.O_NONBLOCK | A.UFFD_USER_MODE_ONLY);
@@ -85,7 +85,7 @@ describe("§7.5 COPY: allocation failure is ENOMEM", () => {
   });
 });
 
-describe("§7.5 COPY whose source page userfaults", () => {
+describe("COPY whose source page userfaults", () => {
   // Linux (mfill_atomic): the copy from the source with page faults disabled fails, the locks are
   // dropped, the copy is redone with faults enabled — it waits in the source's userfault — and
   // the fill goes on where it stopped: COPY of 2 pages returns 0 with copy = 8192.
@@ -122,7 +122,7 @@ describe("§7.5 COPY whose source page userfaults", () => {
   });
 });
 
-describe("§7.2 REGISTER / §7.3 UNREGISTER: a split beyond vm.max_map_count is ENOMEM", () => {
+describe("REGISTER / UNREGISTER: a split beyond vm.max_map_count is ENOMEM", () => {
   it("with 65530 VMAs, REGISTER or mprotect of a page inside a VMA fails with ENOMEM; whole VMAs and single splits still work", async () => {
     const { k, p } = await boot({ memoryBytes: 64 << 20 });
     const uffd = p.userfaultfd(A.O_NONBLOCK | A.UFFD_USER_MODE_ONLY);

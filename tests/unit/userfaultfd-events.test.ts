@@ -1,4 +1,4 @@
-// userfaultfd non-cooperative events (spec §8.6, §8.7, §8.4, §8.5, §7.1 step 1): FORK, REMAP,
+// userfaultfd non-cooperative events (fs/userfaultfd.c userfaultfd_event_wait_completion): FORK, REMAP,
 // REMOVE and UNMAP; the producer waits until its event is read, and its reissued call returns
 // the recorded result instead of running again; mmap_changing; release while events are
 // pending; fdinfo; the three ways of waiting (a synchronous call throws WouldBlockError, async
@@ -35,7 +35,7 @@ function ok(k: Kernel): void {
   expect(k.checkInvariants()).toBe(true);
 }
 
-/** Every fill ioctl fails with EAGAIN and stores -EAGAIN in its out-field; WRITEPROTECT EAGAIN (§7.1 step 1). */
+/** Every fill ioctl fails with EAGAIN and stores -EAGAIN in its out-field; WRITEPROTECT EAGAIN. An unread event is checked before anything else. */
 function expectMmapChanging(uffd: Userfaultfd, a: number, src: number): void {
   const fills: [string, () => unknown][] = [
     ["copy", () => uffd.copy(a, src, PAGE)],
@@ -54,7 +54,7 @@ function expectMmapChanging(uffd: Userfaultfd, a: number, src: number): void {
   expectErrno(() => uffd.writeProtect(a, PAGE, A.UFFDIO_WRITEPROTECT_MODE_WP), "EAGAIN");
 }
 
-describe("UNMAP (§8.6)", () => {
+describe("UNMAP", () => {
   it("munmap waits for its event; the retry before the read still waits; after the read it returns once", async () => {
     const { k, p, mon, uffd, a, src } = await setup();
     blocks(() => p.munmap(a, 4 * PAGE));
@@ -123,7 +123,7 @@ describe("UNMAP (§8.6)", () => {
     ok(k);
   });
 
-  it("release while the producer waits: the event is dropped and the reissue returns (§8.7 step 4)", async () => {
+  it("release while the producer waits: the event is dropped and the reissue returns", async () => {
     const { k, p, uffd, a } = await setup();
     blocks(() => p.munmap(a, PAGE));
     uffd.close();
@@ -133,7 +133,7 @@ describe("UNMAP (§8.6)", () => {
   });
 });
 
-describe("REMAP (§8.6)", () => {
+describe("REMAP", () => {
   it("mremap of a registered VMA: REMAP {from, to, len}, UNMAP of the source; the new place is registered", async () => {
     const { k, p, uffd, a, src } = await setup();
     const to = p.mmap(0, 4 * PAGE, RW, ANON);
@@ -170,7 +170,7 @@ describe("REMAP (§8.6)", () => {
   });
 });
 
-describe("REMOVE (§8.6)", () => {
+describe("REMOVE", () => {
   it("MADV_DONTNEED: the event comes before the zap; the reissue zaps once", async () => {
     const { k, p, mon, uffd, a, src } = await setup();
     uffd.copy(a, src, PAGE);
@@ -227,7 +227,7 @@ describe("REMOVE (§8.6)", () => {
   });
 });
 
-describe("reading events (§8.4, §8.5)", () => {
+describe("reading events: read(), poll() and fdinfo", () => {
   it("page faults come before events; poll says POLLIN for an event alone; fdinfo counts page faults", async () => {
     const { k, p, mon, uffd, a } = await setup();
     const f = p.newThread();
@@ -265,7 +265,7 @@ describe("reading events (§8.4, §8.5)", () => {
   });
 });
 
-describe("FORK (§8.6, §8.7)", () => {
+describe("FORK: the event, the child's userfaultfd, and releases while it is unread", () => {
   /** P (creator) forks a monitor M that inherits the uffd; P registers $a, then forks C with EVENT_FORK. */
   async function forkSetup() {
     const { k } = await boot();

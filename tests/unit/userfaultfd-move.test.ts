@@ -1,4 +1,4 @@
-// UFFDIO_MOVE (spec §7.10, §6.4, §6.5), the COPY source-fault path (§7.5, §2.2 row 9) and the
+// UFFDIO_MOVE (mm/userfaultfd.c move_pages), the COPY source-fault path (mfill_atomic's retry) and the
 // Userfaultfd host API (messages(), poll(), close / Symbol.dispose). The errno rows the host kernel
 // can express are also checked differentially in tests/scenarios/uffd/move.json; this file
 // holds what the oracle cannot do (another process, page identity, invariants, handlers).
@@ -47,7 +47,7 @@ function expectFill(fn: () => unknown, code: string, bytes: bigint): void {
   expect((err as FillError).bytes).toBe(bytes);
 }
 
-describe("UFFDIO_MOVE moves PTEs (§7.10)", () => {
+describe("UFFDIO_MOVE moves PTEs", () => {
   it("maps the source's own frames at the destination, in order; the source is left empty", async () => {
     const { k, p, uffd, a, s } = await setup();
     const frames = [0, 1, 2].map((i) => p.thread.translate(s + i * PAGE));
@@ -116,7 +116,7 @@ describe("UFFDIO_MOVE moves PTEs (§7.10)", () => {
   });
 });
 
-describe("UFFDIO_MOVE errors (§7.10)", () => {
+describe("UFFDIO_MOVE errors", () => {
   it("a process other than the creator: EINVAL with the out-field untouched, even after the creator exited", async () => {
     const { p, uffd, a, s } = await setup(4, { caps: CAP_SYS_PTRACE });
     const child = p.fork(); // inherits the fd
@@ -229,7 +229,7 @@ describe("a fault-driven MOVE handler", () => {
   });
 });
 
-describe("COPY whose source faults (§7.5, seed patch 05)", () => {
+describe("COPY whose source faults: the locks are dropped, the source faulted in, the COPY retried", () => {
   /** A privileged fd (no UFFD_USER_MODE_ONLY): kernel-mode faults on registered memory wait. */
   async function srcSetup() {
     const { k } = await boot();
@@ -342,7 +342,7 @@ describe("Userfaultfd host API", () => {
     await k.run(8, [
       [faulter, async (t) => {
         for (let i = 0; i < 3; i++) expect(await t.load8(a + i * PAGE)).toBe(i + 1);
-        await t.op(() => uffd.close()); // wakes no poll (§8.5): the monitor's next poll timeout sees POLLNVAL
+        await t.op(() => uffd.close()); // wakes no poll (the poll holds the file): the monitor's next poll timeout sees POLLNVAL
       }],
       [h.thread, async (t) => {
         for await (const msg of h.messages(t)) {
@@ -362,7 +362,7 @@ describe("Userfaultfd host API", () => {
     const p = k.spawn();
     const uffd = p.userfaultfd(A.UFFD_USER_MODE_ONLY); // blocking
     uffd.api();
-    expect(uffd.poll()).toBe(A.POLLERR); // a blocking userfaultfd is not pollable (§8.5)
+    expect(uffd.poll()).toBe(A.POLLERR); // a blocking userfaultfd polls as POLLERR (userfaultfd_poll)
     const a = p.mmap(0, 2 * PAGE, RW, ANON);
     uffd.register(a, 2 * PAGE, MISSING);
     const h = new Userfaultfd(p, uffd.fd, p.newThread());

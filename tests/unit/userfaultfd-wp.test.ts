@@ -1,6 +1,6 @@
 // userfaultfd write protection: UFFDIO_WRITEPROTECT, WP faults, WP_UNPOPULATED, WP_ASYNC,
 // and how fork, COPY_MODE_WP, UNREGISTER, mprotect and MADV_DONTNEED treat the protection
-// (spec §3.3, §6.7, §7.3, §7.9, §8.1, §11.2).
+// (the wp-unpopulated, wp-fork and minor-wp cases of uffd-unit-tests cover part of it on Linux).
 import { describe, it, expect } from "vitest";
 import { boot, RW, ANON, PAGE, A, expectErrno } from "../helpers/kernel.js";
 import { CAP_SYS_PTRACE, Userfaultfd, WouldBlockError, type Process, type Kernel } from "../../host-ts/index.js";
@@ -47,7 +47,7 @@ async function nextMsgs(hu: Userfaultfd, t: { yield(): Promise<void> }) {
   throw new Error("no userfaultfd message");
 }
 
-describe("UFFDIO_WRITEPROTECT argument checks (§7.9, §3.3)", () => {
+describe("UFFDIO_WRITEPROTECT argument checks", () => {
   it("WP|DONTWAKE and unknown mode bits are EINVAL; bad ranges are EINVAL", async () => {
     const { k, uffd, a } = await setup();
     expect(uffd.register(a, PAGE, WP)).toBe(0x17cn);
@@ -134,7 +134,7 @@ describe("UFFDIO_WRITEPROTECT argument checks (§7.9, §3.3)", () => {
   });
 });
 
-describe("WP faults (§7.9, §8.1)", () => {
+describe("WP faults", () => {
   it("a write to a protected page blocks with WP|WRITE; reads never fault; resolving lets it through", async () => {
     const { k, p, uffd, a } = await setup();
     p.thread.store8(a, 7);
@@ -258,7 +258,7 @@ describe("WP faults (§7.9, §8.1)", () => {
   });
 });
 
-describe("markers: WP_UNPOPULATED, shmem (§6.7, §7.9, wp-unpopulated)", () => {
+describe("markers: WP_UNPOPULATED, shmem (uffd-unit-tests wp-unpopulated)", () => {
   it("without WP_UNPOPULATED an empty anonymous PTE is not protected", async () => {
     const { k, p, uffd, a } = await setup();
     uffd.writeProtect(a, PAGE, PROTECT);
@@ -341,7 +341,7 @@ describe("markers: WP_UNPOPULATED, shmem (§6.7, §7.9, wp-unpopulated)", () => 
   });
 });
 
-describe("WP_ASYNC (§6.7)", () => {
+describe("WP_ASYNC", () => {
   it("the kernel resolves WP faults itself: no message, the page becomes writable", async () => {
     const { k, p, uffd, a } = await setup({ features: A.UFFD_FEATURE_WP_ASYNC });
     p.thread.store8(a, 1);

@@ -1,5 +1,5 @@
 // userfaultfd: creation, UFFDIO_API, REGISTER, and faults that block until a fill wakes them,
-// in both thread modes (spec §6.1, §6.8, §7.2, §7.5, §7.6, §8.3, §8.4).
+// in both thread modes.
 import { describe, it, expect } from "vitest";
 import { boot, RW, ANON, PAGE, A, expectErrno } from "../helpers/kernel.js";
 import { CAP_SYS_PTRACE, FillError, Userfaultfd, runInWorker, WouldBlockError } from "../../host-ts/index.js";
@@ -16,7 +16,7 @@ async function setup(mode: bigint = A.UFFDIO_REGISTER_MODE_MISSING) {
 }
 
 describe("creation and UFFDIO_API", () => {
-  it("checks permission before flags, and flags after (§6.1)", async () => {
+  it("checks permission before flags, and flags after", async () => {
     const { k, p } = await boot();
     expectErrno(() => p.userfaultfd(0), "EPERM");
     expectErrno(() => p.userfaultfd(0x40), "EPERM");
@@ -30,7 +30,7 @@ describe("creation and UFFDIO_API", () => {
     expect(k.checkInvariants()).toBe(true);
   });
 
-  it("reports 0x1ffff and the API ioctls; a second call fails with a zeroed structure (§6.8)", async () => {
+  it("reports 0x1ffff and the API ioctls; a second call fails with a zeroed structure", async () => {
     const { p } = await boot();
     const u = p.userfaultfd(A.UFFD_USER_MODE_ONLY);
     expectErrno(() => u.wake(0x10000, PAGE), "EINVAL"); // nothing but UFFDIO_API before it
@@ -43,7 +43,7 @@ describe("creation and UFFDIO_API", () => {
     const r = p.ioctl(u.fd, A.UFFDIO_API, again);
     expect(r.ret).toBe(-BigInt(A.EINVAL));
     expect([...r.bytes]).toEqual(new Array(24).fill(0));
-    // the EPERM check (step 3) comes before the already-initialised check (step 8)
+    // the privilege check (EVENT_FORK without CAP_SYS_PTRACE: EPERM) comes before the already-initialised one
     expectErrno(() => u.api(A.UFFD_FEATURE_EVENT_FORK), "EPERM");
     expectErrno(() => u.api(), "EINVAL");
   });
@@ -68,7 +68,7 @@ describe("creation and UFFDIO_API", () => {
   });
 });
 
-describe("UFFDIO_REGISTER (§7.2, §3.3)", () => {
+describe("UFFDIO_REGISTER", () => {
   it.each([
     [1, 0x13cn, 0x13cn], [2, 0x17cn, 0x17cn], [3, 0x17cn, 0x17cn], [4, "EINVAL", 0x1bcn],
     [5, "EINVAL", 0x1bcn], [6, "EINVAL", 0x1fcn], [7, "EINVAL", 0x1fcn],
@@ -116,7 +116,7 @@ describe("UFFDIO_REGISTER (§7.2, §3.3)", () => {
   });
 });
 
-describe("COPY and ZEROPAGE (§7.5, §7.6, §3.3)", () => {
+describe("COPY and ZEROPAGE", () => {
   it("COPY resolves a page; again is EEXIST (copy = -17); a partial copy is EAGAIN with the bytes done", async () => {
     const { k, p, uffd, a } = await setup();
     const src = p.mmap(0, 4 * PAGE, RW, ANON);
@@ -183,7 +183,7 @@ describe("COPY and ZEROPAGE (§7.5, §7.6, §3.3)", () => {
   });
 });
 
-describe("blocking faults (§8.3, §8.4)", () => {
+describe("blocking faults", () => {
   it("async threads: a read fault blocks, the handler reads the message and COPYs, the reader resumes", async () => {
     const { k, p, uffd, a } = await setup();
     const src = p.mmap(0, PAGE, RW, ANON);
@@ -324,7 +324,7 @@ describe("blocking faults (§8.3, §8.4)", () => {
   });
 });
 
-describe("WAKE (§7.4)", () => {
+describe("WAKE", () => {
   it("rejects len 0 and succeeds on an unmapped range", async () => {
     const { uffd } = await setup();
     expectErrno(() => uffd.wake(0x10000, 0), "EINVAL");
@@ -332,7 +332,7 @@ describe("WAKE (§7.4)", () => {
   });
 });
 
-describe("system calls touching registered memory (§8.1 last row)", () => {
+describe("system calls touching registered memory: the kernel's user copy waits for the userfault like a user access", () => {
   it("read() from a pipe into a registered buffer waits for the fault and loses no data", async () => {
     // Kernel-mode faults reach a ctx only without UFFD_USER_MODE_ONLY, which needs CAP_SYS_PTRACE.
     const { k } = await boot();

@@ -8,35 +8,14 @@ import { fileURLToPath } from "node:url";
 import { runInWorker, Kernel } from "../../host-ts/index.js";
 import { closeGate, WorkerAbortedError, GATE_OUT, GATE_IN, GATE_CLOSING, GATE_CLOSED } from "../../host-ts/entry.js";
 import { boot, RW, ANON, PAGE, A } from "../helpers/kernel.js";
+import { within, until, HANG_MS } from "../helpers/hang.js";
 
 const BUSY = fileURLToPath(new URL("./fixtures/worker-busy.mjs", import.meta.url));
 const READER = fileURLToPath(new URL("./fixtures/worker-uffd-reader.mjs", import.meta.url));
 const FAULT = fileURLToPath(new URL("./fixtures/worker-fault.mjs", import.meta.url));
 const NR = { mmap: A.__NR_mmap, mprotect: A.__NR_mprotect, munmap: A.__NR_munmap, getpid: A.__NR_getpid, read: A.__NR_read };
-const HANG_MS = 30_000;
 
-/** `p`, or a rejection naming `what` after HANG_MS (a hang guard). */
-async function within<T>(p: Promise<T>, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const guard = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`hang: ${what}`)), HANG_MS); });
-  try {
-    return await Promise.race([p, guard]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
-/** Resolve once `cond()` holds; reject if `run` settles first or after HANG_MS. */
-async function until(cond: () => boolean, what: string, run?: Promise<unknown>): Promise<void> {
-  let settled: unknown = null;
-  run?.then((v) => { settled = { value: v }; }, (e: unknown) => { settled = { error: e }; });
-  const deadline = Date.now() + HANG_MS;
-  while (!cond()) {
-    if (settled) throw new Error(`${what}: the worker ended first: ${String((settled as { error?: unknown }).error ?? "resolved")}`);
-    if (Date.now() > deadline) throw new Error(`hang: ${what}`);
-    await new Promise((r) => setTimeout(r, 1));
-  }
-}
 
 /** mulberry32: a seeded PRNG for the abort points. */
 function prng(seed: number): () => number {

@@ -4,14 +4,14 @@
 //
 // Reached from mm/ only through the dispatchers of mm/vm_ops.ts (->fault and vm_uffd_ops);
 // like shmem, the fault handler reports userfaults as VM_FAULT_UFFD_MINOR / _MISSING and
-// never calls into fs/userfaultfd (RFC structure, spec §2.1 (b), §10.9).
+// never calls into fs/userfaultfd (the structure of the RFC guest_memfd userfaultfd series).
 import { file, inode, FILE_GMEM, INODE_GMEM, FMODE_READ, FMODE_WRITE } from "../../fs/types";
 import { fget, file_inode, alloc_file, get_unused_fd_flags, put_unused_fd, fd_install } from "../../fs/file";
 import { new_inode, iput } from "../../fs/inode";
 import { files_struct, task_struct } from "../../kernel/types";
 import { vm_fault, vm_area_struct, VM_FAULT_SIGBUS, VM_FAULT_OOM, VM_FAULT_LOCKED, VM_FAULT_UFFD_MINOR, VM_FAULT_UFFD_MISSING } from "../../mm/types";
-import { VM_EXEC, VM_MAYEXEC, VM_SHARED, VM_MAYWRITE } from "../../abi/kernel";
-import { EINVAL, EBADF, ENODEV, EPERM, EOPNOTSUPP, ENOMEM, EFAULT } from "../../abi/errno";
+import { VM_SHARED, VM_MAYWRITE } from "../../abi/kernel";
+import { EINVAL, EBADF, ENODEV, EOPNOTSUPP, ENOMEM, EFAULT } from "../../abi/errno";
 import { PAGE_SIZE, S_IFREG, O_RDWR, O_LARGEFILE, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE } from "../../abi/uapi";
 import { GUEST_MEMFD_FLAG_MMAP, GUEST_MEMFD_FLAG_INIT_SHARED } from "../../abi/kvm";
 import { page, alloc_zeroed_page, page_address, get_page, put_page, PG_uptodate, PG_dirty } from "../../mm/page_alloc";
@@ -33,7 +33,7 @@ import { kvm_get_kvm, kvm_put_kvm, kvm_mmu_unmap_gfn_range, kvm_gmem_supported_f
 /**
  * kvm_gmem_create: KVM_CREATE_GUEST_MEMFD. Flags outside the VM's supported mask, and a size
  * that is not positive or not page-aligned, are EINVAL; the reserved fields are not looked at
- * (measured on 6.18, §10.3). Returns the new fd (without O_CLOEXEC).
+ * (measured on 6.18). Returns the new fd (without O_CLOEXEC).
  */
 export function kvm_gmem_create(t: task_struct, vm: kvm, size: i64, flags: u64): i64 {
   if (flags & ~kvm_gmem_supported_flags(vm)) return -EINVAL;
@@ -100,9 +100,9 @@ function kvm_gmem_mark_prepared(p: page): void {
 }
 
 /**
- * kvm_gmem_fault_user_mapping: the ->fault of guest_memfd VMAs (§10.5). At/after EOF and on
+ * kvm_gmem_fault_user_mapping: the ->fault of guest_memfd VMAs. At/after EOF and on
  * memory that is not shared (no INIT_SHARED) → SIGBUS, before any userfault decision
- * (uffdlab's RFC structure, §2.2 row 8). Then, as shmem_fault: a cached page on a
+ * (so no message is queued there, as shmem on 6.18). Then, as shmem_fault: a cached page on a
  * MINOR-registered VMA → VM_FAULT_UFFD_MINOR; a hole on a MISSING-registered VMA →
  * VM_FAULT_UFFD_MISSING; otherwise the page, allocated if needed and zeroed on first use.
  */
@@ -125,7 +125,7 @@ export function kvm_gmem_fault_user_mapping(vmf: vm_fault): u32 {
   return VM_FAULT_LOCKED;
 }
 
-// ---- vm_uffd_ops (v2 patch 13, §10.9) --------------------------------------------------------
+// ---- vm_uffd_ops (v2 patch 13) ---------------------------------------------------------------
 
 /** ->can_userfault: any mode, if and only if the memory is shared from the start (INIT_SHARED). */
 export function kvm_gmem_can_userfault(v: vm_area_struct): bool {
@@ -144,13 +144,13 @@ export function kvm_gmem_get_folio_noalloc(ino: inode, index: u64): page | null 
   return p;
 }
 
-/** ->alloc_folio: nothing at/after EOF (so COPY and ZEROPAGE there are ENOMEM, §10.11); else a zeroed page. */
+/** ->alloc_folio: nothing at/after EOF (so COPY and ZEROPAGE there are ENOMEM); else a zeroed page. */
 export function kvm_gmem_alloc_folio(v: vm_area_struct, addr: u64): page | null {
   if (linear_page_index(v, addr) >= size_pages(vma_inode(v)!)) return null;
   return alloc_zeroed_page();
 }
 
-// ---- fallocate (§10.6) ------------------------------------------------------------------------
+// ---- fallocate --------------------------------------------------------------------------------
 
 /** The VM of a guest_memfd file. */
 // @ts-ignore: decorator
@@ -181,7 +181,7 @@ function kvm_gmem_punch_hole(f: file, offset: u64, len: u64): i32 {
   return 0;
 }
 
-/** kvm_gmem_allocate: pages are added to the cache, not zeroed or marked up to date (§10.6). */
+/** kvm_gmem_allocate: pages are added to the cache, not zeroed or marked up to date (zeroed on first use). */
 function kvm_gmem_allocate(ino: inode, offset: u64, len: u64): i32 {
   if (offset + len > <u64>ino.i_size) return -EINVAL;
   let end = (offset + len) >> 12;
@@ -202,7 +202,7 @@ export function kvm_gmem_fallocate(f: file, mode: i32, offset: i64, len: i64): i
   return kvm_gmem_allocate(file_inode(f), <u64>offset, <u64>len);
 }
 
-// ---- memslot binding (§10.7) --------------------------------------------------------------
+// ---- memslot binding ----------------------------------------------------------------------
 
 /**
  * kvm_gmem_bind: bind file pages [offset, offset + npages) of the guest_memfd `fd` to `slot`.
@@ -247,7 +247,7 @@ export function kvm_gmem_release(f: file): void {
 
 /**
  * kvm_gmem_get_pfn: the frame behind `gfn` of a guest_memfd slot for a guest access. Uses
- * the page cache only (never userspace page tables, so never a userfault, §10.10 last row):
+ * the page cache only (never userspace page tables, so never a userfault):
  * an absent page is allocated, one not up to date is zeroed. Returns the page's linear
  * address, or -EFAULT (the file was released), -ENOMEM.
  */

@@ -1,7 +1,7 @@
 // A minimal KVM (virt/kvm/kvm_main.c): /dev/kvm, VMs, memslots, and the guest's memory
 // accesses. There are no vCPUs that run code: the host drives guest memory accesses through
 // the kvm_vcpu_access export (kvm_guest_access below), in the two ways KVM touches guest
-// memory (spec §10.7, §10.10): through guest_memfd (kvm_gmem_get_pfn, never a userfault) or
+// memory: through guest_memfd (kvm_gmem_get_pfn, never a userfault) or
 // through the memslot's userspace mapping (copy_{from,to}_user, which faults like any access
 // and so raises userfaults and blocks).
 import { task_struct, files_struct } from "../../kernel/types";
@@ -187,7 +187,7 @@ function check_memory_region_flags(flags: u32): bool {
 
 /**
  * kvm_set_memory_region (+ __kvm_set_memory_region): create, delete, move or re-flag a slot,
- * with Linux's checks in Linux's order (§3.1, §10.7). guest_memfd slots are immutable: only
+ * with Linux's checks in Linux's order (kvm_set_memory_region, check_memory_region_flags). guest_memfd slots are immutable: only
  * deletion (size 0) is allowed.
  */
 function kvm_set_memory_region(t: task_struct, vm: kvm, m: K.kvm_userspace_memory_region2): i64 {
@@ -269,14 +269,15 @@ export function kvm_vm_ioctl(t: task_struct, f: file, cmd: u32, arg: u64, scratc
     case K.KVM_CHECK_EXTENSION: return kvm_check_extension(vm, arg);
     case K.KVM_CREATE_GUEST_MEMFD: {
       let a = changetype<K.kvm_create_guest_memfd>(scratch);
-      if (copy_from_user(t, scratch, arg, offsetof<K.kvm_create_guest_memfd>()) < 0) return -EFAULT;
+      // A userfault on the argument: -ERESTARTSYS, the call is reissued after the wake.
+      { let e = copy_from_user(t, scratch, arg, offsetof<K.kvm_create_guest_memfd>()); if (e < 0) return e; }
       return kvm_gmem_create(t, vm, <i64>a.size, a.flags);
     }
     case K.KVM_SET_USER_MEMORY_REGION: case K.KVM_SET_USER_MEMORY_REGION2: {
       let m = changetype<K.kvm_userspace_memory_region2>(scratch);
       let n = cmd == K.KVM_SET_USER_MEMORY_REGION2 ? offsetof<K.kvm_userspace_memory_region2>() : offsetof<K.kvm_userspace_memory_region>();
       memory.fill(scratch, 0, offsetof<K.kvm_userspace_memory_region2>());
-      if (copy_from_user(t, scratch, arg, n) < 0) return -EFAULT;
+      { let e = copy_from_user(t, scratch, arg, n); if (e < 0) return e; }
       // The older structure has no guest_memfd fields: only the old flags are allowed there.
       if (cmd == K.KVM_SET_USER_MEMORY_REGION && (m.flags & ~(K.KVM_MEM_LOG_DIRTY_PAGES | K.KVM_MEM_READONLY))) return -EINVAL;
       return kvm_set_memory_region(t, vm, m);
