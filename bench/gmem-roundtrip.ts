@@ -1,18 +1,18 @@
 // Scenario: userfaultfd round trips on guest_memfd (the series), one JS thread (sync mode).
 //
 //   MISSING + COPY     a guest_memfd (MMAP|INIT_SHARED) mapped MAP_SHARED and registered
-//                      MISSING: the load of a hole throws WouldBlockError → read() →
-//                      UFFDIO_COPY of one page → the load retried
+//                      MISSING: the load of a hole calls the thread's inline handler
+//                      (Userfaultfd.serveAll: read → UFFDIO_COPY of one page) → the load retried
 //   MINOR + CONTINUE   the guest_memfd written through an unregistered alias first (untimed),
 //                      the other mapping registered MINOR: each first load is a MINOR message
-//                      → read() → UFFDIO_CONTINUE → the load retried
+//                      → serveAll: read → UFFDIO_CONTINUE → the load retried
 //
 // A fresh guest_memfd per region (create, mmap, register, and for MINOR the populating
 // writes are outside the timer; each timed batch is `uffdBatch` faults in a row). The host
 // column is the host kernel's round trip on a memfd (bench/native/uffd_bench.c shmem_*):
 // Linux 6.18 cannot register guest_memfd for MISSING or MINOR, so shmem is the nearest
 // thing it can measure.
-import { Kernel, Kvm, WouldBlockError, CAP_SYS_PTRACE, abi as A, type Userfaultfd, type Vm } from "../host-ts/index.js";
+import { Kernel, Kvm, CAP_SYS_PTRACE, abi as A, type Userfaultfd, type Vm } from "../host-ts/index.js";
 import { summarize, nowNs, warmUp, type Measured, type Params } from "./measure.js";
 
 const PAGE = A.PAGE_SIZE;
@@ -30,25 +30,10 @@ async function gmemSync(p: Params, minor: boolean): Promise<Measured> {
   proc.thread.fill(src, PATTERN, PAGE);
   const f = proc.newThread();
   let messages = 0, bad = 0;
-  const serve = (): void => {
-    for (const m of uffd.read()) {
-      if (m.event !== "pagefault") continue;
-      const page = m.address - (m.address % PAGE);
-      if (minor) uffd.continue(page, PAGE);
-      else uffd.copy(page, src, PAGE);
-      messages++;
-    }
-  };
+  const policy = minor ? { continue: true } : { copyFrom: src };
+  f.onFault = () => void (messages += uffd.serveAll(policy));
   const touch = (addr: number): void => {
-    let v: number;
-    try {
-      v = f.load8(addr);
-    } catch (e) {
-      if (!(e instanceof WouldBlockError)) throw e;
-      serve();
-      v = f.load8(addr);
-    }
-    if (v !== PATTERN) bad++;
+    if (f.load8(addr) !== PATTERN) bad++;
   };
   const one = (out: Float64Array | null, n: number): number => {
     const g = vm.createGuestMemfd(bytes, A.GUEST_MEMFD_FLAG_MMAP | A.GUEST_MEMFD_FLAG_INIT_SHARED);
@@ -80,8 +65,8 @@ async function gmemSync(p: Params, minor: boolean): Promise<Measured> {
     id: minor ? "gmem_minor_continue_sync" : "gmem_missing_copy_sync",
     name: minor ? "gmem MINOR+CONTINUE (sync)" : "gmem MISSING+COPY (sync)",
     what: minor
-      ? "Thread.load8 of a cached guest_memfd page on a MINOR-registered mapping throws WouldBlockError → read → UFFDIO_CONTINUE → the load retried"
-      : "Thread.load8 of a guest_memfd hole on a MISSING-registered mapping throws WouldBlockError → read → UFFDIO_COPY of one page → the load retried",
+      ? "Thread.load8 of a cached guest_memfd page on a MINOR-registered mapping calls Thread.onFault → serveAll: read → UFFDIO_CONTINUE → the load retried in the same call"
+      : "Thread.load8 of a guest_memfd hole on a MISSING-registered mapping calls Thread.onFault → serveAll: read → UFFDIO_COPY of one page → the load retried in the same call",
     host: minor ? "uffd_shmem_continue_same_cpu" : "uffd_shmem_copy_same_cpu",
     uffdlab: summarize(batchNs, p.uffdBatch),
     checks: { messagesPerOp: messages / faults, badValues: bad },

@@ -13,7 +13,7 @@ import { summarize, nowNs, warmUp, chaseLayout, type Measured, type Params } fro
 
 const PAGE = A.PAGE_SIZE;
 /** Where translate results go, so the loop's result is observable. */
-let blackhole = 0;
+let _blackhole = 0;
 
 export async function residentAccess(p: Params): Promise<Measured[]> {
   const kernel = await Kernel.boot({ build: "release", memoryBytes: 32 << 20 });
@@ -61,7 +61,7 @@ export async function residentAccess(p: Params): Promise<Measured[]> {
     walkNs[n] = nowNs() - t0;
   }
   const walkFaults = faults() - loadFaults0 - loadFaults;
-  blackhole ^= sink;
+  _blackhole ^= sink;
   proc.exit();
 
   // Faults per op are counted over warm-up and timed loop alike; anything but 0 is a bug.

@@ -8,14 +8,15 @@
 // timer; each timed batch is `uffdBatch` faults in a row. The host kernel does the same with
 // the real userfaultfd in bench/native/uffd_bench.c.
 //
-//   sync           one JS thread: the faulting Thread's access throws WouldBlockError, the
-//                  handler (the process's main thread) reads and COPYs, the access is retried
+//   sync           one JS thread: the faulting Thread's access calls its inline handler
+//                  (Thread.onFault = () => uffd.serveAll(...)): the process's main thread reads
+//                  the message and COPYs, and the access is retried inside the same load8 call
 //   async threads  Kernel.run (the deterministic scheduler) with a faulter and a handler body
 //   worker         the faulter is a worker thread (bench/uffd-worker.mjs, Atomics-waiting),
 //                  the main thread handles with an O_NONBLOCK fd in a tight loop
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { Kernel, Userfaultfd, WouldBlockError, runInWorker, abi as A, type Process, type Thread } from "../host-ts/index.js";
+import { Kernel, Userfaultfd, runInWorker, abi as A, type Process, type Thread } from "../host-ts/index.js";
 import { summarize, nowNs, warmUp, type Measured, type Params } from "./measure.js";
 
 const PAGE = A.PAGE_SIZE;
@@ -51,19 +52,6 @@ function region(s: Setup): number {
   return a;
 }
 
-const pageOf = (addr: number) => addr - (addr % PAGE);
-
-/** Resolve every pending fault message; returns how many were handled. */
-function serve(u: Userfaultfd, src: number, zeropage: boolean): number {
-  let n = 0;
-  for (const m of u.read()) {
-    if (m.event !== "pagefault") continue;
-    if (zeropage) u.zeropage(pageOf(m.address), PAGE);
-    else u.copy(pageOf(m.address), src, PAGE);
-    n++;
-  }
-  return n;
-}
 
 function row(id: string, name: string, what: string, host: Measured["host"], batchNs: ArrayLike<number>, p: Params,
   messages: number, bad: number, faults: number, info: Record<string, number> = {}): Measured {
@@ -82,16 +70,10 @@ export async function uffdSync(p: Params, zeropage: boolean): Promise<Measured> 
   const f = s.proc.newThread();
   const want = zeropage ? 0 : PATTERN;
   let messages = 0, bad = 0;
+  const policy = zeropage ? { zeropage: true } : { copyFrom: s.src };
+  f.onFault = () => void (messages += s.uffd.serveAll(policy));
   const touch = (t: Thread, addr: number): void => {
-    let v: number;
-    try {
-      v = t.load8(addr);
-    } catch (e) {
-      if (!(e instanceof WouldBlockError)) throw e;
-      messages += serve(s.uffd, s.src, zeropage);
-      v = t.load8(addr);
-    }
-    if (v !== want) bad++;
+    if (t.load8(addr) !== want) bad++;
   };
   const one = (out: Float64Array | null, n: number): number => {
     const a = region(s);
@@ -112,7 +94,7 @@ export async function uffdSync(p: Params, zeropage: boolean): Promise<Measured> 
   const fill = zeropage ? "UFFDIO_ZEROPAGE" : "UFFDIO_COPY of one page";
   return row(zeropage ? "uffd_roundtrip_sync_zeropage" : "uffd_roundtrip_sync",
     zeropage ? "uffd round trip (sync, ZEROPAGE)" : "uffd round trip (sync)",
-    `Thread.load8 of a MISSING page throws WouldBlockError → Userfaultfd.read → ${fill} → the load retried (one JS thread)`,
+    `Thread.load8 of a MISSING page calls Thread.onFault → Userfaultfd.serveAll reads the message → ${fill} → the load retried in the same call (one JS thread)`,
     zeropage ? "uffd_zeropage_same_cpu" : "uffd_copy_same_cpu", batchNs, p, messages, bad, p.uffdSamples * p.uffdBatch);
 }
 
@@ -124,6 +106,7 @@ export async function uffdAsync(p: Params): Promise<Measured> {
   const h = s.proc.newThread();
   const hu = new Userfaultfd(s.proc, s.uffd.fd, h);
   let messages = 0, bad = 0, seed = 1;
+  const policy = { copyFrom: s.src };
   const one = async (out: Float64Array | null, n: number): Promise<number> => {
     const a = region(s);
     let handled = 0;
@@ -139,7 +122,7 @@ export async function uffdAsync(p: Params): Promise<Measured> {
       }],
       [h, async (t) => {
         while (handled < p.uffdRegionPages) {
-          const k = serve(hu, s.src, false);
+          const k = hu.serveAll(policy);
           handled += k;
           if (k === 0) await t.yield();
         }
@@ -158,14 +141,15 @@ export async function uffdAsync(p: Params): Promise<Measured> {
   s.proc.exit();
   // Every page of a timed region faulted once, timed or not (the last region may be part-timed).
   return row("uffd_roundtrip_async", "uffd round trip (async threads)",
-    "AsyncThread.load8 of a MISSING page blocks under Kernel.run; a handler body reads and COPYs one page; the load resumes",
+    "AsyncThread.load8 of a MISSING page parks its body under Kernel.run; a handler body's Userfaultfd.serveAll reads and COPYs one page; the load resumes",
     "uffd_copy_same_cpu", batchNs, p, messages, bad, regions * p.uffdRegionPages);
 }
 
 // ---- worker: the faulter in a worker thread, the main thread handling ----
 
 /** Empty reads in a row before the handler naps, and the nap (Atomics.wait timeout). */
-const HANDLER_SPINS = 256;
+/** How long the handler spins on empty reads before it naps (µs; a time, not a count: an empty read is ~0.1 µs). */
+const HANDLER_SPIN_US = 250;
 const HANDLER_NAP_MS = 0.02;
 
 /** bench/uffd-worker.mjs, from bench/ (sources) or from dist/cli.js (bundled). */
@@ -200,6 +184,7 @@ export async function uffdWorker(p: Params): Promise<Measured | null> {
 
   // From here on the main thread never yields to the event loop until the worker stops.
   let seq = 0, messages = 0;
+  const policy = { copyFrom: s.src };
   const command = (cmd: number, a: number): void => {
     addr[0] = a;
     Atomics.store(ctl, 2, cmd);
@@ -218,11 +203,12 @@ export async function uffdWorker(p: Params): Promise<Measured | null> {
     command(cmd, a);
     limit = performance.now() + 10_000;
     let handled = 0;
-    for (let spins = 0, idle = 0; handled < p.uffdRegionPages; spins++) {
-      const k = serve(s.uffd, s.src, false);
+    for (let spins = 0, idle = 0, idleSince = 0; handled < p.uffdRegionPages; spins++) {
+      const k = s.uffd.serveAll(policy);
       handled += k;
       if (k !== 0) idle = 0;
-      else if (++idle >= HANDLER_SPINS) {
+      else if (++idle === 1) idleSince = performance.now();
+      else if ((idle & 63) === 0 && performance.now() - idleSince >= HANDLER_SPIN_US / 1000) {
         // Spin, then nap: with one CPU free (others busy), a handler that only spins would
         // keep the worker off the CPU for a whole time slice (~8 ms per fault, measured).
         Atomics.wait(ctl, 4, 0, HANDLER_NAP_MS);
@@ -248,7 +234,7 @@ export async function uffdWorker(p: Params): Promise<Measured | null> {
   s.proc.exit();
   const faults = regions * p.uffdRegionPages;
   return row("uffd_roundtrip_worker", "uffd round trip (worker)",
-    "a worker's Thread.load8 of a MISSING page parks it (spin, then Atomics.wait); the main thread's O_NONBLOCK read loop COPYs one page; the worker resumes",
+    "a worker's Thread.load8 of a MISSING page parks it (spin, then Atomics.wait); the main thread's O_NONBLOCK Userfaultfd.serveAll loop COPYs one page; the worker resumes",
     "uffd_copy_cross_cpu", batchNs.slice(0, p.uffdSamples), p, messages, bad, faults, { earlyWakesPerOp: earlyWakes / faults });
 }
 

@@ -10,7 +10,7 @@
 //   addr[0] the region of the command: regionPages never-touched pages, MISSING-registered
 // For each region the worker reads one byte of every page, timing each `batch` pages in a
 // row; the main thread meanwhile reads the fault messages and UFFDIO_COPYs each page.
-const WARM = 1, TIMED = 2, STOP = 3;
+const _WARM = 1, TIMED = 2, STOP = 3; // the commands (any other than TIMED and STOP warms up)
 
 export default function (t, d) {
   try {

@@ -39,7 +39,11 @@ const LOCKED: Record<string, [number, boolean]> = {
   uaccess_write: [3, true], uaccess_translate: [3, true], kvm_vcpu_access: [5, true], mm_dump_vmas: [2, true],
   mm_vma_name: [2, true], proc_fdinfo: [2, true], proc_pagemap: [2, true], proc_page_states: [3, true], mm_check_invariants: [0, false],
   debug_trap: [1, true], debug_hold_lock: [2, true],
+  uffdio_copy: [6, true], uffdio_zeropage: [5, true], uffdio_continue: [5, true], uffdio_wake: [4, true], uffd_read_msgs: [3, true],
 };
+
+/** The entries that run a system call from the task's frame (the panic record names it). */
+const FRAME_CALLS = new Set(["uffdio_copy", "uffdio_zeropage", "uffdio_continue", "uffdio_wake", "uffd_read_msgs"]);
 
 /** Every refusal is at most this; no result of an entry is. */
 const REFUSED = A.ENTRY_PANICKED;
@@ -109,7 +113,7 @@ export class KernelEntry {
   declarePanic(reason: string, entry: string, task: number): KernelPanic {
     if (Atomics.compareExchange(this.state, 0, A.PANIC_NONE, A.PANIC_RECORDING) === A.PANIC_NONE) {
       let nr = -1;
-      if (entry === "syscall") {
+      if (entry === "syscall" || FRAME_CALLS.has(entry)) {
         const fa = this.raw.task_frame_addr(task);
         if (fa !== 0) nr = new DataView(this.rec.buffer, fa, A.host_frame.SIZEOF).getInt32(A.host_frame.nr, true);
       }
@@ -170,6 +174,31 @@ export class KernelEntry {
       try { r = k.uaccess_translate(a, b, c); } catch (e) { throw this.trapped(e, "uaccess_translate", a); }
       return r > REFUSED ? r : this.refused(r, "uaccess_translate");
     };
+    out.uffdio_copy = (a: number, b: number, c: number, d: number, e5: number, f6: number): number => {
+      let r: number;
+      try { r = k.uffdio_copy(a, b, c, d, e5, f6); } catch (e) { throw this.trapped(e, "uffdio_copy", a); }
+      return r > REFUSED ? r : this.refused(r, "uffdio_copy");
+    };
+    out.uffdio_zeropage = (a: number, b: number, c: number, d: number, e5: number): number => {
+      let r: number;
+      try { r = k.uffdio_zeropage(a, b, c, d, e5); } catch (e) { throw this.trapped(e, "uffdio_zeropage", a); }
+      return r > REFUSED ? r : this.refused(r, "uffdio_zeropage");
+    };
+    out.uffdio_continue = (a: number, b: number, c: number, d: number, e5: number): number => {
+      let r: number;
+      try { r = k.uffdio_continue(a, b, c, d, e5); } catch (e) { throw this.trapped(e, "uffdio_continue", a); }
+      return r > REFUSED ? r : this.refused(r, "uffdio_continue");
+    };
+    out.uffdio_wake = (a: number, b: number, c: number, d: number): number => {
+      let r: number;
+      try { r = k.uffdio_wake(a, b, c, d); } catch (e) { throw this.trapped(e, "uffdio_wake", a); }
+      return r > REFUSED ? r : this.refused(r, "uffdio_wake");
+    };
+    out.uffd_read_msgs = (a: number, b: number, c: number): number => {
+      let r: number;
+      try { r = k.uffd_read_msgs(a, b, c); } catch (e) { throw this.trapped(e, "uffd_read_msgs", a); }
+      return r > REFUSED ? r : this.refused(r, "uffd_read_msgs");
+    };
   }
 
   /** The guard of export `name` (`arity` arguments; `tid`: the first is a task id). */
@@ -215,6 +244,13 @@ export class KernelEntry {
         this.enter();
         let r: number;
         try { r = f(a, b, c, d, e5); } catch (e) { throw this.trapped(e, name, tid ? a : 0); }
+        if (!this.leave()) throw new WorkerAbortedError();
+        return r > REFUSED ? r : this.refused(r, name);
+      };
+      case 6: return (a: number, b: number, c: number, d: number, e5: number, f6: number) => {
+        this.enter();
+        let r: number;
+        try { r = f(a, b, c, d, e5, f6); } catch (e) { throw this.trapped(e, name, tid ? a : 0); }
         if (!this.leave()) throw new WorkerAbortedError();
         return r > REFUSED ? r : this.refused(r, name);
       };

@@ -60,19 +60,13 @@ export class OutOfMemoryError extends Error {
 }
 /**
  * The access needs to wait (a userfault is pending) and was made through a synchronous
- * API that cannot wait. Use the thread's async API, or a worker thread.
+ * API that cannot wait, with no inline handler (Thread.onFault) that could serve it. Set
+ * one, or use the thread's async API, or a worker thread. Not thrown on the hot path: the
+ * kernel's "must wait" is a status until it reaches the API's edge.
  */
 export class WouldBlockError extends Error {
   constructor(readonly addr: number) {
-    // This error is control flow on the userfaultfd round trip (the async scheduler and the
-    // synchronous API catch it), so it carries no stack trace: capturing one was ~30% of a
-    // synchronous round trip. Error.stackTraceLimit is V8's (Node, Chromium); elsewhere the
-    // assignment is harmless.
-    const E = Error as { stackTraceLimit?: number };
-    const limit = E.stackTraceLimit;
-    E.stackTraceLimit = 0;
     super(`access at 0x${addr.toString(16)} would block`);
-    E.stackTraceLimit = limit;
     this.name = "WouldBlockError";
   }
 }

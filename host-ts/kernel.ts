@@ -133,14 +133,30 @@ export class Kernel {
   /**
    * The raw system-call path: arguments into the host frame, one call, result out. `nr` and
    * each argument are register values (host-ts/args.ts): integers in [-2^63, 2^64), else a
-   * TypeError / RangeError; missing arguments are 0.
+   * TypeError / RangeError; missing arguments are 0. Integer numbers below 2^53 take a
+   * BigInt-free path (two 32-bit halves), with the same register values as the exact one.
    */
   syscallRaw(t: Thread, rax: Num, args: Num[]): bigint {
     const nr = syscallNumber(rax);
     if (args.length > 6) throw new OutOfRangeError("args.length", "<= 6 (six argument registers)", args.length);
     const f = t.frame;
     t.checkAlive(`syscall ${nr}`);
-    for (let i = 0; i < 6; i++) f.setBigUint64(A.host_frame.arg0 + 8 * i, i < args.length ? toRegister(args[i], i) : 0n, true);
+    for (let i = 0; i < 6; i++) {
+      const o = A.host_frame.arg0 + 8 * i;
+      const v = i < args.length ? args[i] : 0;
+      // An int32 number (most arguments: fds, flags, lengths, -1) is written as two 32-bit
+      // halves, its sign extended as two's complement does; a larger non-negative safe integer
+      // (an address) as its two halves; anything else through toRegister's exact checks.
+      if (typeof v === "number" && (v | 0) === v) {
+        f.setInt32(o, v, true);
+        f.setInt32(o + 4, v < 0 ? -1 : 0, true);
+      } else if (typeof v === "number" && v >= 0 && v <= Number.MAX_SAFE_INTEGER && Math.floor(v) === v) {
+        f.setUint32(o, v >>> 0, true);
+        f.setUint32(o + 4, Math.floor(v / 4294967296), true);
+      } else {
+        f.setBigUint64(o, toRegister(v, i), true);
+      }
+    }
     f.setInt32(A.host_frame.nr, nr, true);
     const r = this.exports.syscall(t.handle);
     if (r < 0) throw new SystemError(-r, `syscall ${nr}`);

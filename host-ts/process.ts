@@ -210,7 +210,7 @@ export class Process {
 
   /**
    * /proc/<pid>/fdinfo/<fd>: the file-specific lines (for a userfaultfd `pending`, `total` and
-   * `API`, §8.5; "" for other files). Throws EBADF for a closed fd.
+   * `API`, as fs/userfaultfd.c userfaultfd_show_fdinfo; "" for other files). Throws EBADF for a closed fd.
    */
   fdinfo(fd: number): string {
     const n = this.kernel.exports.proc_fdinfo(this.thread.handle, fd);

@@ -1,11 +1,22 @@
 // A simulated thread: its host frame, memory access through the simulated MMU, and raw
-// system calls. One Wasm call per access; faults arrive as typed signal errors.
+// system calls. One Wasm call per access; faults arrive as typed signal errors. An access
+// that must wait for a userfault is a status (ACCESS_RETRY) until it reaches the API's edge:
+// served inline by the thread's onFault handler, waited for (waitMode "atomics"), or thrown
+// as WouldBlockError when nothing can serve it.
 import * as A from "./abi.gen.js";
 import type { KernelExports } from "./wasm.js";
 import { SegmentationFault, BusError, OutOfMemoryError, WouldBlockError, SystemError } from "./errors.js";
 import type { Kernel } from "./kernel.js";
 
 export type Num = number | bigint;
+
+/**
+ * An inline fault handler (see {@link Thread.onFault}): called with the faulting address and
+ * the thread whose access (or system call) must wait for a userfault. It serves the fault
+ * from another thread of the process (typically `uffd.serveAll(policy)`); when the faulting
+ * thread has been woken by the time it returns, the access is retried in the same call.
+ */
+export type FaultHandler = (addr: number, thread: Thread) => void;
 
 /** -ERESTARTSYS: the kernel's "this call must wait; reissue it after the wake". */
 const ERESTARTSYS = -BigInt(A.ERESTARTSYS);
@@ -16,7 +27,7 @@ const ERESTARTSYS = -BigInt(A.ERESTARTSYS);
  * The kernel sets the word to 1 when it queues the thread and to 0 when it wakes it.
  */
 export function waitForWake(t: Thread, spins: number): void {
-  const i32 = new Int32Array(t.frame.buffer, t.frame.byteOffset + A.host_frame.wait_word, 1);
+  const i32 = t.waitWord;
   // Another thread may already have resolved the fault and woken this one between the
   // access returning RETRY and this check: then the word is 0 and the retry proceeds.
   for (let i = 0; i < spins; i++) if (Atomics.load(i32, 0) === 0) return;
@@ -64,7 +75,7 @@ export function waitForTimeout(t: Thread): void {
  * timeout (poll) that runs out first is timed out (task_timeout), as waitForWake does.
  */
 export async function waitForWakeAsync(t: Thread, pollMs = 20): Promise<void> {
-  const i32 = new Int32Array(t.frame.buffer, t.frame.byteOffset + A.host_frame.wait_word, 1);
+  const i32 = t.waitWord;
   const waitAsync = (Atomics as unknown as { waitAsync?: (a: Int32Array, i: number, v: number, ms: number) => { async: boolean; value: unknown } }).waitAsync;
   const ms = t.waitTimeoutMs();
   const deadline = ms < 0 ? Infinity : performance.now() + ms;
@@ -85,8 +96,8 @@ export async function waitForWakeAsync(t: Thread, pollMs = 20): Promise<void> {
 export function accessFailed(t: Thread, status: number, addr: number): never {
   const f = t.frame;
   switch (status) {
-    case A.ACCESS_SIGSEGV: throw new SegmentationFault(f.getInt32(A.host_frame.si_code, true), Number(f.getBigUint64(A.host_frame.si_addr, true)));
-    case A.ACCESS_SIGBUS: throw new BusError(f.getInt32(A.host_frame.si_code, true), Number(f.getBigUint64(A.host_frame.si_addr, true)));
+    case A.ACCESS_SIGSEGV: throw new SegmentationFault(f.getInt32(A.host_frame.si_code, true), u64At(f, A.host_frame.si_addr));
+    case A.ACCESS_SIGBUS: throw new BusError(f.getInt32(A.host_frame.si_code, true), u64At(f, A.host_frame.si_addr));
     case A.ACCESS_OOM: throw new OutOfMemoryError(addr);
     case A.ACCESS_RETRY: throw new WouldBlockError(addr);
     case A.ACCESS_ESRCH: throw new SystemError(A.ESRCH, `access by task ${t.tid}`);
@@ -95,18 +106,36 @@ export function accessFailed(t: Thread, status: number, addr: number): never {
   }
 }
 
+/** The u64 at `o` of `dv` as a number (exact below 2^53), read as two 32-bit halves. */
+export function u64At(dv: DataView, o: number): number {
+  return dv.getUint32(o + 4, true) * 4294967296 + dv.getUint32(o, true);
+}
+
+/** The i64 at `o` of `dv` as a number (exact within ±2^53), read as two 32-bit halves. */
+export function s64At(dv: DataView, o: number): number {
+  return dv.getInt32(o + 4, true) * 4294967296 + dv.getUint32(o, true);
+}
+
 export class Thread {
   /** The task's host frame (abi/kernel.ts host_frame) as a DataView. */
   readonly frame: DataView;
   /** The task's bounce page. */
   readonly bounce: Uint8Array;
   /**
+   * The bounce page as a DataView, made once with the thread (the kernel's memory never grows:
+   * it is created at its maximum size), for reading structures the kernel left there.
+   */
+  readonly bounceView: DataView;
+  /** The frame's wait word (1 while the kernel has the task queued, 0 once woken). */
+  readonly waitWord: Int32Array;
+  /**
    * The kernel's name for this task, never reused (the tid's slot generation above its 16
    * bits). Every kernel entry checks it: once the task has exited, this Thread's calls and
    * accesses fail with ESRCH, even after the tid belongs to another task.
    */
   readonly handle: number;
-  private readonly k: KernelExports;
+  /** @internal The kernel's guarded exports (the scheduler and typed fds call them directly). */
+  readonly k: KernelExports;
 
   /** The thread of the live task `tid` (or of the task `handle` names, when given). */
   constructor(readonly kernel: Kernel, readonly tid: number, readonly pid: number, handle?: number) {
@@ -118,6 +147,8 @@ export class Thread {
     const buf = kernel.memory.buffer as ArrayBuffer;
     this.frame = new DataView(buf, fa, A.host_frame.SIZEOF);
     this.bounce = new Uint8Array(buf, this.frame.getUint32(A.host_frame.bounce, true), A.BOUNCE_SIZE);
+    this.bounceView = new DataView(buf, this.bounce.byteOffset, A.BOUNCE_SIZE);
+    this.waitWord = new Int32Array(buf, fa + A.host_frame.wait_word, 1);
   }
 
   /**
@@ -183,10 +214,44 @@ export class Thread {
   scheduled = false;
   /** Spins before parking in "atomics" mode. */
   spinLimit = 2000;
+  /**
+   * The inline fault handler, or null (the default). When an access or a system call of this
+   * thread must wait for a userfault, it is called first (not while the deterministic
+   * scheduler drives the thread: there a handler body serves); if it woke this thread, the
+   * access is retried inside the same call, with no exception and no wait. Otherwise the
+   * thread waits as `waitMode` says (in "throw" mode: WouldBlockError, as without a handler).
+   * It must serve from another thread of the process (the faulting task is queued), e.g.
+   *
+   * ```ts
+   * const uffd = proc.userfaultfd(abi.O_NONBLOCK); // served on proc.thread
+   * const t = proc.newThread();
+   * t.onFault = () => uffd.serveAll({ copyFrom: src, base: region });
+   * t.load8(region + 5 * 4096); // fault → read → COPY → retried load, one call
+   * ```
+   *
+   * A handler that wakes the thread without resolving its fault (a bare UFFDIO_WAKE) makes
+   * the access fault, and call it, again.
+   */
+  onFault: FaultHandler | null = null;
 
   /** A failed access: wait and return (so the caller retries), or throw the signal. */
   private slowPath(status: number, addr: number): void {
-    if (status !== A.ACCESS_RETRY || this.waitMode === "throw") accessFailed(this, status, addr);
+    if (status !== A.ACCESS_RETRY) accessFailed(this, status, addr);
+    this.mustWait(addr);
+  }
+
+  /**
+   * @internal A call of this thread returned "must wait" (ACCESS_RETRY / -ERESTARTSYS, the
+   * task queued): returns once the caller may reissue it — the inline handler woke the task,
+   * or it was waited for ("atomics") — or throws WouldBlockError ("throw", nothing served it).
+   */
+  mustWait(addr: number): void {
+    const h = this.onFault;
+    if (h !== null && !this.scheduled) {
+      h(addr, this);
+      if (Atomics.load(this.waitWord, 0) === 0) return;
+    }
+    if (this.waitMode === "throw") throw new WouldBlockError(addr);
     waitForWake(this, this.spinLimit);
   }
 
@@ -257,16 +322,17 @@ export class Thread {
    * (>= 0) or -errno as a bigint, never throws for a failed call. The number and the
    * arguments are 64-bit register values: integers in [-2^63, 2^64) as numbers or bigints
    * (negative ones in two's complement); anything else throws TypeError / RangeError with
-   * Node's codes. The kernel uses the number's low 32 bits, as x86-64 Linux does.
+   * Node's codes. The kernel uses the number's low 32 bits, as x86-64 Linux does. A call
+   * that must wait is served by `onFault` if set, else waits as `waitMode` says (in "throw"
+   * mode: WouldBlockError).
    */
   syscall(nr: Num, ...args: Num[]): bigint {
     for (;;) {
       const r = this.kernel.syscallRaw(this, nr, args);
       if (r !== ERESTARTSYS) return r;
       // The call must wait (e.g. read() on an empty blocking userfaultfd, or a copy from a
-      // registered page): the kernel queued the task. Wait for the wake, then reissue.
-      if (this.waitMode === "throw") throw new WouldBlockError(0);
-      waitForWake(this, this.spinLimit);
+      // registered page): the kernel queued the task. Serve or wait for the wake, then reissue.
+      this.mustWait(0);
     }
   }
 

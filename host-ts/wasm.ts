@@ -18,6 +18,16 @@ export interface KernelExports {
   uaccess_read(handle: number, addr: number, len: number): number;
   uaccess_write(handle: number, addr: number, len: number): number;
   uaccess_translate(handle: number, addr: number, write: number): number;
+  /** ioctl(fd, UFFDIO_COPY) with the structure built from numbers: 0 or -errno; out-field `copy` in the bounce page. */
+  uffdio_copy(handle: number, fd: number, dst: number, src: number, len: number, mode: number): number;
+  /** ioctl(fd, UFFDIO_ZEROPAGE): 0 or -errno; out-field `zeropage` in the bounce page. */
+  uffdio_zeropage(handle: number, fd: number, start: number, len: number, mode: number): number;
+  /** ioctl(fd, UFFDIO_CONTINUE): 0 or -errno; out-field `mapped` in the bounce page. */
+  uffdio_continue(handle: number, fd: number, start: number, len: number, mode: number): number;
+  /** ioctl(fd, UFFDIO_WAKE): 0 or -errno. */
+  uffdio_wake(handle: number, fd: number, start: number, len: number): number;
+  /** read(fd, staging, n messages): bytes read or -errno (-ERESTARTSYS: the task waits). */
+  uffd_read_msgs(handle: number, fd: number, n: number): number;
   mm_dump_vmas(handle: number, first: number): number;
   kvm_vcpu_access(handle: number, vmfd: number, gpa: number, len: number, flags: number): number;
   mm_vma_name(handle: number, index: number): number;

@@ -13,7 +13,7 @@ import { K, kernel_state, PANIC_ADDR } from "./init/state";
 import { start_kernel } from "./init/main";
 import { spin_lock, spin_unlock, spin_lock_holder } from "./lib/spinlock";
 import { find_task, find_task_handle, handle_tid, task_handle as __task_handle, task_frame, task_bounce } from "./kernel/sched";
-import { create_process as __create_process, clone_thread as __clone_thread, do_group_exit } from "./kernel/fork";
+import { create_process as __create_process, clone_thread as __clone_thread } from "./kernel/fork";
 import { do_syscall } from "./kernel/sys";
 import { user_load, user_store, user_read, user_write, user_translate } from "./mm/access";
 import { dump_vmas, vma_file_name } from "./mm/maps";
@@ -24,7 +24,11 @@ import { task_enter } from "./kernel/entry";
 import { proc_fdinfo as __proc_fdinfo, proc_pagemap as __proc_pagemap, proc_page_states as __proc_page_states } from "./fs/proc";
 import { ACCESS_RETRY } from "./abi/kernel";
 import { host_frame, maps_record, ENTRY_PANICKED, ENTRY_LOCK_TIMEOUT, LOCK_HELD } from "./abi/kernel";
-import { stat } from "./abi/uapi";
+import { stat, uffdio_copy as __uffdio_copy, uffdio_zeropage as __uffdio_zeropage, uffdio_continue as __uffdio_continue,
+  uffdio_range, UFFDIO_COPY, UFFDIO_ZEROPAGE, UFFDIO_CONTINUE, UFFDIO_WAKE, UFFD_MSG_SIZE, __NR_ioctl, __NR_read } from "./abi/uapi";
+import { EINVAL } from "./abi/errno";
+import { HOST_STAGING_BASE, BOUNCE_SIZE } from "./abi/kernel";
+import { task_struct } from "./kernel/types";
 import { KSTATE_ADDR } from "./init/layout";
 import { kvm_guest_access } from "./virt/kvm/kvm_main";
 import { poll_timeout } from "./fs/select";
@@ -137,6 +141,150 @@ export function syscall(h: f64): i32 {
   return 0;
 }
 
+// ---- the userfaultfd handler's hot calls ----
+//
+// Each is the system call the typed host API would make (ioctl(fd, UFFDIO_*, &struct) with
+// the structure staged in the task's bounce page, or read(fd, staging, n)), with the frame and
+// the structure filled here from plain numbers instead of by the host: the same call through
+// do_syscall, so restart, tracing of the frame and every errno are the raw path's. The
+// result is the call's return value (the out-field stays in the bounce page at its offset);
+// -ERESTARTSYS means the task waits (wait word), and the reissue is the same entry with the
+// same arguments. Numbers that are not integers in [0, 2^53] are -EINVAL.
+
+/** Whether `x` is an integer in [0, 2^53] (a u64 field the host passes as a number). */
+// @ts-ignore: decorator
+@inline function u53(x: f64): bool { return x >= 0 && x <= 9007199254740992 && floor(x) == x; }
+
+/**
+ * Run system call `nr` with arguments (a0, a1, a2) for task `t` (lock held, task entered),
+ * as the `syscall` entry runs the frame's call.
+ */
+function frame_syscall(t: task_struct, nr: i32, a0: u64, a1: u64, a2: u64): i64 {
+  let f = task_frame(t);
+  f.nr = nr;
+  f.arg0 = a0;
+  f.arg1 = a1;
+  f.arg2 = a2;
+  f.arg3 = 0;
+  f.arg4 = 0;
+  f.arg5 = 0;
+  f.si_signo = 0;
+  if (CONFIG_DEBUG_VM && K().debug_trap_tid == t.tid) {
+    K().debug_trap_tid = 0;
+    unreachable(); // debug_trap, as in `syscall`
+  }
+  let r = do_syscall(t);
+  f.status = r == -ERESTARTSYS ? ACCESS_RETRY : 0;
+  f.ret = r;
+  return r;
+}
+
+/** ioctl(fd, cmd, staging) for task `h` with the structure the caller wrote into its bounce page. */
+// @ts-ignore: decorator
+@inline function staged_ioctl(t: task_struct, fd: i32, cmd: u32): i32 {
+  return <i32>frame_syscall(t, __NR_ioctl, <u64><u32>fd, <u64>cmd, HOST_STAGING_BASE);
+}
+
+/**
+ * ioctl(fd, UFFDIO_COPY, {dst, src, len, mode}) for task `h`: 0 or -errno; the out-field
+ * `copy` (bytes copied, or -errno) is left in the bounce page.
+ */
+export function uffdio_copy(h: f64, fd: i32, dst: f64, src: f64, len: f64, mode: f64): i32 {
+  let e = lock(htid(h));
+  if (e) return e;
+  let t = task_enter(h, true);
+  let r = -ESRCH;
+  if (t) {
+    if (u53(dst) && u53(src) && u53(len) && u53(mode)) {
+      let b = changetype<__uffdio_copy>(task_bounce(t));
+      b.dst = <u64>dst;
+      b.src = <u64>src;
+      b.len = <u64>len;
+      b.mode = <u64>mode;
+      b.copy = 0;
+      r = staged_ioctl(t, fd, UFFDIO_COPY);
+    } else r = -EINVAL;
+  }
+  unlock();
+  return r;
+}
+
+/** ioctl(fd, UFFDIO_ZEROPAGE, {start, len, mode}): 0 or -errno; out-field `zeropage` in the bounce page. */
+export function uffdio_zeropage(h: f64, fd: i32, start: f64, len: f64, mode: f64): i32 {
+  let e = lock(htid(h));
+  if (e) return e;
+  let t = task_enter(h, true);
+  let r = -ESRCH;
+  if (t) {
+    if (u53(start) && u53(len) && u53(mode)) {
+      let b = changetype<__uffdio_zeropage>(task_bounce(t));
+      b.start = <u64>start;
+      b.len = <u64>len;
+      b.mode = <u64>mode;
+      b.zeropage = 0;
+      r = staged_ioctl(t, fd, UFFDIO_ZEROPAGE);
+    } else r = -EINVAL;
+  }
+  unlock();
+  return r;
+}
+
+/** ioctl(fd, UFFDIO_CONTINUE, {start, len, mode}): 0 or -errno; out-field `mapped` in the bounce page. */
+export function uffdio_continue(h: f64, fd: i32, start: f64, len: f64, mode: f64): i32 {
+  let e = lock(htid(h));
+  if (e) return e;
+  let t = task_enter(h, true);
+  let r = -ESRCH;
+  if (t) {
+    if (u53(start) && u53(len) && u53(mode)) {
+      let b = changetype<__uffdio_continue>(task_bounce(t));
+      b.start = <u64>start;
+      b.len = <u64>len;
+      b.mode = <u64>mode;
+      b.mapped = 0;
+      r = staged_ioctl(t, fd, UFFDIO_CONTINUE);
+    } else r = -EINVAL;
+  }
+  unlock();
+  return r;
+}
+
+/** ioctl(fd, UFFDIO_WAKE, {start, len}): 0 or -errno. */
+export function uffdio_wake(h: f64, fd: i32, start: f64, len: f64): i32 {
+  let e = lock(htid(h));
+  if (e) return e;
+  let t = task_enter(h, true);
+  let r = -ESRCH;
+  if (t) {
+    if (u53(start) && u53(len)) {
+      let b = changetype<uffdio_range>(task_bounce(t));
+      b.start = <u64>start;
+      b.len = <u64>len;
+      r = staged_ioctl(t, fd, UFFDIO_WAKE);
+    } else r = -EINVAL;
+  }
+  unlock();
+  return r;
+}
+
+/**
+ * read(fd, staging, n * sizeof(struct uffd_msg)) for task `h`: up to `n` (1 ..
+ * BOUNCE_SIZE / UFFD_MSG_SIZE) messages into the bounce page; the bytes read, or -errno
+ * (-EAGAIN: none pending on an O_NONBLOCK fd; -ERESTARTSYS: a blocking fd waits).
+ */
+export function uffd_read_msgs(h: f64, fd: i32, n: i32): i32 {
+  let e = lock(htid(h));
+  if (e) return e;
+  let t = task_enter(h, true);
+  let r = -ESRCH;
+  if (t) {
+    if (n >= 1 && n <= BOUNCE_SIZE / UFFD_MSG_SIZE) r = <i32>frame_syscall(t, __NR_read, <u64><u32>fd, HOST_STAGING_BASE, <u64>(n * UFFD_MSG_SIZE));
+    else r = -EINVAL;
+  }
+  unlock();
+  return r;
+}
+
 /**
  * The host's timer for the task's waiting system call ran out (host_frame.wait_timeout_ms):
  * 1 if the call was still waiting and now returns on its reissue, 0 if it was woken first.
@@ -237,7 +385,7 @@ export function mm_vma_name(h: f64, index: i32): i32 {
 }
 
 /**
- * /proc/<pid>/fdinfo/<fd>, the file-specific lines (a userfaultfd's pending/total/API, §8.5;
+ * /proc/<pid>/fdinfo/<fd>, the file-specific lines (a userfaultfd's pending/total/API, as fs/userfaultfd.c userfaultfd_show_fdinfo;
  * nothing for other files), written to the task's bounce page: their length, or -EBADF.
  */
 export function proc_fdinfo(h: f64, fd: i32): i32 {

@@ -22,7 +22,7 @@
 import { task_struct } from "./types";
 import { task_frame } from "./sched";
 import { host_frame } from "../abi/kernel";
-import { CACHE_SMALL } from "../init/state";
+import { CACHE_SMALL, K } from "../init/state";
 import { kmem_cache_alloc, kmem_cache_free } from "../mm/slab";
 import { inode, file } from "../fs/types";
 import { ihold, iput } from "../fs/inode";
@@ -132,7 +132,7 @@ export function wake_up_process(t: task_struct): void {
   let w = wait_word(t);
   if (ASC_FEATURE_THREADS) {
     atomic.store<i32>(w, 0);
-    atomic.notify(w, 1);
+    if (K().smp) atomic.notify(w, 1); // no other host thread can be parked on it without smp
   } else {
     store<i32>(w, 0);
   }
