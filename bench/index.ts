@@ -3,7 +3,7 @@
 import { writeFileSync } from "node:fs";
 import { machine, describeMachine, type Machine } from "./machine.js";
 import { calibrateUffdlab, type UffdlabCalibration } from "./calibration.js";
-import { params, type Measured, type Params, type Summary } from "./measure.js";
+import { loadStatistics, params, type Measured, type Params, type Summary } from "./measure.js";
 import { runHost, type HostResult } from "./native.js";
 import { anonWriteFault } from "./anon-write-fault.js";
 import { residentAccess } from "./translate.js";
@@ -46,6 +46,7 @@ export interface BenchReport {
 
 export async function runBenchmarks(o: BenchOptions): Promise<BenchReport> {
   const started = performance.now();
+  await loadStatistics();
   const p = params(o.quick);
   const m = machine();
   const host = runHost(p);

@@ -1,7 +1,16 @@
 // What every scenario shares: the run sizes, the per-batch timing method, and the
 // statistics (hdr-histogram over per-batch per-op costs). The host kernel's samples
 // (bench/native.ts) go through the same summarize(), so both sides are read alike.
-import { build as buildHistogram } from "hdr-histogram-js";
+import type { build as BuildHistogram } from "hdr-histogram-js";
+
+// hdr-histogram-js is loaded when a benchmark runs (loadStatistics), not when the CLI starts:
+// `uffdlab --version`, `conform` or `serve` never pay for it.
+let buildHistogram: typeof BuildHistogram | null = null;
+
+/** Load the histogram library; runBenchmarks does, before any summarize(). */
+export async function loadStatistics(): Promise<void> {
+  buildHistogram ??= (await import("hdr-histogram-js")).build;
+}
 
 /** Sizes of one run. uffdlab and the host kernel are measured with the same numbers. */
 export interface Params {
@@ -65,6 +74,7 @@ const PS_PER_NS = 1000;
 /** Summarize per-batch durations (ns per whole batch of `opsPerSample` operations). */
 export function summarize(batchNs: ArrayLike<number>, opsPerSample: number): Summary {
   if (batchNs.length === 0) throw new RangeError("summarize: no samples");
+  if (!buildHistogram) throw new Error("summarize: call loadStatistics() first");
   const h = buildHistogram({ numberOfSignificantValueDigits: 3, lowestDiscernibleValue: 1, autoResize: true });
   let total = 0;
   for (let i = 0; i < batchNs.length; i++) {
