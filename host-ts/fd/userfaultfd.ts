@@ -149,9 +149,11 @@ const u53 = (x: unknown): x is number => typeof x === "number" && x >= 0 && x <=
  * kernel wrote back. Ranges are (start, len) in bytes, page aligned; copy and move take
  * (dst, src, len); `mode` is the ioctl's mode bits (UFFDIO_COPY_MODE_*, ...), default 0. A
  * failed ioctl throws SystemError (`syscall` "ioctl UFFDIO_..."; e.g. EINVAL for an unaligned
- * or unregistered range, EEXIST for a page already mapped, EAGAIN when the mm changed under
- * the fill); a fill that stopped part-way throws {@link FillError}. Disposable (`using`
- * closes it) and async-iterable (`for await (const msg of uffd)`).
+ * range or bad mode, ENOENT for a fill outside a range registered with this userfaultfd,
+ * EEXIST for a page already mapped, EAGAIN while a non-cooperative event is pending); a fill
+ * (copy, zeropage, continue, poison, move) that failed or stopped part-way throws
+ * {@link FillError}. Disposable (`using` closes it) and async-iterable
+ * (`for await (const msg of uffd)`).
  */
 export class Userfaultfd implements Disposable, AsyncIterable<UffdMsg> {
   private closed = false;
