@@ -17,10 +17,16 @@ export function errnoName(errno: number): string {
   return ERRNO_NAMES[errno] ?? `E${errno}`;
 }
 
-/** A failed system call: `code` is the errno name, `errno` the Linux number (positive). */
+/**
+ * A failed system call, shaped like Node's SystemError: `code` is the errno name, `errno` the
+ * Linux number (positive), `syscall` what failed; the message reads "EINVAL: invalid argument, mmap".
+ */
 export class SystemError extends Error {
+  /** The errno name ("EINVAL", "EEXIST", ...; "E<number>" for one without a name). */
   readonly code: string;
+  /** The Linux errno value, positive (EINVAL is 22). */
   readonly errno: number;
+  /** The call that failed: a system call's name ("mmap"), "ioctl UFFDIO_COPY", "syscall <nr>", ... */
   readonly syscall: string;
   constructor(errno: number, syscall: string) {
     const code = errnoName(errno);
@@ -48,15 +54,20 @@ export class SignalError extends Error {
     this.addr = addr;
   }
 }
+/** SIGSEGV from an access: `si_code` SEGV_MAPERR (no mapping) or SEGV_ACCERR (not permitted). */
 export class SegmentationFault extends SignalError {
   constructor(si_code: number, addr: number) { super("SIGSEGV", SIGSEGV, si_code, addr); }
 }
+/** SIGBUS from an access: `si_code` BUS_ADRERR (e.g. beyond a file's end, or a userfaultfd with SIGBUS mode) or BUS_MCEERR_AR (a poisoned page). */
 export class BusError extends SignalError {
   constructor(si_code: number, addr: number) { super("SIGBUS", SIGBUS, si_code, addr); }
 }
 /** The fault path ran out of simulated physical memory (VM_FAULT_OOM). */
 export class OutOfMemoryError extends Error {
-  constructor(readonly addr: number) { super(`out of memory handling a fault at 0x${addr.toString(16)}`); this.name = "OutOfMemoryError"; }
+  constructor(
+    /** The faulting address. */
+    readonly addr: number,
+  ) { super(`out of memory handling a fault at 0x${addr.toString(16)}`); this.name = "OutOfMemoryError"; }
 }
 /**
  * The access needs to wait (a userfault is pending) and was made through a synchronous
@@ -65,14 +76,20 @@ export class OutOfMemoryError extends Error {
  * kernel's "must wait" is a status until it reaches the API's edge.
  */
 export class WouldBlockError extends Error {
-  constructor(readonly addr: number) {
+  constructor(
+    /** The address of the access (0 for a system call that must wait). */
+    readonly addr: number,
+  ) {
     super(`access at 0x${addr.toString(16)} would block`);
     this.name = "WouldBlockError";
   }
 }
 /** Every runnable thread is blocked and nothing can wake them. */
 export class DeadlockError extends Error {
-  constructor(readonly tids: number[]) { super(`deadlock: threads ${tids.join(", ")} are blocked and nothing can wake them`); this.name = "DeadlockError"; }
+  constructor(
+    /** The tids of the threads left blocked (every one not done). */
+    readonly tids: number[],
+  ) { super(`deadlock: threads ${tids.join(", ")} are blocked and nothing can wake them`); this.name = "DeadlockError"; }
 }
 
 /**

@@ -8,10 +8,10 @@ export { Thread, type Num, type FaultHandler } from "./thread.js";
 export { Userfaultfd, FillError, decodeMsg, MESSAGES_POLL_MS, type UffdMsg, type ServePolicy } from "./fd/userfaultfd.js";
 export { Kvm, Vm, GuestMemfd, Vcpu, memoryRegion2Bytes, createGuestMemfdBytes, type MemoryRegion } from "./fd/kvm.js";
 export { SystemError, SignalError, SegmentationFault, BusError, OutOfMemoryError, WouldBlockError, DeadlockError, KernelPanic, KernelLockTimeout, errnoName } from "./errors.js";
-export { Scheduler, type ThreadBody, type AsyncThread } from "./sched/scheduler.js";
+export { Scheduler, type ThreadBody, type AsyncThread, type AsyncThreadState } from "./sched/scheduler.js";
 export { formatMaps, type VmaInfo } from "./debug/maps.js";
 export { formatSyscall, type TraceSink } from "./debug/strace.js";
-export { loadKernelModule, type Build } from "./wasm.js";
+export { loadKernelModule, type Build, type KernelExports } from "./wasm.js";
 /**
  * Linux's constants under their UAPI names, as the kernel uses them: errno values (`EINVAL`),
  * system-call numbers (`__NR_mmap`), flags (`PROT_*`, `MAP_*`, `UFFD_FEATURE_*`,

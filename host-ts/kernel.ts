@@ -12,6 +12,7 @@ import { formatSyscall, type TraceSink } from "./debug/strace.js";
 import { syscallNumber, toRegister, OutOfRangeError } from "./args.js";
 import { Scheduler, type ThreadBody } from "./sched/scheduler.js";
 
+/** Options of {@link Kernel.boot}; every field is optional. */
 export interface BootOptions {
   /** Bytes of simulated memory (physical frames + kernel records). Default 256 MiB. */
   memoryBytes?: number;
@@ -30,6 +31,7 @@ export interface BootOptions {
   zeroPage?: boolean;
 }
 
+/** Options of {@link Kernel.spawn}: the new process's privileges. */
 export interface SpawnOptions {
   /** capability bits (CAP_SYS_PTRACE, CAP_SYS_ADMIN); default none */
   caps?: number;
@@ -37,24 +39,44 @@ export interface SpawnOptions {
   openDevUserfaultfd?: boolean;
 }
 
-/** Capability bits a process can hold (include/uapi/linux/capability.h numbering). */
+/**
+ * Capability bit for {@link SpawnOptions.caps}: CAP_SYS_PTRACE, which userfaultfd(2) without
+ * UFFD_USER_MODE_ONLY and UFFD_FEATURE_EVENT_FORK require (else EPERM).
+ */
 export const CAP_SYS_PTRACE = A.CAP_SYS_PTRACE;
+/** Capability bit for {@link SpawnOptions.caps}: CAP_SYS_ADMIN. */
 export const CAP_SYS_ADMIN = A.CAP_SYS_ADMIN;
+/** Capability bit for {@link SpawnOptions.caps}: CAP_SYS_RESOURCE. */
 export const CAP_SYS_RESOURCE = A.CAP_SYS_RESOURCE;
 
 const PAGE = 64 * 1024;
 
+/**
+ * One booted mini-kernel in one shared WebAssembly.Memory, and the processes it runs. Start
+ * with {@link Kernel.boot}, then {@link Kernel.spawn} processes; worker threads
+ * {@link Kernel.attach} to the same memory. A failed kernel call throws SystemError; a trap
+ * inside the kernel kills it for good ({@link KernelPanic}).
+ */
 export class Kernel {
   /** The kernel's exports; those that take the big kernel lock are guarded (entry.ts). */
   readonly exports: KernelExports;
   /** @internal The entry guards and the panic record (entry.ts). */
   readonly entry: KernelEntry;
+  /** Which kernel build runs: "debug" or "release". */
   readonly build: Build;
   /** strace sink, or null when tracing is off. */
   trace: TraceSink | null;
   private readonly procs = new Map<number, Process>();
 
-  private constructor(readonly module: WebAssembly.Module, readonly memory: WebAssembly.Memory, build: Build, trace: TraceSink | null, gate: Int32Array | null = null) {
+  private constructor(
+    /** The compiled kernel module (pass it to workers, with `memory`, to attach). */
+    readonly module: WebAssembly.Module,
+    /** The shared memory holding the kernel and all simulated physical memory; it never grows. */
+    readonly memory: WebAssembly.Memory,
+    build: Build,
+    trace: TraceSink | null,
+    gate: Int32Array | null = null,
+  ) {
     this.entry = new KernelEntry(instantiate(module, memory), memory, gate);
     this.exports = this.entry.exports;
     this.build = build;
@@ -229,14 +251,23 @@ export class Kernel {
   }
 }
 
+/** The kernel's counters, from {@link Kernel.stats}: a snapshot. */
 export interface KernelStats {
+  /** The bytes of memory the kernel was booted with. */
   memBytes: number;
+  /** Page frames (4 KiB each) the kernel manages. */
   frames: number;
+  /** Page frames on the free list. */
   freeFrames: number;
+  /** Page frames the slab caches hold. */
   slabFrames: number;
+  /** Page faults handled (handle_mm_fault calls) since boot. */
   faults: number;
+  /** System calls made since boot. */
   syscalls: number;
+  /** Live tasks (threads). */
   tasks: number;
+  /** Live inodes (memfds and shared anonymous memory, pipes, guest_memfds). */
   inodes: number;
   /** live userfaultfd contexts (one per userfaultfd file, plus FORK children not yet read) */
   uffdCtxs: number;

@@ -8,6 +8,10 @@ import type { KernelExports } from "./wasm.js";
 import { SegmentationFault, BusError, OutOfMemoryError, WouldBlockError, SystemError } from "./errors.js";
 import type { Kernel } from "./kernel.js";
 
+/**
+ * A 64-bit register or address value: a number (an integer; exact below 2^53) or a bigint.
+ * System-call arguments accept integers in [-2^63, 2^64), negative ones as two's complement.
+ */
 export type Num = number | bigint;
 
 /**
@@ -116,6 +120,15 @@ export function s64At(dv: DataView, o: number): number {
   return dv.getInt32(o + 4, true) * 4294967296 + dv.getUint32(o, true);
 }
 
+/**
+ * A simulated thread (a kernel task) as the host drives it: loads and stores through the
+ * simulated MMU (one kernel entry each), bulk reads and writes through its bounce page,
+ * and raw system calls. A fault the kernel cannot resolve throws SegmentationFault or
+ * BusError (SignalError), OutOfMemoryError on VM_FAULT_OOM; an access that must wait for a
+ * userfault is served by {@link Thread.onFault}, waited for (`waitMode` "atomics") or
+ * thrown as WouldBlockError. Once the task exited, every call throws SystemError ESRCH.
+ * Get one from Process.thread or Process.newThread.
+ */
 export class Thread {
   /** The task's host frame (abi/kernel.ts host_frame) as a DataView. */
   readonly frame: DataView;
@@ -138,7 +151,15 @@ export class Thread {
   readonly k: KernelExports;
 
   /** The thread of the live task `tid` (or of the task `handle` names, when given). */
-  constructor(readonly kernel: Kernel, readonly tid: number, readonly pid: number, handle?: number) {
+  constructor(
+    /** The kernel the task lives in. */
+    readonly kernel: Kernel,
+    /** The task's thread id (the main thread's equals `pid`). */
+    readonly tid: number,
+    /** The id of the process (thread group) the task belongs to. */
+    readonly pid: number,
+    handle?: number,
+  ) {
     this.k = kernel.exports;
     const h = handle ?? this.k.task_handle(tid);
     const fa = h > 0 && h % 65536 === tid ? this.k.task_frame_addr(h) : 0;
@@ -161,9 +182,13 @@ export class Thread {
 
   // ---- loads and stores (the hot path: one call each) ----
 
+  /** Load the unsigned byte at user address `addr`; faults as a user access would (see the class). */
   load8(addr: number): number { return this.load(addr, 1); }
+  /** Load the unsigned little-endian 16-bit value at `addr`. */
   load16(addr: number): number { return this.load(addr, 2); }
+  /** Load the unsigned little-endian 32-bit value at `addr`. */
   load32(addr: number): number { return this.load(addr, 4); }
+  /** Load the unsigned little-endian 64-bit value at `addr`, as a bigint. */
   load64(addr: number): bigint {
     let r = this.k.uaccess_load(this.handle, addr, 8);
     while (r < 0) {
@@ -172,9 +197,13 @@ export class Thread {
     }
     return this.frame.getBigUint64(A.host_frame.value, true);
   }
+  /** Store the low 8 bits of `v` at user address `addr`; a write fault (CoW, uffd-wp) is taken as a user store would. */
   store8(addr: number, v: number): void { this.store(addr, 1, v & 0xff); }
+  /** Store the low 16 bits of `v` at `addr`, little-endian. */
   store16(addr: number, v: number): void { this.store(addr, 2, v & 0xffff); }
+  /** Store the low 32 bits of `v` at `addr`, little-endian. */
   store32(addr: number, v: number): void { this.store(addr, 4, v >>> 0); }
+  /** Store `v` modulo 2^64 at `addr`, little-endian. */
   store64(addr: number, v: bigint): void {
     this.checkAlive("store64");
     this.frame.setBigUint64(A.host_frame.value, BigInt.asUintN(64, v), true);

@@ -12,21 +12,75 @@ import type { AsyncThread } from "../sched/scheduler.js";
 
 /** A message read from a userfaultfd (struct uffd_msg, decoded). */
 export type UffdMsg =
-  | { event: "pagefault"; flags: bigint; address: number; ptid: number }
-  | { event: "fork"; ufd: number }
-  | { event: "remap"; from: number; to: number; len: number }
-  | { event: "remove" | "unmap"; start: number; end: number }
-  | { event: "unknown"; code: number; raw: Uint8Array };
+  | {
+      /** UFFD_EVENT_PAGEFAULT: a thread faulted on a registered page and waits. */
+      event: "pagefault";
+      /** UFFD_PAGEFAULT_FLAG_* bits: WRITE (a write access), WP (a write-protect fault), MINOR (a minor fault). */
+      flags: bigint;
+      /** The faulting address (page aligned unless UFFD_FEATURE_EXACT_ADDRESS was enabled). */
+      address: number;
+      /** The faulting thread's tid with UFFD_FEATURE_THREAD_ID, else 0. */
+      ptid: number;
+    }
+  | {
+      /** UFFD_EVENT_FORK (UFFD_FEATURE_EVENT_FORK): the process forked. */
+      event: "fork";
+      /** The fd, in the reading process, of the new userfaultfd that serves the child. */
+      ufd: number;
+    }
+  | {
+      /** UFFD_EVENT_REMAP (UFFD_FEATURE_EVENT_REMAP): a registered range was moved by mremap(2). */
+      event: "remap";
+      /** The range's old start address. */
+      from: number;
+      /** The range's new start address. */
+      to: number;
+      /** The range's original length, in bytes. */
+      len: number;
+    }
+  | {
+      /**
+       * UFFD_EVENT_REMOVE (UFFD_FEATURE_EVENT_REMOVE: madvise MADV_DONTNEED / MADV_REMOVE) or
+       * UFFD_EVENT_UNMAP (UFFD_FEATURE_EVENT_UNMAP: munmap, or mremap moving away): the pages of
+       * [start, end) of a registered range were dropped.
+       */
+      event: "remove" | "unmap";
+      /** The first address of the range. */
+      start: number;
+      /** The end of the range (exclusive). */
+      end: number;
+    }
+  | {
+      /** A message with an event code this decoder does not know. */
+      event: "unknown";
+      /** The uffd_msg's `event` byte. */
+      code: number;
+      /** A copy of the message's UFFD_MSG_SIZE (32) bytes. */
+      raw: Uint8Array;
+    };
 
 const FILL_NAMES: Record<number, string> = { [A.UFFDIO_COPY]: "UFFDIO_COPY", [A.UFFDIO_ZEROPAGE]: "UFFDIO_ZEROPAGE", [A.UFFDIO_CONTINUE]: "UFFDIO_CONTINUE" };
 
 /** A fill ioctl that stopped part-way or failed: `bytes` is the out-field (bytes done or -errno). */
 export class FillError extends SystemError {
-  constructor(errno: number, syscall: string, readonly bytes: bigint) {
+  constructor(
+    errno: number,
+    syscall: string,
+    /**
+     * The structure's out-field (`copy`, `zeropage`, `mapped`, `updated`, `move`): the bytes
+     * filled before the stop (positive), or -errno.
+     */
+    readonly bytes: bigint,
+  ) {
     super(errno, syscall);
   }
 }
 
+/**
+ * Decode one struct uffd_msg (the first UFFD_MSG_SIZE, 32, bytes of `b`, as read(2) on a
+ * userfaultfd returns it) into a {@link UffdMsg}. Unknown event codes decode to
+ * `{ event: "unknown" }`, never an error.
+ */
 export function decodeMsg(b: Uint8Array): UffdMsg {
   const dv = new DataView(b.buffer, b.byteOffset, A.UFFD_MSG_SIZE);
   const ev = dv.getUint8(A.uffd_msg.event);
@@ -89,6 +143,18 @@ const WP_FLAG = Number(A.UFFD_PAGEFAULT_FLAG_WP);
 /** Whether `x` is a number the dedicated entries take: an integer in [0, 2^53]. */
 const u53 = (x: unknown): x is number => typeof x === "number" && x >= 0 && x <= 9007199254740992 && Math.floor(x) === x;
 
+/**
+ * A userfaultfd file (userfaultfd(2), from {@link Process.userfaultfd}) with typed ioctls: each
+ * method builds the Linux structure, issues one ioctl(2) on `thread` and decodes what the
+ * kernel wrote back. Ranges are (start, len) in bytes, page aligned; copy and move take
+ * (dst, src, len); `mode` is the ioctl's mode bits (UFFDIO_COPY_MODE_*, ...), default 0. A
+ * failed ioctl throws SystemError (`syscall` "ioctl UFFDIO_..."; e.g. EINVAL for an unaligned
+ * range or bad mode, ENOENT for a fill outside a range registered with this userfaultfd,
+ * EEXIST for a page already mapped, EAGAIN while a non-cooperative event is pending); a fill
+ * (copy, zeropage, continue, poison, move) that failed or stopped part-way throws
+ * {@link FillError}. Disposable (`using` closes it) and async-iterable
+ * (`for await (const msg of uffd)`).
+ */
 export class Userfaultfd implements Disposable, AsyncIterable<UffdMsg> {
   private closed = false;
   /** Messages serveAll read but did not resolve (no onEvent): returned first by read()/messages(). */
@@ -99,7 +165,14 @@ export class Userfaultfd implements Disposable, AsyncIterable<UffdMsg> {
    */
   private scratch: Float64Array | null = null;
 
-  constructor(readonly proc: Process, readonly fd: number, readonly thread: Thread = proc.thread) {}
+  constructor(
+    /** The process whose fd table holds the userfaultfd (and whose memory `copy`'s `src` is in). */
+    readonly proc: Process,
+    /** The userfaultfd's file descriptor in `proc`. */
+    readonly fd: number,
+    /** The thread that issues the ioctls and reads (default: `proc`'s main thread). */
+    readonly thread: Thread = proc.thread,
+  ) {}
 
   private ioctl(name: string, req: number, bytes: Uint8Array): Uint8Array {
     const { ret, bytes: out } = this.proc.ioctl(this.fd, req, bytes, this.thread);
@@ -107,19 +180,32 @@ export class Userfaultfd implements Disposable, AsyncIterable<UffdMsg> {
     return out;
   }
 
-  /** UFFDIO_API: enable `features`; returns the available features and ioctls. */
-  api(features: bigint = 0n): { features: bigint; ioctls: bigint } {
+  /**
+   * UFFDIO_API: the handshake, required once before any other ioctl; enables `features`
+   * (UFFD_FEATURE_* bits). Throws EINVAL for an unsupported feature or a second handshake,
+   * EPERM for UFFD_FEATURE_EVENT_FORK without CAP_SYS_PTRACE.
+   */
+  api(features: bigint = 0n): {
+    /** The features the kernel supports (UFFD_FEATURE_* bits). */
+    features: bigint;
+    /** The ioctls available on the fd, as _UFFDIO_*_BIT bits. */
+    ioctls: bigint;
+  } {
     const out = this.ioctl("UFFDIO_API", A.UFFDIO_API, struct(A.uffdio_api.SIZEOF, [[A.uffdio_api.api, A.UFFD_API], [A.uffdio_api.features, features]]));
     return { features: u64(out, A.uffdio_api.features), ioctls: u64(out, A.uffdio_api.ioctls) };
   }
 
-  /** UFFDIO_REGISTER: returns the range ioctls usable on the range. */
+  /**
+   * UFFDIO_REGISTER: register [start, start + len) for `mode` (UFFDIO_REGISTER_MODE_MISSING,
+   * _WP, _MINOR, or'ed); returns the ioctls usable on the range, as _UFFDIO_*_BIT bits.
+   */
   register(start: number, len: number, mode: bigint | number): bigint {
     const out = this.ioctl("UFFDIO_REGISTER", A.UFFDIO_REGISTER,
       struct(A.uffdio_register.SIZEOF, [[A.uffdio_register.start, start], [A.uffdio_register.len, len], [A.uffdio_register.mode, mode]]));
     return u64(out, A.uffdio_register.ioctls);
   }
 
+  /** UFFDIO_UNREGISTER: unregister [start, start + len), waking the threads waiting on faults in it. */
   unregister(start: number, len: number): void {
     this.ioctl("UFFDIO_UNREGISTER", A.UFFDIO_UNREGISTER, struct(A.uffdio_range.SIZEOF, [[A.uffdio_range.start, start], [A.uffdio_range.len, len]]));
   }
@@ -452,5 +538,6 @@ export class Userfaultfd implements Disposable, AsyncIterable<UffdMsg> {
     this.closed = true;
     this.proc.close(this.fd);
   }
+  /** close() the fd (for `using`). */
   [Symbol.dispose](): void { this.close(); }
 }

@@ -15,9 +15,19 @@ import type { Kernel } from "../kernel.js";
 import { Thread, accessFailed, type Num } from "../thread.js";
 import { WouldBlockError, DeadlockError } from "../errors.js";
 
+/**
+ * The async body of one simulated thread under the deterministic scheduler
+ * ({@link Kernel.run}, {@link Scheduler.run}): it runs the thread's operations through the
+ * {@link AsyncThread} it is given, each awaited; its promise settling ends the thread.
+ */
 export type ThreadBody = (t: AsyncThread) => Promise<void>;
 
-type State = "running" | "ready" | "blocked" | "done";
+/**
+ * Where an {@link AsyncThread} is in a run: "running" (it has the turn, or has not reached its
+ * first scheduling point), "ready" (waits for a turn), "blocked" (the kernel queued it on a
+ * userfault or a waiting system call, until woken or timed out), "done" (its body settled).
+ */
+export type AsyncThreadState = "running" | "ready" | "blocked" | "done";
 
 /** -ERESTARTSYS: the system call must wait (see Thread.syscall). */
 const ERESTARTSYS = -BigInt(A.ERESTARTSYS);
@@ -36,7 +46,9 @@ function prng(seed: number): () => number {
 
 /** A Thread whose operations are scheduling points. */
 export class AsyncThread {
-  state: State = "running";
+  /** Where the thread is in the run (written by the scheduler; read it, do not set it). */
+  state: AsyncThreadState = "running";
+  /** @internal The pending turn's resolver, set while the thread waits at a scheduling point. */
   grant: (() => void) | null = null;
   /** While blocked in a wait with a timeout: the scheduler's virtual time it runs out at. */
   deadline = Infinity;
@@ -47,11 +59,17 @@ export class AsyncThread {
   /** @internal See toReady. */
   readonly toBlocked = (grant: () => void): void => this.sched.arrive(this, "blocked", grant);
 
-  constructor(readonly sched: Scheduler, readonly thread: Thread) {
+  constructor(
+    /** The scheduler that grants this thread its turns. */
+    readonly sched: Scheduler,
+    /** The simulated thread the operations run on (its `scheduled` flag is set). */
+    readonly thread: Thread,
+  ) {
     this.word = new Int32Array(thread.frame.buffer, thread.frame.byteOffset + A.host_frame.wait_word, 1);
     thread.scheduled = true;
   }
 
+  /** The thread's tid (`thread.tid`). */
   get tid(): number { return this.thread.tid; }
   /** Whether the kernel has cleared this thread's wait word. */
   woken(): boolean { return Atomics.load(this.word, 0) === 0; }
@@ -141,6 +159,15 @@ export class AsyncThread {
   }
 }
 
+/**
+ * The deterministic scheduler: runs async {@link ThreadBody}s on one JS thread, one turn at a
+ * time, each operation of an {@link AsyncThread} a scheduling point; the next thread is drawn
+ * from the ready ones by a PRNG seeded with `seed`, so a seed fixes the interleaving (see
+ * `trace`). A thread that must wait for the kernel leaves the ready set until woken; when no
+ * thread can run, the earliest wait with a timeout times out (virtual time, `now`), else run()
+ * rejects with {@link DeadlockError}. Never blocks, so it works on a browser main thread.
+ * Subclasses may override `choose` (other strategies, replayed schedules).
+ */
 export class Scheduler {
   private readonly rand: () => number;
   private readonly threads: AsyncThread[] = [];
@@ -160,7 +187,12 @@ export class Scheduler {
    */
   onTurn: ((pick: AsyncThread, threads: readonly AsyncThread[]) => void | Promise<void>) | null = null;
 
-  constructor(readonly kernel: Kernel, readonly seed: number) {
+  constructor(
+    /** The kernel whose threads are scheduled. */
+    readonly kernel: Kernel,
+    /** The PRNG seed (taken as a 32-bit unsigned integer) that fixes the interleaving. */
+    readonly seed: number,
+  ) {
     this.rand = prng(seed);
   }
 
