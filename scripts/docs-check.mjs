@@ -51,4 +51,4 @@ if (failing.length) {
   for (const l of failing) console.error(`  ${l}`);
   process.exit(1);
 }
-console.log("docs:check: every public item outside the pending files is documented");
+console.log(PENDING.length ? "docs:check: every public item outside the pending files is documented" : "docs:check: every public item is documented");
