@@ -22,5 +22,6 @@ export { loadKernelModule, type Build, type KernelExports } from "./wasm.js";
  * `Thread.read`/`write` and `Vcpu` accesses move at most that much per kernel entry.
  */
 export * as abi from "./abi.gen.js";
+export { mulberry32 } from "./sched/prng.js";
 export { explore, defineExploration, runSeed, runSchedule, formatSchedule, type Exploration, type ExploreOptions, type ExploreReport, type ExploreFailure, type FailureKind, type ExploreStrategy, type RunResult } from "./explore/explore.js";
 export { runInWorker, type WorkerInit, type RunOptions, type WorkerScript } from "./workers/pool.js";

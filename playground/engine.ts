@@ -6,7 +6,7 @@
 // scenario gives the same result in both. Threads are async (the deterministic scheduler) or
 // workers (runInWorker: Web Workers in the page, worker threads in Node; playground/faulter.js
 // runs there while the handler serves them from the main thread, polling and yielding).
-import { Kernel, Kvm, Scheduler, SignalError, FillError, CAP_SYS_PTRACE, PM_PRESENT, runInWorker, abi as A } from "../host-ts/index.js";
+import { Kernel, Kvm, Scheduler, SignalError, FillError, CAP_SYS_PTRACE, PM_PRESENT, runInWorker, mulberry32, abi as A } from "../host-ts/index.js";
 import type { Process, Thread, Userfaultfd, AsyncThread, UffdMsg, Build, WorkerScript } from "../host-ts/index.js";
 
 export type MemoryType = "anon" | "shmem" | "guest_memfd";
@@ -129,17 +129,8 @@ export function workersAvailable(): boolean {
   return g.crossOriginIsolated === true || typeof g.process?.versions?.node === "string";
 }
 
-/** mulberry32, the scheduler's generator: the same seed gives the same choices everywhere. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The scheduler's generator: the same seed gives the same choices everywhere. */
+export const prng = mulberry32;
 
 /** The byte every snapshot page is filled with (never 0, so a copied page is not a zero page). */
 export function contentByte(seed: number, page: number): number {

@@ -22,6 +22,7 @@ import { Kernel } from "../kernel.js";
 import { Scheduler, type AsyncThread, type ThreadBody } from "../sched/scheduler.js";
 import type { Thread } from "../thread.js";
 import { DeadlockError } from "../errors.js";
+import { mulberry32 } from "../sched/prng.js";
 
 /** A scenario to explore: a fresh kernel per run, its setup, the threads, and what must hold after. */
 export interface Exploration<C = unknown> {
@@ -112,17 +113,6 @@ export interface ExploreReport {
 /** Chooses one of the ready threads (their indices, ascending) at each turn. */
 interface Chooser {
   pick(ready: number[], turn: number, last: number): number;
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 class RandomChooser implements Chooser {

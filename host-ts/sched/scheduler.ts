@@ -14,6 +14,7 @@ import * as A from "../abi.gen.js";
 import type { Kernel } from "../kernel.js";
 import { Thread, accessFailed, type Num } from "../thread.js";
 import { WouldBlockError, DeadlockError } from "../errors.js";
+import { mulberry32 } from "./prng.js";
 
 /**
  * The async body of one simulated thread under the deterministic scheduler
@@ -32,17 +33,6 @@ export type AsyncThreadState = "running" | "ready" | "blocked" | "done";
 /** -ERESTARTSYS: the system call must wait (see Thread.syscall). */
 const ERESTARTSYS = -BigInt(A.ERESTARTSYS);
 
-/** mulberry32: small, fast, good enough to pick interleavings. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A Thread whose operations are scheduling points. */
 export class AsyncThread {
@@ -193,7 +183,7 @@ export class Scheduler {
     /** The PRNG seed (taken as a 32-bit unsigned integer) that fixes the interleaving. */
     readonly seed: number,
   ) {
-    this.rand = prng(seed);
+    this.rand = mulberry32(seed);
   }
 
   /**
