@@ -27,17 +27,8 @@ import { userfaultfd_read, userfaultfd_poll, userfaultfd_poll_wait, userfaultfd_
 import { kvm_dev_ioctl, kvm_vm_ioctl, kvm_vm_release } from "../virt/kvm/kvm_main";
 import { kvm_gmem_release } from "../virt/kvm/guest_memfd";
 
-// ---- what a file is (Linux compares file->f_op with the operations of its kind) ----------
-
-/** shmem_file(): a memfd or another shmem file. */
-// @ts-ignore: decorator
-@inline export function shmem_file(f: file): bool { return f.f_kind == FILE_SHMEM; }
-/** get_pipe_info(): a pipe end. */
-// @ts-ignore: decorator
-@inline export function pipe_file(f: file): bool { return f.f_kind == FILE_PIPE; }
-/** A userfaultfd (file->f_op == &userfaultfd_fops). */
-// @ts-ignore: decorator
-@inline export function userfaultfd_file(f: file): bool { return f.f_kind == FILE_UFFD; }
+// ---- what a file is: the predicates live beside the kinds (fs/types.ts) --------------------
+export { shmem_file, pipe_file, userfaultfd_file, gmem_file, kvm_vm_file } from "./types";
 
 /** Files whose private_data is their object (ctx, VM): a whole one has it (fd_table_check). */
 export function file_has_private(f: file): bool {

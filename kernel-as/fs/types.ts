@@ -29,6 +29,25 @@ export const FMODE_WRITE: u32 = 1 << 1;
   f_pos: u64;
 }
 
+// ---- what a file is (Linux compares file->f_op with the operations of its kind) ----------
+// The only tests of f_kind outside fs/file_ops.ts's dispatchers.
+
+/** shmem_file(): a memfd or another shmem file. */
+// @ts-ignore: decorator
+@inline export function shmem_file(f: file): bool { return f.f_kind == FILE_SHMEM; }
+/** get_pipe_info(): a pipe end. */
+// @ts-ignore: decorator
+@inline export function pipe_file(f: file): bool { return f.f_kind == FILE_PIPE; }
+/** A userfaultfd (file->f_op == &userfaultfd_fops). */
+// @ts-ignore: decorator
+@inline export function userfaultfd_file(f: file): bool { return f.f_kind == FILE_UFFD; }
+/** A guest_memfd (file->f_op == &kvm_gmem_fops). */
+// @ts-ignore: decorator
+@inline export function gmem_file(f: file): bool { return f.f_kind == FILE_GMEM; }
+/** A KVM VM (file->f_op == &kvm_vm_fops). */
+// @ts-ignore: decorator
+@inline export function kvm_vm_file(f: file): bool { return f.f_kind == FILE_KVM_VM; }
+
 /** Inode kinds: which address-space operations apply. */
 export const INODE_SHMEM: u32 = 1;
 export const INODE_PIPE: u32 = 2;

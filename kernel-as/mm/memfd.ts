@@ -3,7 +3,7 @@ import { task_struct, files_struct } from "../kernel/types";
 import { MFD_CLOEXEC, MFD_ALLOW_SEALING, MFD_HUGETLB, MFD_NOEXEC_SEAL, MFD_EXEC, MFD_NAME_MAX_LEN,
   F_SEAL_SEAL, F_SEAL_SHRINK, F_SEAL_GROW, F_SEAL_WRITE, F_SEAL_FUTURE_WRITE, F_SEAL_EXEC, O_RDWR, O_LARGEFILE } from "../abi/uapi";
 import { EINVAL, EFAULT, EPERM, EBUSY, ENOMEM, ERESTARTSYS } from "../abi/errno";
-import { file, FILE_SHMEM, FMODE_READ, FMODE_WRITE, S_MEMFD, S_NOEXEC_SEALED } from "../fs/types";
+import { file, FILE_SHMEM, shmem_file, FMODE_READ, FMODE_WRITE, S_MEMFD, S_NOEXEC_SEALED } from "../fs/types";
 import { alloc_file, file_inode, get_unused_fd_flags, put_unused_fd, fd_install } from "../fs/file";
 import { inode_name, iput } from "../fs/inode";
 import { shmem_new_inode } from "./shmem";
@@ -55,7 +55,7 @@ export function sys_memfd_create(t: task_struct, uname: u64, flags: i32): i64 {
 
 /** F_GET_SEALS / F_ADD_SEALS (memfd_fcntl). */
 export function memfd_fcntl(f: file, add: bool, arg: u64): i64 {
-  if (f.f_kind != FILE_SHMEM) return -EINVAL;
+  if (!shmem_file(f)) return -EINVAL;
   let ino = file_inode(f);
   if (!(ino.i_flags & S_MEMFD)) return -EINVAL;
   if (!add) return <i64>ino.seals;

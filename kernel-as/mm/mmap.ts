@@ -10,7 +10,7 @@ import { EINVAL, ENOMEM, EOVERFLOW, EEXIST, EBADF, EACCES, ENODEV, EOPNOTSUPP, E
 import { PAGE_ALIGN, offset_in_page } from "../lib/bitops";
 import { VMA, find_vma, vma_lookup, vm_area_alloc, vm_area_free, vma_link, vma_unlink, split_vma, vma_try_merge } from "./vma";
 import { unmap_region, handle_mm_fault } from "./memory";
-import { file, FILE_SHMEM, FILE_GMEM, FMODE_READ, FMODE_WRITE } from "../fs/types";
+import { file, FILE_SHMEM, FMODE_READ, FMODE_WRITE, shmem_file, gmem_file } from "../fs/types";
 import { file_inode, get_file, fput, alloc_file } from "../fs/file";
 import { shmem_new_inode } from "./shmem";
 import { kvm_gmem_mmap } from "../virt/kvm/guest_memfd";
@@ -243,7 +243,7 @@ export function do_mmap(t: task_struct, mm: mm_struct, f: file | null, addr: u64
   if (f) {
     // file_mmap_ok
     if (len > <u64>MAX_LFS_FILESIZE || pgoff > ((<u64>MAX_LFS_FILESIZE - len) >> 12)) return -EOVERFLOW;
-    let mappable = f.f_kind == FILE_SHMEM;
+    let mappable = shmem_file(f);
     if (type == MAP_SHARED || type == MAP_SHARED_VALIDATE) {
       if (type == MAP_SHARED) flags &= LEGACY_MAP_MASK;
       else if ((flags & ~LEGACY_MAP_MASK) || flags_hi) return -EOPNOTSUPP;
@@ -256,7 +256,7 @@ export function do_mmap(t: task_struct, mm: mm_struct, f: file | null, addr: u64
       return -EINVAL;
     }
     if (!(f.f_mode & FMODE_READ)) return -EACCES;
-    if (f.f_kind == FILE_GMEM) {
+    if (gmem_file(f)) {
       // guest_memfd's pseudo file system is noexec (path_noexec): PROT_EXEC → EPERM, and
       // without VM_MAYEXEC a later mprotect adding PROT_EXEC is EACCES.
       if (vm_flags & VM_EXEC) return -EPERM;
@@ -268,7 +268,7 @@ export function do_mmap(t: task_struct, mm: mm_struct, f: file | null, addr: u64
     }
     if (!mappable) return -ENODEV;
     if (vm_flags & VM_GROWSDOWN) return -EINVAL;
-    if (f.f_kind == FILE_SHMEM) {
+    if (shmem_file(f)) {
       let r = shmem_mmap_check(f, vm_flags);
       if (r < 0) return r;
       vm_flags = <u64>r;

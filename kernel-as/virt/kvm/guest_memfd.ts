@@ -5,7 +5,7 @@
 // Reached from mm/ only through the dispatchers of mm/vm_ops.ts (->fault and vm_uffd_ops);
 // like shmem, the fault handler reports userfaults as VM_FAULT_UFFD_MINOR / _MISSING and
 // never calls into fs/userfaultfd (the structure of the RFC guest_memfd userfaultfd series).
-import { file, inode, FILE_GMEM, INODE_GMEM, FMODE_READ, FMODE_WRITE } from "../../fs/types";
+import { file, inode, FILE_GMEM, gmem_file, INODE_GMEM, FMODE_READ, FMODE_WRITE } from "../../fs/types";
 import { fget, file_inode, alloc_file, get_unused_fd_flags, put_unused_fd, fd_install } from "../../fs/file";
 import { new_inode, iput } from "../../fs/inode";
 import { files_struct, task_struct } from "../../kernel/types";
@@ -212,7 +212,7 @@ export function kvm_gmem_fallocate(f: file, mode: i32, offset: i64, len: i64): i
 export function kvm_gmem_bind(t: task_struct, vm: kvm, slot: kvm_memory_slot, fd: u32, offset: u64): i32 {
   let f = fget(FILES(t), <i64>fd);
   if (!f) return -EBADF;
-  if (f.f_kind != FILE_GMEM) return -EINVAL;
+  if (!gmem_file(f)) return -EINVAL;
   if (f.private_data != changetype<u32>(vm)) return -EINVAL;
   let ino = file_inode(f);
   let size = slot.npages << 12;

@@ -6,7 +6,7 @@
 // and so raises userfaults and blocks).
 import { task_struct, files_struct } from "../../kernel/types";
 import { task_bounce } from "../../kernel/sched";
-import { file, FILE_KVM_VM, FMODE_READ, FMODE_WRITE } from "../../fs/types";
+import { file, FILE_KVM_VM, kvm_vm_file, FMODE_READ, FMODE_WRITE } from "../../fs/types";
 import { fget, alloc_file, get_unused_fd_flags, put_unused_fd, fd_install } from "../../fs/file";
 import { mm_struct } from "../../mm/types";
 import { mmdrop } from "../../kernel/fork";
@@ -314,7 +314,7 @@ function kvm_gmem_translate(vm: kvm, s: kvm_memory_slot, gfn: u64): i64 {
 export function kvm_guest_access(t: task_struct, vmfd: i64, gpa: u64, len: i32, flags: i32): i64 {
   let f = fget(FILES(t), vmfd);
   if (!f) return -EBADF;
-  if (f.f_kind != FILE_KVM_VM || len < 0 || len > BOUNCE_SIZE) return -EINVAL;
+  if (!kvm_vm_file(f) || len < 0 || len > BOUNCE_SIZE) return -EINVAL;
   let vm = KVM(f.private_data);
   if (vm.mm != t.mm) return -EIO;
   let write = (flags & K.KVM_ACCESS_WRITE) != 0;
