@@ -209,8 +209,12 @@ export function uffdio_copy(h: f64, fd: i32, dst: f64, src: f64, len: f64, mode:
   return r;
 }
 
-/** ioctl(fd, UFFDIO_ZEROPAGE, {start, len, mode}): 0 or -errno; out-field `zeropage` in the bounce page. */
-export function uffdio_zeropage(h: f64, fd: i32, start: f64, len: f64, mode: f64): i32 {
+/**
+ * ioctl(fd, cmd, {start, len, mode}) for UFFDIO_ZEROPAGE and UFFDIO_CONTINUE, whose structures
+ * share one layout (a range, the mode, then the out-field): 0 or -errno; the out-field in the bounce page.
+ */
+function range_mode_ioctl(h: f64, fd: i32, start: f64, len: f64, mode: f64, cmd: u32): i32 {
+  if (offsetof<__uffdio_continue>("mapped") != offsetof<__uffdio_zeropage>("zeropage")) unreachable();
   let e = lock(htid(h));
   if (e) return e;
   let t = task_enter(h, true);
@@ -222,31 +226,21 @@ export function uffdio_zeropage(h: f64, fd: i32, start: f64, len: f64, mode: f64
       b.len = <u64>len;
       b.mode = <u64>mode;
       b.zeropage = 0;
-      r = staged_ioctl(t, fd, UFFDIO_ZEROPAGE);
+      r = staged_ioctl(t, fd, cmd);
     } else r = -EINVAL;
   }
   unlock();
   return r;
 }
 
+/** ioctl(fd, UFFDIO_ZEROPAGE, {start, len, mode}): 0 or -errno; out-field `zeropage` in the bounce page. */
+export function uffdio_zeropage(h: f64, fd: i32, start: f64, len: f64, mode: f64): i32 {
+  return range_mode_ioctl(h, fd, start, len, mode, UFFDIO_ZEROPAGE);
+}
+
 /** ioctl(fd, UFFDIO_CONTINUE, {start, len, mode}): 0 or -errno; out-field `mapped` in the bounce page. */
 export function uffdio_continue(h: f64, fd: i32, start: f64, len: f64, mode: f64): i32 {
-  let e = lock(htid(h));
-  if (e) return e;
-  let t = task_enter(h, true);
-  let r = -ESRCH;
-  if (t) {
-    if (u53(start) && u53(len) && u53(mode)) {
-      let b = changetype<__uffdio_continue>(task_bounce(t));
-      b.start = <u64>start;
-      b.len = <u64>len;
-      b.mode = <u64>mode;
-      b.mapped = 0;
-      r = staged_ioctl(t, fd, UFFDIO_CONTINUE);
-    } else r = -EINVAL;
-  }
-  unlock();
-  return r;
+  return range_mode_ioctl(h, fd, start, len, mode, UFFDIO_CONTINUE);
 }
 
 /** ioctl(fd, UFFDIO_WAKE, {start, len}): 0 or -errno. */
