@@ -79,17 +79,123 @@ export class WouldBlockError extends Error {
   constructor(
     /** The address of the access (0 for a system call that must wait). */
     readonly addr: number,
+    /** A message saying what to do instead (default: "access at 0x… would block"). */
+    message?: string,
   ) {
-    super(`access at 0x${addr.toString(16)} would block`);
+    super(message ?? `access at 0x${addr.toString(16)} would block`);
     this.name = "WouldBlockError";
   }
 }
+
+/**
+ * What one thread of a {@link Kernel.run} was doing when the run ended with an error: its tid,
+ * its state ("running", "ready", "blocked", "done") and, for a blocked thread, what it waits in:
+ * a userfault at `addr`, or the system call `syscall` (number `nr`).
+ */
+export interface RunThreadState {
+  /** The thread's tid. */
+  tid: number;
+  /** Where the thread was in the run. */
+  state: "running" | "ready" | "blocked" | "done";
+  /** For a thread blocked in an access: the userfault's address (the access's, unaligned). */
+  addr?: number;
+  /** For a thread blocked in a system call: its number. */
+  nr?: number;
+  /** For a thread blocked in a system call: its name ("madvise", "read", ...). */
+  syscall?: string;
+}
+
+/**
+ * The context of a {@link Kernel.run} that ended with an error: the seed that replays it, the
+ * last turns granted (tids, oldest first; at most {@link RUN_LAST_TURNS}), the number of turns,
+ * and every thread's state. The `run` field of every error a run ends with by itself
+ * ({@link DeadlockError}, {@link RunTimeoutError}, {@link TurnLimitError}), and of an abort's
+ * reason when that is an object.
+ */
+export interface RunContext {
+  /** The scheduler's seed. */
+  seed: number;
+  /** The turns granted in the whole run. */
+  turns: number;
+  /** The last turns granted, oldest first: the tid of each. */
+  lastTurns: number[];
+  /** Every thread of the run, in the order the bodies were given. */
+  threads: RunThreadState[];
+}
+
+/** How many of the last turns a {@link RunContext} keeps. */
+export const RUN_LAST_TURNS = 32;
+
+/** One line per thread of `ctx`, for an error message. */
+export function describeRun(ctx: RunContext): string {
+  const lines = [`seed ${ctx.seed}, ${ctx.turns} turns; last turns (tids): ${ctx.lastTurns.join(" ") || "none"}`];
+  for (const t of ctx.threads) {
+    let what: string = t.state;
+    if (t.state === "blocked") {
+      if (t.syscall !== undefined) what = `blocked in ${t.syscall}(2) (nr ${t.nr})`;
+      else if (t.addr !== undefined) what = `blocked in a userfault at 0x${t.addr.toString(16)}`;
+    }
+    lines.push(`tid ${t.tid}: ${what}`);
+  }
+  return lines.join("\n  ");
+}
+
+/**
+ * A {@link Kernel.run} that ended by itself with an error: the base of {@link DeadlockError},
+ * {@link RunTimeoutError} and {@link TurnLimitError}. `run` says where it stood; the message's
+ * first line says why, the next ones the seed, the last turns and each thread's state.
+ */
+export class RunError extends Error {
+  constructor(
+    why: string,
+    /** Where the run stood: seed, last turns, each thread's state. */
+    readonly run: RunContext,
+  ) {
+    super(`${why}\n  ${describeRun(run)}`);
+    this.name = "RunError";
+  }
+  /** The run's seed (`run.seed`). */
+  get seed(): number { return this.run.seed; }
+  /** The last turns granted, tids oldest first (`run.lastTurns`). */
+  get lastTurns(): number[] { return this.run.lastTurns; }
+  /** Every thread's state (`run.threads`). */
+  get threads(): RunThreadState[] { return this.run.threads; }
+}
+
 /** Every runnable thread is blocked and nothing can wake them. */
-export class DeadlockError extends Error {
+export class DeadlockError extends RunError {
   constructor(
     /** The tids of the threads left blocked (every one not done). */
     readonly tids: number[],
-  ) { super(`deadlock: threads ${tids.join(", ")} are blocked and nothing can wake them`); this.name = "DeadlockError"; }
+    run: RunContext = { seed: 0, turns: 0, lastTurns: [], threads: [] },
+  ) {
+    super(`deadlock: threads ${tids.join(", ")} are blocked and nothing can wake them`, run);
+    this.name = "DeadlockError";
+  }
+}
+
+/** A {@link Kernel.run} outlived its `timeoutMs` (wall-clock milliseconds). */
+export class RunTimeoutError extends RunError {
+  constructor(
+    /** The timeout, in milliseconds. */
+    readonly timeoutMs: number,
+    run: RunContext,
+  ) {
+    super(`run timed out after ${timeoutMs} ms (timeoutMs)`, run);
+    this.name = "RunTimeoutError";
+  }
+}
+
+/** A {@link Kernel.run} used up its `maxTurns` budget before every body ended (a livelock, or raise it). */
+export class TurnLimitError extends RunError {
+  constructor(
+    /** The turn budget. */
+    readonly maxTurns: number,
+    run: RunContext,
+  ) {
+    super(`run did not end within ${maxTurns} turns (maxTurns): a livelock, or raise maxTurns`, run);
+    this.name = "TurnLimitError";
+  }
 }
 
 /**

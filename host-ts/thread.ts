@@ -7,6 +7,7 @@ import * as A from "./abi.gen.js";
 import type { KernelExports } from "./wasm.js";
 import { SegmentationFault, BusError, OutOfMemoryError, WouldBlockError, SystemError } from "./errors.js";
 import type { Kernel } from "./kernel.js";
+import { syscallName } from "./debug/strace.js";
 
 /**
  * A 64-bit register or address value: a number (an integer; exact below 2^53) or a bigint.
@@ -94,6 +95,21 @@ export async function waitForWakeAsync(t: Thread, pollMs = 20): Promise<void> {
     else if (!r) await new Promise((res) => setTimeout(res, 1));
     alive(t);
   }
+}
+
+/** The typed AsyncThread calls, by system-call name (the others: `t.syscall(nr, ...)`). */
+const ASYNC_CALLS: Record<string, string> = {
+  mmap: "mmap", munmap: "munmap", mprotect: "mprotect", madvise: "madvise", mremap: "mremap",
+  fork: "fork", close: "close", read: "readFd", write: "writeFd",
+};
+
+/** The message of a synchronous system call that must wait, made on a thread Kernel.run drives. */
+function scheduledMisuse(tid: number, nr: Num): string {
+  const n = typeof nr === "bigint" ? Number(BigInt.asIntN(32, nr)) : nr | 0;
+  const name = syscallName(n);
+  const call = ASYNC_CALLS[name];
+  const use = call ? `await t.${call}(...)` : `await t.syscall(${n}, ...)`;
+  return `${name} would block: task ${tid} runs in Kernel.run, where a synchronous call cannot wait; make it through the body's AsyncThread: ${use}`;
 }
 
 /** Throw the error an access status stands for (never returns for status < 0). */
@@ -280,6 +296,9 @@ export class Thread {
       h(addr, this);
       if (Atomics.load(this.waitWord, 0) === 0) return;
     }
+    if (this.scheduled) {
+      throw new WouldBlockError(addr, `access at 0x${addr.toString(16)} would block: task ${this.tid} runs in Kernel.run, where a synchronous access cannot wait; make it through the body's AsyncThread (await t.load8(...), t.store32(...), t.read(...), ...)`);
+    }
     if (this.waitMode === "throw") throw new WouldBlockError(addr);
     waitForWake(this, this.spinLimit);
   }
@@ -359,6 +378,9 @@ export class Thread {
     for (;;) {
       const r = this.kernel.syscallRaw(this, nr, args);
       if (r !== ERESTARTSYS) return r;
+      // A thread Kernel.run drives waits only through its AsyncThread: a synchronous call
+      // (Process's methods use this path) cannot, so say which call to make instead.
+      if (this.scheduled) throw new WouldBlockError(0, scheduledMisuse(this.tid, nr));
       // The call must wait (e.g. read() on an empty blocking userfaultfd, or a copy from a
       // registered page): the kernel queued the task. Serve or wait for the wake, then reissue.
       this.mustWait(0);
