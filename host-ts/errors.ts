@@ -81,6 +81,8 @@ export class WouldBlockError extends Error {
     readonly addr: number,
     /** A message saying what to do instead (default: "access at 0x… would block"). */
     message?: string,
+    /** For a system call that must wait: its number, else -1. */
+    readonly nr = -1,
   ) {
     super(message ?? `access at 0x${addr.toString(16)} would block`);
     this.name = "WouldBlockError";

@@ -8,6 +8,7 @@ import type { KernelExports } from "./wasm.js";
 import { SegmentationFault, BusError, OutOfMemoryError, WouldBlockError, SystemError } from "./errors.js";
 import type { Kernel } from "./kernel.js";
 import { syscallName } from "./debug/strace.js";
+import { syscallNumber } from "./args.js";
 
 /**
  * A 64-bit register or address value: a number (an integer; exact below 2^53) or a bigint.
@@ -105,7 +106,7 @@ const ASYNC_CALLS: Record<string, string> = {
 
 /** The message of a synchronous system call that must wait, made on a thread Kernel.run drives. */
 function scheduledMisuse(tid: number, nr: Num): string {
-  const n = typeof nr === "bigint" ? Number(BigInt.asIntN(32, nr)) : nr | 0;
+  const n = syscallNumber(nr);
   const name = syscallName(n);
   const call = ASYNC_CALLS[name];
   const use = call ? `await t.${call}(...)` : `await t.syscall(${n}, ...)`;
@@ -380,7 +381,7 @@ export class Thread {
       if (r !== ERESTARTSYS) return r;
       // A thread Kernel.run drives waits only through its AsyncThread: a synchronous call
       // (Process's methods use this path) cannot, so say which call to make instead.
-      if (this.scheduled) throw new WouldBlockError(0, scheduledMisuse(this.tid, nr));
+      if (this.scheduled) throw new WouldBlockError(0, scheduledMisuse(this.tid, nr), syscallNumber(nr));
       // The call must wait (e.g. read() on an empty blocking userfaultfd, or a copy from a
       // registered page): the kernel queued the task. Serve or wait for the wake, then reissue.
       this.mustWait(0);

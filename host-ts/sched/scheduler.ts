@@ -102,7 +102,7 @@ export class AsyncThread {
         return op();
       } catch (e) {
         if (!(e instanceof WouldBlockError)) throw e;
-        await this.park(A.ACCESS_RETRY, e.addr);
+        await this.park(A.ACCESS_RETRY, e.addr, e.nr);
       }
     }
   }
