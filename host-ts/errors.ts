@@ -17,9 +17,42 @@ export function errnoName(errno: number): string {
   return ERRNO_NAMES[errno] ?? `E${errno}`;
 }
 
+/** Optional context of a {@link SystemError}: the address the call was about, a hint. */
+export interface SystemErrorContext {
+  /** The address the call was given (the range's start), shown in the message in hex. */
+  address?: number;
+  /** What the errno most likely means here; default: the hint Linux's errno is known to need, if any. */
+  hint?: string;
+}
+
+const FILLS = "UFFDIO_COPY|UFFDIO_ZEROPAGE|UFFDIO_CONTINUE|UFFDIO_POISON|UFFDIO_MOVE";
+/**
+ * Hints for the errnos Linux's userfaultfd returns that say little by themselves: [code, the
+ * failed call (a pattern of SystemError.syscall), the hint]. The first that matches applies.
+ */
+const HINTS: [string, RegExp, string][] = [
+  ["ENOENT", /^ioctl UFFDIO_MOVE$/, "range not registered with this userfaultfd (unmapped, remapped or unregistered meanwhile?), or a source page is missing (UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES allows that)"],
+  ["ENOENT", new RegExp(`^ioctl (${FILLS})$`), "range not registered with this userfaultfd (unmapped, remapped or unregistered meanwhile?)"],
+  ["EEXIST", new RegExp(`^ioctl (${FILLS})$`), "a page of the range is already filled (another fill won the race): UFFDIO_WAKE the range so its faulting threads retry"],
+  ["EAGAIN", new RegExp(`^ioctl (${FILLS}|UFFDIO_WRITEPROTECT)$`), "a non-cooperative event (REMOVE, UNMAP, REMAP, FORK) is unread: read the events, then retry"],
+  ["EPERM", /^ioctl UFFDIO_API$/, "UFFD_FEATURE_EVENT_FORK needs CAP_SYS_PTRACE"],
+  ["EPERM", /^userfaultfd$/, "userfaultfd(2) without UFFD_USER_MODE_ONLY needs CAP_SYS_PTRACE"],
+  ["EINVAL", /^ioctl UFFDIO_API$/, "UFFDIO_API was already done on this fd, or the api version or a feature is not supported"],
+  ["EINVAL", /^ioctl UFFDIO_/, "every ioctl but UFFDIO_API is EINVAL until UFFDIO_API succeeded; else an argument is unaligned, out of range or has unknown mode bits"],
+];
+
+/** The hint {@link SystemError} gives for `code` from `syscall` by default, or undefined. */
+export function errnoHint(code: string, syscall: string): string | undefined {
+  for (const [c, re, hint] of HINTS) if (c === code && re.test(syscall)) return hint;
+  return undefined;
+}
+
 /**
  * A failed system call, shaped like Node's SystemError: `code` is the errno name, `errno` the
- * Linux number (positive), `syscall` what failed; the message reads "EINVAL: invalid argument, mmap".
+ * Linux number (positive), `syscall` what failed; the message reads "EINVAL: invalid argument,
+ * mmap", followed by the address the call was about (`address`, when known) and a hint where
+ * Linux's errno says little by itself (`hint`: ENOENT from a fill ioctl is "range not
+ * registered", EPERM from UFFDIO_API "UFFD_FEATURE_EVENT_FORK needs CAP_SYS_PTRACE", ...).
  */
 export class SystemError extends Error {
   /** The errno name ("EINVAL", "EEXIST", ...; "E<number>" for one without a name). */
@@ -28,13 +61,21 @@ export class SystemError extends Error {
   readonly errno: number;
   /** The call that failed: a system call's name ("mmap"), "ioctl UFFDIO_COPY", "syscall <nr>", ... */
   readonly syscall: string;
-  constructor(errno: number, syscall: string) {
+  /** The address the call was about, when the caller said. */
+  readonly address?: number;
+  /** What the errno most likely means for this call, when it is known to say little by itself. */
+  readonly hint?: string;
+  constructor(errno: number, syscall: string, context: SystemErrorContext = {}) {
     const code = errnoName(errno);
-    super(`${code}: ${ERRNO_TEXT[code] ?? "error"}, ${syscall}`);
+    const hint = context.hint ?? errnoHint(code, syscall);
+    const at = context.address !== undefined ? ` 0x${context.address.toString(16)}` : "";
+    super(`${code}: ${ERRNO_TEXT[code] ?? "error"}, ${syscall}${at}${hint !== undefined ? ` (${hint})` : ""}`);
     this.name = "SystemError";
     this.code = code;
     this.errno = errno;
     this.syscall = syscall;
+    if (context.address !== undefined) this.address = context.address;
+    if (hint !== undefined) this.hint = hint;
   }
 }
 

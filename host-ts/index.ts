@@ -7,7 +7,7 @@ export { Process, PM_PRESENT, PM_UFFD_WP, type Stat } from "./process.js";
 export { Thread, type Num, type FaultHandler } from "./thread.js";
 export { Userfaultfd, FillError, decodeMsg, MESSAGES_POLL_MS, type UffdMsg, type ServePolicy } from "./fd/userfaultfd.js";
 export { Kvm, Vm, GuestMemfd, Vcpu, memoryRegion2Bytes, createGuestMemfdBytes, type MemoryRegion } from "./fd/kvm.js";
-export { SystemError, SignalError, SegmentationFault, BusError, OutOfMemoryError, WouldBlockError, DeadlockError, RunError, RunTimeoutError, TurnLimitError, RUN_LAST_TURNS, type RunContext, type RunThreadState, KernelPanic, KernelLockTimeout, errnoName } from "./errors.js";
+export { SystemError, type SystemErrorContext, SignalError, SegmentationFault, BusError, OutOfMemoryError, WouldBlockError, DeadlockError, RunError, RunTimeoutError, TurnLimitError, RUN_LAST_TURNS, type RunContext, type RunThreadState, KernelPanic, KernelLockTimeout, errnoName } from "./errors.js";
 export { Scheduler, type ThreadBody, type AsyncThread, type AsyncThreadState, type KernelRunOptions, YIELD_EVERY_TURNS } from "./sched/scheduler.js";
 export { formatMaps, type VmaInfo } from "./debug/maps.js";
 export { formatSyscall, type TraceSink } from "./debug/strace.js";

@@ -189,10 +189,13 @@ export class AsyncThread {
     }
   }
 
-  /** The call as {@link AsyncThread.syscall}; a failure throws SystemError named `name`, as Process's methods do. */
-  private async call(name: string, nr: number, args: Num[], stage: (() => void) | null = null): Promise<bigint> {
+  /**
+   * The call as {@link AsyncThread.syscall}; a failure throws SystemError named `name`, as
+   * Process's methods do, with `args[0]` as its address when `at` is set.
+   */
+  private async call(name: string, nr: number, args: Num[], stage: (() => void) | null = null, at = false): Promise<bigint> {
     const r = await this.raw(nr, args, stage);
-    if (r < 0n && r > -4096n) throw new SystemError(Number(-r), name);
+    if (r < 0n && r > -4096n) throw new SystemError(Number(-r), name, at ? { address: Number(args[0]) } : {});
     return r;
   }
 
@@ -206,14 +209,14 @@ export class AsyncThread {
     return Number(await this.call("mmap", A.__NR_mmap, [addr, len, prot, flags, fd, offset]));
   }
   /** Process.munmap on this thread as a scheduling point (waits until its UNMAP event is read). */
-  async munmap(addr: Num, len: Num): Promise<void> { await this.call("munmap", A.__NR_munmap, [addr, len]); }
+  async munmap(addr: Num, len: Num): Promise<void> { await this.call("munmap", A.__NR_munmap, [addr, len], null, true); }
   /** Process.mprotect on this thread as a scheduling point. */
-  async mprotect(addr: Num, len: Num, prot: number): Promise<void> { await this.call("mprotect", A.__NR_mprotect, [addr, len, prot]); }
+  async mprotect(addr: Num, len: Num, prot: number): Promise<void> { await this.call("mprotect", A.__NR_mprotect, [addr, len, prot], null, true); }
   /** Process.madvise on this thread as a scheduling point (MADV_DONTNEED / MADV_REMOVE wait until their REMOVE event is read). */
-  async madvise(addr: Num, len: Num, advice: number): Promise<void> { await this.call("madvise", A.__NR_madvise, [addr, len, advice]); }
+  async madvise(addr: Num, len: Num, advice: number): Promise<void> { await this.call("madvise", A.__NR_madvise, [addr, len, advice], null, true); }
   /** Process.mremap on this thread as a scheduling point (waits until its REMAP event is read); returns the (new) address. */
   async mremap(addr: Num, oldLen: Num, newLen: Num, flags: number, newAddr: Num = 0): Promise<number> {
-    return Number(await this.call("mremap", A.__NR_mremap, [addr, oldLen, newLen, flags, newAddr]));
+    return Number(await this.call("mremap", A.__NR_mremap, [addr, oldLen, newLen, flags, newAddr], null, true));
   }
   /** Process.fork from this thread as a scheduling point (waits until its FORK event is read); the child. */
   async fork(): Promise<Process> {

@@ -199,7 +199,8 @@ describe("AsyncThread's typed system calls", () => {
       try { await t.munmap(1, PAGE); } catch (e) { err = e; }
     }]]), "munmap EINVAL");
     expect(err).toBeInstanceOf(SystemError);
-    expect(err).toMatchObject({ code: "EINVAL", errno: A.EINVAL, syscall: "munmap" });
+    expect(err).toMatchObject({ code: "EINVAL", errno: A.EINVAL, syscall: "munmap", address: 1 });
+    expect((err as Error).message).toBe("EINVAL: invalid argument, munmap 0x1");
   });
 
   it("mmap, mprotect, writeFd, readFd and close: readFd on an empty pipe waits for the writer's turn", async () => {
@@ -241,5 +242,45 @@ describe("AsyncThread's typed system calls", () => {
     expect(e).toBeInstanceOf(WouldBlockError);
     expect((e as Error).message).toMatch(/^madvise would block: task \d+ runs in Kernel\.run/);
     expect((e as Error).message).toContain("await t.madvise(...)");
+  });
+});
+
+describe("SystemError context", () => {
+  it("without context the message is Node's; a hint only where Linux's errno says little by itself", () => {
+    expect(new SystemError(A.EINVAL, "mmap").message).toBe("EINVAL: invalid argument, mmap");
+    expect(new SystemError(A.EINVAL, "mmap").hint).toBeUndefined();
+    expect(new SystemError(A.ENOENT, "ioctl UFFDIO_COPY", { address: 0x7000 }).message)
+      .toBe("ENOENT: no such file or directory, ioctl UFFDIO_COPY 0x7000 (range not registered with this userfaultfd (unmapped, remapped or unregistered meanwhile?))");
+    expect(new SystemError(A.EIO, "read", { hint: "the pipe broke" })).toMatchObject({ hint: "the pipe broke", code: "EIO" });
+  });
+
+  it("userfaultfd's opaque errnos explain themselves: ENOENT from COPY, EPERM from api(), EINVAL before api(), EEXIST", async () => {
+    const { k } = await boot();
+    const p = k.spawn(); // no CAP_SYS_PTRACE
+    const u = p.userfaultfd(A.UFFD_USER_MODE_ONLY);
+    const a = p.mmap(0, 2 * PAGE, RW, ANON);
+    const src = p.mmap(0, PAGE, RW, ANON);
+    const thrown = (f: () => unknown): SystemError => {
+      try { f(); } catch (e) { return e as SystemError; }
+      throw new Error("expected a SystemError");
+    };
+    const before = thrown(() => u.register(a, 2 * PAGE, A.UFFDIO_REGISTER_MODE_MISSING));
+    expect(before).toMatchObject({ code: "EINVAL", syscall: "ioctl UFFDIO_REGISTER" });
+    expect(before.hint).toMatch(/until UFFDIO_API succeeded/);
+    const perm = thrown(() => u.api(A.UFFD_FEATURE_EVENT_FORK));
+    expect(perm).toMatchObject({ code: "EPERM", hint: "UFFD_FEATURE_EVENT_FORK needs CAP_SYS_PTRACE" });
+    expect(perm.message).toContain("(UFFD_FEATURE_EVENT_FORK needs CAP_SYS_PTRACE)");
+    u.api();
+    const noent = thrown(() => u.copy(a, src, PAGE)); // nothing registered yet
+    expect(noent).toMatchObject({ code: "ENOENT", syscall: "ioctl UFFDIO_COPY" });
+    expect(noent.message).toMatch(/range not registered/);
+    u.register(a, 2 * PAGE, A.UFFDIO_REGISTER_MODE_MISSING);
+    u.copy(a, src, PAGE);
+    const exist = thrown(() => u.copy(a, src, PAGE));
+    expect(exist.code).toBe("EEXIST");
+    expect(exist.hint).toMatch(/UFFDIO_WAKE/);
+    const priv = thrown(() => k.spawn().userfaultfd(0));
+    expect(priv).toMatchObject({ code: "EPERM", syscall: "userfaultfd" });
+    expect(priv.hint).toMatch(/UFFD_USER_MODE_ONLY needs CAP_SYS_PTRACE/);
   });
 });
