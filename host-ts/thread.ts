@@ -291,7 +291,7 @@ export class Thread {
    * task queued): returns once the caller may reissue it — the inline handler woke the task,
    * or it was waited for ("atomics") — or throws WouldBlockError ("throw", nothing served it).
    */
-  mustWait(addr: number): void {
+  mustWait(addr: number, nr = -1): void {
     const h = this.onFault;
     if (h !== null && !this.scheduled) {
       h(addr, this);
@@ -300,7 +300,10 @@ export class Thread {
     if (this.scheduled) {
       throw new WouldBlockError(addr, `access at 0x${addr.toString(16)} would block: task ${this.tid} runs in Kernel.run, where a synchronous access cannot wait; make it through the body's AsyncThread (await t.load8(...), t.store32(...), t.read(...), ...)`);
     }
-    if (this.waitMode === "throw") throw new WouldBlockError(addr);
+    if (this.waitMode === "throw") {
+      if (nr < 0) throw new WouldBlockError(addr);
+      throw new WouldBlockError(0, `${syscallName(nr)} would block: task ${this.tid} must wait (for a userfault to be resolved, an event to be read, data) and nothing serves it (waitMode "throw", no onFault); in a Kernel.run body make the call through the body's AsyncThread, or run it in a worker`, nr);
+    }
     waitForWake(this, this.spinLimit);
   }
 
@@ -384,7 +387,7 @@ export class Thread {
       if (this.scheduled) throw new WouldBlockError(0, scheduledMisuse(this.tid, nr), syscallNumber(nr));
       // The call must wait (e.g. read() on an empty blocking userfaultfd, or a copy from a
       // registered page): the kernel queued the task. Serve or wait for the wake, then reissue.
-      this.mustWait(0);
+      this.mustWait(0, syscallNumber(nr));
     }
   }
 

@@ -102,6 +102,10 @@ export class AsyncThread {
         return op();
       } catch (e) {
         if (!(e instanceof WouldBlockError)) throw e;
+        if (this.woken()) {
+          // The kernel queued another task: `op` made a synchronous call on another Thread.
+          throw new Error(`task ${this.tid}: ${e.message}; not this thread's task: t.op() can wait only for calls made on its own thread (use await t.madvise(...), t.munmap(...), t.syscall(...), ... on the thread that makes the call)`);
+        }
         await this.park(A.ACCESS_RETRY, e.addr, e.nr);
       }
     }

@@ -243,6 +243,18 @@ describe("AsyncThread's typed system calls", () => {
     expect((e as Error).message).toMatch(/^madvise would block: task \d+ runs in Kernel\.run/);
     expect((e as Error).message).toContain("await t.madvise(...)");
   });
+
+  it("the same call on another thread (p.thread outside the run) says what would block, plainly or inside t.op()", async () => {
+    const { k, p, a } = await setup();
+    const e = await rejection(k.run(1, [[p.newThread(), async () => { p.madvise(a, PAGE, A.MADV_DONTNEED); }]]), "other thread");
+    expect(e).toBeInstanceOf(WouldBlockError);
+    expect((e as WouldBlockError).nr).toBe(A.__NR_madvise);
+    expect((e as Error).message).toMatch(/^madvise would block: task \d+ must wait/);
+    // The same, wrapped in t.op(): the wait is not this thread's, so op cannot wait for it.
+    const { k: k2, p: p2, a: a2 } = await setup();
+    const e2 = await rejection(k2.run(1, [[p2.newThread(), async (t) => { await t.op(() => p2.madvise(a2, PAGE, A.MADV_DONTNEED)); }]]), "op other thread");
+    expect((e2 as Error).message).toMatch(/madvise would block.*not this thread's task: t\.op\(\) can wait only for calls made on its own thread/);
+  });
 });
 
 describe("SystemError context", () => {
