@@ -158,6 +158,11 @@ export interface RunThreadState {
 export interface RunContext {
   /** The scheduler's seed. */
   seed: number;
+  /**
+   * Whether the seed fixed the schedule; false when a Scheduler subclass's `choose` picked the
+   * turns (the explorer's strategies, a replay), which then name the schedule instead.
+   */
+  seeded: boolean;
   /** The turns granted in the whole run. */
   turns: number;
   /** The last turns granted, oldest first: the tid of each. */
@@ -171,7 +176,7 @@ export const RUN_LAST_TURNS = 32;
 
 /** One line per thread of `ctx`, for an error message. */
 export function describeRun(ctx: RunContext): string {
-  const lines = [`seed ${ctx.seed}, ${ctx.turns} turns; last turns (tids): ${ctx.lastTurns.join(" ") || "none"}`];
+  const lines = [`${ctx.seeded ? `seed ${ctx.seed}` : "schedule of a custom choose()"}, ${ctx.turns} turns; last turns (tids): ${ctx.lastTurns.join(" ") || "none"}`];
   for (const t of ctx.threads) {
     let what: string = t.state;
     if (t.state === "blocked") {
@@ -210,7 +215,7 @@ export class DeadlockError extends RunError {
   constructor(
     /** The tids of the threads left blocked (every one not done). */
     readonly tids: number[],
-    run: RunContext = { seed: 0, turns: 0, lastTurns: [], threads: [] },
+    run: RunContext = { seed: 0, seeded: false, turns: 0, lastTurns: [], threads: [] },
   ) {
     super(`deadlock: threads ${tids.join(", ")} are blocked and nothing can wake them`, run);
     this.name = "DeadlockError";

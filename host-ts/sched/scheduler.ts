@@ -361,7 +361,7 @@ export class Scheduler {
       }
       return st;
     });
-    return { seed: this.seed, turns: tr.length, lastTurns: tr.slice(-RUN_LAST_TURNS), threads };
+    return { seed: this.seed, seeded: this.choose === Scheduler.prototype.choose, turns: tr.length, lastTurns: tr.slice(-RUN_LAST_TURNS), threads };
   }
 
   /** End the run with `e` (unless it already ended with an error): no turn is granted any more. */

@@ -4,7 +4,7 @@
 import { describe, it, expect } from "vitest";
 import {
   CAP_SYS_PTRACE, DeadlockError, RunTimeoutError, TurnLimitError, RunError, RUN_LAST_TURNS, SystemError, Userfaultfd,
-  WouldBlockError, type AsyncThread, type Kernel, type Process, type Thread, type UffdMsg,
+  WouldBlockError, Scheduler, type AsyncThread, type Kernel, type Process, type Thread, type UffdMsg,
 } from "../../host-ts/index.js";
 import { boot, expectSignal, RW, ANON, PAGE, A } from "../helpers/kernel.js";
 import { within } from "../helpers/hang.js";
@@ -121,6 +121,7 @@ describe("Kernel.run always ends", () => {
     const err = e as DeadlockError;
     expect(err.tids).toEqual([faulter.tid, producer.tid]);
     expect(err.seed).toBe(2);
+    expect(err.run.seeded).toBe(true);
     expect(err.threads).toEqual([
       { tid: faulter.tid, state: "blocked", addr: a + PAGE + 5 },
       { tid: producer.tid, state: "blocked", nr: A.__NR_madvise, syscall: "madvise" },
@@ -129,6 +130,23 @@ describe("Kernel.run always ends", () => {
     expect(err.message.split("\n")[0]).toBe(`deadlock: threads ${faulter.tid}, ${producer.tid} are blocked and nothing can wake them`);
     expect(err.message).toContain(`tid ${faulter.tid}: blocked in a userfault at 0x${(a + PAGE + 5).toString(16)}`);
     expect(err.message).toContain(`tid ${producer.tid}: blocked in madvise(2)`);
+  });
+});
+
+describe("Scheduler subclasses", () => {
+  it("a run whose turns a subclass's choose() picked says so instead of naming a seed", async () => {
+    class First extends Scheduler {
+      protected override choose(ready: readonly AsyncThread[]): AsyncThread { return ready[0]; }
+    }
+    const { k, p } = await boot();
+    const uffd = p.userfaultfd(A.O_NONBLOCK | A.UFFD_USER_MODE_ONLY);
+    uffd.api();
+    const a = p.mmap(0, PAGE, RW, ANON);
+    uffd.register(a, PAGE, A.UFFDIO_REGISTER_MODE_MISSING);
+    const e = await rejection(new First(k, 9).run([[p.newThread(), async (t) => { await t.load8(a); }]]), "custom");
+    expect(e).toBeInstanceOf(DeadlockError);
+    expect((e as DeadlockError).run.seeded).toBe(false);
+    expect((e as Error).message).toContain("schedule of a custom choose(), 1 turns");
   });
 });
 
