@@ -47,9 +47,12 @@ describe("Kernel.run always ends", () => {
     for (const t of err.threads) expect(t.state).toBe("ready");
     expect(err.message).toMatch(/^run did not end within 5000 turns \(maxTurns\)/);
     expect(err.message).toContain("seed 11");
-    // The same seed, the same last turns.
-    const again = await rejection(k.run(11, [[k.spawn().thread, forever], [k.spawn().thread, forever]], { maxTurns: 5000 }), "again");
-    expect((again as TurnLimitError).run.turns).toBe(5000);
+    // The same seed, the same last turns (by thread index: the new threads have other tids).
+    const more = [k.spawn().thread, k.spawn().thread];
+    const again = (await rejection(k.run(11, more.map((t) => [t, forever]), { maxTurns: 5000 }), "again")) as TurnLimitError;
+    expect(again.run.turns).toBe(5000);
+    const byIndex = (tids: number[], ts: Thread[]) => tids.map((tid) => ts.findIndex((t) => t.tid === tid));
+    expect(byIndex(again.lastTurns, more)).toEqual(byIndex(err.lastTurns, threads));
   });
 
   it("maxTurns: a run that ends within the budget resolves as before", async () => {
