@@ -17,9 +17,42 @@ export function errnoName(errno: number): string {
   return ERRNO_NAMES[errno] ?? `E${errno}`;
 }
 
+/** Optional context of a {@link SystemError}: the address the call was about, a hint. */
+export interface SystemErrorContext {
+  /** The address the call was given (the range's start), shown in the message in hex. */
+  address?: number;
+  /** What the errno most likely means here; default: the hint Linux's errno is known to need, if any. */
+  hint?: string;
+}
+
+const FILLS = "UFFDIO_COPY|UFFDIO_ZEROPAGE|UFFDIO_CONTINUE|UFFDIO_POISON|UFFDIO_MOVE";
+/**
+ * Hints for the errnos Linux's userfaultfd returns that say little by themselves: [code, the
+ * failed call (a pattern of SystemError.syscall), the hint]. The first that matches applies.
+ */
+const HINTS: [string, RegExp, string][] = [
+  ["ENOENT", /^ioctl UFFDIO_MOVE$/, "range not registered with this userfaultfd (unmapped, remapped or unregistered meanwhile?), or a source page is missing (UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES allows that)"],
+  ["ENOENT", new RegExp(`^ioctl (${FILLS})$`), "range not registered with this userfaultfd (unmapped, remapped or unregistered meanwhile?)"],
+  ["EEXIST", new RegExp(`^ioctl (${FILLS})$`), "a page of the range is already filled (another fill won the race): UFFDIO_WAKE the range so its faulting threads retry"],
+  ["EAGAIN", new RegExp(`^ioctl (${FILLS}|UFFDIO_WRITEPROTECT)$`), "a non-cooperative event (REMOVE, UNMAP, REMAP, FORK) is unread: read the events, then retry"],
+  ["EPERM", /^ioctl UFFDIO_API$/, "UFFD_FEATURE_EVENT_FORK needs CAP_SYS_PTRACE"],
+  ["EPERM", /^userfaultfd$/, "userfaultfd(2) without UFFD_USER_MODE_ONLY needs CAP_SYS_PTRACE"],
+  ["EINVAL", /^ioctl UFFDIO_API$/, "UFFDIO_API was already done on this fd, or the api version or a feature is not supported"],
+  ["EINVAL", /^ioctl UFFDIO_/, "every ioctl but UFFDIO_API is EINVAL until UFFDIO_API succeeded; else an argument is unaligned, out of range or has unknown mode bits"],
+];
+
+/** The hint {@link SystemError} gives for `code` from `syscall` by default, or undefined. */
+export function errnoHint(code: string, syscall: string): string | undefined {
+  for (const [c, re, hint] of HINTS) if (c === code && re.test(syscall)) return hint;
+  return undefined;
+}
+
 /**
  * A failed system call, shaped like Node's SystemError: `code` is the errno name, `errno` the
- * Linux number (positive), `syscall` what failed; the message reads "EINVAL: invalid argument, mmap".
+ * Linux number (positive), `syscall` what failed; the message reads "EINVAL: invalid argument,
+ * mmap", followed by the address the call was about (`address`, when known) and a hint where
+ * Linux's errno says little by itself (`hint`: ENOENT from a fill ioctl is "range not
+ * registered", EPERM from UFFDIO_API "UFFD_FEATURE_EVENT_FORK needs CAP_SYS_PTRACE", ...).
  */
 export class SystemError extends Error {
   /** The errno name ("EINVAL", "EEXIST", ...; "E<number>" for one without a name). */
@@ -28,13 +61,21 @@ export class SystemError extends Error {
   readonly errno: number;
   /** The call that failed: a system call's name ("mmap"), "ioctl UFFDIO_COPY", "syscall <nr>", ... */
   readonly syscall: string;
-  constructor(errno: number, syscall: string) {
+  /** The address the call was about, when the caller said. */
+  readonly address?: number;
+  /** What the errno most likely means for this call, when it is known to say little by itself. */
+  readonly hint?: string;
+  constructor(errno: number, syscall: string, context: SystemErrorContext = {}) {
     const code = errnoName(errno);
-    super(`${code}: ${ERRNO_TEXT[code] ?? "error"}, ${syscall}`);
+    const hint = context.hint ?? errnoHint(code, syscall);
+    const at = context.address !== undefined ? ` 0x${context.address.toString(16)}` : "";
+    super(`${code}: ${ERRNO_TEXT[code] ?? "error"}, ${syscall}${at}${hint !== undefined ? ` (${hint})` : ""}`);
     this.name = "SystemError";
     this.code = code;
     this.errno = errno;
     this.syscall = syscall;
+    if (context.address !== undefined) this.address = context.address;
+    if (hint !== undefined) this.hint = hint;
   }
 }
 
@@ -79,17 +120,130 @@ export class WouldBlockError extends Error {
   constructor(
     /** The address of the access (0 for a system call that must wait). */
     readonly addr: number,
+    /** A message saying what to do instead (default: "access at 0x… would block"). */
+    message?: string,
+    /** For a system call that must wait: its number, else -1. */
+    readonly nr = -1,
   ) {
-    super(`access at 0x${addr.toString(16)} would block`);
+    super(message ?? `access at 0x${addr.toString(16)} would block`);
     this.name = "WouldBlockError";
   }
 }
+
+/**
+ * What one thread of a {@link Kernel.run} was doing when the run ended with an error: its tid,
+ * its state ("running", "ready", "blocked", "done") and, for a blocked thread, what it waits in:
+ * a userfault at `addr`, or the system call `syscall` (number `nr`).
+ */
+export interface RunThreadState {
+  /** The thread's tid. */
+  tid: number;
+  /** Where the thread was in the run. */
+  state: "running" | "ready" | "blocked" | "done";
+  /** For a thread blocked in an access: the userfault's address (the access's, unaligned). */
+  addr?: number;
+  /** For a thread blocked in a system call: its number. */
+  nr?: number;
+  /** For a thread blocked in a system call: its name ("madvise", "read", ...). */
+  syscall?: string;
+}
+
+/**
+ * The context of a {@link Kernel.run} that ended with an error: the seed that replays it, the
+ * last turns granted (tids, oldest first; at most {@link RUN_LAST_TURNS}), the number of turns,
+ * and every thread's state. The `run` field of every error a run ends with by itself
+ * ({@link DeadlockError}, {@link RunTimeoutError}, {@link TurnLimitError}), and of an abort's
+ * reason when that is an object.
+ */
+export interface RunContext {
+  /** The scheduler's seed. */
+  seed: number;
+  /**
+   * Whether the seed fixed the schedule; false when a Scheduler subclass's `choose` picked the
+   * turns (the explorer's strategies, a replay), which then name the schedule instead.
+   */
+  seeded: boolean;
+  /** The turns granted in the whole run. */
+  turns: number;
+  /** The last turns granted, oldest first: the tid of each. */
+  lastTurns: number[];
+  /** Every thread of the run, in the order the bodies were given. */
+  threads: RunThreadState[];
+}
+
+/** How many of the last turns a {@link RunContext} keeps. */
+export const RUN_LAST_TURNS = 32;
+
+/** One line per thread of `ctx`, for an error message. */
+export function describeRun(ctx: RunContext): string {
+  const lines = [`${ctx.seeded ? `seed ${ctx.seed}` : "schedule of a custom choose()"}, ${ctx.turns} turns; last turns (tids): ${ctx.lastTurns.join(" ") || "none"}`];
+  for (const t of ctx.threads) {
+    let what: string = t.state;
+    if (t.state === "blocked") {
+      if (t.syscall !== undefined) what = `blocked in ${t.syscall}(2) (nr ${t.nr})`;
+      else if (t.addr !== undefined) what = `blocked in a userfault at 0x${t.addr.toString(16)}`;
+    }
+    lines.push(`tid ${t.tid}: ${what}`);
+  }
+  return lines.join("\n  ");
+}
+
+/**
+ * A {@link Kernel.run} that ended by itself with an error: the base of {@link DeadlockError},
+ * {@link RunTimeoutError} and {@link TurnLimitError}. `run` says where it stood; the message's
+ * first line says why, the next ones the seed, the last turns and each thread's state.
+ */
+export class RunError extends Error {
+  constructor(
+    why: string,
+    /** Where the run stood: seed, last turns, each thread's state. */
+    readonly run: RunContext,
+  ) {
+    super(`${why}\n  ${describeRun(run)}`);
+    this.name = "RunError";
+  }
+  /** The run's seed (`run.seed`). */
+  get seed(): number { return this.run.seed; }
+  /** The last turns granted, tids oldest first (`run.lastTurns`). */
+  get lastTurns(): number[] { return this.run.lastTurns; }
+  /** Every thread's state (`run.threads`). */
+  get threads(): RunThreadState[] { return this.run.threads; }
+}
+
 /** Every runnable thread is blocked and nothing can wake them. */
-export class DeadlockError extends Error {
+export class DeadlockError extends RunError {
   constructor(
     /** The tids of the threads left blocked (every one not done). */
     readonly tids: number[],
-  ) { super(`deadlock: threads ${tids.join(", ")} are blocked and nothing can wake them`); this.name = "DeadlockError"; }
+    run: RunContext = { seed: 0, seeded: false, turns: 0, lastTurns: [], threads: [] },
+  ) {
+    super(`deadlock: threads ${tids.join(", ")} are blocked and nothing can wake them`, run);
+    this.name = "DeadlockError";
+  }
+}
+
+/** A {@link Kernel.run} outlived its `timeoutMs` (wall-clock milliseconds). */
+export class RunTimeoutError extends RunError {
+  constructor(
+    /** The timeout, in milliseconds. */
+    readonly timeoutMs: number,
+    run: RunContext,
+  ) {
+    super(`run timed out after ${timeoutMs} ms (timeoutMs)`, run);
+    this.name = "RunTimeoutError";
+  }
+}
+
+/** A {@link Kernel.run} used up its `maxTurns` budget before every body ended (a livelock, or raise it). */
+export class TurnLimitError extends RunError {
+  constructor(
+    /** The turn budget. */
+    readonly maxTurns: number,
+    run: RunContext,
+  ) {
+    super(`run did not end within ${maxTurns} turns (maxTurns): a livelock, or raise maxTurns`, run);
+    this.name = "TurnLimitError";
+  }
 }
 
 /**

@@ -10,7 +10,7 @@ import { Thread, type Num } from "./thread.js";
 import { Process } from "./process.js";
 import { formatSyscall, type TraceSink } from "./debug/strace.js";
 import { syscallNumber, toRegister, OutOfRangeError } from "./args.js";
-import { Scheduler, type ThreadBody } from "./sched/scheduler.js";
+import { Scheduler, type ThreadBody, type KernelRunOptions } from "./sched/scheduler.js";
 
 /** Options of {@link Kernel.boot}; every field is optional. */
 export interface BootOptions {
@@ -211,11 +211,16 @@ export class Kernel {
 
   /**
    * Run async thread bodies under the deterministic scheduler: the same seed gives the
-   * same interleaving. Returns the schedule (tids in turn order).
+   * same interleaving. Returns the schedule (tids in turn order). It always ends: with
+   * `opts.signal` aborted it rejects with the signal's reason, past `opts.timeoutMs`
+   * (wall clock) with RunTimeoutError, past `opts.maxTurns` turns with TurnLimitError, and
+   * with DeadlockError when every thread is blocked for good; each of those carries the seed,
+   * the last turns and what every thread was blocked on (`run`, a RunContext). A long run
+   * yields to the event loop now and then, so timers and the signal fire.
    */
-  async run(seed: number, bodies: [Thread, ThreadBody][]): Promise<number[]> {
+  async run(seed: number, bodies: [Thread, ThreadBody][], opts: KernelRunOptions = {}): Promise<number[]> {
     const s = new Scheduler(this, seed);
-    await s.run(bodies);
+    await s.run(bodies, opts);
     return s.trace;
   }
 

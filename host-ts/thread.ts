@@ -7,6 +7,8 @@ import * as A from "./abi.gen.js";
 import type { KernelExports } from "./wasm.js";
 import { SegmentationFault, BusError, OutOfMemoryError, WouldBlockError, SystemError } from "./errors.js";
 import type { Kernel } from "./kernel.js";
+import { syscallName } from "./debug/strace.js";
+import { syscallNumber } from "./args.js";
 
 /**
  * A 64-bit register or address value: a number (an integer; exact below 2^53) or a bigint.
@@ -94,6 +96,21 @@ export async function waitForWakeAsync(t: Thread, pollMs = 20): Promise<void> {
     else if (!r) await new Promise((res) => setTimeout(res, 1));
     alive(t);
   }
+}
+
+/** The typed AsyncThread calls, by system-call name (the others: `t.syscall(nr, ...)`). */
+const ASYNC_CALLS: Record<string, string> = {
+  mmap: "mmap", munmap: "munmap", mprotect: "mprotect", madvise: "madvise", mremap: "mremap",
+  fork: "fork", close: "close", read: "readFd", write: "writeFd",
+};
+
+/** The message of a synchronous system call that must wait, made on a thread Kernel.run drives. */
+function scheduledMisuse(tid: number, nr: Num): string {
+  const n = syscallNumber(nr);
+  const name = syscallName(n);
+  const call = ASYNC_CALLS[name];
+  const use = call ? `await t.${call}(...)` : `await t.syscall(${n}, ...)`;
+  return `${name} would block: task ${tid} runs in Kernel.run, where a synchronous call cannot wait; make it through the body's AsyncThread: ${use}`;
 }
 
 /** Throw the error an access status stands for (never returns for status < 0). */
@@ -274,13 +291,19 @@ export class Thread {
    * task queued): returns once the caller may reissue it — the inline handler woke the task,
    * or it was waited for ("atomics") — or throws WouldBlockError ("throw", nothing served it).
    */
-  mustWait(addr: number): void {
+  mustWait(addr: number, nr = -1): void {
     const h = this.onFault;
     if (h !== null && !this.scheduled) {
       h(addr, this);
       if (Atomics.load(this.waitWord, 0) === 0) return;
     }
-    if (this.waitMode === "throw") throw new WouldBlockError(addr);
+    if (this.scheduled) {
+      throw new WouldBlockError(addr, `access at 0x${addr.toString(16)} would block: task ${this.tid} runs in Kernel.run, where a synchronous access cannot wait; make it through the body's AsyncThread (await t.load8(...), t.store32(...), t.read(...), ...)`);
+    }
+    if (this.waitMode === "throw") {
+      if (nr < 0) throw new WouldBlockError(addr);
+      throw new WouldBlockError(0, `${syscallName(nr)} would block: task ${this.tid} must wait (for a userfault to be resolved, an event to be read, data) and nothing serves it (waitMode "throw", no onFault); in a Kernel.run body make the call through the body's AsyncThread, or run it in a worker`, nr);
+    }
     waitForWake(this, this.spinLimit);
   }
 
@@ -359,9 +382,12 @@ export class Thread {
     for (;;) {
       const r = this.kernel.syscallRaw(this, nr, args);
       if (r !== ERESTARTSYS) return r;
+      // A thread Kernel.run drives waits only through its AsyncThread: a synchronous call
+      // (Process's methods use this path) cannot, so say which call to make instead.
+      if (this.scheduled) throw new WouldBlockError(0, scheduledMisuse(this.tid, nr), syscallNumber(nr));
       // The call must wait (e.g. read() on an empty blocking userfaultfd, or a copy from a
       // registered page): the kernel queued the task. Serve or wait for the wake, then reissue.
-      this.mustWait(0);
+      this.mustWait(0, syscallNumber(nr));
     }
   }
 
